@@ -1,0 +1,1 @@
+"""Terminal doors: the one-shot ``ask`` command, ``sources`` and the REPL."""

@@ -1,0 +1,1 @@
+"""The Discord- and terminal-free core: ingest, clean, split, index, answer."""

@@ -1,0 +1,470 @@
+"""Finding who a sentence reports speaking: lexical rules, no model.
+
+News reports speech in a few fixed shapes: ``X said ...``, ``"...," X said``,
+``"...," said X``, ``according to X`` and ``X, in ..., declared``. The speaker
+is the noun phrase next to a reporting verb. Pronouns and nominal references
+("he", "the statement", "the ministry") are resolved to the nearest fitting
+named speaker before them in the same article, and a short name ("Mr Ma") is
+expanded to the fullest form the article gives ("Chinese Vice-Foreign
+Minister Ma Zhaoxu"), so a question about China can find Mr Ma.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.core.models import Attribution
+
+REPORTING_VERBS = frozenset(
+    [
+        "said",
+        "says",
+        "say",
+        "saying",
+        "told",
+        "tells",
+        "declared",
+        "declares",
+        "stated",
+        "states",
+        "added",
+        "adds",
+        "warned",
+        "warns",
+        "emphasised",
+        "emphasized",
+        "emphasises",
+        "emphasizes",
+        "affirmed",
+        "affirms",
+        "confirmed",
+        "confirms",
+        "announced",
+        "announces",
+        "noted",
+        "notes",
+        "insisted",
+        "insists",
+        "claimed",
+        "claims",
+        "argued",
+        "argues",
+        "explained",
+        "explains",
+        "urged",
+        "urges",
+        "stressed",
+        "stresses",
+        "reiterated",
+        "reiterates",
+        "pledged",
+        "pledges",
+        "revealed",
+        "reveals",
+        "disclosed",
+        "discloses",
+        "expressed",
+        "expresses",
+        "condemned",
+        "condemns",
+        "alleged",
+        "alleges",
+        "asked",
+        "asks",
+        "replied",
+        "replies",
+        "wrote",
+        "writes",
+        "posted",
+        "tweeted",
+        "acknowledged",
+        "acknowledges",
+        "admitted",
+        "admits",
+        "denied",
+        "denies",
+        "countered",
+        "counters",
+        "concluded",
+        "predicted",
+        "suggested",
+        "suggests",
+        "contended",
+        "cautioned",
+        "complained",
+        "conceded",
+        "recalled",
+        "agreed",
+        "testified",
+        "responded",
+        "remarked",
+        "commented",
+        "observed",
+        "vowed",
+        "promised",
+        "believes",
+        "thinks",
+        "thought",
+        "believed",
+        "accused",
+        "criticised",
+        "criticized",
+        "praised",
+        "dismissed",
+        "rejected",
+        "welcomed",
+        "hailed",
+    ]
+)
+_WORD = re.compile(r"\w[\w’'-]*(?:\.\w+)*\.?(?<=\b[A-Z][a-z]\.)|\w[\w’'-]*(?:\.\w+)*|[^\w\s]")
+_OPENERS = '“"‘«'
+_CLOSERS = '”"’»'
+_BOUNDARY_WORDS = frozenset(
+    [
+        "that",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "while",
+        "after",
+        "before",
+        "as",
+        "because",
+        "if",
+        "and",
+        "but",
+        "or",
+        "since",
+        "though",
+        "although",
+        "where",
+        "whether",
+        "than",
+        "then",
+        "so",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "by",
+        "with",
+        "from",
+        "for",
+        "about",
+        "against",
+        "into",
+        "during",
+        "including",
+        "under",
+        "over",
+        "between",
+        "among",
+        "without",
+        "through",
+        "it",
+        "is",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "has",
+        "have",
+        "had",
+        "not",
+        "also",
+    ]
+)
+_NP_INNER = frozenset(
+    ["of", "for", "the", "at", "in", "on", "and", "de", "al", "bin", "van", "von", "da"]
+)
+_ADVERBS = frozenset(
+    [
+        "further",
+        "also",
+        "later",
+        "again",
+        "then",
+        "once",
+        "previously",
+        "earlier",
+        "already",
+        "swiftly",
+        "quickly",
+        "repeatedly",
+        "firmly",
+        "strongly",
+        "separately",
+        "subsequently",
+        "recently",
+        "publicly",
+        "privately",
+        "reportedly",
+        "allegedly",
+        "has",
+        "have",
+        "had",
+        "had",
+        "would",
+        "will",
+    ]
+)
+_PRONOUNS = frozenset(["he", "she", "they", "it", "we", "i", "you", "who"])
+_ANAPHORIC_DETERMINERS = frozenset(
+    ["the", "this", "that", "these", "those", "his", "her", "its", "their"]
+)
+_TITLES = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "sir",
+        "madam",
+        "president",
+        "minister",
+        "secretary",
+        "senator",
+        "sen",
+        "rep",
+        "gov",
+        "governor",
+        "general",
+        "gen",
+        "prime",
+        "chancellor",
+        "spokesman",
+        "spokeswoman",
+        "spokesperson",
+        "premier",
+        "ambassador",
+        "vice-foreign",
+        "deputy",
+        "foreign",
+        "vice",
+        "king",
+        "queen",
+        "prince",
+        "pope",
+        "judge",
+        "mayor",
+    ]
+)
+_ACCORDING = re.compile(r"\baccording to\s+", re.IGNORECASE)
+_NAME_RUN = re.compile(r"[A-Z][\w’'-]*(?:[ \t]+(?:[A-Z][\w’'-]*|of|for|de|al))*")
+_NOUN_MARKERS = frozenset(
+    ["the", "a", "an", "his", "her", "its", "their", "our", "my", "your", "this", "that"]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Mention:
+    text: str
+    cue: str
+    start: int
+
+
+def is_named(speaker: str) -> bool:
+    """Whether a speaker phrase names someone (has a capitalised word past its first)."""
+    words = speaker.split()
+    if not words:
+        return False
+    if words[0].lower() in _PRONOUNS:
+        return False
+    rest = words[1:] if words[0].lower() in _ANAPHORIC_DETERMINERS else words
+    return any(w[:1].isupper() for w in rest)
+
+
+def head_noun(speaker: str) -> str:
+    """The last word of a speaker phrase, lower case ("the Chinese Foreign Ministry" -> "ministry")."""
+    words = speaker.split()
+    if not words:
+        return ""
+    return re.sub(r"(?:’s|'s|’|')$", "", words[-1].lower()).strip(".,")
+
+
+def find_mentions(sentence: str) -> list[_Mention]:
+    """Speaker phrases next to reporting verbs in one sentence, in order of appearance."""
+    tokens = [(m.group(), m.start()) for m in _WORD.finditer(sentence)]
+    quoted = _inside_quotes(sentence)
+    found: list[_Mention] = []
+    for i, (word, offset) in enumerate(tokens):
+        if word.lower() not in REPORTING_VERBS or _used_as_noun(tokens, i) or quoted[offset]:
+            continue
+        speaker = _subject_before(tokens, i) or _subject_after_quote(tokens, i)
+        if speaker:
+            found.append(_Mention(speaker, word.lower(), offset))
+    for match in _ACCORDING.finditer(sentence):
+        tail = sentence[match.end() :]
+        phrase = re.split(r"[,;:.“”\"()]|\s(?:that|which|who)\s", tail, maxsplit=1)[0].strip()
+        if phrase and len(phrase.split()) <= 12:
+            found.append(_Mention(phrase, "according to", match.start()))
+    found.sort(key=lambda m: m.start)
+    return found
+
+
+def _inside_quotes(sentence: str) -> list[bool]:
+    """Per character, whether it lies inside “curly” quotation marks.
+
+    Words inside a quotation are the speaker's, not the reporter's: a verb
+    there ("the Chinese side expressed...", inside a Russian statement) does
+    not make whoever it names the speaker of the sentence.
+    """
+    flags, depth = [], 0
+    for char in sentence:
+        if char == "“":
+            depth += 1
+        elif char == "”" and depth:
+            depth -= 1
+        flags.append(depth > 0)
+    return flags
+
+
+def quoted_share(sentence: str) -> float:
+    """The share of a sentence's characters that stand inside quotation marks."""
+    flags = _inside_quotes(sentence)
+    return sum(flags) / len(flags) if flags else 0.0
+
+
+def has_reporting_verb(sentence: str) -> bool:
+    """Whether any word of the sentence is a reporting verb (said, told, declared...)."""
+    return any(m.group().lower() in REPORTING_VERBS for m in _WORD.finditer(sentence))
+
+
+def _used_as_noun(tokens: Sequence[tuple[str, int]], i: int) -> bool:
+    """``Prigozhin's claims``, ``the claims``: a reporting word used as a noun or adjective."""
+    if i == 0:
+        return False
+    before = tokens[i - 1][0]
+    return before.lower() in _NOUN_MARKERS or before.endswith(("’s", "'s", "s’", "s'"))
+
+
+def _subject_before(tokens: Sequence[tuple[str, int]], verb: int) -> str | None:
+    """The noun phrase ending just before the verb, skipping adverbs and a parenthetical."""
+    j = verb - 1
+    while j >= 0 and tokens[j][0].lower() in _ADVERBS:
+        j -= 1
+    if j >= 1 and tokens[j][0] == ",":
+        # "X, in addressing the coup, declared": jump back over one parenthetical.
+        k = j - 1
+        while k >= 0 and tokens[k][0] not in {",", *_OPENERS, *_CLOSERS}:
+            k -= 1
+        if k >= 1 and tokens[k][0] == ",":
+            j = k - 1
+        else:
+            return None
+    words: list[str] = []
+    while j >= 0 and len(words) < 10:
+        word = tokens[j][0]
+        if (
+            not re.match(r"[\w’'.-]", word)
+            or (word.lower() in _BOUNDARY_WORDS and word.lower() not in _NP_INNER)
+            or word.lower() in REPORTING_VERBS
+        ):
+            break
+        words.append(word)
+        j -= 1
+    while words and words[-1].lower() in _NP_INNER - {"the"}:
+        words.pop()
+    phrase = " ".join(reversed(words))
+    return phrase if _plausible_speaker(phrase) else None
+
+
+def _subject_after_quote(tokens: Sequence[tuple[str, int]], verb: int) -> str | None:
+    """``"...," said X``: the phrase after a verb that directly follows a closing quote."""
+    k = verb - 1
+    while k >= 0 and tokens[k][0] == ",":
+        k -= 1
+    if k < 0 or tokens[k][0] not in _CLOSERS:
+        return None
+    words: list[str] = []
+    j = verb + 1
+    while j < len(tokens) and len(words) < 10:
+        word = tokens[j][0]
+        if not re.match(r"[\w’'.-]", word) or word.lower() in {"that", "who", "which", "in", "on"}:
+            break
+        words.append(word)
+        j += 1
+    phrase = " ".join(words).rstrip(".")
+    return phrase if _plausible_speaker(phrase) else None
+
+
+def _plausible_speaker(phrase: str) -> bool:
+    words = phrase.split()
+    if not words or len(words) > 10:
+        return False
+    first = words[0].lower()
+    if first in _PRONOUNS:
+        return len(words) == 1
+    if is_named(phrase):
+        return True
+    return first in _ANAPHORIC_DETERMINERS or words[-1].lower().endswith(
+        ("official", "officials", "statement", "ministry", "spokesman", "spokesperson")
+    )
+
+
+class ArticleSpeakers:
+    """Resolves the speakers of one article's sentences, in reading order."""
+
+    def __init__(self, sentences: Sequence[str]) -> None:
+        self._names = [run.group() for text in sentences for run in _NAME_RUN.finditer(text)]
+        self._named: list[str] = []
+
+    def attribute(self, sentence: str) -> list[Attribution]:
+        """Attributions of the next sentence; call in reading order."""
+        out: list[Attribution] = []
+        for mention in find_mentions(sentence):
+            if is_named(mention.text):
+                speaker = self.full_name(mention.text)
+                out.append(Attribution(speaker, mention.cue))
+                self._named.append(speaker)
+                continue
+            resolved = self._resolve(mention.text)
+            if resolved is not None:
+                out.append(Attribution(resolved, mention.cue, mention.text))
+        return out
+
+    def _resolve(self, phrase: str) -> str | None:
+        """The nearest earlier named speaker that fits a pronoun or nominal reference."""
+        words = phrase.lower().split()
+        head = head_noun(phrase)
+        if len(words) > 3 or (head.endswith("s") and head not in {"ministries", "officials"}):
+            return None
+        for candidate in reversed(self._named[-6:]):
+            if head in {"statement", "readout", "report"} or head in candidate.lower():
+                return candidate
+        if words[0] in _PRONOUNS or head in {"official", "spokesperson", "spokesman"}:
+            return self._named[-1] if self._named else None
+        return None
+
+    def full_name(self, speaker: str) -> str:
+        """A bare or titled short name grown to its fullest titled form in the article.
+
+        "Mr Ma" becomes "Chinese Vice-Foreign Minister Ma Zhaoxu" when the article
+        has that run of capitalised words; phrases that start with a determiner
+        ("the Chinese side") are left as they are.
+        """
+        words = speaker.split()
+        if words[0].lower() in _ANAPHORIC_DETERMINERS:
+            return speaker
+        names = [w.rstrip("’'s") for w in words if w.lower().rstrip(".") not in _TITLES]
+        if not names or len(names) > 2 or not all(n[:1].isupper() for n in names):
+            return speaker
+        best = speaker
+        for run in self._names:
+            titled = any(w.lower().rstrip(".") in _TITLES for w in run.split())
+            if (
+                len(run) > len(best)
+                and len(run.split()) <= 8
+                and (titled or run.split()[-1] == names[-1])
+                and all(re.search(rf"\b{re.escape(name)}\b", run) for name in names)
+            ):
+                best = run
+        if best != speaker and speaker.lower() not in best.lower():
+            return f"{speaker} ({best})"
+        return best

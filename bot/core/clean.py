@@ -1,0 +1,228 @@
+"""Dividing an article body into paragraphs and telling article text from page furniture.
+
+Saved web pages carry navigation, fundraising boxes, share prompts and lists of
+other headlines. A quote taken from those is the worst answer this bot can
+give, so every paragraph is classified before anything is indexed: CONTENT
+(quotable), HEADING (never quoted, but kept as ranking context for the
+paragraphs under it) or BOILERPLATE (ignored). The rules are general
+patterns of page furniture, not strings of any one page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from bot.core.models import Block, BlockKind
+
+# Characters that may close a sentence, possibly followed by closing quotes/brackets.
+_FINAL = re.compile(r"[.!?…][\"'”’»)\]]*\s*$|[\"”’»][.!?]\s*$")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•·▪–—]|\d{1,2}[.)])\s+")
+_WORD = re.compile(r"\w+(?:[’'-]\w+)*")
+_BLANK = re.compile(r"^[\s\u00a0\u200b\ufeff]*$")
+_OUTSIDE_QUOTES = re.compile(r"“[^”]*”|\"[^\"]*\"")
+
+# Page furniture that announces itself: any block made of little else is boilerplate.
+_FURNITURE = re.compile(
+    r"""
+    \bskip\ to\b | \bjump\ to\ (?:main\ )?content\b | \bskip\ navigation\b
+    | \bdonat(?:e|es|ed|ion|ions|ing)\b | \bfighting\ fund\b | \bfundrais\w*
+    | \bbecome\ a\ (?:supporter|member|subscriber|patron|friend)\b
+    | \bsupport\ (?:us|our\ (?:work|journalism|reporting))\b | \byou'?ve\ raised\b
+    | \bwe\ need:? | \bdays?\ (?:left|remaining)\b | \bmake\ a\ contribution\b
+    | \bsubscri(?:be|ption|bers?)\b | \bsign\ (?:up|in)\b | \bnewsletters?\b | \blog\ ?in\b
+    | \bcreate\ an\ account\b | \bregister\ (?:now|today|for\ free)\b
+    | \bshare\ (?:this|on|via)\b | \bfollow\ us\b | \bemail\ this\b | \bprint\ this\b
+    | \bcopy\ link\b | \bclick\ here\b | \bread\ (?:more|next|also)\b | \bsee\ also\b
+    | \bsimilar\ (?:posts|articles|stories)\b | \brelated\ (?:posts|articles|stories|news|content|topics|coverage|reading)\b
+    | \brecommended\ (?:for\ you|stories|articles)\b | \byou\ (?:may|might)\ also\ like\b
+    | \bmost\ (?:read|popular|viewed|shared)\b | \bmore\ (?:from|on\ this|stories|news)\b
+    | \btrending\b | \bfurther\ reading\b | \btop\ stories\b
+    | \b(?:accept|reject|manage)\ (?:all\ )?cookies\b | \bcookie\ (?:policy|settings|preferences|notice)\b
+    | \bwe\ use\ cookies\b | \bthis\ (?:site|website)\ uses\ cookies\b | \bprivacy\ (?:policy|notice)\b
+    | \bterms\ (?:of\ (?:use|service)|and\ conditions)\b | \ball\ rights\ reserved\b
+    | © | \bcopyright\ (?:©\ )?\d{4}\b | \badvertisement\b | \bsponsored\ content\b
+    | \bowned\ by\ our\ readers\b | \breader-owned\b | \bbuying\ shares\b
+    | \b(?:photo|image|picture)\ (?:credit|by)\b | \bgetty\ images\b | \bfile\ photo\b
+    | \bcomments?\ (?:\(\d+\)|section|are\ closed)\b | \bleave\ a\ (?:comment|reply)\b
+    | \bback\ to\ top\b | \bwatch\ (?:the\ )?video\b | \blisten\ to\ (?:this|the)\ (?:article|story)\b
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+_BYLINE = re.compile(
+    r"^(?:by|written\ by|posted\ by|reporting\ by|words\ by|story\ by)\s+\S"
+    r"|^(?:published|updated|posted|last\ updated|first\ published)\b",
+    re.IGNORECASE | re.VERBOSE,
+)
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DATELINE = re.compile(
+    rf"^[\w\s,:|/.-]*(?:\b{_MONTH}\s+\d{{1,2}}|\d{{1,2}}\s+{_MONTH}|\d{{4}}-\d\d-\d\d|\d{{1,2}}/\d{{1,2}}/\d{{2,4}})"
+    r"[\w\s,:|/.-]*$",
+    re.IGNORECASE,
+)
+# Reader-directed promotion: "we"/"you"/"our" outside quotation marks.
+_ADDRESS = re.compile(r"\b(?:you|your|you're|you've|we're|we've|our|us)\b", re.IGNORECASE)
+_MONEY_ONLY = re.compile(r"^[\W\d£$€¥]*(?:\w+\s?){0,3}:?\s*[£$€¥]\s?[\d,.]+\w*\W*$")
+
+HEADING_MAX_WORDS = 16
+PROMO_MAX_WORDS = 45
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text`` (letters, digits, inner apostrophes and hyphens)."""
+    return _WORD.findall(text)
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether ``text`` ends the way a sentence does (final stop, possibly inside quotes)."""
+    return bool(_FINAL.search(text))
+
+
+def is_furniture(text: str) -> bool:
+    """Whether a short text is page furniture (donation, share, cookie, related-links...)."""
+    count = len(words(text))
+    if count == 0:
+        return True
+    if _MONEY_ONLY.match(text.strip()):
+        return True
+    limit = PROMO_MAX_WORDS if ends_sentence(text) else 2 * HEADING_MAX_WORDS
+    return count <= limit and bool(_FURNITURE.search(_OUTSIDE_QUOTES.sub(" ", text)))
+
+
+def _is_byline_or_dateline(text: str) -> bool:
+    stripped = text.strip()
+    if len(words(stripped)) > 12 or (ends_sentence(stripped) and _BYLINE.match(stripped) is None):
+        return False
+    return bool(_BYLINE.match(stripped) or _DATELINE.match(stripped))
+
+
+def _is_heading(text: str) -> bool:
+    stripped = text.strip()
+    if stripped.endswith(":"):
+        return len(words(stripped)) <= 2 * HEADING_MAX_WORDS
+    return len(words(stripped)) <= HEADING_MAX_WORDS and not ends_sentence(stripped)
+
+
+def _addresses_reader(text: str) -> bool:
+    return bool(_ADDRESS.search(_OUTSIDE_QUOTES.sub(" ", text)))
+
+
+def paragraphs(text: str) -> Iterator[tuple[int, int]]:
+    """Character ranges of the paragraphs of ``text``, trimmed of surrounding white space.
+
+    A paragraph ends at a blank line or at a line break, except where the next
+    line is plainly the same sentence wrapped (it starts in lower case after a
+    line with no final stop). Paragraphs are never merged otherwise, so a
+    sentence can never run from one paragraph into the next.
+    """
+    start: int | None = None
+    end = 0
+    previous = ""
+    for match in re.finditer(r"[^\n]*(?:\n|$)", text):
+        line = match.group().rstrip("\r\n")
+        if match.start() == len(text) and not line:
+            break
+        if _BLANK.match(line):
+            if start is not None:
+                yield _trim(text, start, end)
+                start = None
+            continue
+        wrapped = (
+            start is not None
+            and not ends_sentence(previous)
+            and not _LIST_ITEM.match(line)
+            and not _LIST_ITEM.match(previous)
+            and line.lstrip()[:1].islower()
+        )
+        if start is not None and not wrapped:
+            yield _trim(text, start, end)
+            start = None
+        if start is None:
+            start = match.start()
+        end = match.start() + len(line)
+        previous = line
+    if start is not None:
+        yield _trim(text, start, end)
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and (text[start].isspace() or text[start] in "\u00a0\u200b\ufeff"):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in "\u00a0\u200b\ufeff"):
+        end -= 1
+    return start, end
+
+
+def classify(text: str) -> tuple[Block, ...]:
+    """The paragraphs of an article body, each labelled content, heading or boilerplate."""
+    spans = [span for span in paragraphs(text) if span[1] > span[0]]
+    kinds: list[tuple[BlockKind, str]] = [_first_pass(text[s:e]) for s, e in spans]
+    _link_lists(text, spans, kinds)
+    _promotions(text, spans, kinds)
+    _furniture_sections(text, spans, kinds)
+    return tuple(Block(s, e, k, r) for (s, e), (k, r) in zip(spans, kinds, strict=True))
+
+
+def _first_pass(paragraph: str) -> tuple[BlockKind, str]:
+    if is_furniture(paragraph):
+        return BlockKind.BOILERPLATE, "page furniture"
+    if _is_byline_or_dateline(paragraph):
+        return BlockKind.BOILERPLATE, "byline or dateline"
+    if _LIST_ITEM.match(paragraph) and not ends_sentence(paragraph):
+        return BlockKind.HEADING, "list item without a sentence"
+    if _is_heading(paragraph):
+        return BlockKind.HEADING, "heading"
+    return BlockKind.CONTENT, ""
+
+
+def _link_lists(text: str, spans: Sequence[tuple[int, int]], kinds: list) -> None:
+    """A run of two or more list items that are not sentences is a list of links."""
+    run: list[int] = []
+    for i, (start, end) in enumerate([*spans, (0, 0)]):
+        item = i < len(spans) and _LIST_ITEM.match(text[start:end]) is not None
+        if item and not ends_sentence(text[start:end]):
+            run.append(i)
+            continue
+        if len(run) >= 2:
+            for j in run:
+                kinds[j] = (BlockKind.BOILERPLATE, "list of links")
+        run = []
+
+
+def _promotions(text: str, spans: Sequence[tuple[int, int]], kinds: list) -> None:
+    """Short reader-directed text ("you can become part of the paper") beside furniture."""
+    for i, (start, end) in enumerate(spans):
+        if kinds[i][0] is not BlockKind.CONTENT:
+            continue
+        paragraph = text[start:end]
+        if len(words(paragraph)) > PROMO_MAX_WORDS or not _addresses_reader(paragraph):
+            continue
+        if _near_furniture(kinds, i):
+            kinds[i] = (BlockKind.BOILERPLATE, "promotion beside page furniture")
+
+
+def _near_furniture(kinds: Sequence[tuple[BlockKind, str]], i: int, reach: int = 2) -> bool:
+    for step in (-1, 1):
+        j, seen = i + step, 0
+        while 0 <= j < len(kinds) and seen < reach:
+            if kinds[j][0] is BlockKind.BOILERPLATE:
+                return True
+            if kinds[j][0] is BlockKind.CONTENT:
+                seen += 1
+            j += step
+    return False
+
+
+def _furniture_sections(text: str, spans: Sequence[tuple[int, int]], kinds: list) -> None:
+    """A short paragraph between two pieces of furniture is furniture too (a footer zone)."""
+    for i, (kind, _) in enumerate(kinds):
+        start, end = spans[i]
+        if kind is not BlockKind.CONTENT or len(words(text[start:end])) > PROMO_MAX_WORDS:
+            continue
+        before = next((k for k, _ in reversed(kinds[:i]) if k is not BlockKind.HEADING), None)
+        after = next((k for k, _ in kinds[i + 1 :] if k is not BlockKind.HEADING), None)
+        if before is BlockKind.BOILERPLATE and after is BlockKind.BOILERPLATE:
+            kinds[i] = (BlockKind.BOILERPLATE, "inside a block of page furniture")

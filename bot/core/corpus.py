@@ -1,0 +1,129 @@
+"""Reading a folder of articles: front matter for metadata, the rest as the body.
+
+A file that cannot be read is reported and skipped, so one bad file never takes
+the whole corpus down with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot.core.models import Source
+
+log = logging.getLogger(__name__)
+
+ARTICLE_SUFFIXES = (".txt", ".md")
+HTML_SUFFIXES = (".html", ".htm", ".html.gz")
+METADATA_FIELDS = ("title", "publisher", "url", "published", "author")
+_FENCE = "---"
+
+
+@dataclass(frozen=True, slots=True)
+class RawArticle:
+    """A file's metadata and body text, before cleaning."""
+
+    source: Source
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoadError:
+    """A file that was skipped, and why, in words a user can act on."""
+
+    path: str
+    reason: str
+
+
+class ArticleFormatError(ValueError):
+    """The file is not an article this reader can take."""
+
+
+def split_front_matter(raw: str) -> tuple[dict[str, str | None], str]:
+    """Separate a leading ``---`` YAML block from the body; the body is returned untouched."""
+    text = raw.removeprefix("\ufeff")
+    first_line, sep, rest = text.partition("\n")
+    if first_line.rstrip() != _FENCE or not sep:
+        return {}, text
+    offset = len(first_line) + 1
+    for line in rest.splitlines(keepends=True):
+        if line.rstrip("\r\n") in (_FENCE, "..."):
+            header = text[len(first_line) + 1 : offset]
+            body = text[offset + len(line) :]
+            return _parse_header(header), body
+        offset += len(line)
+    raise ArticleFormatError("front matter opened with '---' is never closed")
+
+
+def _parse_header(header: str) -> dict[str, str | None]:
+    try:
+        data = yaml.safe_load(header)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        raise ArticleFormatError(f"front matter is not valid YAML{where}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ArticleFormatError("front matter must be 'key: value' lines")
+    return {key: _as_text(data.get(key)) for key in METADATA_FIELDS}
+
+
+def _as_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    text = str(value).strip()
+    return text or None
+
+
+def read_article(path: Path, source_id: str) -> RawArticle:
+    """Read one file; raise ``ArticleFormatError`` with a one-line reason when it cannot."""
+    if path.name.lower().endswith(HTML_SUFFIXES):
+        from bot.core.html import read_html  # deferred: bot.core.html imports this module
+
+        return read_html(path, source_id)
+    try:
+        raw = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ArticleFormatError(f"not UTF-8 text (byte {exc.start})") from exc
+    except OSError as exc:
+        raise ArticleFormatError(f"cannot be read: {exc.strerror or exc}") from exc
+    meta, body = split_front_matter(raw)
+    if not body.strip():
+        raise ArticleFormatError("has no article text")
+    return RawArticle(Source(id=source_id, **meta), body)
+
+
+def article_files(root: Path) -> Iterator[Path]:
+    """Article files under ``root`` in a stable order; hidden files and folders are ignored."""
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).parts
+        if any(part.startswith(".") for part in relative):
+            continue
+        if path.is_file() and path.name.lower().endswith(ARTICLE_SUFFIXES + HTML_SUFFIXES):
+            yield path
+
+
+def load_folder(
+    root: Path, files: Iterable[Path] | None = None
+) -> tuple[list[RawArticle], list[LoadError]]:
+    """Every readable article under ``root``, and a ``LoadError`` for each that was skipped."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"corpus folder {str(root)!r} does not exist")
+    articles: list[RawArticle] = []
+    errors: list[LoadError] = []
+    for path in files if files is not None else article_files(root):
+        source_id = path.relative_to(root).as_posix()
+        try:
+            articles.append(read_article(path, source_id))
+        except ArticleFormatError as exc:
+            log.warning("skipped %s: %s", source_id, exc, extra={"file": source_id})
+            errors.append(LoadError(source_id, str(exc)))
+    return articles, errors

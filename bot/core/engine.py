@@ -1,0 +1,426 @@
+"""The one function every door calls: a question in, verbatim attributed excerpts out.
+
+Ranking is BM25 over sentences plus what a news reader expects: when the
+question asks for someone's words, sentences where that someone is the
+*speaker* come before sentences that merely mention them; direct quotes and
+early paragraphs (the news pyramid) break near ties. An answer is given only
+when the articles cover the question's key words well enough; otherwise the
+reply says plainly why there is none.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.core.attribution import has_reporting_verb, quoted_share
+from bot.core.corpus import LoadError, RawArticle, load_folder
+from bot.core.document import Passages, build_passages
+from bot.core.errors import CorpusError, QuestionError
+from bot.core.index import SentenceIndex
+from bot.core.models import Answer, Reply, Sentence, Source
+from bot.core.question import ParsedQuestion, parse_question
+from bot.core.sentences import SentenceSplitter
+from bot.core.tokenize import Tokenizer, load_aliases
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HONORIFICS = frozenset(["mr", "mrs", "ms", "miss", "dr", "sir", "madam", "lord", "lady"])
+_MIN_CONTENT_TERMS = 4
+_DUPLICATE_OVERLAP = 0.6
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleInfo:
+    """A loaded article as ``sources`` lists it."""
+
+    source: Source
+    sentences: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Need:
+    """What a question needs from a sentence, as index terms."""
+
+    terms: tuple[str, ...]
+    key: frozenset[str]
+    speaker: frozenset[str]
+    topic: frozenset[str]
+
+
+class Engine:
+    """Holds the indexed corpus and answers questions about it; safe to share between threads."""
+
+    def __init__(
+        self,
+        passages: Passages,
+        settings: Settings,
+        tokenizer: Tokenizer | None = None,
+        errors: Sequence[LoadError] = (),
+    ) -> None:
+        self.settings = settings
+        self.passages = passages
+        self.errors = tuple(errors)
+        self.tokenizer = tokenizer or Tokenizer(aliases=load_aliases(settings.aliases_file))
+        tok = self.tokenizer
+        docs, own_terms = [], []
+        for sentence in passages.sentences:
+            own = _speech_once(tok, tok(passages.text(sentence)))
+            context = tok(sentence.heading) if sentence.heading else []
+            docs.append(own + [t for t in dict.fromkeys(context) if t not in own])
+            own_terms.append(frozenset(own))
+        self._own_terms = own_terms
+        self.index = SentenceIndex(
+            docs, k1=settings.bm25_k1, b=settings.bm25_b, epsilon=settings.bm25_epsilon
+        )
+        self._speaker_terms = [
+            tuple(frozenset(tok(a.speaker)) | frozenset(tok(a.resolved_from or "")) for a in found)
+            for found in passages.attributions
+        ]
+        texts = [passages.text(s) for s in passages.sentences]
+        self._quoted = np.array([quoted_share(text) for text in texts])
+        self._reports = np.array(
+            [
+                share > 0 or has_reporting_verb(text)
+                for share, text in zip(self._quoted, texts, strict=True)
+            ],
+            dtype=bool,
+        )
+        lengths: dict[int, int] = {}
+        for sentence in passages.sentences:
+            lengths[sentence.article] = lengths.get(sentence.article, 0) + 1
+        self._early = np.array(
+            [1.0 - s.position / max(lengths[s.article], 1) for s in passages.sentences]
+        )
+
+    @classmethod
+    def from_folder(
+        cls,
+        folder: Path,
+        settings: Settings,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Engine:
+        """Load, clean, split and index every article under ``folder``."""
+        try:
+            raw, errors = load_folder(folder)
+        except FileNotFoundError as exc:
+            raise CorpusError(str(exc)) from exc
+        return cls.from_articles(raw, settings, errors, progress)
+
+    @classmethod
+    def from_articles(
+        cls,
+        raw: Sequence[RawArticle],
+        settings: Settings,
+        errors: Sequence[LoadError] = (),
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Engine:
+        """Index already-read articles (the folder loader and tests both come through here)."""
+        started = time.perf_counter()
+        splitter = SentenceSplitter.train(a.text for a in raw)
+        passages = build_passages(raw, splitter, progress)
+        engine = cls(passages, settings, errors=errors)
+        log.info(
+            "corpus indexed",
+            extra={
+                "articles": len(passages.articles),
+                "sentences": len(passages.sentences),
+                "skipped": len(errors),
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+        )
+        return engine
+
+    # ----------------------------------------------------------------- listing
+
+    def sources(self) -> list[ArticleInfo]:
+        """The loaded articles with how many quotable sentences each has."""
+        counts = [0] * len(self.passages.articles)
+        for sentence in self.passages.sentences:
+            counts[sentence.article] += 1
+        return [
+            ArticleInfo(article.source, counts[i])
+            for i, article in enumerate(self.passages.articles)
+        ]
+
+    def context(self, answer: Answer, before: int = 2, after: int = 2) -> tuple[str, ...]:
+        """The quotable sentences around an answer in its article, each verbatim, in order."""
+        ids = [i for i, s in enumerate(self.passages.sentences) if s.article == answer.article]
+        first = next(k for k, i in enumerate(ids) if i == answer.sentences[0])
+        last = next(k for k, i in enumerate(ids) if i == answer.sentences[-1])
+        window = ids[max(first - before, 0) : last + after + 1]
+        return tuple(self.passages.text(self.passages.sentences[i]) for i in window)
+
+    # --------------------------------------------------------------- answering
+
+    def ask(self, question: str, top_k: int | None = None, offset: int = 0) -> Reply:
+        """Answer ``question``: up to ``top_k`` excerpts after the first ``offset``, or a reason."""
+        text = self._checked(question)
+        k = top_k or self.settings.top_k
+        parsed = parse_question(text)
+        need = self._need(parsed)
+        reason = self._uncovered(parsed, need)
+        if reason is not None:
+            return Reply(text, no_answer_reason=reason, offset=offset, terms=need.terms)
+        ranked, reason = self._rank(parsed, need)
+        if reason is not None:
+            return Reply(text, no_answer_reason=reason, offset=offset, terms=need.terms)
+        answers = self._answers(ranked, need, offset + k + 1)
+        page = tuple(answers[offset : offset + k])
+        if not page:
+            return Reply(
+                text,
+                no_answer_reason="There are no further answers to this question.",
+                offset=offset,
+                terms=need.terms,
+            )
+        return Reply(text, page, None, offset, len(answers) > offset + k, need.terms)
+
+    def _checked(self, question: str) -> str:
+        text = " ".join(question.split())
+        if not text:
+            raise QuestionError("Ask a question, for example: what did China say?")
+        limit = self.settings.max_question_chars
+        if len(text) > limit:
+            raise QuestionError(
+                f"That question is {len(text)} characters long; please keep it under {limit}."
+            )
+        return text
+
+    def _need(self, parsed: ParsedQuestion) -> _Need:
+        tok = self.tokenizer
+        terms = tuple(tok(parsed.text))
+        key = frozenset(t for t in terms if not tok.is_speech(t))
+        if not parsed.asks_for_speech:
+            return _Need(terms, key, frozenset(), key)
+        speaker = frozenset(
+            t for t in tok(parsed.speaker or "") if not tok.is_speech(t) and t not in HONORIFICS
+        )
+        topic = frozenset(t for t in tok(parsed.topic or "") if not tok.is_speech(t))
+        return _Need(terms, key, speaker, topic)
+
+    def _uncovered(self, parsed: ParsedQuestion, need: _Need) -> str | None:
+        """A reason to decline before ranking: nothing to search for, or names never seen."""
+        if not need.key:
+            if parsed.asks_for_speech:
+                return f"The question does not say whose words to look for ({parsed.speaker!r})."
+            return "The question has no words to search for; ask about a person, place or event."
+        if parsed.asks_for_speech and need.speaker:
+            if not any(self.index.contains(t) for t in need.speaker):
+                return f"No article mentions {parsed.speaker}."
+        elif not any(self.index.contains(t) for t in need.key):
+            return f"No article mentions {_phrase(parsed.text)}."
+        return None
+
+    def _rank(
+        self, parsed: ParsedQuestion, need: _Need
+    ) -> tuple[list[tuple[int, float]], str | None]:
+        scores = self.index.scores(need.terms)
+        top = float(scores.max()) if scores.size else 0.0
+        speaking = self._speaker_matches(need.speaker) if need.speaker else None
+        if parsed.asks_for_speech and speaking is not None and not speaking.any():
+            return [], f"No article quotes {parsed.speaker}."
+        candidates = (
+            np.flatnonzero(scores > 0)
+            if speaking is None
+            else np.flatnonzero((scores > 0) | speaking)
+        )
+        settings = self.settings
+        ranked: list[tuple[int, float]] = []
+        best_cover = 0.0
+        for doc in candidates:
+            terms = self.index.terms_of(doc)
+            if speaking is not None:
+                said = bool(speaking[doc])
+                terms = terms | frozenset().union(*self._speaker_terms[doc]) if said else terms
+                if not said and not (self._reports[doc] and need.speaker <= self._own_terms[doc]):
+                    continue
+            cover = self._coverage(need.topic, terms) if need.topic else 1.0
+            best_cover = max(best_cover, cover)
+            if cover < settings.min_coverage:
+                continue
+            value = scores[doc] / top if top > 0 else 0.0
+            value += settings.quote_weight * self._quoted[doc]
+            value += settings.position_weight * self._early[doc]
+            if speaking is not None and speaking[doc]:
+                value += settings.speaker_weight * 2.0
+            ranked.append((int(doc), float(value)))
+        if not ranked:
+            about = parsed.topic if parsed.asks_for_speech else None
+            if about and speaking is not None and speaking.any():
+                return [], f"The articles quote {parsed.speaker}, but not about {about}."
+            return [], (
+                "The articles do not cover this question "
+                f"(best match covers {best_cover:.0%} of its key words)."
+            )
+        ranked.sort(key=lambda item: (-item[1], item[0]))
+        return ranked, None
+
+    def _coverage(self, wanted: frozenset[str], have: frozenset[str]) -> float:
+        weights = {t: self.index.idf(t) for t in wanted}
+        total = sum(weights.values())
+        if total <= 0:
+            return 0.0
+        return sum(w for t, w in weights.items() if t in have) / total
+
+    def _speaker_matches(self, subject: frozenset[str]) -> np.ndarray:
+        """Which sentences report the subject speaking (all its name terms in the speaker)."""
+        out = np.zeros(len(self._speaker_terms), dtype=bool)
+        for i, speakers in enumerate(self._speaker_terms):
+            out[i] = any(subject <= terms for terms in speakers)
+        return out
+
+    def _answers(self, ranked: list[tuple[int, float]], need: _Need, wanted: int) -> list[Answer]:
+        answers: list[Answer] = []
+        used: set[int] = set()
+        for doc, value in ranked:
+            if len(answers) >= wanted:
+                break
+            if doc in used:
+                continue
+            span = self._span(doc)
+            used.update(span)
+            answer = self._answer(span, doc, value, need)
+            duplicate = self._duplicate_of(answer, answers)
+            if duplicate is None:
+                answers.append(answer)
+            elif answer.source not in answers[duplicate].sources:
+                kept = answers[duplicate]
+                answers[duplicate] = _with_sources(kept, (*kept.sources, answer.source))
+        return answers
+
+    def _span(self, doc: int) -> list[int]:
+        """The sentences shown for ``doc``: whole quotations, and the sentence before a stub."""
+        sentences = self.passages.sentences
+        limit = self.settings.max_quote_sentences
+        first = last = doc
+
+        def same_paragraph(i: int) -> bool:
+            return (
+                0 <= i < len(sentences)
+                and sentences[i].article == sentences[doc].article
+                and sentences[i].paragraph == sentences[doc].paragraph
+            )
+
+        balance = _quote_balance(self.passages.text(sentences[doc]))
+        while balance > 0 and same_paragraph(last + 1) and last - first + 1 < limit:
+            last += 1
+            balance += _quote_balance(self.passages.text(sentences[last]))
+        while balance < 0 and same_paragraph(first - 1) and last - first + 1 < limit:
+            first -= 1
+            balance += _quote_balance(self.passages.text(sentences[first]))
+        content = [
+            t for t in self.tokenizer(self.passages.text(sentences[doc]))
+            if not self.tokenizer.is_speech(t)
+        ]  # fmt: skip
+        if len(content) < _MIN_CONTENT_TERMS and same_paragraph(first - 1) and first == doc:
+            first -= 1
+        return list(range(first, last + 1))
+
+    def _answer(self, span: list[int], doc: int, value: float, need: _Need) -> Answer:
+        sentences: list[Sentence] = [self.passages.sentences[i] for i in span]
+        article = self.passages.articles[sentences[0].article]
+        start, end = sentences[0].start, sentences[-1].end
+        terms = frozenset().union(*(self.index.terms_of(i) for i in span))
+        matched = tuple(t for t in dict.fromkeys(need.terms) if t in terms)
+        speaker, why = None, []
+        for attribution, names in zip(
+            self.passages.attributions[doc], self._speaker_terms[doc], strict=True
+        ):
+            if need.speaker and need.speaker <= names:
+                speaker = attribution.speaker
+                via = f" (from “{attribution.resolved_from}”)" if attribution.resolved_from else ""
+                why.append(f"speaker matches: {attribution.speaker}{via}")
+                break
+        if speaker is None and self.passages.attributions[doc]:
+            speaker = self.passages.attributions[doc][0].speaker
+        if matched:
+            why.append("matched terms: " + ", ".join(matched))
+        if self._quoted[doc] > 0:
+            why.append(f"direct quotation ({self._quoted[doc]:.0%} of the sentence)")
+        return Answer(
+            quote=article.text[start:end],
+            sources=(article.source,),
+            score=value,
+            article=sentences[0].article,
+            start=start,
+            end=end,
+            sentences=tuple(span),
+            matched_terms=matched,
+            speaker=speaker,
+            why=tuple(why),
+        )
+
+    def _duplicate_of(self, answer: Answer, answers: list[Answer]) -> int | None:
+        """Index of an earlier answer saying the same thing (in another article), if any."""
+        mine = _content_terms(self.tokenizer, answer.quote)
+        for i, other in enumerate(answers):
+            theirs = _content_terms(self.tokenizer, other.quote)
+            union = mine | theirs
+            if union and len(mine & theirs) / len(union) >= _DUPLICATE_OVERLAP:
+                return i
+            quoted = _quoted_terms(self.tokenizer, answer.quote)
+            if quoted and quoted == _quoted_terms(self.tokenizer, other.quote):
+                return i
+        return None
+
+
+def _speech_once(tok: Tokenizer, terms: list[str]) -> list[str]:
+    """Keep one speech term per sentence: "said ... in a statement" is not twice the speech."""
+    seen = False
+    out = []
+    for term in terms:
+        if tok.is_speech(term):
+            if seen:
+                continue
+            seen = True
+        out.append(term)
+    return out
+
+
+def _content_terms(tok: Tokenizer, text: str) -> frozenset[str]:
+    return frozenset(t for t in tok(text) if not tok.is_speech(t))
+
+
+def _quoted_terms(tok: Tokenizer, text: str) -> frozenset[str]:
+    """The terms inside “...” in ``text``: two reports of the same words share them."""
+    inside, depth, chars = [], 0, []
+    for char in text:
+        if char == "“":
+            depth += 1
+            continue
+        if char == "”" and depth:
+            depth -= 1
+            inside.append("".join(chars))
+            chars = []
+            continue
+        if depth:
+            chars.append(char)
+    return _content_terms(tok, " ".join(inside))
+
+
+def _quote_balance(text: str) -> int:
+    """Opening minus closing double quotation marks (ASCII quotes count by position)."""
+    balance = text.count("“") - text.count("”")
+    plain = text.count('"')
+    if plain % 2:
+        balance += 1 if text.lstrip().startswith('"') else -1
+    return balance
+
+
+def _with_sources(answer: Answer, sources: tuple[Source, ...]) -> Answer:
+    return Answer(
+        answer.quote, sources, answer.score, answer.article, answer.start, answer.end,
+        answer.sentences, answer.matched_terms, answer.speaker, answer.why,
+    )  # fmt: skip
+
+
+def _phrase(question: str) -> str:
+    """The question without its question mark, for a readable reason."""
+    return f"“{question.rstrip('?!. ')}”"

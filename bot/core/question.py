@@ -1,0 +1,65 @@
+"""Reading a question: is it about someone's words, and if so whose, and about what.
+
+"What did X say about Y?", "What is X's position on Y?", "How did X react to Y?",
+"Did X comment on Y?" all ask for X's words; they are recognised by shape, and
+X (the speaker) and Y (the topic) are taken out of the wording.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SPEECH_VERBS = (
+    r"say|said|says|claim|claimed|announce|announced|state|stated|declare|declared|tell|told"
+    r"|think|thought|believe|write|wrote|post|posted|tweet|tweeted|comment|commented|report"
+    r"|reported|reveal|revealed|argue|argued|warn|warned|confirm|confirmed|deny|denied"
+    r"|respond|responded|react|reacted|reply|replied|express|expressed|emphasi[sz]e|stress"
+    r"|insist|promise|pledge|vow|mention|acknowledge|admit|propose|suggest|call\s+for"
+)
+_STANCE_NOUNS = (
+    r"position|stance|view|views|reaction|response|comment|comments|statement|statements"
+    r"|opinion|take|line|message|words|remarks|answer"
+)
+_TOPIC = r"(?:\s+(?:about|on|regarding|concerning|over|of|to|towards|in\s+response\s+to)\s+(?P<topic>.+?))?"
+_END = r"\s*[?.!]*\s*$"
+_PATTERNS = [
+    re.compile(rf"^(?:so\s+|and\s+)?what\s+(?:did|does|do|has|have|had|will|would|is|was|are|were)\s+(?P<who>.+?)\s+(?:{_SPEECH_VERBS})(?:\s+(?:anything|something))?{_TOPIC}{_END}", re.I),
+    re.compile(rf"^what\s+(?:is|was|are|were)\s+(?P<who>.+?)(?:'s|’s|’|')\s+(?:{_STANCE_NOUNS}){_TOPIC}{_END}", re.I),
+    re.compile(rf"^what\s+(?:is|was|are|were)\s+the\s+(?:{_STANCE_NOUNS})\s+of\s+(?P<who>.+?){_TOPIC}{_END}", re.I),
+    re.compile(rf"^how\s+(?:did|does|do|has|have|had)\s+(?P<who>.+?)\s+(?:react|respond|reply|comment|answer|feel|see){_TOPIC}{_END}", re.I),
+    re.compile(rf"^(?:did|does|has|have)\s+(?P<who>.+?)\s+(?:{_SPEECH_VERBS})(?:\s+(?:anything|something))?{_TOPIC}{_END}", re.I),
+    re.compile(rf"^(?:quotes?|statements?|comments?|words)\s+(?:from|by|of)\s+(?P<who>.+?){_TOPIC}{_END}", re.I),
+    re.compile(rf"^(?P<who>[^?]+?)(?:'s|’s|’|')\s+(?:{_STANCE_NOUNS}){_TOPIC}{_END}", re.I),
+    re.compile(rf"^what\s+(?P<who>.+?)\s+(?:{_SPEECH_VERBS}){_TOPIC}{_END}", re.I),
+]  # fmt: skip
+_LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuestion:
+    """A question's text and, when it asks for someone's words, who and about what."""
+
+    text: str
+    speaker: str | None = None
+    topic: str | None = None
+
+    @property
+    def asks_for_speech(self) -> bool:
+        """Whether the question asks what someone said (or thinks, or how they reacted)."""
+        return self.speaker is not None
+
+
+def parse_question(text: str) -> ParsedQuestion:
+    """Recognise "what did X say (about Y)?" and its variants; anything else is a plain question."""
+    clean = " ".join(text.split())
+    for pattern in _PATTERNS:
+        match = pattern.match(clean)
+        if match is None:
+            continue
+        who = match.group("who").strip(" ,")
+        if not who or len(who.split()) > 8 or who.lower() in {"it", "this", "that", "there"}:
+            continue
+        topic = (match.groupdict().get("topic") or "").strip() or None
+        return ParsedQuestion(clean, _LEADING_ARTICLE.sub("", who) if who else None, topic)
+    return ParsedQuestion(clean)

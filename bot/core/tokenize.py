@@ -1,0 +1,141 @@
+"""The one tokenizer shared by articles and questions, so their words can meet.
+
+Normalises Unicode (curly quotes, dashes), folds case, drops possessives and
+stopwords (keeping negations), maps aliases (Beijing -> china, declared -> say)
+and stems with Snowball, which needs no download.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from nltk.stem.snowball import SnowballStemmer
+
+SPEECH = "say"
+_TRANSLATE = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
+        "\u00b4": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
+        "\u2212": "-", "\u00ad": None, "\u200b": None,
+    }
+)  # fmt: skip
+_TOKEN = re.compile(
+    r"(?:[^\W\d_]\.){2,}"  # dotted acronyms: u.s., e.u.
+    r"|\d+(?:[.,]\d+)*"  # numbers with separators
+    r"|[^\W_]+(?:['-][^\W_]+)*'?",  # words with inner apostrophes or hyphens
+)
+_CONTRACTIONS = ("n't", "'s", "'re", "'ve", "'ll", "'d", "'m", "'")
+_NEGATION = "not"
+
+
+_BRITISH = (
+    (re.compile(r"(?<=\w{3})is(e|ed|es|ing|ation|ations)$"), r"iz\1"),
+    (re.compile(r"(?<=\w{3})our(s|ed|ing|ite|ites|able)?$"), r"or\1"),
+)
+
+
+def american_spelling(word: str) -> str:
+    """Fold British -ise/-our spellings so "stabilise" meets "stabilize", "neighbour" "neighbor"."""
+    for pattern, replacement in _BRITISH:
+        word = pattern.sub(replacement, word)
+    return word
+
+
+def normalise(text: str) -> str:
+    """NFKC, ASCII quotes and hyphens, case folded: the form every comparison uses."""
+    return unicodedata.normalize("NFKC", text).translate(_TRANSLATE).casefold()
+
+
+@cache
+def _bundled_lines(name: str) -> tuple[str, ...]:
+    text = resources.files("bot.core").joinpath(f"data/{name}").read_text("utf-8")
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return tuple(line for line in lines if line)
+
+
+def bundled_stopwords() -> frozenset[str]:
+    """The bundled stopword list (function words and question words, no negations)."""
+    return frozenset(_bundled_lines("stopwords.txt"))
+
+
+def load_aliases(path: Path | None = None) -> dict[str, str]:
+    """Variant -> canonical word, from ``path`` or the bundled ``aliases.yaml``."""
+    if path is None:
+        raw = resources.files("bot.core").joinpath("data/aliases.yaml").read_text("utf-8")
+        origin = "bundled aliases.yaml"
+    else:
+        raw = path.read_text("utf-8")
+        origin = str(path)
+    data = yaml.safe_load(raw) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{origin}: expected 'canonical: [variant, ...]' entries")
+    table: dict[str, str] = {}
+    for canonical, variants in data.items():
+        if not isinstance(variants, list):
+            raise ValueError(f"{origin}: the aliases of {canonical!r} must be a list")
+        for variant in variants:
+            table[normalise(str(variant)).rstrip(".")] = normalise(str(canonical))
+    return table
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """Turns text into index terms; the same instance serves the corpus and the questions."""
+
+    aliases: Mapping[str, str] = field(default_factory=load_aliases)
+    stopwords: frozenset[str] = field(default_factory=bundled_stopwords)
+    language: str = "english"
+
+    def __post_init__(self) -> None:
+        stemmer = SnowballStemmer(self.language)
+        object.__setattr__(self, "_stem", cache(stemmer.stem))
+
+    def __call__(self, text: str) -> list[str]:
+        """Index terms of ``text`` in order (repeats kept: BM25 counts them)."""
+        terms: list[str] = []
+        for raw in _TOKEN.findall(normalise(text)):
+            terms.extend(self._terms_of(raw))
+        return terms
+
+    def term(self, word: str) -> str | None:
+        """The index term of a single word, or None for a stopword."""
+        found = self(word)
+        return found[0] if found else None
+
+    def _terms_of(self, raw: str) -> list[str]:
+        if raw[0].isdigit():
+            return [raw.replace(",", "")]
+        if "." in raw:  # dotted acronym
+            return [self._one(raw.rstrip("."))]
+        negated = raw.endswith("n't")
+        word = raw
+        for ending in _CONTRACTIONS:
+            if word.endswith(ending) and len(word) > len(ending):
+                word = word[: -len(ending)]
+                break
+        parts = word.split("-") if "-" in word else []
+        out = [self._one(word.replace("'", "").replace("-", ""))]
+        out.extend(self._one(part.replace("'", "")) for part in parts)
+        if negated:
+            out.append(_NEGATION)
+        return [term for term in out if term]
+
+    def _one(self, word: str) -> str:
+        canonical = self.aliases.get(word)
+        if canonical is not None:
+            return self._stem(canonical)
+        if word in self.stopwords or not word:
+            return ""
+        return self._stem(american_spelling(word))
+
+    def is_speech(self, term: str) -> bool:
+        """Whether an index term is the speech canonical ("say")."""
+        return term == self._stem(SPEECH)
