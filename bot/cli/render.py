@@ -24,7 +24,12 @@ def reply_text(reply: Reply) -> str:
     blocks = []
     for number, answer in enumerate(reply.answers, start=reply.offset + 1):
         quote = textwrap.fill(
-            f"“{answer.quote}”", WIDTH, initial_indent=f"{number}. ", subsequent_indent="   "
+            f"“{answer.quote}”",
+            WIDTH,
+            initial_indent=f"{number}. ",
+            subsequent_indent="   ",
+            break_on_hyphens=False,
+            break_long_words=False,
         )
         lines = [quote, f"   — {source_line(answer.source)}"]
         lines.extend(f"     also in: {source_line(other)}" for other in answer.sources[1:])

@@ -362,7 +362,7 @@ def _subject_before(tokens: Sequence[tuple[str, int]], verb: int) -> str | None:
     while j >= 0 and len(words) < 10:
         word = tokens[j][0]
         if (
-            not re.match(r"[\w’'.-]", word)
+            not re.match(r"\w", word)
             or (word.lower() in _BOUNDARY_WORDS and word.lower() not in _NP_INNER)
             or word.lower() in REPORTING_VERBS
         ):
@@ -386,11 +386,11 @@ def _subject_after_quote(tokens: Sequence[tuple[str, int]], verb: int) -> str | 
     j = verb + 1
     while j < len(tokens) and len(words) < 10:
         word = tokens[j][0]
-        if not re.match(r"[\w’'.-]", word) or word.lower() in {"that", "who", "which", "in", "on"}:
+        if not re.match(r"\w", word) or word.lower() in {"that", "who", "which", "in", "on"}:
             break
         words.append(word)
         j += 1
-    phrase = " ".join(words).rstrip(".")
+    phrase = " ".join(words)
     return phrase if _plausible_speaker(phrase) else None
 
 

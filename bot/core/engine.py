@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 HONORIFICS = frozenset(["mr", "mrs", "ms", "miss", "dr", "sir", "madam", "lord", "lady"])
 _MIN_CONTENT_TERMS = 4
 _DUPLICATE_OVERLAP = 0.6
+_MERGE_LOOKAHEAD = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,9 +280,9 @@ class Engine:
     def _answers(self, ranked: list[tuple[int, float]], need: _Need, wanted: int) -> list[Answer]:
         answers: list[Answer] = []
         used: set[int] = set()
-        for doc, value in ranked:
-            if len(answers) >= wanted:
-                break
+        # Past the answers wanted, a few more candidates are read only to find the other
+        # articles that carry an answer already chosen (one answer, several sources).
+        for doc, value in ranked[: wanted * _MERGE_LOOKAHEAD]:
             if doc in used:
                 continue
             span = self._span(doc)
@@ -289,7 +290,8 @@ class Engine:
             answer = self._answer(span, doc, value, need)
             duplicate = self._duplicate_of(answer, answers)
             if duplicate is None:
-                answers.append(answer)
+                if len(answers) < wanted:
+                    answers.append(answer)
             elif answer.source not in answers[duplicate].sources:
                 kept = answers[duplicate]
                 answers[duplicate] = _with_sources(kept, (*kept.sources, answer.source))

@@ -1,0 +1,70 @@
+"""Shared fixtures: settings that ignore the developer's .env, and small corpora."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.core.corpus import RawArticle
+from bot.core.engine import Engine
+from bot.core.models import Source
+from bot.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+
+NEWS = """Storm closes harbour
+
+The harbour authority said on Monday that the port would stay closed until Friday.
+
+“We cannot risk another collision in this weather,” harbour master Jane Doyle said.
+
+Fishing crews protested outside the town hall, demanding compensation for lost catches.
+
+Mayor Tom Reilly told reporters the council would meet the crews on Wednesday.
+
+The storm has already flooded twelve homes near the river.
+
+Read more: Weather warnings across the region
+"""
+
+SPORT = """Rovers win the cup final
+
+Rovers beat United 3-1 in the cup final on Saturday, with two goals from Ana Silva.
+
+“This is the best day of my career,” Silva said after the match.
+
+United’s coach admitted his side had been outplayed in the second half.
+
+The trophy parade will pass the harbour on Sunday afternoon.
+
+Subscribe to our newsletter for the latest scores.
+"""
+
+
+def make_settings(**overrides: object) -> Settings:
+    """Settings from code defaults only: no .env, no environment surprises."""
+    return Settings(_env_file=None, **overrides)
+
+
+@pytest.fixture
+def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for name in list(__import__("os").environ):
+        if name.startswith("NEWSQUOTE_") or name == "DISCORD_TOKEN":
+            monkeypatch.delenv(name)
+    return make_settings()
+
+
+@pytest.fixture
+def small_engine(settings: Settings) -> Engine:
+    articles = [
+        RawArticle(Source("news/storm.txt", "Storm closes harbour", "Coast Courier"), NEWS),
+        RawArticle(Source("sport/final.txt", "Rovers win the cup final", None), SPORT),
+    ]
+    return Engine.from_articles(articles, settings)
+
+
+@pytest.fixture(scope="session")
+def seed_engine() -> Engine:
+    return Engine.from_folder(SEEDS, make_settings())

@@ -1,0 +1,78 @@
+import hashlib
+import logging
+
+import pytest
+
+from bot.core.corpus import ArticleFormatError, load_folder, split_front_matter
+from tests.conftest import SEEDS
+
+# sha256 of the two articles as they stand in shared/seeds: the bodies must not change.
+SEED_BODIES = {
+    "000_9773075bcaa93018.txt": "ab75bc2a3092322f423e0ef3f71510c732ef24007f39e089eb26335173512cf1",
+    "002_1e652108fc74f39b.txt": "ee80a7b9330068c03d62f2b408aeb35a6971a97f167cbaa39266e75747365647",
+}
+
+
+def test_seed_bodies_are_byte_for_byte_the_originals():
+    articles, errors = load_folder(SEEDS)
+    assert errors == []
+    bodies = {a.source.id: hashlib.sha256(a.text.encode()).hexdigest() for a in articles}
+    assert bodies == SEED_BODIES
+
+
+def test_seed_metadata_shows_only_what_the_articles_show():
+    articles, _ = load_folder(SEEDS)
+    first, second = (a.source for a in articles)
+    assert first.title == "China backs Russian efforts to stabilise country after Wagner rebellion"
+    assert first.publisher == "People’s Press Printing Society"
+    assert second.title.startswith("In a show of solidarity, Beijing has declared")
+    for source in (first, second):
+        assert source.url is None and source.published is None and source.author is None
+    assert second.publisher is None
+
+
+def test_front_matter_is_optional_and_the_body_is_untouched():
+    assert split_front_matter("No header.\n") == ({}, "No header.\n")
+    meta, body = split_front_matter("---\ntitle: T\npublished: 2023-06-25\n---\nBody ---\n")
+    assert meta["title"] == "T" and meta["published"] == "2023-06-25"
+    assert meta["url"] is None
+    assert body == "Body ---\n"
+
+
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        ("---\ntitle: T\nBody never closes", "never closed"),
+        ("---\ntitle: [unclosed\n---\nBody", "not valid YAML"),
+        ("---\n- a list\n---\nBody", "key: value"),
+    ],
+)
+def test_broken_front_matter_is_explained(raw, reason):
+    with pytest.raises(ArticleFormatError, match=reason):
+        split_front_matter(raw)
+
+
+def test_unreadable_files_are_skipped_with_a_warning_and_the_rest_load(tmp_path, caplog):
+    (tmp_path / "good.md").write_text("---\ntitle: Good\n---\nA fine article.\n", encoding="utf-8")
+    (tmp_path / "latin1.txt").write_bytes("Caf\xe9 society.".encode("latin-1"))
+    (tmp_path / "empty.txt").write_text("  \n", encoding="utf-8")
+    (tmp_path / "broken.md").write_text("---\ntitle: [x\n---\nText.", encoding="utf-8")
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF")
+    with caplog.at_level(logging.WARNING):
+        articles, errors = load_folder(tmp_path)
+    assert [a.source.id for a in articles] == ["good.md"]
+    assert {e.path for e in errors} == {"latin1.txt", "empty.txt", "broken.md"}
+    assert any("not UTF-8" in e.reason for e in errors)
+    assert all(e.path in caplog.text for e in errors)
+
+
+def test_source_ids_are_paths_relative_to_the_corpus(tmp_path):
+    (tmp_path / "world" / "asia").mkdir(parents=True)
+    (tmp_path / "world" / "asia" / "a.txt").write_text("Text here.", encoding="utf-8")
+    articles, _ = load_folder(tmp_path)
+    assert articles[0].source.id == "world/asia/a.txt"
+
+
+def test_missing_folder_raises(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_folder(tmp_path / "nope")

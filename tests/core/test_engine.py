@@ -1,0 +1,123 @@
+import pytest
+
+from bot.core.errors import QuestionError
+
+BOILERPLATE = ["Similar Posts", "Donate", "Fighting fund", "reader-owned", "Skip to", "- Russian"]
+HEADINGS = [
+    "China backs Russian efforts to stabilise country after Wagner rebellion",
+    "China’s Official Statement:",
+    "High-Level Talks Between Beijing and Moscow:",
+]
+
+
+def quotes(reply):
+    return [a.quote for a in reply.answers]
+
+
+def test_every_quote_is_an_exact_slice_of_its_article(seed_engine):
+    for question in ["what did China say?", "what did Putin say?", "Wagner mutiny Rostov"]:
+        for answer in seed_engine.ask(question, top_k=5).answers:
+            article = seed_engine.passages.articles[answer.article]
+            assert article.text[answer.start : answer.end] == answer.quote
+            assert article.source == answer.source
+
+
+def test_what_did_china_say_returns_the_foreign_ministry_statements(seed_engine):
+    reply = seed_engine.ask("what did China say?")
+    assert len(reply.answers) == 3
+    joined = " ".join(quotes(reply))
+    assert "internal affair" in joined
+    assert "friendly neighbour and comprehensive strategic partner" in joined
+    for answer in reply.answers:
+        assert "Chin" in (answer.speaker or ""), answer.speaker
+
+
+def test_same_statement_in_two_articles_is_one_answer_with_both_sources(seed_engine):
+    reply = seed_engine.ask("what did China say?")
+    internal = next(a for a in reply.answers if "internal affair" in a.quote)
+    assert {s.id for s in internal.sources} == {
+        "000_9773075bcaa93018.txt",
+        "002_1e652108fc74f39b.txt",
+    }
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what did China say?", "how do I donate?", "similar posts", "fighting fund", "Wagner"],
+)
+def test_no_answer_is_ever_boilerplate_or_a_heading(seed_engine, question):
+    for answer in seed_engine.ask(question, top_k=10).answers:
+        assert not any(marker in answer.quote for marker in BOILERPLATE), answer.quote
+        assert answer.quote not in HEADINGS
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who won the football match?",
+        "How do I bake sourdough bread?",
+        "What did Angela Merkel say?",
+        "asdfgh qwerty zxcv",
+        "How do I donate to the paper?",
+        "What will the weather be tomorrow?",
+        "What did Lukashenko say?",
+    ],
+)
+def test_questions_the_articles_cannot_answer_get_no_answer(seed_engine, question):
+    reply = seed_engine.ask(question)
+    assert reply.answers == ()
+    assert reply.no_answer_reason
+
+
+def test_decline_reason_names_the_missing_speaker(seed_engine):
+    assert seed_engine.ask("What did Angela Merkel say?").no_answer_reason == (
+        "No article mentions Angela Merkel."
+    )
+
+
+def test_a_short_stub_sentence_grows_to_the_sentence_before(small_engine):
+    reply = small_engine.ask("what did the harbour master say about the weather?")
+    assert reply.answers[0].quote.startswith("“We cannot risk another collision")
+
+
+def test_speaker_sentences_rank_above_mentions(small_engine):
+    reply = small_engine.ask("What did Silva say?")
+    assert reply.answers[0].quote.startswith("“This is the best day of my career,”")
+    assert reply.answers[0].speaker == "Silva (Ana Silva)" or "Silva" in reply.answers[0].speaker
+
+
+def test_more_pages_through_answers_without_repeating(seed_engine):
+    first = seed_engine.ask("what did China say?", top_k=2)
+    second = seed_engine.ask("what did China say?", top_k=2, offset=2)
+    assert first.more
+    assert second.offset == 2
+    assert not set(quotes(first)) & set(quotes(second))
+
+
+def test_context_gives_the_neighbouring_sentences_verbatim(seed_engine):
+    answer = seed_engine.ask("what did Mr Ma say?").answers[0]
+    around = seed_engine.context(answer, before=1, after=1)
+    assert len(around) >= 2
+    assert any(answer.quote in text or text in answer.quote for text in around)
+    article = seed_engine.passages.articles[answer.article].text
+    assert all(text in article for text in around)
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 301])
+def test_empty_or_overlong_questions_are_user_errors(seed_engine, question):
+    with pytest.raises(QuestionError):
+        seed_engine.ask(question)
+
+
+def test_json_contract_fields(seed_engine):
+    payload = seed_engine.ask("what did China say?").to_json()
+    assert {"question", "answers", "no_answer_reason"} <= payload.keys()
+    answer = payload["answers"][0]
+    assert {"quote", "source", "score"} <= answer.keys()
+    assert set(answer["source"]) >= {"id", "title", "publisher", "url", "published"}
+
+
+def test_sources_count_quotable_sentences(seed_engine):
+    infos = seed_engine.sources()
+    assert [i.source.id for i in infos] == sorted(i.source.id for i in infos)
+    assert all(i.sentences > 10 for i in infos)

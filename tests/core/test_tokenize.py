@@ -1,0 +1,50 @@
+import pytest
+
+from bot.core.tokenize import Tokenizer, load_aliases
+
+
+@pytest.fixture(scope="module")
+def tok() -> Tokenizer:
+    return Tokenizer()
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("China’s", ["china"]),
+        ("China's", ["china"]),
+        ("“Beijing” — Chinese", ["china", "china"]),
+        ("The Kremlin, Moscow and Russians", ["russia", "russia", "russia"]),
+        ("said, says, declared, stated", ["say", "say", "say", "say"]),
+        ("co-operation", ["cooper", "co", "oper"]),
+        ("£8,738 and 3.5", ["8738", "3.5"]),
+        ("U.S. officials", ["usa", "offici"]),
+        ("didn’t", ["not"]),
+        ("not never no", ["not", "never", "no"]),
+        ("neighbour neighbor", ["neighbor", "neighbor"]),
+        ("北京 Łódź", ["北京", "łódź"]),
+        ("What did who say?", ["say"]),
+    ],
+)
+def test_tokens(tok, text, expected):
+    assert tok(text) == expected
+
+
+def test_question_and_article_words_meet(tok):
+    question = set(tok("What did Beijing say?"))
+    sentence = set(tok("The Chinese Foreign Ministry stated its view."))
+    assert {"china", "say"} <= question & sentence
+
+
+def test_custom_alias_file_replaces_the_bundled_table(tmp_path):
+    path = tmp_path / "aliases.yaml"
+    path.write_text("nato: [alliance, otan]\n", encoding="utf-8")
+    tok = Tokenizer(aliases=load_aliases(path))
+    assert tok("OTAN alliance Beijing") == ["nato", "nato", "beij"]
+
+
+def test_broken_alias_file_names_the_problem(tmp_path):
+    path = tmp_path / "aliases.yaml"
+    path.write_text("nato: alliance\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="must be a list"):
+        load_aliases(path)
