@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(default=PROJECT_ROOT / "seeds")
     aliases_file: Path | None = None
     top_k: int = Field(default=3, ge=1, le=25)
-    min_coverage: float = Field(default=0.5, ge=0.0, le=1.0)
+    min_coverage: float = Field(default=0.35, ge=0.0, le=1.0)
     max_question_chars: int = Field(default=300, ge=10, le=4000)
     max_quote_sentences: int = Field(default=3, ge=1, le=8)
     bm25_k1: float = Field(default=1.5, gt=0)
@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     shard_count: int | None = Field(default=None, ge=1)
     shard_ids: list[int] | None = None
     guild_ready_timeout: float = Field(default=2.0, ge=0)
+    # Prefix commands (!ask) need Discord's privileged Message Content intent: switch it on in
+    # the Developer Portal first, then here. Slash commands and mentions work without it.
+    message_content_intent: bool = False
+    # Testing only: point the client at a stand-in for Discord instead of discord.com.
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
 
     @field_validator("log_level")
     @classmethod

@@ -427,6 +427,8 @@ class ArticleSpeakers:
             resolved = self._resolve(mention.text)
             if resolved is not None:
                 out.append(Attribution(resolved, mention.cue, mention.text))
+            elif mention.text.lower() not in _PRONOUNS:
+                out.append(Attribution(mention.text, mention.cue))
         return out
 
     def _resolve(self, phrase: str) -> str | None:

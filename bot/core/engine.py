@@ -11,6 +11,7 @@ reply says plainly why there is none.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -217,6 +218,10 @@ class Engine:
                 return f"No article mentions {parsed.speaker}."
         elif not any(self.index.contains(t) for t in need.key):
             return f"No article mentions {_phrase(parsed.text)}."
+        for name in _names(parsed.text):
+            terms = [t for t in self.tokenizer(name) if not self.tokenizer.is_speech(t)]
+            if terms and not any(self.index.contains(t) for t in terms):
+                return f"No article mentions {name}."
         return None
 
     def _rank(
@@ -236,7 +241,7 @@ class Engine:
         ranked: list[tuple[int, float]] = []
         best_cover = 0.0
         for doc in candidates:
-            terms = self.index.terms_of(doc)
+            terms = self._window_terms(doc)
             if speaking is not None:
                 said = bool(speaking[doc])
                 terms = terms | frozenset().union(*self._speaker_terms[doc]) if said else terms
@@ -262,6 +267,24 @@ class Engine:
             )
         ranked.sort(key=lambda item: (-item[1], item[0]))
         return ranked, None
+
+    def _window_terms(self, doc: int) -> frozenset[str]:
+        """The sentence's own terms and its neighbours' in the paragraph (not the heading).
+
+        Coverage is judged on this window: "the mutiny ... began on Friday" may be
+        split over two sentences, but a section heading or the title alone never
+        makes a sentence an answer.
+        """
+        sentences = self.passages.sentences
+        here = sentences[doc]
+        terms = self._own_terms[doc]
+        for other in (doc - 1, doc + 1):
+            if 0 <= other < len(sentences) and (
+                sentences[other].article,
+                sentences[other].paragraph,
+            ) == (here.article, here.paragraph):
+                terms = terms | self._own_terms[other]
+        return terms
 
     def _coverage(self, wanted: frozenset[str], have: frozenset[str]) -> float:
         weights = {t: self.index.idf(t) for t in wanted}
@@ -421,6 +444,14 @@ def _with_sources(answer: Answer, sources: tuple[Source, ...]) -> Answer:
         answer.quote, sources, answer.score, answer.article, answer.start, answer.end,
         answer.sentences, answer.matched_terms, answer.speaker, answer.why,
     )  # fmt: skip
+
+
+_NAME = re.compile(r"(?<=\s)(?:[A-Z][\w’'.-]*)(?:\s+[A-Z][\w’'.-]*)*")
+
+
+def _names(question: str) -> list[str]:
+    """Capitalised words past the first: the names a question is about ("Angela Merkel")."""
+    return [m.group().rstrip("?!.,’'s") for m in _NAME.finditer(question) if m.group() != "I"]
 
 
 def _phrase(question: str) -> str:

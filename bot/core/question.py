@@ -15,13 +15,16 @@ _SPEECH_VERBS = (
     r"|think|thought|believe|write|wrote|post|posted|tweet|tweeted|comment|commented|report"
     r"|reported|reveal|revealed|argue|argued|warn|warned|confirm|confirmed|deny|denied"
     r"|respond|responded|react|reacted|reply|replied|express|expressed|emphasi[sz]e|stress"
-    r"|insist|promise|pledge|vow|mention|acknowledge|admit|propose|suggest|call\s+for"
+    r"|insist|promise|pledge|pledged|vow|vowed|mention|acknowledge|admit|propose|suggest"
+    r"|call|called|describe|described|label|labelled|labeled|characteri[sz]e|allege|alleged"
+    r"|accuse|accused|condemn|condemned|demand|demanded|reiterate|reiterated|affirm|affirmed"
+    r"|dismiss|dismissed|reject|rejected|praise|praised|critici[sz]e|critici[sz]ed|urge|urged"
 )
 _STANCE_NOUNS = (
     r"position|stance|view|views|reaction|response|comment|comments|statement|statements"
     r"|opinion|take|line|message|words|remarks|answer"
 )
-_TOPIC = r"(?:\s+(?:about|on|regarding|concerning|over|of|to|towards|in\s+response\s+to)\s+(?P<topic>.+?))?"
+_TOPIC = r"(?:\s+(?:(?:about|on|regarding|concerning|over|of|to|towards|in\s+response\s+to)\s+)?(?P<topic>.+?))?"
 _END = r"\s*[?.!]*\s*$"
 _PATTERNS = [
     re.compile(rf"^(?:so\s+|and\s+)?what\s+(?:did|does|do|has|have|had|will|would|is|was|are|were)\s+(?P<who>.+?)\s+(?:{_SPEECH_VERBS})(?:\s+(?:anything|something))?{_TOPIC}{_END}", re.I),

@@ -131,7 +131,7 @@ class Tokenizer:
     def _one(self, word: str) -> str:
         canonical = self.aliases.get(word)
         if canonical is not None:
-            return self._stem(canonical)
+            return self._stem(american_spelling(canonical))
         if word in self.stopwords or not word:
             return ""
         return self._stem(american_spelling(word))
