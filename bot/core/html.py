@@ -57,7 +57,8 @@ EXTRACT_OPTIONS: dict[str, object] = {
     "deduplicate": False,
 }
 # Only dates the page's markup states (meta tags, JSON-LD, <time>, the URL's path):
-# htmldate's "extensive" search would take any date-like string from the text.
+# htmldate's "extensive" search would take any date-like string from the text. A date
+# after today is a mistake (``max_date``, set per call; trafilatura 2.0 requires it).
 DATE_OPTIONS: dict[str, object] = {"extensive_search": False, "original_date": True}
 
 # Where the page may declare its encoding: before </head>, within a generous prefix
@@ -189,7 +190,7 @@ def extract(html: str) -> Document:
     document = trafilatura.bare_extraction(
         html,
         with_metadata=True,
-        date_extraction_params=DATE_OPTIONS,
+        date_extraction_params={**DATE_OPTIONS, "max_date": dt.date.today().isoformat()},
         **EXTRACT_OPTIONS,  # type: ignore[arg-type]
     )
     return document if isinstance(document, Document) else Document()
