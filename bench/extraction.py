@@ -167,10 +167,12 @@ def evaluate(
 # --- systems ---------------------------------------------------------------------------
 
 
-def content_text(text: str) -> str:
+def content_text(text: str, headings: Sequence[tuple[int, int]] | None = None) -> str:
     """What the bot may quote from an article body: its CONTENT paragraphs, blank-line joined."""
     return "\n\n".join(
-        text[block.start : block.end] for block in classify(text) if block.kind is BlockKind.CONTENT
+        text[block.start : block.end]
+        for block in classify(text, headings)
+        if block.kind is BlockKind.CONTENT
     )
 
 
@@ -182,13 +184,14 @@ def run_page(path: Path) -> tuple[str, dict[str, str]]:
     """All systems' outputs for one page (a process-pool task: module-level, picklable)."""
     page_id = path.name.split(".")[0]
     try:
-        body = read_html(path, page_id).text
+        article = read_html(path, page_id)
+        body, headings = article.text, article.headings
     except ArticleFormatError as exc:
         log.info("%s: %s", page_id, exc)
-        body = ""
+        body, headings = "", None
     html = _page_html(path)
     return page_id, {
-        PROJECT: content_text(body),
+        PROJECT: content_text(body, headings),
         PROJECT_RAW: body,
         TRAFILATURA: trafilatura.extract(html) or "",
         ALL_TEXT: trafilatura.html2txt(html) or "",

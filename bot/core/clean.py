@@ -15,8 +15,9 @@ from collections.abc import Iterator, Sequence
 
 from bot.core.models import Block, BlockKind
 
-# Characters that may close a sentence, possibly followed by closing quotes/brackets.
-_FINAL = re.compile(r"[.!?…][\"'”’»)\]]*\s*$|[\"”’»][.!?]\s*$")
+# Characters that may close a sentence, possibly followed by closing quotes/brackets
+# (Chinese and Japanese full stops too, or every CJK paragraph would read as a heading).
+_FINAL = re.compile(r"[.!?…][\"'”’»)\]]*\s*$|[\"”’»][.!?]\s*$|[。！？][」』）”’]*\s*$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•·▪–—]|\d{1,2}[.)])\s+")
 _WORD = re.compile(r"\w+(?:[’'-]\w+)*")
 _BLANK = re.compile(r"^[\s\u00a0\u200b\ufeff]*$")
@@ -49,6 +50,24 @@ _FURNITURE = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
+# Credit and contact lines, furniture whether or not they are written as sentences.
+_CREDIT_OR_CONTACT = re.compile(
+    r"""
+    \bsubscriptions\b
+    | \bfollow\ (?:@\w+|(?:\w+\ ){1,4}on\ (?:twitter|facebook|instagram|linkedin|youtube))
+    | \bshare\ (?:it|this\ (?:story|article))\ with\b
+    | \b(?:can|may)\ be\ reached\ at\b | \bemail\ (?:\w+\ ){1,3}at\ \S+@
+    | \bcontributed\ (?:reporting|to\ this\ (?:report|story|article))\b
+    | ^\W*(?:additional\ )?(?:reporting|writing|editing)\ by\b
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+# Furniture written as a sentence tells the reader to do something.
+_IMPERATIVE = re.compile(
+    r"^\W*(?:sign|click|subscribe|follow|share|read|visit|get|join|download|listen|watch|see"
+    r"|support|donate|register|like|tap|log|become|make|email|contact)\b",
+    re.IGNORECASE,
+)
 _BYLINE = re.compile(
     r"^(?:by|written\ by|posted\ by|reporting\ by|words\ by|story\ by)\s+\S"
     r"|^(?:published|updated|posted|last\ updated|first\ published)\b",
@@ -69,6 +88,10 @@ _MONEY_ONLY = re.compile(r"^[\W\d£$€¥]*(?:\w+\s?){0,3}:?\s*[£$€¥]\s?[\d,
 
 HEADING_MAX_WORDS = 16
 PROMO_MAX_WORDS = 45
+# A sentence this short that names furniture is furniture ("Read more.", "Sign up today.").
+SHORT_SENTENCE_WORDS = 12
+# Bylines and datelines sit at an article's edges; a date line in its middle is its text.
+EDGE_PARAGRAPHS = 3
 
 
 def words(text: str) -> list[str]:
@@ -82,14 +105,30 @@ def ends_sentence(text: str) -> bool:
 
 
 def is_furniture(text: str) -> bool:
-    """Whether a short text is page furniture (donation, share, cookie, related-links...)."""
+    """Whether a short text is page furniture (donation, share, cookie, related-links...).
+
+    A sentence that merely mentions furniture words ("the newsletter reported...")
+    is article text: as a sentence, furniture addresses the reader, gives an
+    order ("Sign up...") or is very short.
+    """
     count = len(words(text))
     if count == 0:
         return True
     if _MONEY_ONLY.match(text.strip()):
         return True
-    limit = PROMO_MAX_WORDS if ends_sentence(text) else 2 * HEADING_MAX_WORDS
-    return count <= limit and bool(_FURNITURE.search(_OUTSIDE_QUOTES.sub(" ", text)))
+    outside = _OUTSIDE_QUOTES.sub(" ", text)
+    if count <= PROMO_MAX_WORDS and _CREDIT_OR_CONTACT.search(outside):
+        return True
+    if ends_sentence(text):
+        if count > PROMO_MAX_WORDS:
+            return False
+        if not (
+            _IMPERATIVE.match(text) or _ADDRESS.search(outside) or count <= SHORT_SENTENCE_WORDS
+        ):
+            return False
+    elif count > 2 * HEADING_MAX_WORDS:
+        return False
+    return bool(_FURNITURE.search(outside))
 
 
 def _is_byline_or_dateline(text: str) -> bool:
@@ -102,7 +141,10 @@ def _is_byline_or_dateline(text: str) -> bool:
 def _is_heading(text: str) -> bool:
     stripped = text.strip()
     if stripped.endswith(":"):
-        return len(words(stripped)) <= 2 * HEADING_MAX_WORDS
+        # "China's Official Statement:" leads a section; a sentence introducing a
+        # quote ("He told reporters on Monday that the plan had failed:") does not.
+        lead = stripped[:-1].rstrip()
+        return len(words(lead)) <= HEADING_MAX_WORDS // 2 and not ends_sentence(lead)
     return len(words(stripped)) <= HEADING_MAX_WORDS and not ends_sentence(stripped)
 
 
@@ -156,21 +198,42 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def classify(text: str) -> tuple[Block, ...]:
-    """The paragraphs of an article body, each labelled content, heading or boilerplate."""
+def classify(text: str, headings: Sequence[tuple[int, int]] | None = None) -> tuple[Block, ...]:
+    """The paragraphs of an article body, each labelled content, heading or boilerplate.
+
+    ``headings`` are the character spans of the text that its page marks up as
+    headings (an HTML page's ``<h2>``...). Given, they are the headings, and any
+    other short line (a table row, a list item) is text; plain-text articles
+    have no such markup (None), so a heading is guessed from its shape.
+    """
     spans = [span for span in paragraphs(text) if span[1] > span[0]]
-    kinds: list[tuple[BlockKind, str]] = [_first_pass(text[s:e]) for s, e in spans]
+    kinds: list[tuple[BlockKind, str]] = [
+        _first_pass(
+            text[s:e],
+            at_edge=i < EDGE_PARAGRAPHS or i >= len(spans) - EDGE_PARAGRAPHS,
+            marked_heading=None
+            if headings is None
+            else any(hs <= s and e <= he for hs, he in headings),
+        )
+        for i, (s, e) in enumerate(spans)
+    ]
     _link_lists(text, spans, kinds)
     _promotions(text, spans, kinds)
     _furniture_sections(text, spans, kinds)
     return tuple(Block(s, e, k, r) for (s, e), (k, r) in zip(spans, kinds, strict=True))
 
 
-def _first_pass(paragraph: str) -> tuple[BlockKind, str]:
+def _first_pass(
+    paragraph: str, *, at_edge: bool, marked_heading: bool | None
+) -> tuple[BlockKind, str]:
     if is_furniture(paragraph):
         return BlockKind.BOILERPLATE, "page furniture"
-    if _is_byline_or_dateline(paragraph):
+    if at_edge and _is_byline_or_dateline(paragraph):
         return BlockKind.BOILERPLATE, "byline or dateline"
+    if marked_heading is not None:
+        if marked_heading:
+            return BlockKind.HEADING, "heading in the page"
+        return BlockKind.CONTENT, ""
     if _LIST_ITEM.match(paragraph) and not ends_sentence(paragraph):
         return BlockKind.HEADING, "list item without a sentence"
     if _is_heading(paragraph):
@@ -193,18 +256,27 @@ def _link_lists(text: str, spans: Sequence[tuple[int, int]], kinds: list) -> Non
 
 
 def _promotions(text: str, spans: Sequence[tuple[int, int]], kinds: list) -> None:
-    """Short reader-directed text ("you can become part of the paper") beside furniture."""
+    """Short reader-directed text ("you can become part of the paper") beside furniture.
+
+    Judged against the labels as they stand before this pass, so one promotion
+    never makes its neighbour one and a run of them cannot eat into the article.
+    """
+    before = list(kinds)
     for i, (start, end) in enumerate(spans):
         if kinds[i][0] is not BlockKind.CONTENT:
             continue
         paragraph = text[start:end]
         if len(words(paragraph)) > PROMO_MAX_WORDS or not _addresses_reader(paragraph):
             continue
-        if _near_furniture(kinds, i):
+        if _near_furniture(before, i):
             kinds[i] = (BlockKind.BOILERPLATE, "promotion beside page furniture")
 
 
-def _near_furniture(kinds: Sequence[tuple[BlockKind, str]], i: int, reach: int = 2) -> bool:
+def _near_furniture(kinds: Sequence[tuple[BlockKind, str]], i: int, reach: int = 1) -> bool:
+    """Whether furniture lies within ``reach`` content paragraphs of paragraph ``i``.
+
+    One: furniture two paragraphs away is as often a page's last line as a box.
+    """
     for step in (-1, 1):
         j, seen = i + step, 0
         while 0 <= j < len(kinds) and seen < reach:

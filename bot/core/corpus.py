@@ -26,10 +26,16 @@ _FENCE = "---"
 
 @dataclass(frozen=True, slots=True)
 class RawArticle:
-    """A file's metadata and body text, before cleaning."""
+    """A file's metadata and body text, before cleaning.
+
+    ``headings``: character spans of ``text`` that the file marks up as headings
+    (an HTML page's ``<h1>``-``<h6>``), for ``clean.classify``; None when the
+    format has no such markup (plain text), and headings are guessed from shape.
+    """
 
     source: Source
     text: str
+    headings: tuple[tuple[int, int], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

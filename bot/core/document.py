@@ -38,7 +38,7 @@ def build_passages(
     sentences: list[Sentence] = []
     attributions: list[tuple[Attribution, ...]] = []
     for number, item in enumerate(raw):
-        blocks = classify(item.text)
+        blocks = classify(item.text, item.headings)
         article = Article(item.source, item.text, blocks)
         found = list(_sentences_of(article, len(articles), splitter))
         speakers = ArticleSpeakers([item.text[s.start : s.end] for s in found])

@@ -96,6 +96,7 @@ _BLOCK_TAGS = frozenset(
     {"p", "head", "item", "row", "quote", "list", "table", "code", "note", "div", "figure"}
 )
 _CELL_SEPARATOR = " | "
+_BLOCK_SEPARATOR = "\n\n"
 # trafilatura's last resorts for a site name (the URL's host) and a title (the first
 # <h2>), and where a page does name itself: its <title> and its <meta content> values.
 _URL_HOST = re.compile(r"https?://(?:www\.|w[0-9]+\.)?([^/]+)")
@@ -117,17 +118,18 @@ def sidecar_path(path: Path) -> Path:
 def read_html(path: Path, source_id: str) -> RawArticle:
     """Read one saved page; raise ``ArticleFormatError`` with a one-line reason when it cannot.
 
-    The text is the page's main text, one paragraph per block, blank lines between.
+    The text is the page's main text, one paragraph per block, blank lines between;
+    the page's own headings are passed on, so ``clean`` need not guess them.
     """
     raw = _read_bytes(path)
     html = decode_html(raw)
     document = extract(html)
-    text = document_text(document)
+    text, headings = document_layout(document)
     if not text:
         raise ArticleFormatError("no article text found in the page")
     fields = page_metadata(document, html)
     fields.update(read_sidecar(sidecar_path(path)))
-    return RawArticle(Source(id=source_id, **fields), text)
+    return RawArticle(Source(id=source_id, **fields), text, headings)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -196,8 +198,12 @@ def extract(html: str) -> Document:
     return document if isinstance(document, Document) else Document()
 
 
-def document_text(document: Document) -> str:
+def document_layout(document: Document) -> tuple[str, tuple[tuple[int, int], ...]]:
     """Lay out the main text as ``clean`` reads it: one block per paragraph, blank lines between.
+
+    Also returns the character spans of the blocks that were the page's headings
+    (trafilatura's ``<head>``), as a short line alone cannot tell a heading from
+    a table row or a list item.
 
     Built from trafilatura's XML rather than its plain text, which puts a ``<br>``
     and a paragraph end alike on a new line: here a ``<br>`` stays a single line
@@ -206,21 +212,39 @@ def document_text(document: Document) -> str:
     markers are not page text, so none are added); table cells are joined by " | ".
     """
     if document.body is None:
-        return ""
+        return "", ()
     paragraphs: list[list[str]] = [[]]
-    _render(document.body, paragraphs, in_cell=False)
-    blocks = ("\n".join(_lines("".join(parts))) for parts in paragraphs)
-    return "\n\n".join(block for block in blocks if block)
+    heading_paragraphs: set[int] = set()
+    _render(document.body, paragraphs, heading_paragraphs, in_cell=False)
+    blocks: list[str] = []
+    headings: list[tuple[int, int]] = []
+    end = 0
+    for index, parts in enumerate(paragraphs):
+        block = "\n".join(_lines("".join(parts)))
+        if not block:
+            continue
+        start = end + len(_BLOCK_SEPARATOR) if blocks else 0
+        end = start + len(block)
+        if index in heading_paragraphs:
+            headings.append((start, end))
+        blocks.append(block)
+    return _BLOCK_SEPARATOR.join(blocks), tuple(headings)
 
 
-def _render(element: _Element, paragraphs: list[list[str]], *, in_cell: bool) -> None:
-    """Append ``element``'s text to the last paragraph, opening new ones at block edges."""
+def _render(
+    element: _Element, paragraphs: list[list[str]], headings: set[int], *, in_cell: bool
+) -> None:
+    """Append ``element``'s text to the last paragraph, opening new ones at block edges.
+
+    The indices of the paragraphs a ``<head>`` element fills are added to ``headings``.
+    """
     tag = element.tag if isinstance(element.tag, str) else ""
     if tag == "graphic":
         return
     block = tag in _BLOCK_TAGS and not in_cell
     if block and paragraphs[-1]:
         paragraphs.append([])
+    first = len(paragraphs) - 1
     if tag == "cell":
         if element.getprevious() is not None:
             paragraphs[-1].append(_CELL_SEPARATOR)
@@ -230,9 +254,11 @@ def _render(element: _Element, paragraphs: list[list[str]], *, in_cell: bool) ->
     elif element.text:
         paragraphs[-1].append(element.text)
     for child in element:
-        _render(child, paragraphs, in_cell=in_cell)
+        _render(child, paragraphs, headings, in_cell=in_cell)
         if child.tail:
             paragraphs[-1].append(child.tail)
+    if block and tag == "head":
+        headings.update(range(first, len(paragraphs)))
     if block and paragraphs[-1]:
         paragraphs.append([])
 

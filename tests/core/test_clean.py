@@ -90,3 +90,81 @@ def test_sentence_end_detection_accepts_closing_quotes():
     assert ends_sentence("It was “Russia’s internal affair.”")
     assert ends_sentence("He said: “No.”")
     assert not ends_sentence("High-Level Talks Between Beijing and Moscow")
+
+
+def test_chinese_and_japanese_full_stops_end_sentences():
+    assert ends_sentence("市议会周二投票决定关闭旧港口大桥。")
+    assert ends_sentence("「橋は閉鎖される」と市長は述べた。」")
+    assert ends_sentence("真的吗？")
+    found = kinds("港口大桥\n\n市议会周二投票决定关闭旧港口大桥。")
+    assert found["港口大桥"] is BlockKind.HEADING
+    assert found["市议会周二投票决定关闭旧港口大桥。"] is BlockKind.CONTENT
+
+
+def test_credit_and_contact_lines_are_furniture():
+    for line in (
+        "Reporting by Jane Doe; editing by John Smith",
+        "Additional reporting by Ana Lopez in Madrid.",
+        "Jane Doe can be reached at the newsroom desk.",
+        "Follow Jane Doe on Twitter for more updates.",
+        "Follow @janedoe",
+        "Anna Berg contributed reporting from Oslo.",
+        "Email Jane Doe at jane@example.org with tips.",
+        "Manage your subscriptions",
+    ):
+        assert is_furniture(line), line
+
+
+def test_a_sentence_mentioning_furniture_words_is_article_text():
+    sentence = (
+        "The council said the newsletter sent to residents in March had described "
+        "the closure as temporary, which engineers later disputed."
+    )
+    assert not is_furniture(sentence)
+    assert is_furniture("Sign up for our newsletter to get the morning briefing every day.")
+    assert is_furniture("Read more.")
+
+
+def test_a_colon_line_is_a_heading_only_when_short():
+    found = kinds(
+        "What happens next:\n\n"
+        "The mayor told reporters on Monday that the plan had failed twice before:\n\n"
+        "The ministry said it was calm."
+    )
+    assert found["What happens next:"] is BlockKind.HEADING
+    assert found["The mayor told reporters on Monday that the plan had failed twice before:"] is (
+        BlockKind.CONTENT
+    )
+
+
+def test_bylines_and_datelines_are_furniture_only_at_the_edges():
+    body = [f"Paragraph {n} of the article says something new." for n in range(8)]
+    text = "\n\n".join(["By Jane Doe", *body[:4], "March 5, 2024", *body[4:], "Updated March 6"])
+    found = kinds(text)
+    assert found["By Jane Doe"] is BlockKind.BOILERPLATE
+    assert found["Updated March 6"] is BlockKind.BOILERPLATE
+    assert found["March 5, 2024"] is not BlockKind.BOILERPLATE
+
+
+def test_headings_marked_by_the_page_replace_guessing_from_shape():
+    text = "Results\n\nRovers | 3 | 1\n\nCity | 2 | 2\n\nThe final was played on Sunday."
+    start = text.index("Results")
+    blocks = {text[b.start : b.end]: b.kind for b in classify(text, [(start, start + 7)])}
+    assert blocks["Results"] is BlockKind.HEADING
+    assert blocks["Rovers | 3 | 1"] is BlockKind.CONTENT
+    assert blocks["City | 2 | 2"] is BlockKind.CONTENT
+    assert kinds(text)["Rovers | 3 | 1"] is BlockKind.HEADING
+
+
+def test_a_promotion_does_not_make_its_neighbour_one():
+    text = (
+        "Support our journalism today.\n\n"
+        "You can help us keep reporting from the harbour.\n\n"
+        "Your neighbours told us the bridge had been shaking for years.\n\n"
+        "The council said repairs would start in March."
+    )
+    found = kinds(text)
+    assert found["You can help us keep reporting from the harbour."] is BlockKind.BOILERPLATE
+    assert found["Your neighbours told us the bridge had been shaking for years."] is (
+        BlockKind.CONTENT
+    )

@@ -304,3 +304,30 @@ def test_corpus_folder_reads_pages_beside_text_articles(tmp_path):
     assert errors == []
     assert [a.source.title for a in articles][:1] == ["From the sidecar"]
     assert read_article(tmp_path / "c.html.gz", "c").text == articles[2].text
+
+
+def test_page_headings_are_passed_on_as_spans_of_the_text(tmp_path: Path):
+    page = news_page(paragraphs=(PARAGRAPHS[0], "<h2>What happens next</h2>", PARAGRAPHS[1]))
+    article = read_html(write(tmp_path, "bridge.html", page.replace("<p><h2>", "<h2>")), "b")
+    assert article.headings is not None
+    marked = [article.text[s:e] for s, e in article.headings]
+    assert "What happens next" in marked
+    assert not any(p in marked for p in PARAGRAPHS)
+
+
+def test_a_short_table_row_stays_content_when_the_page_says_it_is_no_heading(tmp_path: Path):
+    table = (
+        "<h2>Crossings per day</h2>"
+        "<table><tr><th>Mode</th><th>Before</th><th>After</th></tr>"
+        "<tr><td>Cars</td><td>12,000</td><td>0</td></tr>"
+        "<tr><td>Bicycles</td><td>3,000</td><td>3,500</td></tr></table>"
+    )
+    page = news_page(paragraphs=(*PARAGRAPHS[:2], table, *PARAGRAPHS[2:]))
+    article = read_html(write(tmp_path, "bridge.html", page.replace(f"<p>{table}</p>", table)), "b")
+    blocks = {
+        article.text[b.start : b.end]: b.kind for b in classify(article.text, article.headings)
+    }
+    assert blocks["Crossings per day"] is BlockKind.HEADING
+    assert blocks["Cars | 12,000 | 0"] is BlockKind.CONTENT
+    assert blocks["Bicycles | 3,000 | 3,500"] is BlockKind.CONTENT
+    assert content_paragraphs(article.text)[:2] == list(PARAGRAPHS[:2])
