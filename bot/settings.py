@@ -45,12 +45,15 @@ class Settings(BaseSettings):
     min_coverage: float = Field(default=0.35, ge=0.0, le=1.0)
     max_question_chars: int = Field(default=300, ge=10, le=4000)
     max_quote_sentences: int = Field(default=3, ge=1, le=8)
-    bm25_k1: float = Field(default=1.5, gt=0)
+    bm25_k1: float = Field(default=1.0, gt=0)
     bm25_b: float = Field(default=0.75, ge=0, le=1)
     bm25_epsilon: float = Field(default=0.25, gt=0)
     speaker_weight: float = Field(default=1.0, ge=0)
     quote_weight: float = Field(default=0.3, ge=0)
     position_weight: float = Field(default=0.1, ge=0)
+    paragraph_weight: float = Field(default=1.0, ge=0)
+    answer_type_weight: float = Field(default=0.4, ge=0)
+    article_weight: float = Field(default=0.0, ge=0)
 
     # Logging
     log_level: str = "WARNING"

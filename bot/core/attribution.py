@@ -118,9 +118,25 @@ REPORTING_VERBS = frozenset(
         "hailed",
     ]
 )
-_WORD = re.compile(r"\w[\w’'-]*(?:\.\w+)*\.?(?<=\b[A-Z][a-z]\.)|\w[\w’'-]*(?:\.\w+)*|[^\w\s]")
+_WORD = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Dr|Sen|Rep|Gov|Gen|Lt|Col|Sgt|Capt|Cmdr|Adm|Prof|St|Jr|Sr|Rev|Hon|Pres|Sens|Reps)\."
+    r"|\w[\w’'-]*(?:\.\w+)*|[^\w\s]"
+)
+_TRANSCRIPT = re.compile(r"^[\"“]?(?P<name>[A-Z][A-Z.’' -]{1,40}[A-Z]):\s")
+_PARTICIPLES = frozenset(
+    "saying adding noting arguing tweeting writing telling warning insisting claiming "
+    "explaining declaring stating stressing urging asking".split()
+)
+# A speaker phrase ending in one of these speaks *about* the names before it, not as them:
+# "McConnell aides said" is not McConnell speaking.
+NOT_THE_NAMED = frozenset(
+    "aides aide allies ally supporters supporter critics critic opponents opponent voters fans "
+    "advisers adviser advisors advisor staff staffers surrogates backers friends rivals rival "
+    "lawyers lawyer attorneys attorney family relatives biographer detractors".split()
+)
 _OPENERS = '“"‘«'
 _CLOSERS = '”"’»'
+REPORTING_VERBS = REPORTING_VERBS | _PARTICIPLES
 _BOUNDARY_WORDS = frozenset(
     [
         "that",
@@ -269,6 +285,35 @@ class _Mention:
     start: int
 
 
+def speaker_core(speaker: str) -> str:
+    """The part of a speaker phrase that names who speaks, without modifiers.
+
+    "NBC News moderator Matt Lauer" is the moderator Matt Lauer speaking, "McConnell aides"
+    are aides, but "the spokesperson for the Chinese Foreign Ministry" speaks
+    for the ministry: after the last lower-case noun, a run of names is the
+    speaker; a phrase that ends in "aides", "allies"... is only that noun.
+    """
+    words = speaker.split()
+    if not words:
+        return speaker
+    if words[-1].lower() in NOT_THE_NAMED:
+        return words[-1]
+    last_common = max(
+        (
+            i
+            for i, w in enumerate(words)
+            if w[:1].islower() and w not in _NP_INNER and w.lower() not in _ANAPHORIC_DETERMINERS
+        ),
+        default=-1,
+    )
+    if not 0 <= last_common < len(words) - 1:
+        return speaker
+    first = last_common  # the role words just before the name stay: "harbour master Jane Doyle"
+    while first > 0 and words[first - 1][:1].islower():
+        first -= 1
+    return " ".join(words[first:])
+
+
 def is_named(speaker: str) -> bool:
     """Whether a speaker phrase names someone (has a capitalised word past its first)."""
     words = speaker.split()
@@ -293,10 +338,16 @@ def find_mentions(sentence: str) -> list[_Mention]:
     tokens = [(m.group(), m.start()) for m in _WORD.finditer(sentence)]
     quoted = _inside_quotes(sentence)
     found: list[_Mention] = []
+    transcript = _TRANSCRIPT.match(sentence)
+    if transcript:
+        found.append(_Mention(transcript.group("name"), ":", 0))
     for i, (word, offset) in enumerate(tokens):
         if word.lower() not in REPORTING_VERBS or _used_as_noun(tokens, i) or quoted[offset]:
             continue
-        speaker = _subject_before(tokens, i) or _subject_after_quote(tokens, i)
+        if word.lower() in _PARTICIPLES:
+            speaker = _clause_subject(tokens) if i and tokens[i - 1][0] == "," else None
+        else:
+            speaker = _subject_before(tokens, i) or _subject_after_quote(tokens, i)
         if speaker:
             found.append(_Mention(speaker, word.lower(), offset))
     for match in _ACCORDING.finditer(sentence):
@@ -349,6 +400,7 @@ def _subject_before(tokens: Sequence[tuple[str, int]], verb: int) -> str | None:
     j = verb - 1
     while j >= 0 and tokens[j][0].lower() in _ADVERBS:
         j -= 1
+    j = _before_brackets(tokens, j)
     if j >= 1 and tokens[j][0] == ",":
         # "X, in addressing the coup, declared": jump back over one parenthetical.
         k = j - 1
@@ -375,12 +427,34 @@ def _subject_before(tokens: Sequence[tuple[str, int]], verb: int) -> str | None:
     return phrase if _plausible_speaker(phrase) else None
 
 
+def _before_brackets(tokens: Sequence[tuple[str, int]], j: int) -> int:
+    """Step back over a bracketed aside such as "(D-Mo.)" that ends at ``j``."""
+    if j >= 0 and tokens[j][0] == ")":
+        k = j
+        while k >= 0 and tokens[k][0] != "(" and j - k < 12:
+            k -= 1
+        if k >= 0 and tokens[k][0] == "(":
+            return k - 1
+    return j
+
+
+def _clause_subject(tokens: Sequence[tuple[str, int]]) -> str | None:
+    """The named phrase a sentence opens with ("Attorney General Roy Cooper (D), ...")."""
+    words: list[str] = []
+    for word, _ in tokens:
+        if not re.match(r"\w", word) or word.lower() in _BOUNDARY_WORDS - _NP_INNER:
+            break
+        words.append(word)
+        if len(words) > 8:
+            return None
+    phrase = " ".join(words)
+    return phrase if is_named(phrase) else None
+
+
 def _subject_after_quote(tokens: Sequence[tuple[str, int]], verb: int) -> str | None:
     """``"...," said X``: the phrase after a verb that directly follows a closing quote."""
     k = verb - 1
-    while k >= 0 and tokens[k][0] == ",":
-        k -= 1
-    if k < 0 or tokens[k][0] not in _CLOSERS:
+    if k < 0 or tokens[k][0] not in {",", *_CLOSERS}:
         return None
     words: list[str] = []
     j = verb + 1

@@ -19,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.core.attribution import has_reporting_verb, quoted_share
+from bot.core.answer_type import expected as expected_type
+from bot.core.answer_type import offers
+from bot.core.attribution import has_reporting_verb, quoted_share, speaker_core
 from bot.core.corpus import LoadError, RawArticle, load_folder
 from bot.core.document import Passages, build_passages
 from bot.core.errors import CorpusError, QuestionError
@@ -36,6 +38,7 @@ HONORIFICS = frozenset(["mr", "mrs", "ms", "miss", "dr", "sir", "madam", "lord",
 _MIN_CONTENT_TERMS = 4
 _DUPLICATE_OVERLAP = 0.6
 _MERGE_LOOKAHEAD = 5
+_RERANK = 300  # candidates re-ranked with per-sentence features, by BM25 order
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +84,34 @@ class Engine:
         self.index = SentenceIndex(
             docs, k1=settings.bm25_k1, b=settings.bm25_b, epsilon=settings.bm25_epsilon
         )
+        # A second BM25 over whole paragraphs: a question's words are often spread over
+        # the sentences around the one that answers it.
+        paragraph_of: dict[tuple[int, int], int] = {}
+        paragraph_docs: list[list[str]] = []
+        self._paragraph = np.zeros(len(docs), dtype=np.int64)
+        for i, sentence in enumerate(passages.sentences):
+            key = (sentence.article, sentence.paragraph)
+            if key not in paragraph_of:
+                paragraph_of[key] = len(paragraph_docs)
+                paragraph_docs.append([])
+            paragraph_docs[paragraph_of[key]].extend(docs[i])
+            self._paragraph[i] = paragraph_of[key]
+        self.paragraphs = SentenceIndex(
+            paragraph_docs, k1=settings.bm25_k1, b=settings.bm25_b, epsilon=settings.bm25_epsilon
+        )
+        article_docs: list[list[str]] = [[] for _ in passages.articles]
+        for i, sentence in enumerate(passages.sentences):
+            article_docs[sentence.article].extend(docs[i])
+        self._article = np.array([s.article for s in passages.sentences], dtype=np.int64)
+        self.article_index = SentenceIndex(
+            article_docs, k1=settings.bm25_k1, b=settings.bm25_b, epsilon=settings.bm25_epsilon
+        )
         self._speaker_terms = [
-            tuple(frozenset(tok(a.speaker)) | frozenset(tok(a.resolved_from or "")) for a in found)
+            tuple(
+                frozenset(tok(speaker_core(a.speaker)))
+                | frozenset(tok(speaker_core(a.resolved_from or "")))
+                for a in found
+            )
             for found in passages.attributions
         ]
         texts = [passages.text(s) for s in passages.sentences]
@@ -227,17 +256,31 @@ class Engine:
     def _rank(
         self, parsed: ParsedQuestion, need: _Need
     ) -> tuple[list[tuple[int, float]], str | None]:
+        settings = self.settings
         scores = self.index.scores(need.terms)
-        top = float(scores.max()) if scores.size else 0.0
+        if not scores.size:
+            return [], "No articles are loaded."
         speaking = self._speaker_matches(need.speaker) if need.speaker else None
         if parsed.asks_for_speech and speaking is not None and not speaking.any():
             return [], f"No article quotes {parsed.speaker}."
-        candidates = (
-            np.flatnonzero(scores > 0)
-            if speaking is None
-            else np.flatnonzero((scores > 0) | speaking)
-        )
-        settings = self.settings
+        base = _scaled(scores)
+        if not parsed.asks_for_speech:
+            # Context helps find a fact; for someone's words it only favours busy paragraphs.
+            base = base + settings.paragraph_weight * _scaled(
+                self.paragraphs.scores(need.terms)[self._paragraph]
+            )
+        if settings.article_weight > 0:
+            base = base + settings.article_weight * _scaled(
+                self.article_index.scores(need.terms)[self._article]
+            )
+        matched = scores > 0
+        if speaking is not None:
+            base = base + settings.speaker_weight * 2.0 * speaking
+            matched = matched | speaking
+        candidates = np.flatnonzero(matched)
+        if candidates.size > _RERANK:
+            candidates = candidates[np.argsort(-base[candidates], kind="stable")[:_RERANK]]
+        kind = expected_type(parsed.text)
         ranked: list[tuple[int, float]] = []
         best_cover = 0.0
         for doc in candidates:
@@ -251,12 +294,12 @@ class Engine:
             best_cover = max(best_cover, cover)
             if cover < settings.min_coverage:
                 continue
-            value = scores[doc] / top if top > 0 else 0.0
-            value += settings.quote_weight * self._quoted[doc]
-            value += settings.position_weight * self._early[doc]
-            if speaking is not None and speaking[doc]:
-                value += settings.speaker_weight * 2.0
-            ranked.append((int(doc), float(value)))
+            value = float(base[doc]) + settings.position_weight * self._early[doc]
+            if parsed.asks_for_speech:
+                value += settings.quote_weight * self._quoted[doc]
+            if kind and offers(kind, self.passages.text(self.passages.sentences[doc]), parsed.text):
+                value += settings.answer_type_weight
+            ranked.append((int(doc), value))
         if not ranked:
             about = parsed.topic if parsed.asks_for_speech else None
             if about and speaking is not None and speaking.any():
@@ -396,6 +439,12 @@ class Engine:
         return None
 
 
+def _scaled(values: np.ndarray) -> np.ndarray:
+    """Scores divided by their maximum (zeros stay zeros), so two scorers can be added."""
+    top = float(values.max()) if values.size else 0.0
+    return values / top if top > 0 else values
+
+
 def _speech_once(tok: Tokenizer, terms: list[str]) -> list[str]:
     """Keep one speech term per sentence: "said ... in a statement" is not twice the speech."""
     seen = False
@@ -451,7 +500,8 @@ _NAME = re.compile(r"(?<=\s)(?:[A-Z][\w’'.-]*)(?:\s+[A-Z][\w’'.-]*)*")
 
 def _names(question: str) -> list[str]:
     """Capitalised words past the first: the names a question is about ("Angela Merkel")."""
-    return [m.group().rstrip("?!.,’'s") for m in _NAME.finditer(question) if m.group() != "I"]
+    found = (re.sub(r"(?:’s|'s|[’'?!,])+$", "", m.group()) for m in _NAME.finditer(question))
+    return [name for name in found if name not in {"I", ""}]
 
 
 def _phrase(question: str) -> str:

@@ -37,6 +37,16 @@ _PATTERNS = [
     re.compile(rf"^what\s+(?P<who>.+?)\s+(?:{_SPEECH_VERBS}){_TOPIC}{_END}", re.I),
 ]  # fmt: skip
 _LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.I)
+# Shapes loose enough to misread "What Panther defender was called for holding?" or
+# "Le grand concludes that an author's words..." as speech: they need a name for X.
+_NAME_ONLY = (_PATTERNS[-2], _PATTERNS[-1])
+_NAME_GLUE = frozenset("the of for and de van von al".split())
+
+
+def _looks_like_name(text: str) -> bool:
+    """Whether every word is capitalised (or glue like "of"), as in "the Chinese Foreign Ministry"."""
+    words = text.split()
+    return len(words) <= 6 and all(w[:1].isupper() or w.lower() in _NAME_GLUE for w in words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +72,8 @@ def parse_question(text: str) -> ParsedQuestion:
             continue
         who = match.group("who").strip(" ,")
         if not who or len(who.split()) > 8 or who.lower() in {"it", "this", "that", "there"}:
+            continue
+        if pattern in _NAME_ONLY and not _looks_like_name(who):
             continue
         topic = (match.groupdict().get("topic") or "").strip() or None
         return ParsedQuestion(clean, _LEADING_ARTICLE.sub("", who) if who else None, topic)

@@ -1,0 +1,48 @@
+"""What kind of thing a question asks for, and whether a sentence offers one.
+
+"How many ...", "When ...", "Who ..." expect a number, a time or a name. A
+sentence that holds one the question does not already contain is a likelier
+answer than one that only repeats the question's words. Lexical, explainable,
+a tie-breaker on top of BM25 rather than a filter.
+"""
+
+from __future__ import annotations
+
+import re
+
+NUMBER, TIME, NAME = "number", "time", "name"
+
+_EXPECT = (
+    (re.compile(r"^\s*(?:how\s+(?:many|much|long|old|far|big|large|tall|high|often)|what\s+(?:percentage|percent|number|amount|proportion|fraction)|at\s+what\s+(?:age|rate|speed))\b", re.I), NUMBER),
+    (re.compile(r"^\s*(?:when|what\s+(?:year|years|date|day|month|time|century|decade|era|period)|in\s+what\s+(?:year|century|decade)|during\s+what|since\s+when)\b", re.I), TIME),
+    (re.compile(r"^\s*(?:who|whom|whose|what\s+(?:person|people|man|woman|company|organi[sz]ation|team|group|country|city|state|nation|name)|where|which\s+(?:person|country|city|team|company))\b", re.I), NAME),
+)  # fmt: skip
+_MONTHS = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+)
+_TIME = re.compile(
+    rf"\b(?:1\d{{3}}|20\d\d|\d{{1,2}}(?:st|nd|rd|th)\s+century|{_MONTHS}|\d{{3,4}}s)\b"
+)
+_NUMBER = re.compile(
+    r"\b\d[\d,.]*\b|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|hundreds|thousand|thousands|million|millions|billion|dozen|half)\b",
+    re.I,
+)
+_CAPITALISED = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]+")
+
+
+def expected(question: str) -> str | None:
+    """The kind of answer the question's opening asks for, if it says."""
+    for pattern, kind in _EXPECT:
+        if pattern.match(question):
+            return kind
+    return None
+
+
+def offers(kind: str, sentence: str, question: str) -> bool:
+    """Whether ``sentence`` holds a ``kind`` of thing that the question does not already say."""
+    pattern = {NUMBER: _NUMBER, TIME: _TIME, NAME: _CAPITALISED}[kind]
+    asked = {m.group().casefold() for m in pattern.finditer(question)}
+    if kind == NAME:
+        asked |= {w.casefold() for w in re.findall(r"[\w’'-]+", question)}
+    return any(m.group().casefold() not in asked for m in pattern.finditer(sentence))

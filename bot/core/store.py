@@ -1,0 +1,219 @@
+"""A saved index bundle: named numpy arrays plus a JSON header, in one ``.npz`` file.
+
+One file, so a bundle is replaced whole or not at all: it is written beside
+the old one, flushed and fsynced, then renamed over it (and the directory
+fsynced), and a crash at any point leaves either the old bundle or the new
+one, never half of each. The header, a JSON document stored as a byte array
+member, records the format version, the fingerprint of every setting that
+shapes the index (tokenizer word lists, stemmer, BM25 parameters, ...) and a
+content hash per article, so a caller can tell a stale bundle (rebuild) from
+changed files (update). Loading never runs code from the file (no pickle), and
+any bundle that cannot be used, whatever the reason, is reported in one
+warning line and answered with None: the caller rebuilds, the bot never
+crashes on a bad cache.
+
+The store knows nothing about what the arrays mean.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from bot.core.tokenize import Tokenizer
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+_HEADER = "__header__"
+_SUFFIX = ".npz"
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """What is saved: arrays by name, JSON-able metadata, the fingerprint and article hashes."""
+
+    arrays: Mapping[str, np.ndarray]
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    fingerprint: Mapping[str, Any] = field(default_factory=dict)
+    articles: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleChanges:
+    """How the article files differ from those a bundle was built from."""
+
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    changed: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        """True when anything changed."""
+        return bool(self.added or self.removed or self.changed)
+
+
+class _Unusable(Exception):
+    """A bundle that reads fine but must not be used (other version or settings)."""
+
+
+def bundle_path(directory: Path, name: str = "index") -> Path:
+    """Where the bundle called ``name`` lives in ``directory``."""
+    return directory / f"{name}{_SUFFIX}"
+
+
+def save(directory: Path, bundle: Bundle, name: str = "index") -> Path:
+    """Write ``bundle`` atomically to ``directory/<name>.npz``; returns the path."""
+    for key, value in bundle.arrays.items():
+        if key.startswith("__") or not key.replace("_", "").replace("-", "").isalnum():
+            raise ValueError(f"array name {key!r}: use letters, digits, '_' or '-', not '__...'")
+        if np.asarray(value).dtype.hasobject:
+            raise ValueError(f"array {key!r} holds Python objects, which would need pickle")
+    header = {
+        "format": FORMAT_VERSION,
+        "fingerprint": dict(bundle.fingerprint),
+        "articles": dict(bundle.articles),
+        "meta": dict(bundle.meta),
+        "arrays": sorted(bundle.arrays),
+    }
+    encoded = np.frombuffer(json.dumps(header, ensure_ascii=False).encode("utf-8"), np.uint8)
+    directory.mkdir(parents=True, exist_ok=True)
+    target = bundle_path(directory, name)
+    for stale in directory.glob(f".{name}.*.tmp"):  # left by a crash mid-write
+        with suppress(OSError):
+            stale.unlink()
+    fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, allow_pickle=False, **{_HEADER: encoded}, **bundle.arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_directory(directory)
+    log.debug("saved %s (%d arrays)", target, len(bundle.arrays))
+    return target
+
+
+def load(directory: Path, fingerprint: Mapping[str, Any], name: str = "index") -> Bundle | None:
+    """The bundle saved under ``name``, or None (with one warning line) if it cannot be used.
+
+    Unusable means: missing, unreadable, truncated or corrupt (zip CRC),
+    holding object arrays, another format version, or a fingerprint that
+    differs from ``fingerprint``.
+    """
+    path = bundle_path(directory, name)
+    if not path.exists():
+        log.warning("no saved index at %s; building one", path)
+        return None
+    try:
+        return _read(path, _canonical(fingerprint))
+    except _Unusable as exc:
+        log.warning("saved index %s is out of date (%s); rebuilding", path, exc)
+    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile) as exc:
+        reason = (str(exc).splitlines() or [""])[0] or type(exc).__name__
+        log.warning("saved index %s is unreadable (%s); rebuilding", path, reason)
+    return None
+
+
+def _read(path: Path, fingerprint: dict[str, Any]) -> Bundle:
+    with np.load(path, allow_pickle=False) as npz:
+        header = json.loads(npz[_HEADER].tobytes().decode("utf-8"))
+        if not isinstance(header, dict):
+            raise ValueError("header is not a JSON object")
+        if header.get("format") != FORMAT_VERSION:
+            raise _Unusable(f"format {header.get('format')!r}, expected {FORMAT_VERSION}")
+        saved = header.get("fingerprint")
+        if saved != fingerprint:
+            saved = saved if isinstance(saved, dict) else {}
+            keys = sorted(
+                k for k in saved.keys() | fingerprint.keys() if saved.get(k) != fingerprint.get(k)
+            )
+            raise _Unusable("settings changed: " + ", ".join(keys))
+        names = header.get("arrays")
+        if not isinstance(names, list):
+            raise ValueError("header lists no arrays")
+        arrays = {name: npz[name] for name in names}  # reads each member whole: CRC checked
+    return Bundle(arrays, header.get("meta") or {}, saved, header.get("articles") or {})
+
+
+def _canonical(value: Mapping[str, Any]) -> dict[str, Any]:
+    """``value`` as it reads back from JSON (tuples become lists), for comparison."""
+    return json.loads(json.dumps(dict(value), ensure_ascii=False))
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (POSIX; a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------- fingerprints
+
+
+def digest(value: Any) -> str:
+    """sha256 of a JSON-able value in canonical form (sets sorted, keys sorted)."""
+    if isinstance(value, set | frozenset):
+        value = sorted(value)
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def tokenizer_fingerprint(
+    tokenizer: Tokenizer, abbreviations: Iterable[str], **extra: Any
+) -> dict[str, Any]:
+    """Every tokenizer setting that changes index terms, plus ``extra`` (k1, b, epsilon, ...).
+
+    Word lists are hashed, not stored, to keep the header small. The NLTK version
+    is included because a Snowball update can change stems.
+    """
+    try:
+        nltk_version = metadata.version("nltk")
+    except metadata.PackageNotFoundError:  # pragma: no cover - nltk is a dependency
+        nltk_version = "unknown"
+    return {
+        "stopwords": digest(set(tokenizer.stopwords)),
+        "aliases": digest(dict(tokenizer.aliases)),
+        "stemmer": f"snowball/{tokenizer.language}",
+        "nltk": nltk_version,
+        "abbreviations": digest(set(abbreviations)),
+        **extra,
+    }
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes: an article's identity for change detection."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def article_changes(saved: Mapping[str, str], current: Mapping[str, str]) -> ArticleChanges:
+    """Which articles (id -> content hash) were added, removed or changed since ``saved``."""
+    return ArticleChanges(
+        added=tuple(sorted(current.keys() - saved.keys())),
+        removed=tuple(sorted(saved.keys() - current.keys())),
+        changed=tuple(sorted(k for k in saved.keys() & current.keys() if saved[k] != current[k])),
+    )
