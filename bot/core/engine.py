@@ -38,6 +38,7 @@ HONORIFICS = frozenset(["mr", "mrs", "ms", "miss", "dr", "sir", "madam", "lord",
 _MIN_CONTENT_TERMS = 4
 _DUPLICATE_OVERLAP = 0.6
 _MERGE_LOOKAHEAD = 5
+_GENERIC_VERBS = frozenset("say said says tell told think thought".split())
 _RERANK = 300  # candidates re-ranked with per-sentence features, by BM25 order
 
 
@@ -281,6 +282,11 @@ class Engine:
         if candidates.size > _RERANK:
             candidates = candidates[np.argsort(-base[candidates], kind="stable")[:_RERANK]]
         kind = expected_type(parsed.text)
+        wanted_cue = (
+            self.tokenizer.stem(parsed.verb)
+            if parsed.verb and parsed.verb not in _GENERIC_VERBS
+            else None
+        )
         ranked: list[tuple[int, float]] = []
         best_cover = 0.0
         for doc in candidates:
@@ -290,6 +296,10 @@ class Engine:
                 terms = terms | frozenset().union(*self._speaker_terms[doc]) if said else terms
                 if not said and not (self._reports[doc] and need.speaker <= self._own_terms[doc]):
                     continue
+            if not (self._own_terms[doc] & need.key) and not (
+                speaking is not None and speaking[doc]
+            ):
+                continue  # matched only through its heading or paragraph: not a quote about it
             cover = self._coverage(need.topic, terms) if need.topic else 1.0
             best_cover = max(best_cover, cover)
             if cover < settings.min_coverage:
@@ -297,6 +307,12 @@ class Engine:
             value = float(base[doc]) + settings.position_weight * self._early[doc]
             if parsed.asks_for_speech:
                 value += settings.quote_weight * self._quoted[doc]
+                if wanted_cue and any(
+                    self.tokenizer.stem(a.cue) == wanted_cue
+                    for a in self.passages.attributions[doc]
+                ):
+                    value += settings.quote_weight  # "what did China reiterate?": reiterated
+
             if kind and offers(kind, self.passages.text(self.passages.sentences[doc]), parsed.text):
                 value += settings.answer_type_weight
             ranked.append((int(doc), value))

@@ -27,14 +27,14 @@ _STANCE_NOUNS = (
 _TOPIC = r"(?:\s+(?:(?:about|on|regarding|concerning|over|of|to|towards|in\s+response\s+to)\s+)?(?P<topic>.+?))?"
 _END = r"\s*[?.!]*\s*$"
 _PATTERNS = [
-    re.compile(rf"^(?:so\s+|and\s+)?what\s+(?:did|does|do|has|have|had|will|would|is|was|are|were)\s+(?P<who>.+?)\s+(?:{_SPEECH_VERBS})(?:\s+(?:anything|something))?{_TOPIC}{_END}", re.I),
+    re.compile(rf"^(?:so\s+|and\s+)?what\s+(?:did|does|do|has|have|had|will|would|is|was|are|were)\s+(?P<who>.+?)\s+(?P<verb>{_SPEECH_VERBS})(?:\s+(?:anything|something))?{_TOPIC}{_END}", re.I),
     re.compile(rf"^what\s+(?:is|was|are|were)\s+(?P<who>.+?)(?:'s|’s|’|')\s+(?:{_STANCE_NOUNS}){_TOPIC}{_END}", re.I),
     re.compile(rf"^what\s+(?:is|was|are|were)\s+the\s+(?:{_STANCE_NOUNS})\s+of\s+(?P<who>.+?){_TOPIC}{_END}", re.I),
-    re.compile(rf"^how\s+(?:did|does|do|has|have|had)\s+(?P<who>.+?)\s+(?:react|respond|reply|comment|answer|feel|see){_TOPIC}{_END}", re.I),
-    re.compile(rf"^(?:did|does|has|have)\s+(?P<who>.+?)\s+(?:{_SPEECH_VERBS})(?:\s+(?:anything|something))?{_TOPIC}{_END}", re.I),
+    re.compile(rf"^how\s+(?:did|does|do|has|have|had)\s+(?P<who>.+?)\s+(?:react|respond|reply|comment|answer|feel|see|view|describe|characteri[sz]e|explain|justify|defend){_TOPIC}{_END}", re.I),
+    re.compile(rf"^(?:did|does|has|have)\s+(?P<who>.+?)\s+(?P<verb>{_SPEECH_VERBS})(?:\s+(?:anything|something))?{_TOPIC}{_END}", re.I),
     re.compile(rf"^(?:quotes?|statements?|comments?|words)\s+(?:from|by|of)\s+(?P<who>.+?){_TOPIC}{_END}", re.I),
     re.compile(rf"^(?P<who>[^?]+?)(?:'s|’s|’|')\s+(?:{_STANCE_NOUNS}){_TOPIC}{_END}", re.I),
-    re.compile(rf"^what\s+(?P<who>.+?)\s+(?:{_SPEECH_VERBS}){_TOPIC}{_END}", re.I),
+    re.compile(rf"^what\s+(?P<who>.+?)\s+(?P<verb>{_SPEECH_VERBS}){_TOPIC}{_END}", re.I),
 ]  # fmt: skip
 _LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.I)
 # Shapes loose enough to misread "What Panther defender was called for holding?" or
@@ -56,6 +56,7 @@ class ParsedQuestion:
     text: str
     speaker: str | None = None
     topic: str | None = None
+    verb: str | None = None
 
     @property
     def asks_for_speech(self) -> bool:
@@ -76,5 +77,6 @@ def parse_question(text: str) -> ParsedQuestion:
         if pattern in _NAME_ONLY and not _looks_like_name(who):
             continue
         topic = (match.groupdict().get("topic") or "").strip() or None
-        return ParsedQuestion(clean, _LEADING_ARTICLE.sub("", who) if who else None, topic)
+        verb = match.groupdict().get("verb")
+        return ParsedQuestion(clean, _LEADING_ARTICLE.sub("", who), topic, verb and verb.lower())
     return ParsedQuestion(clean)

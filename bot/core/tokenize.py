@@ -136,6 +136,10 @@ class Tokenizer:
             return ""
         return self._stem(american_spelling(word))
 
+    def stem(self, word: str) -> str:
+        """The stem of one word with no alias applied ("reiterated" -> "reiter")."""
+        return self._stem(american_spelling(normalise(word)))
+
     def is_speech(self, term: str) -> bool:
         """Whether an index term is the speech canonical ("say")."""
         return term == self._stem(SPEECH)
