@@ -53,7 +53,6 @@ class Settings(BaseSettings):
     position_weight: float = Field(default=0.1, ge=0)
     paragraph_weight: float = Field(default=1.0, ge=0)
     answer_type_weight: float = Field(default=0.4, ge=0)
-    article_weight: float = Field(default=0.0, ge=0)
 
     # Logging
     log_level: str = "WARNING"

@@ -1,57 +1,100 @@
-"""Turning loaded articles into quotable sentences with their context and speakers."""
+"""One article made ready to index: cleaned, split, attributed and tokenized, once.
+
+A ``PreparedArticle`` is the unit a corpus change replaces: when one file is
+added, edited or deleted, only that file is processed again and the rest are
+reused as they are.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.core.attribution import ArticleSpeakers
+from bot.core.attribution import ArticleSpeakers, has_reporting_verb, quoted_share, speaker_core
 from bot.core.clean import classify, is_furniture
 from bot.core.corpus import RawArticle
 from bot.core.models import Article, Attribution, BlockKind, Sentence
 from bot.core.sentences import SentenceSplitter
+from bot.core.tokenize import Tokenizer
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
-class Passages:
-    """Articles and their sentences in reading order, with what each sentence reports."""
+class PreparedArticle:
+    """An article's sentences and everything the ranking needs about each of them.
 
-    articles: tuple[Article, ...]
+    ``sentences`` carry ``article=0``; the engine numbers articles when it
+    assembles a corpus.
+    """
+
+    digest: str
+    article: Article
     sentences: tuple[Sentence, ...]
     attributions: tuple[tuple[Attribution, ...], ...]
+    docs: tuple[tuple[str, ...], ...]
+    own_terms: tuple[frozenset[str], ...]
+    speaker_terms: tuple[tuple[frozenset[str], ...], ...]
+    quoted: tuple[float, ...]
+    reports: tuple[bool, ...]
 
-    def text(self, sentence: Sentence) -> str:
-        """The sentence, sliced from its article (verbatim by construction)."""
-        return self.articles[sentence.article].text[sentence.start : sentence.end]
-
-
-def build_passages(
-    raw: Sequence[RawArticle],
-    splitter: SentenceSplitter,
-    progress: Callable[[int, int], None] | None = None,
-) -> Passages:
-    """Clean, split and attribute every article; ``progress(done, total)`` is told as it goes."""
-    articles: list[Article] = []
-    sentences: list[Sentence] = []
-    attributions: list[tuple[Attribution, ...]] = []
-    for number, item in enumerate(raw):
-        blocks = classify(item.text, item.headings)
-        article = Article(item.source, item.text, blocks)
-        found = list(_sentences_of(article, len(articles), splitter))
-        speakers = ArticleSpeakers([item.text[s.start : s.end] for s in found])
-        for sentence in found:
-            attributions.append(tuple(speakers.attribute(item.text[sentence.start : sentence.end])))
-        articles.append(article)
-        sentences.extend(found)
-        if progress is not None:
-            progress(number + 1, len(raw))
-    return Passages(tuple(articles), tuple(sentences), tuple(attributions))
+    @property
+    def source_id(self) -> str:
+        """The article's id (its path relative to the corpus)."""
+        return self.article.source.id
 
 
-def _sentences_of(article: Article, index: int, splitter: SentenceSplitter) -> list[Sentence]:
+def digest_of(raw: RawArticle) -> str:
+    """A content hash of what the article is made from (metadata and text)."""
+    payload = repr((raw.source, raw.text, raw.headings)).encode("utf-8")
+    return hashlib.sha256(payload).hexdigest()
+
+
+def prepare_article(raw: RawArticle, splitter: SentenceSplitter, tok: Tokenizer) -> PreparedArticle:
+    """Clean, split, attribute and tokenize one article."""
+    article = Article(raw.source, raw.text, classify(raw.text, raw.headings))
+    sentences = _sentences_of(article, splitter)
+    texts = [raw.text[s.start : s.end] for s in sentences]
+    speakers = ArticleSpeakers(texts)
+    attributions = tuple(tuple(speakers.attribute(text)) for text in texts)
+    docs, own_terms = [], []
+    for sentence, text in zip(sentences, texts, strict=True):
+        own = _speech_once(tok, tok(text))
+        context = tok(sentence.heading) if sentence.heading else []
+        docs.append(tuple(own + [t for t in dict.fromkeys(context) if t not in own]))
+        own_terms.append(frozenset(own))
+    speaker_terms = tuple(
+        tuple(
+            frozenset(tok(speaker_core(a.speaker)))
+            | frozenset(tok(speaker_core(a.resolved_from or "")))
+            for a in found
+        )
+        for found in attributions
+    )
+    quoted = tuple(quoted_share(text) for text in texts)
+    reports = tuple(q > 0 or has_reporting_verb(t) for q, t in zip(quoted, texts, strict=True))
+    return PreparedArticle(
+        digest_of(raw), article, sentences, attributions, tuple(docs), tuple(own_terms),
+        speaker_terms, quoted, reports,
+    )  # fmt: skip
+
+
+def _speech_once(tok: Tokenizer, terms: list[str]) -> list[str]:
+    """Keep one speech term per sentence: "said ... in a statement" is not twice the speech."""
+    seen = False
+    out = []
+    for term in terms:
+        if tok.is_speech(term):
+            if seen:
+                continue
+            seen = True
+        out.append(term)
+    return out
+
+
+def _sentences_of(article: Article, splitter: SentenceSplitter) -> tuple[Sentence, ...]:
     out: list[Sentence] = []
     heading: str | None = None
     for paragraph, block in enumerate(article.blocks):
@@ -67,7 +110,7 @@ def _sentences_of(article: Article, index: int, splitter: SentenceSplitter) -> l
                 continue
             out.append(
                 Sentence(
-                    article=index,
+                    article=0,
                     start=block.start + start,
                     end=block.start + end,
                     paragraph=paragraph,
@@ -75,4 +118,30 @@ def _sentences_of(article: Article, index: int, splitter: SentenceSplitter) -> l
                     heading=heading,
                 )
             )
-    return out
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Passages:
+    """Articles and their sentences in reading order, with what each sentence reports."""
+
+    articles: tuple[Article, ...]
+    sentences: tuple[Sentence, ...]
+    attributions: tuple[tuple[Attribution, ...], ...]
+
+    def text(self, sentence: Sentence) -> str:
+        """The sentence, sliced from its article (verbatim by construction)."""
+        return self.articles[sentence.article].text[sentence.start : sentence.end]
+
+
+def assemble(prepared: Sequence[PreparedArticle]) -> Passages:
+    """Number the articles and their sentences into one corpus, in the order given."""
+    articles, sentences, attributions = [], [], []
+    for number, item in enumerate(prepared):
+        articles.append(item.article)
+        sentences.extend(
+            Sentence(number, s.start, s.end, s.paragraph, s.position, s.heading)
+            for s in item.sentences
+        )
+        attributions.extend(item.attributions)
+    return Passages(tuple(articles), tuple(sentences), tuple(attributions))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +21,8 @@ import numpy as np
 
 from bot.core.answer_type import expected as expected_type
 from bot.core.answer_type import offers
-from bot.core.attribution import has_reporting_verb, quoted_share, speaker_core
 from bot.core.corpus import LoadError, RawArticle, load_folder
-from bot.core.document import Passages, build_passages
+from bot.core.document import PreparedArticle, assemble, prepare_article
 from bot.core.errors import CorpusError, QuestionError
 from bot.core.index import SentenceIndex
 from bot.core.models import Answer, Reply, Sentence, Source
@@ -61,74 +60,53 @@ class _Need:
 
 
 class Engine:
-    """Holds the indexed corpus and answers questions about it; safe to share between threads."""
+    """Holds the indexed corpus and answers questions about it; safe to share between threads.
+
+    An engine never changes once built: ``with_changes`` makes a new one that
+    reuses every unchanged article, so a live corpus can swap engines while
+    questions in flight finish on the old one.
+    """
 
     def __init__(
         self,
-        passages: Passages,
+        prepared: Sequence[PreparedArticle],
         settings: Settings,
-        tokenizer: Tokenizer | None = None,
+        tokenizer: Tokenizer,
+        splitter: SentenceSplitter,
         errors: Sequence[LoadError] = (),
     ) -> None:
         self.settings = settings
-        self.passages = passages
+        self.tokenizer = tokenizer
+        self.splitter = splitter
         self.errors = tuple(errors)
-        self.tokenizer = tokenizer or Tokenizer(aliases=load_aliases(settings.aliases_file))
-        tok = self.tokenizer
-        docs, own_terms = [], []
-        for sentence in passages.sentences:
-            own = _speech_once(tok, tok(passages.text(sentence)))
-            context = tok(sentence.heading) if sentence.heading else []
-            docs.append(own + [t for t in dict.fromkeys(context) if t not in own])
-            own_terms.append(frozenset(own))
-        self._own_terms = own_terms
-        self.index = SentenceIndex(
-            docs, k1=settings.bm25_k1, b=settings.bm25_b, epsilon=settings.bm25_epsilon
-        )
+        self.prepared = tuple(prepared)
+        self.passages = assemble(self.prepared)
+        docs = [doc for item in self.prepared for doc in item.docs]
+        self._own_terms = [terms for item in self.prepared for terms in item.own_terms]
+        self._speaker_terms = [terms for item in self.prepared for terms in item.speaker_terms]
+        self._quoted = np.array([q for item in self.prepared for q in item.quoted], dtype=float)
+        self._reports = np.array([r for item in self.prepared for r in item.reports], dtype=bool)
+        bm25 = {"k1": settings.bm25_k1, "b": settings.bm25_b, "epsilon": settings.bm25_epsilon}
+        self.index = SentenceIndex(docs, **bm25)
         # A second BM25 over whole paragraphs: a question's words are often spread over
         # the sentences around the one that answers it.
         paragraph_of: dict[tuple[int, int], int] = {}
         paragraph_docs: list[list[str]] = []
         self._paragraph = np.zeros(len(docs), dtype=np.int64)
-        for i, sentence in enumerate(passages.sentences):
+        for i, sentence in enumerate(self.passages.sentences):
             key = (sentence.article, sentence.paragraph)
             if key not in paragraph_of:
                 paragraph_of[key] = len(paragraph_docs)
                 paragraph_docs.append([])
             paragraph_docs[paragraph_of[key]].extend(docs[i])
             self._paragraph[i] = paragraph_of[key]
-        self.paragraphs = SentenceIndex(
-            paragraph_docs, k1=settings.bm25_k1, b=settings.bm25_b, epsilon=settings.bm25_epsilon
-        )
-        article_docs: list[list[str]] = [[] for _ in passages.articles]
-        for i, sentence in enumerate(passages.sentences):
-            article_docs[sentence.article].extend(docs[i])
-        self._article = np.array([s.article for s in passages.sentences], dtype=np.int64)
-        self.article_index = SentenceIndex(
-            article_docs, k1=settings.bm25_k1, b=settings.bm25_b, epsilon=settings.bm25_epsilon
-        )
-        self._speaker_terms = [
-            tuple(
-                frozenset(tok(speaker_core(a.speaker)))
-                | frozenset(tok(speaker_core(a.resolved_from or "")))
-                for a in found
-            )
-            for found in passages.attributions
-        ]
-        texts = [passages.text(s) for s in passages.sentences]
-        self._quoted = np.array([quoted_share(text) for text in texts])
-        self._reports = np.array(
-            [
-                share > 0 or has_reporting_verb(text)
-                for share, text in zip(self._quoted, texts, strict=True)
-            ],
-            dtype=bool,
-        )
-        lengths: dict[int, int] = {}
-        for sentence in passages.sentences:
-            lengths[sentence.article] = lengths.get(sentence.article, 0) + 1
+        self.paragraphs = SentenceIndex(paragraph_docs, **bm25)
         self._early = np.array(
-            [1.0 - s.position / max(lengths[s.article], 1) for s in passages.sentences]
+            [
+                1.0 - s.position / max(len(item.sentences), 1)
+                for item in self.prepared
+                for s in item.sentences
+            ]
         )
 
     @classmethod
@@ -153,21 +131,48 @@ class Engine:
         errors: Sequence[LoadError] = (),
         progress: Callable[[int, int], None] | None = None,
     ) -> Engine:
-        """Index already-read articles (the folder loader and tests both come through here)."""
+        """Index already-read articles; Punkt is trained on them first."""
         started = time.perf_counter()
+        tokenizer = Tokenizer(aliases=load_aliases(settings.aliases_file))
         splitter = SentenceSplitter.train(a.text for a in raw)
-        passages = build_passages(raw, splitter, progress)
-        engine = cls(passages, settings, errors=errors)
+        prepared = []
+        for number, item in enumerate(raw):
+            prepared.append(prepare_article(item, splitter, tokenizer))
+            if progress is not None:
+                progress(number + 1, len(raw))
+        engine = cls(prepared, settings, tokenizer, splitter, errors)
         log.info(
             "corpus indexed",
             extra={
-                "articles": len(passages.articles),
-                "sentences": len(passages.sentences),
+                "articles": len(engine.passages.articles),
+                "sentences": len(engine.passages.sentences),
                 "skipped": len(errors),
                 "seconds": round(time.perf_counter() - started, 3),
             },
         )
         return engine
+
+    def with_changes(
+        self,
+        upserts: Sequence[RawArticle] = (),
+        removed: Iterable[str] = (),
+        errors: Sequence[LoadError] | None = None,
+    ) -> Engine:
+        """A new engine with articles added, replaced or removed; the others are reused as is.
+
+        Only the upserted articles are cleaned, split and tokenized; the sentence
+        splitter and tokenizer stay those of this engine, so unchanged articles keep
+        their sentences exactly.
+        """
+        gone = set(removed) | {raw.source.id for raw in upserts}
+        kept = {item.source_id: item for item in self.prepared if item.source_id not in gone}
+        for raw in upserts:
+            kept[raw.source.id] = prepare_article(raw, self.splitter, self.tokenizer)
+        ordered = [kept[key] for key in sorted(kept)]
+        return Engine(
+            ordered, self.settings, self.tokenizer, self.splitter,
+            self.errors if errors is None else errors,
+        )  # fmt: skip
 
     # ----------------------------------------------------------------- listing
 
@@ -269,10 +274,6 @@ class Engine:
             # Context helps find a fact; for someone's words it only favours busy paragraphs.
             base = base + settings.paragraph_weight * _scaled(
                 self.paragraphs.scores(need.terms)[self._paragraph]
-            )
-        if settings.article_weight > 0:
-            base = base + settings.article_weight * _scaled(
-                self.article_index.scores(need.terms)[self._article]
             )
         matched = scores > 0
         if speaking is not None:
@@ -459,19 +460,6 @@ def _scaled(values: np.ndarray) -> np.ndarray:
     """Scores divided by their maximum (zeros stay zeros), so two scorers can be added."""
     top = float(values.max()) if values.size else 0.0
     return values / top if top > 0 else values
-
-
-def _speech_once(tok: Tokenizer, terms: list[str]) -> list[str]:
-    """Keep one speech term per sentence: "said ... in a statement" is not twice the speech."""
-    seen = False
-    out = []
-    for term in terms:
-        if tok.is_speech(term):
-            if seen:
-                continue
-            seen = True
-        out.append(term)
-    return out
 
 
 def _content_terms(tok: Tokenizer, text: str) -> frozenset[str]:
