@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     paragraph_weight: float = Field(default=1.0, ge=0)
     answer_type_weight: float = Field(default=0.4, ge=0)
 
+    watch_interval_seconds: float = Field(default=1.0, ge=0)  # 0: do not watch the folder
+
     # Logging
     log_level: str = "WARNING"
     log_format: str = Field(default="auto", pattern="^(json|text|auto)$")

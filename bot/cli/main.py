@@ -22,6 +22,7 @@ from bot.cli.render import reply_text, sources_text
 from bot.cli.repl import run_repl
 from bot.core.engine import Engine
 from bot.core.errors import UserError
+from bot.core.live import LiveCorpus, Watcher
 from bot.core.models import Reply
 from bot.logs import configure
 from bot.settings import Settings
@@ -93,8 +94,13 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
-    """The interactive loop over the corpus."""
-    return run_repl(_engine(args, settings), _top_k(args, settings))
+    """The interactive loop over the corpus, which is watched for changes while it runs."""
+    folder = Path(args.corpus) if args.corpus else settings.corpus_dir
+    corpus = LiveCorpus.load(folder, settings, _progress(sys.stderr))
+    if settings.watch_interval_seconds <= 0:
+        return run_repl(corpus, _top_k(args, settings))
+    with Watcher(corpus, settings.watch_interval_seconds):
+        return run_repl(corpus, _top_k(args, settings))
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
@@ -148,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
         "repl",
         parents=[corpus, top_k],
         help="ask questions interactively",
-        description="Interactive questions: :more, :sources, :help, :quit (or Ctrl-D).",
+        description="Interactive questions: :more, :sources, :reload, :help, :quit (or Ctrl-D). "
+        "The corpus folder is watched: added, edited and deleted files are picked up.",
     )
     repl.set_defaults(func=cmd_repl)
 

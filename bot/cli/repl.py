@@ -8,14 +8,15 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.cli.render import reply_text, sources_text
-from bot.core.engine import Engine
 from bot.core.errors import UserError
+from bot.core.live import LiveCorpus
 from bot.core.models import Reply
 
 HELP = """Ask a question about the loaded articles, e.g.  what did China say?
 Commands:
   :more      the next answers to the last question
   :sources   the loaded articles
+  :reload    re-read the corpus folder now (it is also watched for changes)
   :help      this text
   :quit      leave (Ctrl-D works too)"""
 HISTORY = Path.home() / ".newsquote_history"
@@ -41,14 +42,18 @@ def _save_history(readline: object) -> None:
 
 
 def run_repl(
-    engine: Engine, top_k: int, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
+    corpus: LiveCorpus, top_k: int, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
 ) -> int:
-    """Read questions until end of input or ``:quit``; returns the exit code."""
+    """Read questions until end of input or ``:quit``; returns the exit code.
+
+    The engine is read from ``corpus`` for every command, so changes the
+    watcher applied in the meantime are answered from at once.
+    """
     interactive = stdin.isatty()
     if interactive:
         _enable_history()
-    articles = len(engine.passages.articles)
-    sentences = len(engine.passages.sentences)
+    articles = len(corpus.engine.passages.articles)
+    sentences = len(corpus.engine.passages.sentences)
     print(f"newsquote: {articles} articles, {sentences} sentences. :help for help.", file=out)
     last: Reply | None = None
     while True:
@@ -67,18 +72,20 @@ def run_repl(
         if command == ":help":
             print(HELP, file=out)
         elif command == ":sources":
-            print(sources_text(engine.sources()), file=out)
+            print(sources_text(corpus.engine.sources()), file=out)
+        elif command == ":reload":
+            print(f"Reloaded: {corpus.rescan().summary()}.", file=out)
         elif command == ":more":
             if last is None:
                 print("Ask a question first; :more shows its next answers.", file=out)
                 continue
-            last = engine.ask(last.question, top_k, last.offset + top_k)
+            last = corpus.engine.ask(last.question, top_k, last.offset + top_k)
             print(reply_text(last), file=out)
         elif command.startswith(":"):
             print(f"Unknown command {command!r}; :help lists the commands.", file=out)
         else:
             try:
-                last = engine.ask(command, top_k)
+                last = corpus.engine.ask(command, top_k)
             except UserError as exc:
                 print(f"error: {exc}", file=out)
                 continue

@@ -44,3 +44,23 @@ def test_more_before_any_question_explains_itself():
 
 def test_unanswerable_question_says_so():
     assert "No answer: No article mentions Angela Merkel." in session("What did Angela Merkel say?")
+
+
+def test_reload_picks_up_a_file_added_while_the_repl_runs(tmp_path):
+    (tmp_path / "a.txt").write_text("The council said the bridge would reopen in May.\n", "utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "repl", "--corpus", str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        assert proc.stdout.readline().startswith("newsquote: 1 articles")
+        (tmp_path / "b.txt").write_text("The zoo keeper said the pandas were well.\n", "utf-8")
+        out, _ = proc.communicate(":reload\nwhat did the zoo keeper say?\n", timeout=60)
+    finally:
+        proc.kill()
+    assert "Reloaded: 1 added, 0 changed, 0 removed, 0 unreadable." in out
+    assert "The zoo keeper said the pandas were well." in out

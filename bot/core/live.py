@@ -1,0 +1,210 @@
+"""A corpus folder kept in step with the engine that answers from it.
+
+The folder is polled (a stat per file, no extra dependency, works the same on
+every file system and in containers): a file counts as changed once its size
+and modification time have stopped moving for one settle period, so a file
+still being written is never read half-way. Changed files are reprocessed
+alone (``Engine.with_changes``) and the new engine replaces the old one in a
+single reference swap; questions already running finish on the old engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.core.corpus import ArticleFormatError, LoadError, RawArticle, article_files, read_article
+from bot.core.document import digest_of
+from bot.core.engine import Engine
+from bot.core.errors import CorpusError
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Stat = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusChange:
+    """What one rescan changed, by article id, and the files it could not read."""
+
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    failed: tuple[LoadError, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed or self.failed)
+
+    def summary(self) -> str:
+        """One line for a person: "2 added, 1 changed, 0 removed, 1 unreadable"."""
+        return (
+            f"{len(self.added)} added, {len(self.changed)} changed, "
+            f"{len(self.removed)} removed, {len(self.failed)} unreadable"
+        )
+
+
+@dataclass
+class _Pending:
+    stat: Stat
+    since: float
+
+
+@dataclass
+class LiveCorpus:
+    """Owns the engine for a folder and updates it when the folder changes."""
+
+    folder: Path
+    settings: Settings
+    settle_seconds: float = 1.0
+    _engine: Engine = field(init=False)
+    _seen: dict[str, Stat] = field(init=False, default_factory=dict)
+    _errors: dict[str, LoadError] = field(init=False, default_factory=dict)
+    _pending: dict[str, _Pending] = field(init=False, default_factory=dict)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+
+    @classmethod
+    def load(
+        cls,
+        folder: Path,
+        settings: Settings,
+        progress: Callable[[int, int], None] | None = None,
+        settle_seconds: float = 1.0,
+    ) -> LiveCorpus:
+        """Read the folder once and build its engine."""
+        live = cls(folder, settings, settle_seconds)
+        stats = live._stats()
+        raw: list[RawArticle] = []
+        for source_id, stat in stats.items():
+            item = live._read(source_id)
+            if item is not None:
+                raw.append(item)
+            live._seen[source_id] = stat
+        live._engine = Engine.from_articles(raw, settings, tuple(live._errors.values()), progress)
+        return live
+
+    @property
+    def engine(self) -> Engine:
+        """The engine answering now (read it once per question)."""
+        return self._engine
+
+    @property
+    def errors(self) -> tuple[LoadError, ...]:
+        """Files that could not be read as they stand now, and why."""
+        return tuple(self._errors[key] for key in sorted(self._errors))
+
+    def rescan(self) -> CorpusChange:
+        """Apply every change now, settled or not (an explicit reload)."""
+        with self._lock:
+            stats = self._stats()
+            ready = {key for key, stat in stats.items() if self._seen.get(key) != stat}
+            return self._apply(stats, ready)
+
+    def poll(self, now: float | None = None) -> CorpusChange:
+        """Apply the changes that have settled; remember the ones still moving."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            stats = self._stats()
+            ready: set[str] = set()
+            for key, stat in stats.items():
+                if self._seen.get(key) == stat:
+                    self._pending.pop(key, None)
+                    continue
+                pending = self._pending.get(key)
+                if pending is None or pending.stat != stat:
+                    self._pending[key] = _Pending(stat, now)
+                elif now - pending.since >= self.settle_seconds:
+                    ready.add(key)
+            return self._apply(stats, ready)
+
+    def _apply(self, stats: dict[str, Stat], ready: set[str]) -> CorpusChange:
+        known = {item.source_id: item.digest for item in self._engine.prepared}
+        removed = sorted(key for key in self._seen if key not in stats)
+        upserts: list[RawArticle] = []
+        added, changed, failed = [], [], []
+        for key in sorted(ready):
+            self._pending.pop(key, None)
+            self._seen[key] = stats[key]
+            item = self._read(key)
+            if item is None:
+                failed.append(self._errors[key])
+                if key in known:
+                    removed.append(key)
+                continue
+            if known.get(key) == digest_of(item):
+                continue
+            (changed if key in known else added).append(key)
+            upserts.append(item)
+        for key in removed:
+            self._seen.pop(key, None)
+            self._errors.pop(key, None)
+        gone = [key for key in removed if key in known]
+        change = CorpusChange(tuple(added), tuple(changed), tuple(gone), tuple(failed))
+        if upserts or gone or failed:
+            self._engine = self._engine.with_changes(upserts, gone, self.errors)
+        if change:
+            log.info("corpus updated", extra={"change": change.summary()})
+        return change
+
+    def _stats(self) -> dict[str, Stat]:
+        if not self.folder.is_dir():
+            raise CorpusError(f"corpus folder {str(self.folder)!r} does not exist")
+        stats: dict[str, Stat] = {}
+        for path in article_files(self.folder):
+            try:
+                info = path.stat()
+            except OSError:
+                continue  # deleted between listing and stat
+            stats[path.relative_to(self.folder).as_posix()] = (info.st_size, info.st_mtime_ns)
+        return stats
+
+    def _read(self, source_id: str) -> RawArticle | None:
+        """Read one file; a failure is logged once per version of the file and remembered."""
+        try:
+            item = read_article(self.folder / source_id, source_id)
+        except ArticleFormatError as exc:
+            error = LoadError(source_id, str(exc))
+            if self._errors.get(source_id) != error:
+                log.warning("skipped %s: %s", source_id, exc, extra={"file": source_id})
+            self._errors[source_id] = error
+            return None
+        self._errors.pop(source_id, None)
+        return item
+
+
+class Watcher:
+    """Polls a live corpus on a background thread until stopped."""
+
+    def __init__(self, corpus: LiveCorpus, interval: float = 1.0) -> None:
+        self.corpus = corpus
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="corpus-watcher", daemon=True)
+
+    def start(self) -> Watcher:
+        """Begin polling; returns itself so it can be used in a ``with`` block."""
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop polling and wait for the thread to finish."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def __enter__(self) -> Watcher:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.corpus.poll()
+            except Exception:  # keep serving the last good engine whatever went wrong
+                log.exception("corpus watch failed; will try again")

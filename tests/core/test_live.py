@@ -1,0 +1,130 @@
+"""A running corpus that follows its folder: adds, edits, deletions, broken and half-written files."""
+
+import os
+import time
+
+import pytest
+
+from bot.core.live import LiveCorpus, Watcher
+
+BASE = {
+    "harbour.txt": "The harbour authority said the port would stay closed until Friday.\n\n"
+    "Fishing crews protested outside the town hall on Monday.\n",
+    "bridge.txt": "The council said the old bridge would reopen in May after repairs.\n\n"
+    "Traffic was diverted through the market square meanwhile.\n",
+    "school.txt": "The school board voted to extend the summer term by one week.\n\n"
+    "Parents welcomed the decision at a packed meeting.\n",
+}
+
+
+def write(folder, name, text, mtime_step=0):
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    if mtime_step:  # make the change visible on file systems with coarse timestamps
+        stamp = time.time() + mtime_step
+        os.utime(path, (stamp, stamp))
+    return path
+
+
+@pytest.fixture
+def live(tmp_path, settings):
+    for name, text in BASE.items():
+        write(tmp_path, name, text)
+    return LiveCorpus.load(tmp_path, settings, settle_seconds=1.0)
+
+
+def quotes(live, question):
+    return [a.quote for a in live.engine.ask(question).answers]
+
+
+def test_a_new_file_is_answered_once_it_has_settled(live, tmp_path):
+    assert quotes(live, "what did the mayor say about the festival?") == []
+    write(tmp_path, "festival.txt", "The mayor said the festival would return next summer.\n")
+    assert not live.poll(now=100.0)  # first sight: still settling
+    change = live.poll(now=101.5)
+    assert change.added == ("festival.txt",)
+    assert quotes(live, "what did the mayor say about the festival?") == [
+        "The mayor said the festival would return next summer."
+    ]
+
+
+def test_an_edit_replaces_the_old_text_and_keeps_the_rest(live, tmp_path):
+    write(
+        tmp_path,
+        "bridge.txt",
+        "The council said the old bridge would stay shut until September.\n",
+        mtime_step=5,
+    )
+    live.poll(now=10.0)
+    change = live.poll(now=12.0)
+    assert change.changed == ("bridge.txt",)
+    answers = quotes(live, "what did the council say about the bridge?")
+    assert answers == ["The council said the old bridge would stay shut until September."]
+    assert quotes(live, "what did the school board vote?")  # untouched articles still answer
+
+
+def test_a_deleted_file_stops_being_quoted_at_once(live, tmp_path):
+    (tmp_path / "school.txt").unlink()
+    change = live.poll(now=1.0)
+    assert change.removed == ("school.txt",)
+    assert quotes(live, "what did the school board vote?") == []
+
+
+def test_a_broken_file_is_reported_once_and_the_rest_keep_serving(live, tmp_path, caplog):
+    (tmp_path / "broken.txt").write_bytes(b"\xff\xfe not utf-8 \xff")
+    live.poll(now=0.0)
+    first = live.poll(now=2.0)
+    assert [e.path for e in first.failed] == ["broken.txt"]
+    assert not live.poll(now=4.0)
+    assert caplog.text.count("skipped broken.txt") == 1
+    assert [e.path for e in live.errors] == ["broken.txt"]
+    assert quotes(live, "when will the bridge reopen?")
+
+
+def test_a_file_still_being_written_is_not_read_until_it_stops_growing(live, tmp_path):
+    path = write(tmp_path, "late.txt", "The minister said the new rail line")
+    live.poll(now=0.0)
+    with path.open("a", encoding="utf-8") as handle:  # the writer is not done yet
+        handle.write(" would open in 2030, two years late.\n")
+    os.utime(path, (time.time() + 3, time.time() + 3))
+    assert not live.poll(now=1.5)  # it moved since it was first seen: wait again
+    live.poll(now=3.0)
+    assert quotes(live, "what did the minister say about the rail line?") == [
+        "The minister said the new rail line would open in 2030, two years late."
+    ]
+
+
+def test_touching_a_file_without_changing_it_changes_nothing(live, tmp_path):
+    os.utime(tmp_path / "harbour.txt", (time.time() + 9, time.time() + 9))
+    before = live.engine
+    live.poll(now=0.0)
+    assert not live.poll(now=2.0)
+    assert live.engine is before
+
+
+def test_rescan_applies_changes_without_waiting(live, tmp_path):
+    write(tmp_path, "extra.txt", "The coach said the team would train at dawn all week.\n")
+    assert live.rescan().added == ("extra.txt",)
+
+
+def test_the_watcher_thread_picks_up_adds_edits_and_deletes(tmp_path, settings):
+    for name, text in BASE.items():
+        write(tmp_path, name, text)
+    live = LiveCorpus.load(tmp_path, settings, settle_seconds=0.1)
+
+    def eventually(check, seconds=10.0):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if check():
+                return True
+            time.sleep(0.05)
+        return False
+
+    with Watcher(live, interval=0.05):
+        write(tmp_path, "zoo.txt", "The zoo keeper said the pandas had settled in well.\n")
+        assert eventually(lambda: quotes(live, "what did the zoo keeper say?"))
+        (tmp_path / "zoo.txt").unlink()
+        assert eventually(lambda: not quotes(live, "what did the zoo keeper say?"))
+        (tmp_path / "bad.md").write_text("---\ntitle: [oops\n---\nText.", encoding="utf-8")
+        assert eventually(lambda: [e.path for e in live.errors] == ["bad.md"])
+        assert quotes(live, "when will the bridge reopen?")
