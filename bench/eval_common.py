@@ -113,7 +113,13 @@ class Run:
         return (self.seconds - self.first_reply) / max(len(self.replies) - 1, 1)
 
 
-def run_bot(corpus: Path, questions: Sequence[str], top_k: int, timeout: float = 3600) -> Run:
+def run_bot(
+    corpus: Path,
+    questions: Sequence[str],
+    top_k: int,
+    timeout: float = 3600,
+    env: Mapping[str, str] | None = None,
+) -> Run:
     """Pipe every question through one ``python -m bot ask --json`` process and read it back."""
     cmd = [sys.executable, "-m", "bot", "ask", "--json", "--corpus", str(corpus)]
     cmd += ["--top-k", str(top_k)]
@@ -122,7 +128,7 @@ def run_bot(corpus: Path, questions: Sequence[str], top_k: int, timeout: float =
         start = time.perf_counter()
         proc = subprocess.Popen(
             cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
-            text=True, encoding="utf-8", env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            text=True, encoding="utf-8", env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )  # fmt: skip
         killer = threading.Timer(timeout, proc.kill)
         killer.start()
@@ -281,37 +287,36 @@ def print_table(title: str, headers: Sequence[str], rows: Iterable[Sequence[obje
             print("  ".join("-" * w for w in widths))
 
 
+COVERAGE_CUTS = (0.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8)
+
+
 def calibration(
     answerable: Sequence[Reply], right1: Sequence[bool], unanswerable: Sequence[Reply], title: str
 ) -> None:
-    """What declining below a top-answer score threshold would do, to pick one on data."""
-    top = [r["answers"][0].get("score") if r["answers"] else None for r in answerable]
-    top_out = [r["answers"][0].get("score") if r["answers"] else None for r in unanswerable]
-    scored = [s for s in top + top_out if isinstance(s, int | float)]
-    if not scored:
-        print(f"\n{title}: no scores in the replies, no calibration")
-        return
-    cuts = sorted(set(np.quantile(scored, np.linspace(0, 0.9, 10)).round(4).tolist()))
-    rows = []
-    for cut in [None, *cuts]:
+    """What each ``min_coverage`` would do: right answers kept against declines, on data.
 
-        def kept(s: object, cut: float | None = cut) -> bool:
-            return s is not None and (cut is None or s >= cut)
+    The replies must come from a run with ``min_coverage = 0``, so that every
+    question has its best answer and that answer's ``coverage`` to threshold.
+    It is an estimate: at a real threshold the bot may still answer with a
+    lower-ranked sentence that covers enough, so real declines are no higher.
+    """
+    top = [r["answers"][0].get("coverage") if r["answers"] else None for r in answerable]
+    top_out = [r["answers"][0].get("coverage") if r["answers"] else None for r in unanswerable]
+    rows = []
+    for cut in COVERAGE_CUTS:
+
+        def kept(c: object, cut: float = cut) -> bool:
+            return isinstance(c, int | float) and c >= cut
 
         rows.append((
-            "as is" if cut is None else f">= {cut:g}",
-            pct(rate([ok and kept(s) for ok, s in zip(right1, top, strict=True)])),
-            pct(rate([not kept(s) for s in top])),
-            pct(rate([not kept(s) for s in top_out])),
+            f"{cut:g}",
+            pct(rate([ok and kept(c) for ok, c in zip(right1, top, strict=True)])),
+            pct(rate([not kept(c) for c in top])),
+            pct(rate([not kept(c) for c in top_out])),
         ))  # fmt: skip
     print_table(
         title,
-        [
-            "answer if top score",
-            "answerable right@1",
-            "answerable declined",
-            "unanswerable declined",
-        ],
+        ["min_coverage", "answerable right@1", "answerable declined", "unanswerable declined"],
         rows,
     )
 

@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         f"unanswerable questions, top-k {args.top_k}"
     )
     bot = ec.run_bot(args.corpus, questions, args.top_k, args.timeout)
+    open_run = ec.run_bot(args.corpus, questions, 1, args.timeout, {"NEWSQUOTE_MIN_COVERAGE": "0"})
     baseline = ec.Bm25Baseline(bodies).ask(questions, args.top_k)
     expect = [[ec.normalise(t) for t in q["expect"]] for q in answerable]
 
@@ -122,7 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     ans, unans = split(bot.replies)
     right = ec.hit_at(ans, 1, judge)
-    ec.calibration(ans, right, unans, "Bot decline calibration (seeds)")
+    open_ans, open_unans = split(open_run.replies)
+    ec.calibration(
+        open_ans,
+        ec.hit_at(open_ans, 1, judge),
+        open_unans,
+        "Decline calibration (seeds; bot run with min_coverage 0, thresholded per question)",
+    )
     wrong = [
         (q["question"], " | ".join(q["expect"]), r)
         for q, r, ok in zip(answerable, ans, right, strict=True)

@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--squad", type=Path, default=ec.DATA_DIR / "squad" / "dev-v1.1.json")
     parser.add_argument("--limit", type=int, default=0, help="N in- and N out-of-corpus questions")
+    parser.add_argument(
+        "--calibrate", action="store_true", help="also sweep min_coverage (a second bot run)"
+    )
     ec.add_common_args(parser)
     args = parser.parse_args(argv)
     if ec.missing(args.squad):
@@ -61,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
             title = name[3:-4].replace("_", " ")  # "02_Normans.txt" -> "Normans"
             ec.write_article(Path(tmp, name), {"title": title, "publisher": "Wikipedia"}, body)
         bot = ec.run_bot(Path(tmp), questions, args.top_k, args.timeout)
+        open_run = (
+            ec.run_bot(Path(tmp), questions, 1, args.timeout, {"NEWSQUOTE_MIN_COVERAGE": "0"})
+            if args.calibrate
+            else None
+        )
     baseline = ec.Bm25Baseline(bodies).ask(questions, args.top_k)
 
     golds = [[ec.normalise(g) for g in gold] for _, gold in inside]
@@ -90,10 +98,14 @@ def main(argv: list[str] | None = None) -> int:
         f"(first reply after {bot.first_reply:.1f} s, then {1000 * bot.steady_per_question:.1f} "
         f"ms/question); baseline: scoring time only"
     )
-    ins = bot.replies[: len(inside)]
-    ec.calibration(
-        ins, ec.hit_at(ins, 1, judge), bot.replies[len(inside) :], "Bot decline calibration"
-    )
+    if open_run is not None:
+        ins = open_run.replies[: len(inside)]
+        ec.calibration(
+            ins,
+            ec.hit_at(ins, 1, judge),
+            open_run.replies[len(inside) :],
+            "Decline calibration (bot run with min_coverage 0, thresholded per question)",
+        )
     show_misses(inside, outside, bot, judge, args.show_misses)
     return 0
 

@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +47,15 @@ class ArticleInfo:
 
     source: Source
     sentences: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Ranked:
+    """A candidate sentence, its ranking value and how much of the question it covers."""
+
+    doc: int
+    value: float
+    coverage: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,9 +268,7 @@ class Engine:
                 return f"No article mentions {name}."
         return None
 
-    def _rank(
-        self, parsed: ParsedQuestion, need: _Need
-    ) -> tuple[list[tuple[int, float]], str | None]:
+    def _rank(self, parsed: ParsedQuestion, need: _Need) -> tuple[list[_Ranked], str | None]:
         settings = self.settings
         scores = self.index.scores(need.terms)
         if not scores.size:
@@ -288,7 +295,7 @@ class Engine:
             if parsed.verb and parsed.verb not in _GENERIC_VERBS
             else None
         )
-        ranked: list[tuple[int, float]] = []
+        ranked: list[_Ranked] = []
         best_cover = 0.0
         for doc in candidates:
             terms = self._window_terms(doc)
@@ -316,7 +323,7 @@ class Engine:
 
             if kind and offers(kind, self.passages.text(self.passages.sentences[doc]), parsed.text):
                 value += settings.answer_type_weight
-            ranked.append((int(doc), value))
+            ranked.append(_Ranked(int(doc), value, cover))
         if not ranked:
             about = parsed.topic if parsed.asks_for_speech else None
             if about and speaking is not None and speaking.any():
@@ -325,7 +332,7 @@ class Engine:
                 "The articles do not cover this question "
                 f"(best match covers {best_cover:.0%} of its key words)."
             )
-        ranked.sort(key=lambda item: (-item[1], item[0]))
+        ranked.sort(key=lambda item: (-item.value, item.doc))
         return ranked, None
 
     def _window_terms(self, doc: int) -> frozenset[str]:
@@ -360,24 +367,25 @@ class Engine:
             out[i] = any(subject <= terms for terms in speakers)
         return out
 
-    def _answers(self, ranked: list[tuple[int, float]], need: _Need, wanted: int) -> list[Answer]:
+    def _answers(self, ranked: list[_Ranked], need: _Need, wanted: int) -> list[Answer]:
         answers: list[Answer] = []
         used: set[int] = set()
         # Past the answers wanted, a few more candidates are read only to find the other
         # articles that carry an answer already chosen (one answer, several sources).
-        for doc, value in ranked[: wanted * _MERGE_LOOKAHEAD]:
+        for item in ranked[: wanted * _MERGE_LOOKAHEAD]:
+            doc = item.doc
             if doc in used:
                 continue
             span = self._span(doc)
             used.update(span)
-            answer = self._answer(span, doc, value, need)
+            answer = self._answer(span, item, need)
             duplicate = self._duplicate_of(answer, answers)
             if duplicate is None:
                 if len(answers) < wanted:
                     answers.append(answer)
             elif answer.source not in answers[duplicate].sources:
                 kept = answers[duplicate]
-                answers[duplicate] = _with_sources(kept, (*kept.sources, answer.source))
+                answers[duplicate] = replace(kept, sources=(*kept.sources, answer.source))
         return answers
 
     def _span(self, doc: int) -> list[int]:
@@ -408,7 +416,8 @@ class Engine:
             first -= 1
         return list(range(first, last + 1))
 
-    def _answer(self, span: list[int], doc: int, value: float, need: _Need) -> Answer:
+    def _answer(self, span: list[int], item: _Ranked, need: _Need) -> Answer:
+        doc = item.doc
         sentences: list[Sentence] = [self.passages.sentences[i] for i in span]
         article = self.passages.articles[sentences[0].article]
         start, end = sentences[0].start, sentences[-1].end
@@ -432,7 +441,7 @@ class Engine:
         return Answer(
             quote=article.text[start:end],
             sources=(article.source,),
-            score=value,
+            score=item.value,
             article=sentences[0].article,
             start=start,
             end=end,
@@ -440,6 +449,7 @@ class Engine:
             matched_terms=matched,
             speaker=speaker,
             why=tuple(why),
+            coverage=item.coverage,
         )
 
     def _duplicate_of(self, answer: Answer, answers: list[Answer]) -> int | None:
@@ -490,13 +500,6 @@ def _quote_balance(text: str) -> int:
     if plain % 2:
         balance += 1 if text.lstrip().startswith('"') else -1
     return balance
-
-
-def _with_sources(answer: Answer, sources: tuple[Source, ...]) -> Answer:
-    return Answer(
-        answer.quote, sources, answer.score, answer.article, answer.start, answer.end,
-        answer.sentences, answer.matched_terms, answer.speaker, answer.why,
-    )  # fmt: skip
 
 
 _NAME = re.compile(r"(?<=\s)(?:[A-Z][\w’'.-]*)(?:\s+[A-Z][\w’'.-]*)*")

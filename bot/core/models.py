@@ -98,6 +98,7 @@ class Answer:
     matched_terms: tuple[str, ...] = ()
     speaker: str | None = None
     why: tuple[str, ...] = ()
+    coverage: float | None = None
 
     @property
     def source(self) -> Source:
@@ -117,6 +118,7 @@ class Answer:
             "matched_terms": list(self.matched_terms),
             "speaker": self.speaker,
             "why": list(self.why),
+            "coverage": None if self.coverage is None else round(self.coverage, 4),
         }
 
 

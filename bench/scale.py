@@ -1,0 +1,535 @@
+"""Scale benchmark: this project's sparse BM25 beside rank-bm25 and bm25s, 10k to 1M sentences.
+
+Usage (from the repository root)::
+
+    python bench/scale.py --sentences 10000 100000 1000000 [--questions 1000] [--budget 120]
+
+Corpus: sentences of ``../shared/data/news/bbc-news.jsonl`` (split per paragraph
+with ``SentenceSplitter.untrained()``), replicated to each size with distinct
+ids; generated news-like text when the file is absent. Questions: a seeded
+sample of real SQuAD v1.1 dev questions when ``../shared/data/squad`` is there,
+else questions drawn from corpus sentences.
+
+Systems, each built and then served in its own subprocess so peak RSS is its own:
+
+* ``newsquote``: ``bot.core.bm25.SparseBM25`` saved with ``bot.core.store``;
+* ``rank-bm25``: ``BM25Okapi`` with the project's IDF floor (what ``SentenceIndex``
+  runs today), saved with pickle, the only way it can be;
+* ``bm25s``: ``bm25s.BM25()`` (defaults: lucene IDF, float32), its own save/load;
+* ``bm25s-native``: the same with bm25s's own tokenizer (English stopwords, no
+  stemmer), i.e. bm25s as its users run it.
+
+The first three index the same tokens (our ``Tokenizer``). Those are computed
+once on the distinct base sentences and replicated with the corpus; the
+tokenizer's cost is reported on its own line per size (measured rate x size).
+A query is timed from question text to the top-10 sentence texts: tokenize,
+score, select. For ``newsquote`` that is NOT yet the Engine's full answer path
+(speaker/coverage ranking comes at integration). Cold start = load the saved
+index and the sentence texts, tokenizer ready, first question answered
+(after imports, which are reported separately).
+
+Writes ``bench/out/scale.md``, ``scale.png`` (log scales) and ``scale.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import pickle
+import platform
+import random
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+BBC = DATA / "news" / "bbc-news.jsonl"
+SQUAD = DATA / "squad" / "dev-v1.1.json"
+OUT = ROOT / "bench" / "out"
+SEED = 20240601
+SYSTEMS = ("newsquote", "rank-bm25", "bm25s", "bm25s-native")
+TOP_K = 10
+CHECKED = 50  # questions whose top-10 scores are compared between newsquote and rank-bm25
+
+
+# ------------------------------------------------------------------ corpus and questions
+
+
+def base_sentences() -> tuple[list[str], str]:
+    """The distinct sentences the corpus is replicated from, and where they came from."""
+    if not BBC.exists():
+        return generated_sentences(40_000), "generated news-like text (BBC file absent)"
+    from bot.core.sentences import SentenceSplitter
+
+    splitter = SentenceSplitter.untrained()
+    out = []
+    with BBC.open(encoding="utf-8") as handle:
+        for line in handle:
+            for paragraph in json.loads(line)["text"].split("\n\n"):
+                out.extend(" ".join(paragraph[a:b].split()) for a, b in splitter.spans(paragraph))
+    return [s for s in out if s], f"BBC News, {len(out):,} sentences of 2,225 articles"
+
+
+def generated_sentences(n: int) -> list[str]:
+    """Zipf-distributed pseudo-words in reported-speech frames: a stand-in with news statistics."""
+    rng = random.Random(SEED)
+    syllables = ["ka", "ro", "mi", "ten", "sol", "var", "en", "bri", "dus", "lo", "ne", "tar"]
+    words = list(
+        dict.fromkeys("".join(rng.choices(syllables, k=rng.randint(2, 4))) for _ in range(60_000))
+    )
+    weights = 1 / np.arange(1, len(words) + 1)
+    out = []
+    for _ in range(n):
+        body = " ".join(rng.choices(words, weights=weights, k=rng.randint(6, 30)))
+        frame = rng.random()
+        out.append(f"“{body},” the minister said." if frame < 0.3 else f"{body.capitalize()}.")
+    return out
+
+
+def questions(sentences: Sequence[str], n: int) -> tuple[list[str], str]:
+    """``n`` real questions (SQuAD dev) when available, else questions made from sentences."""
+    rng = random.Random(SEED)
+    if SQUAD.exists():
+        data = json.loads(SQUAD.read_text("utf-8"))["data"]
+        pool = [qa["question"] for a in data for p in a["paragraphs"] for qa in p["qas"]]
+        return rng.sample(pool, min(n, len(pool))), "SQuAD v1.1 dev questions (seeded sample)"
+    out = []
+    for _ in range(n):
+        words = rng.choice(sentences).split()
+        out.append(
+            "What did they say about " + " ".join(rng.sample(words, min(4, len(words)))) + "?"
+        )
+    return out, "questions made from corpus sentences (SQuAD absent)"
+
+
+def write_corpus(path: Path, base: Sequence[str], n: int) -> None:
+    """``n`` lines ``id<TAB>text``: the base sentences repeated, every copy with its own id."""
+    with path.open("w", encoding="utf-8") as handle:
+        for i in range(n):
+            handle.write(f"s{i // len(base)}-{i % len(base)}\t{base[i % len(base)]}\n")
+
+
+def read_texts(path: Path) -> list[str]:
+    """The sentence texts of a corpus file, each its own string object (as a real corpus)."""
+    with path.open(encoding="utf-8") as handle:
+        return [line.rstrip("\n").split("\t", 1)[1] for line in handle]
+
+
+# ------------------------------------------------------------------ worker: one system, one phase
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS. Not ``ru_maxrss``: Linux carries that over ``execve``, so a
+    worker would report its parent's peak; ``VmHWM`` belongs to the address space."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:  # not Linux: ru_maxrss (bytes on macOS) is the best there is
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024  # kB
+
+
+def cached_tokens(work: Path, n: int) -> Iterator[list[str]]:
+    """Our tokens for corpus sentence ``i``, ``i`` < ``n``, from the base-sentence cache."""
+    cache = np.load(work / "tokens.npz")
+    terms = np.array(json.loads((work / "vocab.json").read_text("utf-8")), dtype=object)
+    ids, offsets = cache["ids"], cache["offsets"]
+    base = len(offsets) - 1
+    for i in range(n):
+        j = i % base
+        yield terms[ids[offsets[j] : offsets[j + 1]]].tolist()
+
+
+def floor_idf(bm25: object) -> None:
+    """Apply ``bot.core.index``'s floor to a BM25Okapi, as ``SentenceIndex`` does."""
+    from bot.core.index import IDF_FLOOR
+
+    floor = max(IDF_FLOOR, bm25.epsilon * max(bm25.average_idf, 0.0))
+    for term, value in bm25.idf.items():
+        if value <= floor:
+            bm25.idf[term] = floor
+
+
+def build(system: str, work: Path, n: int, index_dir: Path) -> dict[str, float]:
+    """Index ``n`` sentences and save; returns seconds (tokens prepared beforehand, untimed)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    if system == "newsquote":
+        from bot.core.bm25 import SparseBM25
+        from bot.core.store import Bundle, save
+
+        started = time.perf_counter()
+        index = SparseBM25(cached_tokens(work, n))  # streamed: no list of token lists
+        arrays, meta = index.to_arrays()
+        save(index_dir, Bundle(arrays, meta, {"bench": True}))
+        return {"build_s": time.perf_counter() - started}
+    if system == "bm25s-native":
+        import bm25s
+
+        texts = read_texts(work / f"corpus-{n}.txt")
+        started = time.perf_counter()
+        tokens = bm25s.tokenize(texts, stopwords="en", show_progress=False)
+        tokenized = time.perf_counter()
+        retriever = bm25s.BM25()
+        retriever.index(tokens, show_progress=False)
+        retriever.save(index_dir)
+        done = time.perf_counter()
+        return {"build_s": done - tokenized, "tokenize_s": tokenized - started}
+    docs = list(cached_tokens(work, n))
+    started = time.perf_counter()
+    if system == "rank-bm25":
+        from rank_bm25 import BM25Okapi
+
+        bm25 = BM25Okapi(docs)
+        floor_idf(bm25)
+        with (index_dir / "bm25.pickle").open("wb") as handle:
+            pickle.dump(bm25, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    else:
+        import bm25s
+
+        retriever = bm25s.BM25()
+        retriever.index(docs, show_progress=False)
+        retriever.save(index_dir)
+    return {"build_s": time.perf_counter() - started}
+
+
+Answer = Callable[[str], tuple[list[int], list[float]]]
+
+
+def open_system(system: str, index_dir: Path) -> Answer:
+    """Load a saved index; returns question -> (top-10 ids, scores)."""
+    if system == "bm25s-native":
+        import bm25s
+
+        retriever = bm25s.BM25.load(index_dir)
+
+        def native(question: str) -> tuple[list[int], list[float]]:
+            tokens = bm25s.tokenize(
+                [question], stopwords="en", show_progress=False, return_ids=False
+            )
+            found = retriever.retrieve(tokens, k=TOP_K, show_progress=False)
+            return found.documents[0].tolist(), found.scores[0].tolist()
+
+        return native
+    from bot.core.tokenize import Tokenizer
+
+    tokenizer = Tokenizer()
+    if system == "newsquote":
+        from bot.core.bm25 import SparseBM25
+        from bot.core.store import load
+
+        bundle = load(index_dir, {"bench": True})
+        if bundle is None:
+            raise SystemExit("saved index did not load")
+        index = SparseBM25.from_arrays(bundle.arrays, bundle.meta)
+
+        def ours(question: str) -> tuple[list[int], list[float]]:
+            ids, scores = index.top(tokenizer(question), TOP_K)
+            return ids.tolist(), scores.tolist()
+
+        return ours
+    if system == "rank-bm25":
+        with (index_dir / "bm25.pickle").open("rb") as handle:
+            bm25 = pickle.load(handle)  # our own file, written by build() above
+
+        def reference(question: str) -> tuple[list[int], list[float]]:
+            scores = bm25.get_scores(tokenizer(question))
+            top = np.argpartition(-scores, TOP_K)[:TOP_K]
+            top = top[np.argsort(-scores[top], kind="stable")]
+            return top.tolist(), scores[top].tolist()
+
+        return reference
+    import bm25s
+
+    retriever = bm25s.BM25.load(index_dir)
+
+    def peer(question: str) -> tuple[list[int], list[float]]:
+        found = retriever.retrieve([tokenizer(question)], k=TOP_K, show_progress=False)
+        return found.documents[0].tolist(), found.scores[0].tolist()
+
+    return peer
+
+
+def serve(system: str, work: Path, n: int, index_dir: Path, budget: float) -> dict[str, object]:
+    """Cold start, then latency over the questions until they or the time budget run out."""
+    asked = json.loads((work / "questions.json").read_text("utf-8"))
+    started = time.perf_counter()
+    answer = open_system(system, index_dir)
+    texts = read_texts(work / f"corpus-{n}.txt")
+    ids, _ = answer(asked[0])
+    _ = [texts[i] for i in ids]
+    cold = time.perf_counter() - started
+    latencies, tops = [], []
+    deadline = time.perf_counter() + budget
+    for i, question in enumerate(asked):
+        if i >= 30 and time.perf_counter() > deadline:
+            break
+        began = time.perf_counter()
+        ids, scores = answer(question)
+        _ = [texts[j] for j in ids]
+        latencies.append(time.perf_counter() - began)
+        if i < CHECKED:
+            tops.append(scores)
+    ms = np.array(latencies) * 1000
+    return {
+        "cold_s": cold,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "questions": len(ms),
+        "top_scores": tops,
+    }
+
+
+IMPORTS = {
+    "newsquote": ("scipy.sparse", "bot.core.bm25", "bot.core.store", "bot.core.tokenize"),
+    "rank-bm25": ("rank_bm25", "bot.core.index", "bot.core.tokenize"),
+    "bm25s": ("bm25s", "bot.core.tokenize"),
+    "bm25s-native": ("bm25s",),
+}
+
+
+def worker(args: argparse.Namespace) -> None:
+    began = time.perf_counter()
+    for module in IMPORTS[args.system]:  # only what this system needs, so RSS stays its own
+        importlib.import_module(module)
+    imports = time.perf_counter() - began
+    work, index_dir = Path(args.work), Path(args.index_dir)
+    if args.phase == "build":
+        result: dict[str, object] = dict(build(args.system, work, args.n, index_dir))
+        result["index_mb"] = (
+            sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file()) / 2**20
+        )
+    else:
+        result = dict(serve(args.system, work, args.n, index_dir, args.budget))
+    result["imports_s"] = imports
+    result["peak_rss_mb"] = peak_rss_mb()
+    print(json.dumps(result))
+
+
+# ------------------------------------------------------------------ driver
+
+
+def run_phase(
+    phase: str, system: str, work: Path, n: int, budget: float, timeout: float
+) -> dict[str, object]:
+    """One worker subprocess; its JSON result, or the reason it has none."""
+    command = [
+        sys.executable, str(Path(__file__).resolve()), "--worker", phase, "--system", system,
+        "--work", str(work), "--n", str(n), "--index-dir", str(work / f"index-{system}-{n}"),
+        "--budget", str(budget),
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["?"])[-1]
+        return {"error": f"exit {done.returncode}: {tail}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def prepare(work: Path, base: Sequence[str], asked: Sequence[str]) -> float:
+    """Token cache of the base sentences; returns our tokenizer's seconds per sentence."""
+    from bot.core.tokenize import Tokenizer
+
+    tokenizer = Tokenizer()
+    started = time.perf_counter()
+    docs = [tokenizer(text) for text in base]
+    per_sentence = (time.perf_counter() - started) / len(base)
+    vocab: dict[str, int] = {}
+    ids = [vocab.setdefault(t, len(vocab)) for doc in docs for t in doc]
+    offsets = np.concatenate([[0], np.cumsum([len(doc) for doc in docs])])
+    np.savez(work / "tokens.npz", ids=np.array(ids, dtype=np.int32), offsets=offsets)
+    (work / "vocab.json").write_text(json.dumps(list(vocab)), "utf-8")
+    (work / "questions.json").write_text(json.dumps(list(asked)), "utf-8")
+    return per_sentence
+
+
+def agreement(records: list[dict[str, object]], n: int) -> str:
+    """Whether newsquote's top-10 scores equal the floored rank-bm25's on the checked questions."""
+    found = {r["system"]: r for r in records if r["n"] == n and "top_scores" in r}
+    if "newsquote" not in found or "rank-bm25" not in found:
+        return "n/a"
+    ours, theirs = found["newsquote"]["top_scores"], found["rank-bm25"]["top_scores"]
+    same = 0
+    for a, b in zip(ours, theirs, strict=False):
+        b = [s for s in b if s > 0]
+        same += len(a) == len(b) and bool(np.allclose(a, b, rtol=0, atol=1e-6))
+    return f"{same}/{min(len(ours), len(theirs))}"
+
+
+def fmt(value: object, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def table(records: list[dict[str, object]], tokenize_rate: float) -> str:
+    """The markdown table: one row per (size, system), plus our tokenizer's cost per size."""
+    head = (
+        "| sentences | system | build s | index MB | cold start s | p50 ms | p95 ms | questions "
+        "| peak RSS build MB | peak RSS serve MB | imports s |\n"
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    rows = []
+    for n in sorted({int(r["n"]) for r in records}):
+        rows.append(
+            f"| {n:,} | *our Tokenizer, shared by the first three* | {n * tokenize_rate:,.1f} "
+            "| | | | | | | | |"
+        )
+        for r in (r for r in records if r["n"] == n):
+            if "error" in r:
+                rows.append(f"| {n:,} | {r['system']} | {r['error']} | | | | | | | | |")
+                continue
+            build_s = fmt(r.get("build_s"))
+            if r.get("tokenize_s") is not None:
+                build_s += f" (+{r['tokenize_s']:,.1f} tokenize)"
+            rows.append(
+                f"| {n:,} | {r['system']} | {build_s} | {fmt(r.get('index_mb'))} "
+                f"| {fmt(r.get('cold_s'), 2)} | {fmt(r.get('p50_ms'), 2)} | {fmt(r.get('p95_ms'), 2)} "
+                f"| {fmt(r.get('questions'))} | {fmt(r.get('build_rss_mb'), 0)} "
+                f"| {fmt(r.get('serve_rss_mb'), 0)} | {fmt(r.get('imports_s'), 2)} |"
+            )
+    return head + "\n".join(rows) + "\n"
+
+
+def chart(records: list[dict[str, object]], path: Path) -> None:
+    """Latency (p50 solid, p95 dashed) and peak serve RSS against corpus size, log-log."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (latency, memory) = plt.subplots(1, 2, figsize=(12, 4.8))
+    for system in SYSTEMS:
+        mine = sorted(
+            (r for r in records if r["system"] == system and "p50_ms" in r), key=lambda r: r["n"]
+        )
+        if not mine:
+            continue
+        sizes = [r["n"] for r in mine]
+        line = latency.plot(sizes, [r["p50_ms"] for r in mine], "o-", label=f"{system} p50")[0]
+        latency.plot(
+            sizes, [r["p95_ms"] for r in mine], "s--", color=line.get_color(), label=f"{system} p95"
+        )
+        memory.plot(
+            sizes, [r["serve_rss_mb"] for r in mine], "o-", color=line.get_color(), label=system
+        )
+    latency.axhline(5, color="grey", lw=0.8, ls=":", label="target p50 5 ms (1M)")
+    memory.axhline(800, color="grey", lw=0.8, ls=":", label="target 800 MB (1M)")
+    for axis, title, unit in ((latency, "query latency", "ms"), (memory, "peak RSS serving", "MB")):
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("sentences")
+        axis.set_ylabel(unit)
+        axis.set_title(title)
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def driver(args: argparse.Namespace) -> None:
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    base, corpus_note = base_sentences()
+    asked, question_note = questions(base, args.questions)
+    rate = prepare(work, base, asked)
+    print(f"corpus: {corpus_note}; questions: {question_note} ({len(asked)})")
+    print(f"our Tokenizer: {rate * 1e6:.0f} µs per sentence (single core)")
+    results_path = OUT / "scale.json"
+    records: list[dict[str, object]] = []
+    if args.merge and results_path.exists():
+        records = [
+            r
+            for r in json.loads(results_path.read_text())["records"]
+            if r["n"] not in args.sentences
+        ]
+    for n in args.sentences:
+        write_corpus(work / f"corpus-{n}.txt", base, n)
+        for system in args.systems:
+            record: dict[str, object] = {"n": n, "system": system}
+            built = run_phase("build", system, work, n, args.budget, args.timeout)
+            record.update(built)
+            record["build_rss_mb"] = built.get("peak_rss_mb")
+            if "error" not in built:
+                served = run_phase("serve", system, work, n, args.budget, args.timeout)
+                record.update({k: v for k, v in served.items() if k != "imports_s"})
+                record["serve_rss_mb"] = served.get("peak_rss_mb")
+            record.pop("peak_rss_mb", None)
+            records.append(record)
+            summary = {k: v for k, v in record.items() if k != "top_scores"}
+            print(json.dumps(summary), flush=True)
+        for path in work.glob(f"index-*-{n}"):
+            for file in sorted(path.rglob("*"), reverse=True):
+                file.unlink() if file.is_file() else file.rmdir()
+            path.rmdir()
+    records.sort(key=lambda r: (r["n"], SYSTEMS.index(r["system"])))
+    results_path.write_text(json.dumps({"tokenize_s_per_sentence": rate, "records": records}))
+    text = table(records, rate)
+    checks = ", ".join(f"{n:,}: {agreement(records, n)}" for n in sorted({r["n"] for r in records}))
+    versions = _versions()
+    markdown = (
+        "# Scale benchmark\n\n"
+        f"`python bench/scale.py --sentences {' '.join(map(str, args.sentences))}` on "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, {versions}.\n\n"
+        f"Corpus: {corpus_note}, replicated with distinct ids. Questions: {question_note}.\n\n"
+        + text
+        + "\nbuild s: index + save from prepared tokens (our tokenizer's share is on its own row; "
+        "bm25s-native tokenizes with bm25s's own tokenizer, shown in brackets). "
+        "Latency: question text to top-10 sentence texts (tokenize + score + select); "
+        "for newsquote not yet the Engine's full answer path. Cold start: load index + sentence "
+        "texts + first answer, after imports. rank-bm25 is BM25Okapi with the project's IDF floor "
+        "(today's SentenceIndex), queried for as many questions as fit the time budget.\n\n"
+        f"Top-10 scores of newsquote equal floored rank-bm25's (within 1e-6) on {checks} "
+        "checked questions.\n"
+    )
+    (OUT / "scale.md").write_text(markdown, "utf-8")
+    chart(records, OUT / "scale.png")
+    print(text)
+    print(f"top-10 agreement newsquote vs rank-bm25: {checks}")
+    print(f"wrote {OUT / 'scale.md'}, {OUT / 'scale.png'}, {results_path}")
+
+
+def _versions() -> str:
+    from importlib import metadata
+
+    names = ("numpy", "scipy", "rank-bm25", "bm25s")
+    return ", ".join(f"{name} {metadata.version(name)}" for name in names)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sentences", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--systems", nargs="+", choices=SYSTEMS, default=list(SYSTEMS))
+    parser.add_argument("--questions", type=int, default=1000)
+    parser.add_argument(
+        "--budget", type=float, default=120.0, help="query seconds per system and size"
+    )
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per subprocess")
+    parser.add_argument("--work", default="/tmp/newsquote-scale", help="corpora and indexes")
+    parser.add_argument("--merge", action="store_true", help="keep other sizes from scale.json")
+    parser.add_argument("--worker", choices=("build", "serve"), help=argparse.SUPPRESS)
+    parser.add_argument("--system", help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--index-dir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        args.phase = args.worker
+        worker(args)
+    else:
+        driver(args)
+
+
+if __name__ == "__main__":
+    main()
