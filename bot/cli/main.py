@@ -24,6 +24,7 @@ from bot.core.engine import Engine
 from bot.core.errors import UserError
 from bot.core.live import LiveCorpus, Watcher
 from bot.core.models import Reply
+from bot.discord.commands import add_discord_commands
 from bot.logs import configure
 from bot.settings import Settings
 
@@ -168,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     sources.add_argument("--json", action="store_true", help="machine-readable output")
     sources.add_argument("--errors", action="store_true", help="also list unreadable files")
     sources.set_defaults(func=cmd_sources)
+    add_discord_commands(commands)
     return parser
 
 

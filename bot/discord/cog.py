@@ -1,0 +1,192 @@
+"""The commands people use: /ask, !ask and @mentions, /sources and /help.
+
+Thin on purpose: each command checks where and how often it is asked, calls the same
+``Engine.ask`` as the CLI (through a ``Scorer``, off the event loop, so the gateway
+heartbeat never waits on scoring), and hands the reply to ``formatting`` to lay out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+from collections.abc import Awaitable, Callable
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.core.models import Reply
+from bot.discord.errors import NO_MENTIONS, NotHere, OnCooldown, report, send_private
+from bot.discord.formatting import MAX_EMBEDS, help_embed, reply_page, sources_embed
+from bot.discord.limits import Cooldowns
+from bot.discord.scoring import Scorer
+from bot.discord.views import AnswerView, embeds_of, parse_custom_id
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# An answer slower than this is acknowledged first ("thinking…"): Discord drops an
+# interaction that gets no response within 3 seconds.
+DEFER_AFTER_SECONDS = 2.0
+EXPIRED = "These buttons have expired; ask again with /ask."
+_LEADING_MENTION = re.compile(r"\s*<@!?(\d+)>\s*(.*)", re.DOTALL)
+
+Context = commands.Context[commands.Bot]
+
+
+def mentioned_question(content: str, bot_id: int) -> str | None:
+    """The question in ``@Bot what did China say?``; None unless the message opens with us."""
+    match = _LEADING_MENTION.fullmatch(content)
+    if match is None or int(match[1]) != bot_id:
+        return None
+    return match[2]
+
+
+class Ask(commands.Cog, name="Questions"):
+    """Questions about the loaded news articles, answered with verbatim, attributed quotes."""
+
+    def __init__(self, bot: commands.Bot, scorer: Scorer | None, settings: Settings) -> None:
+        self.bot = bot
+        self._scorer = scorer
+        self.settings = settings
+        self.page_size = min(settings.top_k, MAX_EMBEDS)
+        self.cooldowns = Cooldowns(settings.cooldown_rate, settings.cooldown_seconds)
+        self.views: dict[str, AnswerView] = {}
+
+    @property
+    def scorer(self) -> Scorer:
+        """The corpus; absent only in a bot built to sync commands, which never answers."""
+        if self._scorer is None:
+            raise RuntimeError("this bot was built without a corpus (command sync only)")
+        return self._scorer
+
+    # ------------------------------------------------------------------ checks
+
+    def check_place(self, channel: discord.abc.Messageable | None, in_guild: bool) -> None:
+        """Refuse DMs when they are off, and channels outside a non-empty allowlist."""
+        settings = self.settings
+        if not in_guild:
+            if not settings.allow_dms:
+                raise NotHere("I don't answer in direct messages; ask me in a server channel.")
+            return
+        allowed = settings.allowed_channels
+        if not allowed:
+            return
+        ids = {getattr(channel, "id", None), getattr(channel, "parent_id", None)}
+        if ids.isdisjoint(allowed):
+            names = [self._channel_name(channel_id) for channel_id in allowed[:5]]
+            raise NotHere(f"I only answer in {', '.join(names)}.")
+
+    def _channel_name(self, channel_id: int) -> str:
+        """``#name`` for a channel the bot can see, ``#id`` otherwise (errors are plain text)."""
+        channel = self.bot.get_channel(channel_id)
+        return f"#{getattr(channel, 'name', channel_id)}"
+
+    def check_rate(self, user_id: int) -> None:
+        """Count a question against the user's cooldown, refusing it when they ask too fast."""
+        wait = self.cooldowns.hit(user_id)
+        if wait > 0:
+            raise OnCooldown(f"You're asking quickly; try again in {math.ceil(wait)} s.")
+
+    # --------------------------------------------------------------- answering
+
+    async def fetch(
+        self,
+        question: str,
+        offset: int = 0,
+        defer: Callable[[], Awaitable[None]] | None = None,
+    ) -> Reply:
+        """The engine's reply, scored off the loop; calls ``defer`` first if it is slow."""
+        work = asyncio.ensure_future(self.scorer.ask(question, self.page_size, offset))
+        if defer is not None:
+            done, _ = await asyncio.wait({work}, timeout=DEFER_AFTER_SECONDS)
+            if not done:
+                await defer()
+        return await work
+
+    async def answer(self, ctx: Context, question: str) -> None:
+        """Check, ask, and reply with the answers and their buttons (or the no-answer reason)."""
+        self.check_place(ctx.channel, ctx.guild is not None)
+        self.check_rate(ctx.author.id)
+        reply = await self.fetch(question, defer=ctx.defer)
+        page = reply_page(reply)
+        if not reply.answers:
+            await ctx.reply(page.content, mention_author=False, allowed_mentions=NO_MENTIONS)
+            return
+        view = AnswerView(self, reply, ctx.author.id)
+        view.message = await ctx.reply(
+            page.content,
+            embeds=embeds_of(page),
+            view=view,
+            mention_author=False,
+            allowed_mentions=NO_MENTIONS,
+        )
+        log.debug(
+            "answered",
+            extra={"answers": len(reply.answers), "guild": ctx.guild and ctx.guild.id},
+        )
+
+    # ---------------------------------------------------------------- commands
+
+    @commands.hybrid_command(name="ask")
+    @app_commands.describe(question="What you want to know, e.g. what did China say?")
+    async def ask(self, ctx: Context, *, question: str) -> None:
+        """Ask about the news articles: I reply with verbatim quotes and their sources."""
+        await self.answer(ctx, question)
+
+    @commands.hybrid_command(name="sources")
+    async def sources(self, ctx: Context) -> None:
+        """List the news articles I can quote from."""
+        self.check_place(ctx.channel, ctx.guild is not None)
+        embed = sources_embed(self.scorer.sources)
+        await ctx.reply(
+            embed=discord.Embed.from_dict(embed),
+            ephemeral=True,
+            mention_author=False,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @commands.hybrid_command(name="help")
+    async def help(self, ctx: Context) -> None:
+        """How to ask me questions and what the buttons under an answer do."""
+        await self._send_help(ctx)
+
+    async def _send_help(self, ctx: Context) -> None:
+        embed = help_embed(self.settings.command_prefix, self.settings.message_content_intent)
+        await ctx.reply(
+            embed=discord.Embed.from_dict(embed),
+            ephemeral=True,
+            mention_author=False,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    # --------------------------------------------------------------- listeners
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """``@Bot what did China say?``: Discord sends mention text even without the intent."""
+        if message.author.bot or self.bot.user is None:
+            return
+        question = mentioned_question(message.content, self.bot.user.id)
+        if question is None:
+            return
+        ctx: Context = await self.bot.get_context(message)
+        try:
+            if question.strip().lower() in ("help", "/help"):
+                await self._send_help(ctx)
+            else:
+                await self.answer(ctx, question)
+        except Exception as exc:  # the commands' handler does not see listeners
+            await report(ctx, exc)
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """A click on buttons that are no longer live gets a clear line, not "failed"."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        parsed = parse_custom_id(str((interaction.data or {}).get("custom_id", "")))
+        if parsed is None or parsed[0] in self.views:
+            return
+        await send_private(interaction, EXPIRED)

@@ -1,0 +1,163 @@
+"""The buttons under an answer: More (next page, asker only), Context (around a quote), Sources.
+
+A view lives for ``button_timeout_seconds``; then its buttons are disabled on the
+message and clicks on them get a one-line "expired" reply (see ``Ask.on_interaction``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.core.models import Reply
+from bot.discord.errors import NO_MENTIONS, Expired, report
+from bot.discord.formatting import Page, context_embed, reply_page, sources_embed
+
+if TYPE_CHECKING:
+    from bot.discord.cog import Ask
+
+log = logging.getLogger(__name__)
+
+CUSTOM_ID_PREFIX = "newsquote"
+BUTTONS_PER_ROW = 5
+NOT_YOURS = "Only the person who asked can page through these answers; ask your own with /ask."
+
+Callback = Callable[[discord.Interaction], Awaitable[None]]
+
+
+def embeds_of(page: Page) -> list[discord.Embed]:
+    """The page's embed dicts as discord.py objects."""
+    return [discord.Embed.from_dict(embed) for embed in page.embeds]
+
+
+def parse_custom_id(custom_id: str) -> tuple[str, str, int] | None:
+    """``(view token, action, index)`` from one of our button ids; None for anyone else's."""
+    parts = custom_id.split(":")
+    if len(parts) != 4 or parts[0] != CUSTOM_ID_PREFIX or not parts[3].isdigit():
+        return None
+    return parts[1], parts[2], int(parts[3])
+
+
+class AnswerView(discord.ui.View):
+    """Buttons for one answered question; holds the page shown so More and Context know it."""
+
+    def __init__(self, cog: Ask, reply: Reply, asker_id: int) -> None:
+        super().__init__(timeout=cog.settings.button_timeout_seconds)
+        self.cog = cog
+        self.reply = reply
+        self.asker_id = asker_id
+        self.token = secrets.token_hex(8)
+        self.message: discord.Message | None = None
+        self._paging = asyncio.Lock()
+        self._layout()
+        cog.views[self.token] = self
+
+    def _layout(self) -> None:
+        """Rebuild the buttons for the page in ``self.reply``."""
+        self.clear_items()
+        self._button(
+            "More", "more", 0, self._more, discord.ButtonStyle.primary, not self.reply.more
+        )
+        self._button("Sources", "sources", 0, self._sources)
+        for index in range(len(self.reply.answers)):
+            number = self.reply.offset + index + 1
+            row = 1 + index // BUTTONS_PER_ROW
+
+            async def show(interaction: discord.Interaction, index: int = index) -> None:
+                await self._context(interaction, index)
+
+            self._button(f"Context {number}", "context", row, show, index=index)
+
+    def _button(
+        self,
+        label: str,
+        action: str,
+        row: int,
+        callback: Callback,
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+        disabled: bool = False,
+        index: int = 0,
+    ) -> None:
+        button: discord.ui.Button[AnswerView] = discord.ui.Button(
+            label=label,
+            style=style,
+            disabled=disabled,
+            row=row,
+            custom_id=f"{CUSTOM_ID_PREFIX}:{self.token}:{action}:{index}",
+        )
+        button.callback = callback  # type: ignore[method-assign]
+        self.add_item(button)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Anyone may read Context and Sources; only the asker may page with More."""
+        parsed = parse_custom_id(str((interaction.data or {}).get("custom_id", "")))
+        if parsed is None or parsed[1] != "more" or interaction.user.id == self.asker_id:
+            return True
+        await interaction.response.send_message(
+            NOT_YOURS, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+        return False
+
+    async def _more(self, interaction: discord.Interaction) -> None:
+        """Replace the shown answers with the next page for the same question."""
+        async with self._paging:
+            self.cog.check_rate(interaction.user.id)
+            offset = self.reply.offset + len(self.reply.answers)
+            reply = await self.cog.fetch(self.reply.question, offset)
+            if not reply.answers:
+                self.reply = dataclasses.replace(self.reply, more=False)
+                self._layout()
+                await interaction.response.edit_message(view=self)
+                return
+            self.reply = reply
+            self._layout()
+            page = reply_page(reply)
+            await interaction.response.edit_message(
+                content=page.content,
+                embeds=embeds_of(page),
+                view=self,
+                allowed_mentions=NO_MENTIONS,
+            )
+
+    async def _context(self, interaction: discord.Interaction, index: int) -> None:
+        """The sentences around answer ``index`` of the shown page, to the clicker only."""
+        if index >= len(self.reply.answers):
+            raise Expired("That answer is no longer shown; use the buttons under the new page.")
+        answer = self.reply.answers[index]
+        sentences = await self.cog.scorer.context(answer)
+        embed = context_embed(answer, sentences, self.reply.offset + index + 1)
+        await interaction.response.send_message(
+            embed=discord.Embed.from_dict(embed), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    async def _sources(self, interaction: discord.Interaction) -> None:
+        """The loaded articles, to the clicker only."""
+        embed = sources_embed(self.cog.scorer.sources)
+        await interaction.response.send_message(
+            embed=discord.Embed.from_dict(embed), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    async def on_timeout(self) -> None:
+        """Disable the buttons on the message so nobody clicks a dead one."""
+        self.cog.views.pop(self.token, None)
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        if self.message is None:
+            return
+        try:
+            await self.message.edit(view=self)
+        except discord.HTTPException as exc:  # deleted message, expired interaction token
+            log.debug("could not disable buttons: %s", exc, extra={"status": exc.status})
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        """Buttons share the commands' error handling."""
+        await report(interaction, error)
