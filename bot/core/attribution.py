@@ -382,6 +382,24 @@ def quoted_share(sentence: str) -> float:
     return sum(flags) / len(flags) if flags else 0.0
 
 
+def reports_content(sentence: str) -> bool:
+    """Whether the sentence gives what was said: a quotation, or "said (...) that ..." / "said:".
+
+    "The ministry affirmed its position through a statement" reports that
+    something was said without saying it; such a sentence answers "what did
+    X say?" worse than one that carries the words.
+    """
+    if quoted_share(sentence) > 0:
+        return True
+    words = [m.group().lower() for m in _WORD.finditer(sentence)]
+    for i, word in enumerate(words):
+        if word in REPORTING_VERBS:
+            ahead = words[i + 1 : i + 9]
+            if ahead[:1] == [":"] or "that" in ahead:
+                return True
+    return False
+
+
 def has_reporting_verb(sentence: str) -> bool:
     """Whether any word of the sentence is a reporting verb (said, told, declared...)."""
     return any(m.group().lower() in REPORTING_VERBS for m in _WORD.finditer(sentence))

@@ -12,7 +12,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.core.attribution import ArticleSpeakers, has_reporting_verb, quoted_share, speaker_core
+from bot.core.attribution import (
+    ArticleSpeakers,
+    has_reporting_verb,
+    quoted_share,
+    reports_content,
+    speaker_core,
+)
 from bot.core.clean import classify, is_furniture
 from bot.core.corpus import RawArticle
 from bot.core.models import Article, Attribution, BlockKind, Sentence
@@ -39,6 +45,7 @@ class PreparedArticle:
     speaker_terms: tuple[tuple[frozenset[str], ...], ...]
     quoted: tuple[float, ...]
     reports: tuple[bool, ...]
+    content: tuple[bool, ...]
 
     @property
     def source_id(self) -> str:
@@ -75,9 +82,10 @@ def prepare_article(raw: RawArticle, splitter: SentenceSplitter, tok: Tokenizer)
     )
     quoted = tuple(quoted_share(text) for text in texts)
     reports = tuple(q > 0 or has_reporting_verb(t) for q, t in zip(quoted, texts, strict=True))
+    content = tuple(reports_content(text) for text in texts)
     return PreparedArticle(
         digest_of(raw), article, sentences, attributions, tuple(docs), tuple(own_terms),
-        speaker_terms, quoted, reports,
+        speaker_terms, quoted, reports, content,
     )  # fmt: skip
 
 

@@ -95,6 +95,7 @@ class Engine:
         self._speaker_terms = [terms for item in self.prepared for terms in item.speaker_terms]
         self._quoted = np.array([q for item in self.prepared for q in item.quoted], dtype=float)
         self._reports = np.array([r for item in self.prepared for r in item.reports], dtype=bool)
+        self._content = np.array([c for item in self.prepared for c in item.content], dtype=bool)
         bm25 = {"k1": settings.bm25_k1, "b": settings.bm25_b, "epsilon": settings.bm25_epsilon}
         self.index = SentenceIndex(docs, **bm25)
         # A second BM25 over whole paragraphs: a question's words are often spread over
@@ -314,12 +315,12 @@ class Engine:
                 continue
             value = float(base[doc]) + settings.position_weight * self._early[doc]
             if parsed.asks_for_speech:
-                value += settings.quote_weight * self._quoted[doc]
+                value += settings.quote_weight * (self._quoted[doc] + self._content[doc])
                 if wanted_cue and any(
                     self.tokenizer.stem(a.cue) == wanted_cue
                     for a in self.passages.attributions[doc]
                 ):
-                    value += settings.quote_weight  # "what did China reiterate?": reiterated
+                    value += settings.speaker_weight  # "what did China reiterate?": reiterated
 
             if kind and offers(kind, self.passages.text(self.passages.sentences[doc]), parsed.text):
                 value += settings.answer_type_weight
