@@ -64,7 +64,8 @@ class _Newsquote:
     async def on_ready(self) -> None:
         """One structured line an operator (or a health check) can wait for."""
         bot: commands.Bot = self  # type: ignore[assignment]
-        articles = self.scorer.sources if self.scorer else []
+        listing = await self.scorer.listing() if self.scorer else None
+        articles = [item.info for item in listing.articles] if listing else []
         log.info(
             "discord ready",
             extra={
@@ -73,6 +74,7 @@ class _Newsquote:
                 "guilds": len(bot.guilds),
                 "articles": len(articles),
                 "sentences": sum(info.sentences for info in articles),
+                "unreadable": len(listing.unreadable) if listing else 0,
                 "shards": bot.shard_count or 1,
             },
         )

@@ -1,4 +1,4 @@
-"""The commands people use: /ask, !ask and @mentions, /sources and /help.
+"""The commands people use: /ask, !ask and @mentions, /sources and /help; /reload for managers.
 
 Thin on purpose: each command checks where and how often it is asked, calls the same
 ``Engine.ask`` as the CLI (through a ``Scorer``, off the event loop, so the gateway
@@ -12,6 +12,7 @@ import logging
 import math
 import re
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import discord
 from discord import app_commands
@@ -19,7 +20,13 @@ from discord.ext import commands
 
 from bot.core.models import Reply
 from bot.discord.errors import NO_MENTIONS, NotHere, OnCooldown, report, send_private
-from bot.discord.formatting import MAX_EMBEDS, help_embed, reply_page, sources_embed
+from bot.discord.formatting import (
+    MAX_EMBEDS,
+    help_embed,
+    reload_embed,
+    reply_page,
+    sources_embed,
+)
 from bot.discord.limits import Cooldowns
 from bot.discord.scoring import Scorer
 from bot.discord.views import AnswerView, embeds_of, parse_custom_id
@@ -34,6 +41,17 @@ EXPIRED = "These buttons have expired; ask again with /ask."
 _LEADING_MENTION = re.compile(r"\s*<@!?(\d+)>\s*(.*)", re.DOTALL)
 
 Context = commands.Context[commands.Bot]
+T = TypeVar("T")
+
+
+async def in_time(work: Awaitable[T], defer: Callable[[], Awaitable[None]] | None) -> T:
+    """``work``'s result; if it takes longer than ``DEFER_AFTER_SECONDS``, ``defer`` first."""
+    task = asyncio.ensure_future(work)
+    if defer is not None:
+        done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER_SECONDS)
+        if not done:
+            await defer()
+    return await task
 
 
 def mentioned_question(content: str, bot_id: int) -> str | None:
@@ -99,12 +117,11 @@ class Ask(commands.Cog, name="Questions"):
         defer: Callable[[], Awaitable[None]] | None = None,
     ) -> Reply:
         """The engine's reply, scored off the loop; calls ``defer`` first if it is slow."""
-        work = asyncio.ensure_future(self.scorer.ask(question, self.page_size, offset))
-        if defer is not None:
-            done, _ = await asyncio.wait({work}, timeout=DEFER_AFTER_SECONDS)
-            if not done:
-                await defer()
-        return await work
+        return await in_time(self.scorer.ask(question, self.page_size, offset), defer)
+
+    async def listing_embed(self) -> discord.Embed:
+        """What /sources and the Sources button show: the articles answering now."""
+        return discord.Embed.from_dict(sources_embed(await self.scorer.listing()))
 
     async def answer(self, ctx: Context, question: str) -> None:
         """Check, ask, and reply with the answers and their buttons (or the no-answer reason)."""
@@ -140,9 +157,34 @@ class Ask(commands.Cog, name="Questions"):
     async def sources(self, ctx: Context) -> None:
         """List the news articles I can quote from."""
         self.check_place(ctx.channel, ctx.guild is not None)
-        embed = sources_embed(self.scorer.sources)
         await ctx.reply(
-            embed=discord.Embed.from_dict(embed),
+            embed=await self.listing_embed(),
+            ephemeral=True,
+            mention_author=False,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @commands.hybrid_command(name="reload")
+    @commands.guild_only()
+    @commands.has_permissions(manage_guild=True)
+    @app_commands.default_permissions(manage_guild=True)
+    async def reload(self, ctx: Context) -> None:
+        """Re-read the articles folder now and say what changed (server managers only)."""
+        # default_permissions only hides /reload from members without Manage Server, and
+        # a server may change that in its Integrations settings; has_permissions refuses
+        # them on every use whatever the server chose.
+        self.check_place(ctx.channel, ctx.guild is not None)
+        reloaded = await in_time(self.scorer.reload(), lambda: ctx.defer(ephemeral=True))
+        log.info(
+            "corpus reloaded",
+            extra={
+                "change": reloaded.change.summary(),
+                "user_id": ctx.author.id,
+                "guild": ctx.guild and ctx.guild.id,
+            },
+        )
+        await ctx.reply(
+            embed=discord.Embed.from_dict(reload_embed(reloaded)),
             ephemeral=True,
             mention_author=False,
             allowed_mentions=NO_MENTIONS,

@@ -29,8 +29,9 @@ def add_discord_commands(subparsers: argparse._SubParsersAction[argparse.Argumen
         "sync",
         help="register the slash commands with Discord",
         description=(
-            "Register /ask, /sources and /help with Discord. Run it once after install and "
-            "after the commands change; --guild makes them appear at once in that server."
+            "Register /ask, /sources, /help and /reload with Discord. Run it once after "
+            "install and after the commands change; --guild makes them appear at once in "
+            "that server."
         ),
     )
     sync.add_argument("--guild", type=int, metavar="ID", help="a server (guild) id to sync to")

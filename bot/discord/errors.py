@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()
 APOLOGY = "Sorry, something went wrong while answering. It has been logged; please try again."
 EXAMPLE = "what did China say?"
+# Discord's names for the permissions our checks ask for, as its settings screens show them.
+_PERMISSION_NAMES = {"manage_guild": "Manage Server"}
 _WRAPPERS = (
     commands.CommandInvokeError,
     commands.HybridCommandError,
@@ -55,6 +57,9 @@ def explain(error: BaseException) -> str | None:
         return f"Ask a question after the command, for example: {EXAMPLE}"
     if isinstance(error, commands.UserInputError):
         return f"I could not read that as a question; try for example: {EXAMPLE}"
+    if isinstance(error, commands.MissingPermissions | app_commands.MissingPermissions):
+        needed = " and ".join(_PERMISSION_NAMES.get(p, p) for p in error.missing_permissions)
+        return f"Only members with the {needed} permission can do that."
     if isinstance(error, commands.CheckFailure | app_commands.CheckFailure):
         return "That command is not available here."
     return None

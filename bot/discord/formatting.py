@@ -18,11 +18,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from bot.core.engine import ArticleInfo
+from bot.core.corpus import LoadError
 from bot.core.models import Answer, Reply, Source
+from bot.discord.articles import Listed, Listing, Reloaded, published_at
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 MAX_CONTENT = 2000
@@ -247,25 +249,93 @@ def context_embed(answer: Answer, sentences: Sequence[str], number: int) -> Embe
     }
 
 
-def sources_embed(articles: Sequence[ArticleInfo]) -> Embed:
-    """The loaded articles, one line each, as many as fit (then how many more there are)."""
+def sources_embed(listing: Listing) -> Embed:
+    """The article count and the newest articles, one line each, as many as fit.
+
+    The listing comes newest first; an article without an ISO publication date shows
+    its file's date instead. Unreadable files are counted on a last line (their names
+    and reasons are for server managers, in /reload).
+    """
+    articles = listing.articles
+    tail = [f"{_count(len(listing.unreadable), 'file')} could not be read."]
     if not articles:
-        return {"title": "No articles are loaded", "color": SOURCES_COLOUR}
-    lines: list[str] = []
-    used = 0
-    reserve = len(f"\n… and {len(articles)} more")
-    for shown, info in enumerate(articles):
-        line = f"• {source_line(info.source)} · {info.sentences} sentences"
-        if used + len(line) + 1 > MAX_DESCRIPTION - reserve:
-            lines.append(f"… and {len(articles) - shown} more")
-            break
-        lines.append(line)
-        used += len(line) + 1
+        embed: Embed = {"title": "No articles are loaded", "color": SOURCES_COLOUR}
+        if listing.unreadable:
+            embed["description"] = tail[0]
+        return embed
+    lines = [_listed_line(item) for item in articles]
     return {
-        "title": f"Loaded articles ({len(articles)})",
-        "description": "\n".join(lines),
+        "title": f"Loaded articles ({len(articles)}), newest first",
+        "description": _fit_lines(lines, tail if listing.unreadable else []),
         "color": SOURCES_COLOUR,
     }
+
+
+def _listed_line(item: Listed) -> str:
+    line = f"• {source_line(item.info.source)}"
+    if published_at(item.info.source.published) is None and item.modified is not None:
+        line += f" · file dated {datetime.fromtimestamp(item.modified, UTC):%Y-%m-%d}"
+    return f"{line} · {item.info.sentences} sentences"
+
+
+def reload_embed(reloaded: Reloaded) -> Embed:
+    """What a rescan changed: the counts, then the ids, then every unreadable file and why.
+
+    Files this rescan could not read come first; files that were already unreadable
+    follow, so a manager sees the reasons even after the watcher got there first.
+    """
+    change = reloaded.change
+    new = {error.path for error in change.failed}
+    earlier = [error for error in reloaded.unreadable if error.path not in new]
+    sections = [
+        ("Added", [clip(key, 200) for key in change.added]),
+        ("Changed", [clip(key, 200) for key in change.changed]),
+        ("Removed", [clip(key, 200) for key in change.removed]),
+        ("Unreadable", [_error_line(error) for error in change.failed]),
+        ("Still unreadable", [_error_line(error) for error in earlier]),
+    ]
+    lines = [
+        line
+        for name, items in sections
+        if items
+        for line in (f"**{name} ({len(items)})**", *(f"• {item}" for item in items))
+    ]
+    if not change:
+        lines.insert(0, "Nothing changed: I already answer from the folder as it is now.")
+    now = f"Now answering from {_count(reloaded.articles, 'article')}."
+    if reloaded.watching:
+        now += " The folder is watched: changes are picked up within seconds."
+    return {
+        "title": f"Reloaded: {change.summary()}",
+        "description": _fit_lines(lines, []),
+        "footer": {"text": now},
+        "color": SOURCES_COLOUR,
+    }
+
+
+def _error_line(error: LoadError) -> str:
+    return f"{clip(error.path, 200)}: {clip(error.reason, 300)}"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _fit_lines(lines: Sequence[str], tail: Sequence[str], limit: int = MAX_DESCRIPTION) -> str:
+    """``lines`` joined, as many as fit in ``limit`` with ``tail`` after them.
+
+    Lines that do not fit are counted in an "… and N more" line; ``tail`` is always shown.
+    """
+    reserve = sum(len(line) + 1 for line in tail) + len(f"… and {len(lines)} more")
+    shown: list[str] = []
+    used = 0
+    for line in lines:
+        if used + len(line) + 1 > limit - reserve:
+            shown.append(f"… and {len(lines) - len(shown)} more")
+            break
+        shown.append(line)
+        used += len(line) + 1
+    return "\n".join([*shown, *tail])
 
 
 def help_embed(prefix: str, prefix_enabled: bool) -> Embed:
@@ -284,6 +354,7 @@ def help_embed(prefix: str, prefix_enabled: bool) -> Embed:
         "",
         "Under an answer: **More** shows the next answers (only for the person who asked), "
         "**Context** shows the sentences around a quote, **Sources** lists the articles.",
-        f"`/sources` (or {shown}sources) lists the articles I can quote from.",
+        f"`/sources` (or {shown}sources) lists the articles I can quote from, newest first.",
+        "Server managers: `/reload` re-reads the articles folder now and says what changed.",
     ]
     return {"title": "How to ask", "description": "\n".join(lines), "color": SOURCES_COLOUR}

@@ -5,10 +5,12 @@ under a burst of questions the loop would wait its turn on every socket call. Th
 worker therefore loads the corpus in one child process and scores there
 (``ProcessScorer``); the loop only sends questions and receives replies, which are
 small immutable dataclasses. ``ThreadScorer`` does the same job in-process for tests
-and tools that already hold an ``Engine``.
+and tools.
 
-Both answer with exactly what ``Engine`` returns, errors included: a ``QuestionError``
-raised while scoring reaches the caller as the same exception.
+Wherever it runs, the corpus is an ``Articles``: a folder watched for added, edited and
+deleted files (``watch_interval_seconds``; 0 turns watching off), or an engine built in
+memory. Both scorers answer with exactly what it returns, errors included: a
+``QuestionError`` raised while scoring reaches the caller as the same exception.
 """
 
 from __future__ import annotations
@@ -19,60 +21,79 @@ import multiprocessing
 import signal
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from bot.core.engine import ArticleInfo, Engine
 from bot.core.models import Answer, Reply
+from bot.discord.articles import Articles, Listing, Reloaded
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = ParamSpec("P")
+Method = Callable[Concatenate[Articles, P], T]
+
+# How long closing waits for the corpus watcher to stop before shutting scoring down.
+CLOSE_TIMEOUT_SECONDS = 5.0
 
 
 class Scorer:
-    """Asks an ``Engine`` somewhere off the event loop; ``sources`` is read once at start."""
+    """Asks an ``Articles`` somewhere off the event loop."""
 
-    def __init__(self, executor: Executor, sources: list[ArticleInfo]) -> None:
+    def __init__(self, executor: Executor) -> None:
         self._executor = executor
-        self.sources = sources
 
     def _run(self, function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         return asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
+    async def _call(self, method: Method[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``method(articles, *args)`` where the articles live."""
+        raise NotImplementedError
+
     async def ask(self, question: str, top_k: int, offset: int = 0) -> Reply:
         """``Engine.ask``: excerpts or a no-answer reason; raises ``QuestionError``."""
-        raise NotImplementedError
+        return await self._call(Articles.ask, question, top_k, offset)
 
     async def context(self, answer: Answer) -> tuple[str, ...]:
         """``Engine.context``: the sentences around ``answer`` in its article."""
-        raise NotImplementedError
+        return await self._call(Articles.context, answer)
+
+    async def listing(self) -> Listing:
+        """The articles answering now, newest first, and the files that could not be read."""
+        return await self._call(Articles.listing)
+
+    async def reload(self) -> Reloaded:
+        """Rescan the corpus folder now and say what changed."""
+        return await self._call(Articles.reload)
 
     async def close(self) -> None:
-        """Stop scoring: queued questions are dropped and the thread or process ends."""
+        """Stop watching, then stop scoring: queued questions are dropped and the worker ends."""
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+                await self._call(Articles.close)
+        except Exception as exc:  # a broken child or a stuck scan must not block shutdown
+            log.warning("could not stop the corpus watcher: %r", exc)
         await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
 
 
 class ThreadScorer(Scorer):
-    """An engine in this process, asked on one thread (one: more would only queue on the GIL)."""
+    """Articles in this process, asked on one thread (one: more would only queue on the GIL)."""
 
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(
-            ThreadPoolExecutor(1, thread_name_prefix="newsquote-scoring"), engine.sources()
-        )
-        self.engine = engine
+    def __init__(self, articles: Articles) -> None:
+        super().__init__(ThreadPoolExecutor(1, thread_name_prefix="newsquote-scoring"))
+        self.articles = articles
 
-    async def ask(self, question: str, top_k: int, offset: int = 0) -> Reply:
-        """``Engine.ask`` on the scoring thread."""
-        return await self._run(self.engine.ask, question, top_k, offset)
+    @classmethod
+    async def load(cls, settings: Settings) -> ThreadScorer:
+        """Load and watch ``settings.corpus_dir`` (``CorpusError`` if it cannot be read)."""
+        return cls(await asyncio.to_thread(Articles.watch, settings))
 
-    async def context(self, answer: Answer) -> tuple[str, ...]:
-        """``Engine.context`` on the scoring thread."""
-        return await self._run(self.engine.context, answer)
+    async def _call(self, method: Method[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._run(lambda: method(self.articles, *args, **kwargs))
 
 
 class ProcessScorer(Scorer):
-    """The corpus loaded and scored in one child process, so scoring never holds our GIL."""
+    """The corpus loaded, watched and scored in one child process, off our GIL."""
 
     @classmethod
     async def start(cls, settings: Settings) -> ProcessScorer:
@@ -85,25 +106,19 @@ class ProcessScorer(Scorer):
         )
         child_settings = settings.model_copy(update={"discord_token": None})
         try:
-            future = asyncio.get_running_loop().run_in_executor(executor, _load, child_settings)
-            sources = await future
+            await asyncio.get_running_loop().run_in_executor(executor, _load, child_settings)
         except BaseException:
             executor.shutdown(wait=False, cancel_futures=True)
             raise
-        return cls(executor, sources)
+        return cls(executor)
 
-    async def ask(self, question: str, top_k: int, offset: int = 0) -> Reply:
-        """``Engine.ask`` in the child process."""
-        return await self._run(_ask, question, top_k, offset)
-
-    async def context(self, answer: Answer) -> tuple[str, ...]:
-        """``Engine.context`` in the child process."""
-        return await self._run(_context, answer)
+    async def _call(self, method: Method[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._run(_call_loaded, method, args, kwargs)
 
 
 # ---------------------------------------------------------------- child process
 
-_engine: Engine | None = None
+_articles: Articles | None = None
 
 
 def _child_setup(level: str, fmt: str) -> None:
@@ -115,21 +130,12 @@ def _child_setup(level: str, fmt: str) -> None:
     configure(level, fmt)
 
 
-def _load(settings: Settings) -> list[ArticleInfo]:
-    global _engine
-    _engine = Engine.from_folder(settings.corpus_dir, settings)
-    return _engine.sources()
+def _load(settings: Settings) -> None:
+    global _articles
+    _articles = Articles.watch(settings)
 
 
-def _loaded() -> Engine:
-    if _engine is None:
+def _call_loaded(method: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+    if _articles is None:
         raise RuntimeError("the scoring process has no corpus loaded")
-    return _engine
-
-
-def _ask(question: str, top_k: int, offset: int) -> Reply:
-    return _loaded().ask(question, top_k, offset)
-
-
-def _context(answer: Answer) -> tuple[str, ...]:
-    return _loaded().context(answer)
+    return method(_articles, *args, **kwargs)

@@ -17,7 +17,7 @@ import discord
 
 from bot.core.models import Reply
 from bot.discord.errors import NO_MENTIONS, Expired, report
-from bot.discord.formatting import Page, context_embed, reply_page, sources_embed
+from bot.discord.formatting import Page, context_embed, reply_page
 
 if TYPE_CHECKING:
     from bot.discord.cog import Ask
@@ -138,9 +138,9 @@ class AnswerView(discord.ui.View):
 
     async def _sources(self, interaction: discord.Interaction) -> None:
         """The loaded articles, to the clicker only."""
-        embed = sources_embed(self.cog.scorer.sources)
+        embed = await self.cog.listing_embed()
         await interaction.response.send_message(
-            embed=discord.Embed.from_dict(embed), ephemeral=True, allowed_mentions=NO_MENTIONS
+            embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
     async def on_timeout(self) -> None:

@@ -1,8 +1,10 @@
 """The long-running worker (``python -m bot run``) and the one-off command sync.
 
 The corpus is loaded once, before connecting, in the scoring process (see
-``scoring``). SIGTERM (what Heroku and systemd send) and SIGINT close the gateway
-connection cleanly within ``STOP_TIMEOUT_SECONDS``.
+``scoring``), which then watches the folder and applies added, edited and deleted
+files as they settle. SIGTERM (what Heroku and systemd send) and SIGINT close the
+gateway connection cleanly within ``STOP_TIMEOUT_SECONDS``, then stop the watcher and
+the scoring process.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from discord.ext import commands
@@ -14,8 +15,9 @@ from pydantic import SecretStr
 from bot.core.corpus import RawArticle
 from bot.core.engine import Engine
 from bot.core.models import Source
+from bot.discord.articles import Articles
 from bot.discord.client import create_bot, restore_endpoints, use_endpoints
-from bot.discord.scoring import ThreadScorer
+from bot.discord.scoring import Scorer, ThreadScorer
 from bot.settings import Settings
 from tests.discord.fake_discord import FakeDiscord
 
@@ -131,12 +133,11 @@ StartBot = Callable[..., Awaitable[commands.Bot]]
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    api_base: str, gateway_url: str, engine: Engine, **overrides: object
+    api_base: str, gateway_url: str, scorer: Scorer, settings: Settings
 ) -> AsyncIterator[commands.Bot]:
     """The real bot, logged in and ready against a stand-in; closed (gateway first) on exit."""
     old = use_endpoints(api_base, gateway_url)
-    scorer = ThreadScorer(engine)
-    bot = create_bot(scorer, make_settings(**overrides))
+    bot = create_bot(scorer, settings)
     task = asyncio.create_task(bot.start(TOKEN))
     try:
         ready = asyncio.create_task(bot.wait_until_ready())
@@ -156,11 +157,21 @@ async def running_bot(
 
 @pytest.fixture
 async def start_bot(fake: FakeDiscord, engine: Engine) -> AsyncIterator[StartBot]:
-    """Start the real bot against ``fake`` with setting overrides; stopped before the fake."""
+    """Start the real bot against ``fake`` with setting overrides; stopped before the fake.
+
+    It answers from the in-memory ``engine``, or with ``corpus=folder`` from a live
+    corpus loaded from that folder (watched unless ``watch_interval_seconds=0``).
+    """
     async with contextlib.AsyncExitStack() as stack:
 
-        async def start(**overrides: object) -> commands.Bot:
-            running = running_bot(fake.api_base, fake.gateway_url, engine, **overrides)
+        async def start(*, corpus: Path | None = None, **overrides: object) -> commands.Bot:
+            if corpus is None:
+                settings = make_settings(**overrides)
+                scorer: Scorer = ThreadScorer(Articles.fixed(engine))
+            else:
+                settings = make_settings(corpus_dir=corpus, **overrides)
+                scorer = await ThreadScorer.load(settings)
+            running = running_bot(fake.api_base, fake.gateway_url, scorer, settings)
             return await stack.enter_async_context(running)
 
         yield start

@@ -31,6 +31,10 @@ API_PREFIX = "/api/v10"
 DISCORD_EPOCH_MS = 1_420_070_400_000
 MESSAGE_CONTENT_INTENT = 1 << 15
 EPHEMERAL = 1 << 6
+ALL_PERMISSIONS = (1 << 41) - 1
+# A member without any moderation rights: view channels, send messages, embed links,
+# read message history, use application commands.
+MEMBER_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 31)
 ATTACHMENT_LIMIT = 10 * 1024 * 1024
 
 # Discord's documented limits, checked on everything the bot sends (independently of
@@ -169,6 +173,9 @@ class FakeDiscord:
         self.recommended_shards = recommended_shards
         self.reject_token = False
         self.refuse_message_content = False  # as if the intent were off in the Developer Portal
+        # What @everyone may do in the guilds (set before the bot connects); members have
+        # no other roles, so for prefix commands this is every author's permissions.
+        self.everyone_permissions = ALL_PERMISSIONS
         self.calls: list[Call] = []
         self.unserved: list[str] = []
         self.violations: list[str] = []
@@ -539,7 +546,7 @@ class FakeDiscord:
                 {
                     "id": str(guild_id),
                     "name": "@everyone",
-                    "permissions": str((1 << 41) - 1),
+                    "permissions": str(self.everyone_permissions),
                     "position": 0,
                     "color": 0,
                     "hoist": False,
@@ -569,7 +576,8 @@ class FakeDiscord:
         }
 
     @staticmethod
-    def _member(user: dict[str, Any]) -> dict[str, Any]:
+    def _member(user: dict[str, Any], permissions: int = ALL_PERMISSIONS) -> dict[str, Any]:
+        """A guild member; ``permissions`` are their resolved ones, as interactions carry them."""
         return {
             "user": user,
             "roles": [],
@@ -577,7 +585,7 @@ class FakeDiscord:
             "deaf": False,
             "mute": False,
             "flags": 0,
-            "permissions": str((1 << 41) - 1),
+            "permissions": str(permissions),
         }
 
     async def _push(self, event: str, data: dict[str, Any], guild_id: int | None) -> None:
@@ -626,15 +634,19 @@ class FakeDiscord:
         *,
         guild_id: int | None = -1,
         channel_id: int | None = None,
+        permissions: int = ALL_PERMISSIONS,
     ) -> dict[str, Any]:
-        """A user runs ``/name option:value``; returns the pushed interaction."""
+        """A user runs ``/name option:value``; returns the pushed interaction.
+
+        ``permissions`` are the user's in the channel (default: all, like an owner).
+        """
         data = {
             "id": str(self.new_id()),
             "name": name,
             "type": 1,
             "options": [{"name": k, "type": 3, "value": v} for k, v in (options or {}).items()],
         }
-        return await self._interact(2, data, user, guild_id, channel_id)
+        return await self._interact(2, data, user, guild_id, channel_id, permissions=permissions)
 
     async def click(
         self, message_id: int | str, custom_id: str, user: dict[str, Any] | None = None
@@ -655,6 +667,7 @@ class FakeDiscord:
         guild_id: int | None,
         channel_id: int | None,
         extra: dict[str, Any] | None = None,
+        permissions: int = ALL_PERMISSIONS,
     ) -> dict[str, Any]:
         user = user or self.user()
         guild, channel = self._place(guild_id, channel_id)
@@ -666,7 +679,7 @@ class FakeDiscord:
             "version": 1,
             "data": data,
             "channel_id": str(channel),
-            "app_permissions": str((1 << 41) - 1),
+            "app_permissions": str(ALL_PERMISSIONS),
             "locale": "en-US",
             "entitlements": [],
             "authorizing_integration_owners": {"0": str(guild or 0)},
@@ -677,7 +690,7 @@ class FakeDiscord:
                 "guild_id": str(guild),
                 "guild_locale": "en-US",
                 "context": 0,
-                "member": self._member(user),
+                "member": self._member(user, permissions),
                 "channel": {
                     "id": str(channel),
                     "type": 0,

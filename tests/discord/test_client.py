@@ -10,6 +10,7 @@ import pytest
 from discord.ext import commands
 
 from bot.core.errors import UserError
+from bot.discord.articles import Articles
 from bot.discord.client import (
     NewsquoteBot,
     ShardedNewsquoteBot,
@@ -64,7 +65,7 @@ async def test_two_shards_each_answer_their_own_guilds(engine, caplog):
     caplog.set_level(logging.INFO, logger="bot.discord")
     async with FakeDiscord(guilds=2) as fake:
         old = use_endpoints(fake.api_base, fake.gateway_url)
-        scorer = ThreadScorer(engine)
+        scorer = ThreadScorer(Articles.fixed(engine))
         bot = create_bot(scorer, make_settings(shard_count=2))
 
         async def no_identify_pause(shard_id, *, initial=False):

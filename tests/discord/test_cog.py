@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import time
 
+import discord
 import pytest
 
 from bot.discord import cog
 from bot.discord.formatting import unescape
-from tests.discord.fake_discord import EPHEMERAL
+from tests.discord.fake_discord import ALL_PERMISSIONS, EPHEMERAL, MEMBER_PERMISSIONS
+from tests.discord.worker_process import write_corpus
 
 QUESTION = "what did China say?"
 
@@ -187,7 +190,7 @@ async def test_sources_lists_the_loaded_articles_privately(fake, bot, engine):
     data = message_of(await fake.response_to(interaction))
     assert data["flags"] & EPHEMERAL
     embed = data["embeds"][0]
-    assert embed["title"] == "Loaded articles (3)"
+    assert embed["title"] == "Loaded articles (3), newest first"
     keeper = engine.sources()[2].sentences
     assert embed["description"].endswith(f"• Lighthouse keeper retires · {keeper} sentences")
 
@@ -249,3 +252,135 @@ async def test_slow_answer_is_acknowledged_first_then_sent_as_a_follow_up(
 )
 def test_mentioned_question_reads_only_messages_that_open_with_our_mention(content, question):
     assert cog.mentioned_question(content, 42) == question
+
+
+# ------------------------------------------------------------------ a live corpus
+
+DAM = """Dam inspection ordered after cracks
+
+Engineers found new cracks in the Kariba dam wall on Thursday, officials said.
+
+“The wall is safe for now, but we will lower the reservoir by two metres as a precaution,” chief engineer Ruth Moyo said.
+
+Farmers downstream were told to move livestock away from the river banks.
+
+The power company said electricity supplies would not be affected.
+
+An independent panel will report on the cracks within a month.
+
+Fishing on the lake has been suspended until the inspection ends.
+"""
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """The three test articles as files (only china.md has a publication date)."""
+    return write_corpus(tmp_path / "articles")
+
+
+async def reload_as(fake, permissions: int = ALL_PERMISSIONS) -> dict:
+    """A member with ``permissions`` runs /reload; the ephemeral reply's data."""
+    interaction = await fake.slash("reload", user=fake.user("editor"), permissions=permissions)
+    return message_of(await fake.response_to(interaction))
+
+
+async def test_reload_by_a_manager_reports_a_new_file_and_ask_then_quotes_it(
+    fake, start_bot, corpus
+):
+    await start_bot(corpus=corpus, watch_interval_seconds=0)
+    (corpus / "dam.md").write_text(DAM, encoding="utf-8")
+
+    data = await reload_as(fake)
+
+    assert data["flags"] & EPHEMERAL and data["allowed_mentions"] == {"parse": []}
+    embed = data["embeds"][0]
+    assert embed["title"] == "Reloaded: 1 added, 0 changed, 0 removed, 0 unreadable"
+    assert embed["description"] == "**Added (1)**\n• dam.md"
+    assert embed["footer"]["text"] == "Now answering from 4 articles."
+    interaction = await fake.slash("ask", {"question": "what did Ruth Moyo say?"})
+    answer = message_of(await fake.response_to(interaction))["embeds"][0]["description"]
+    assert "lower the reservoir by two metres" in answer
+    assert answer.endswith("\n\n— dam.md")
+
+
+async def test_reload_reports_edits_deletions_and_unreadable_files_and_answers_follow(
+    fake, start_bot, corpus
+):
+    await start_bot(corpus=corpus, watch_interval_seconds=0)
+    china = corpus / "china.md"
+    china.write_text(
+        china.read_text(encoding="utf-8").replace("China supports", "China firmly backs"),
+        encoding="utf-8",
+    )
+    (corpus / "harbour.md").unlink()
+    (corpus / "draft.md").write_text('---\ntitle: "Unfinished"\n', encoding="utf-8")
+
+    embed = (await reload_as(fake))["embeds"][0]
+
+    assert embed["title"] == "Reloaded: 0 added, 1 changed, 1 removed, 1 unreadable"
+    assert embed["description"].splitlines() == [
+        "**Changed (1)**",
+        "• china.md",
+        "**Removed (1)**",
+        "• harbour.md",
+        "**Unreadable (1)**",
+        "• draft.md: front matter opened with '---' is never closed",
+    ]
+    china_reply = await fake.slash("ask", {"question": QUESTION})
+    quote = message_of(await fake.response_to(china_reply))["embeds"][0]["description"]
+    assert "China firmly backs Russia" in quote
+    harbour_reply = await fake.slash("ask", {"question": "what did the harbour master say?"})
+    data = message_of(await fake.response_to(harbour_reply))
+    assert not data.get("embeds")
+
+
+async def test_reload_by_a_member_without_manage_server_is_refused_and_rescans_nothing(
+    fake, start_bot, corpus
+):
+    await start_bot(corpus=corpus, watch_interval_seconds=0)
+    (corpus / "dam.md").write_text(DAM, encoding="utf-8")
+
+    interaction = await fake.slash(
+        "reload", user=fake.user("reader"), permissions=MEMBER_PERMISSIONS
+    )
+    assert_one_private_line(
+        await fake.response_to(interaction),
+        "Only members with the Manage Server permission can do that.",
+    )
+    sources = message_of(await fake.response_to(await fake.slash("sources")))
+    assert sources["embeds"][0]["title"] == "Loaded articles (3), newest first"
+
+
+async def test_prefix_reload_is_refused_to_a_member_without_manage_server(fake, start_bot):
+    fake.everyone_permissions = MEMBER_PERMISSIONS
+    await start_bot(message_content_intent=True)
+    call = await fake.reply_to(await fake.say("!reload"))
+    assert call.body["content"] == "Only members with the Manage Server permission can do that."
+
+
+async def test_reload_is_registered_for_server_managers_only(bot):
+    command = bot.tree.get_command("reload")
+    assert command.default_permissions == discord.Permissions(manage_guild=True)
+    assert command.guild_only
+
+
+async def test_sources_shows_the_count_and_the_newest_articles_first(fake, start_bot, corpus):
+    # china.md is published 2023-06-25; the others are dated by their files.
+    os.utime(corpus / "harbour.md", (1_704_067_200, 1_704_067_200))  # 2024-01-01
+    os.utime(corpus / "keeper.md", (1_577_836_800, 1_577_836_800))  # 2020-01-01
+    (corpus / "empty.md").write_text("", encoding="utf-8")
+    await start_bot(corpus=corpus, watch_interval_seconds=0)
+
+    data = message_of(await fake.response_to(await fake.slash("sources")))
+
+    assert data["flags"] & EPHEMERAL
+    embed = data["embeds"][0]
+    assert embed["title"] == "Loaded articles (3), newest first"
+    lines = embed["description"].splitlines()
+    assert [line.split(" — ")[0].split(" · ")[0] for line in lines[:3]] == [
+        "• Harbour closed by storm",
+        "• [China backs Russia after mutiny](https://news.example/world/china)",
+        "• Lighthouse keeper retires",
+    ]
+    assert "file dated 2024-01-01" in lines[0] and "2023-06-25" in lines[1]
+    assert lines[3:] == ["1 file could not be read."]

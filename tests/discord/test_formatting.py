@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.corpus import LoadError
 from bot.core.engine import ArticleInfo
+from bot.core.live import CorpusChange
 from bot.core.models import Answer, Reply, Source
+from bot.discord.articles import Listed, Listing, Reloaded
 from bot.discord.formatting import (
     ELLIPSIS,
     MAX_DESCRIPTION,
@@ -13,6 +16,7 @@ from bot.discord.formatting import (
     context_embed,
     escape,
     help_embed,
+    reload_embed,
     reply_page,
     share,
     source_line,
@@ -192,10 +196,70 @@ def test_context_of_many_long_sentences_stays_in_the_limit():
     assert not limit_problems({"embeds": [embed], "allowed_mentions": NONE})
 
 
-def test_sources_embed_says_how_many_did_not_fit():
+def test_sources_embed_says_how_many_did_not_fit_and_still_counts_unreadable_files():
     articles = [ArticleInfo(Source(f"file{i}.md", "A title " * 20), 10) for i in range(200)]
-    embed = sources_embed(articles)
-    assert embed["title"] == "Loaded articles (200)"
+    unreadable = (LoadError("bad.md", "has no article text"),) * 2
+    embed = sources_embed(Listing(tuple(Listed(info) for info in articles), unreadable))
+    assert embed["title"] == "Loaded articles (200), newest first"
+    lines = embed["description"].splitlines()
+    assert lines[-2].startswith("… and ") and lines[-1] == "2 files could not be read."
+    assert not limit_problems({"embeds": [embed], "allowed_mentions": NONE})
+
+
+def test_sources_embed_dates_an_undated_article_by_its_file():
+    dated = Listed(ArticleInfo(Source("a.md", "Dated", published="2023-06-25T18:30:00Z"), 4), 0.0)
+    undated = Listed(ArticleInfo(Source("b.md", "Undated"), 5), 1_700_000_000.0)
+    description = sources_embed(Listing((dated, undated)))["description"]
+    assert description.splitlines() == [
+        "• Dated — 2023-06-25 · 4 sentences",
+        "• Undated · file dated 2023-11-14 · 5 sentences",
+    ]
+
+
+def test_sources_embed_with_nothing_loaded_still_counts_unreadable_files():
+    embed = sources_embed(Listing((), (LoadError("bad.md", "has no article text"),)))
+    assert embed["title"] == "No articles are loaded"
+    assert embed["description"] == "1 file could not be read."
+
+
+def test_reload_embed_lists_every_change_escaped_with_reasons():
+    change = CorpusChange(
+        added=("new_*story*.md",),
+        changed=("world/china.md",),
+        removed=("@everyone.md",),
+        failed=(LoadError("broken.md", "front matter opened with '---' is never closed"),),
+    )
+    earlier = LoadError("old.html", "not UTF-8 text (byte 3)")
+    embed = reload_embed(Reloaded(change, (earlier, *change.failed), 7, watching=True))
+    assert embed["title"] == "Reloaded: 1 added, 1 changed, 1 removed, 1 unreadable"
+    assert embed["description"].splitlines() == [
+        "**Added (1)**",
+        "• new\\_\\*story\\*.md",
+        "**Changed (1)**",
+        "• world/china.md",
+        "**Removed (1)**",
+        "• \\@everyone.md",
+        "**Unreadable (1)**",
+        "• broken.md: front matter opened with '---' is never closed",
+        "**Still unreadable (1)**",
+        "• old.html: not UTF-8 text (byte 3)",
+    ]
+    assert embed["footer"]["text"].startswith(
+        "Now answering from 7 articles. The folder is watched"
+    )
+
+
+def test_reload_embed_says_when_nothing_changed():
+    embed = reload_embed(Reloaded(CorpusChange(), (), 1, watching=False))
+    assert embed["title"] == "Reloaded: 0 added, 0 changed, 0 removed, 0 unreadable"
+    assert embed["description"].startswith("Nothing changed")
+    assert embed["footer"]["text"] == "Now answering from 1 article."
+
+
+def test_reload_embed_of_a_huge_change_stays_in_the_limits():
+    ids = tuple(f"folder/{'x' * 150}/{i}.md" for i in range(500))
+    failed = tuple(LoadError(f"bad{i}.md", "r" * 400) for i in range(100))
+    embed = reload_embed(Reloaded(CorpusChange(ids, ids, ids, failed), failed, 500, True))
     assert embed["description"].splitlines()[-1].startswith("… and ")
     assert not limit_problems({"embeds": [embed], "allowed_mentions": NONE})
 

@@ -75,7 +75,7 @@ async def test_sources_button_lists_the_articles_privately(fake, bot):
     )
     data = (await fake.response_to(click)).body["data"]
     assert data["flags"] & EPHEMERAL
-    assert data["embeds"][0]["title"] == "Loaded articles (3)"
+    assert data["embeds"][0]["title"] == "Loaded articles (3), newest first"
 
 
 async def test_buttons_are_disabled_after_the_timeout_and_then_say_so(fake, start_bot):

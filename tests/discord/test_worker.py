@@ -11,10 +11,12 @@ import pytest
 
 from bot.core.errors import UserError
 from bot.discord import worker
+from bot.discord.articles import Articles
 from bot.discord.client import restore_endpoints, use_endpoints
 from bot.discord.commands import add_discord_commands
 from bot.discord.scoring import ThreadScorer
 from tests.discord.conftest import TOKEN, make_settings
+from tests.discord.test_cog import DAM
 from tests.discord.worker_process import WorkerProcess, clean_env
 
 
@@ -69,12 +71,14 @@ async def test_sync_registers_the_commands_explicitly(fake, guild, capsys):
     call = await fake.wait_for(lambda c: c.method == "PUT" and c.path.endswith(where))
     assert call.auth == f"Bot {TOKEN}"
     commands = {c["name"]: c for c in call.body}
-    assert sorted(commands) == ["ask", "help", "sources"]
+    assert sorted(commands) == ["ask", "help", "reload", "sources"]
+    assert int(commands["reload"]["default_member_permissions"]) == 1 << 5  # Manage Server
+    assert commands["ask"]["default_member_permissions"] is None
     option = commands["ask"]["options"][0]
     assert (option["name"], option["type"], option["required"]) == ("question", 3, True)
     assert len(commands["ask"]["description"]) <= 100
     out = capsys.readouterr().out
-    assert out.startswith("Synced 3 command(s)") and TOKEN not in out
+    assert out.startswith("Synced 4 command(s)") and TOKEN not in out
     assert not [c for c in fake.calls if c.path.startswith("/gateway")]  # no gateway session
 
 
@@ -91,7 +95,7 @@ async def test_discord_refusals_are_one_line_startup_errors(
     setattr(fake, refusal, True)
     settings = make_settings(**overrides)
     old = use_endpoints(fake.api_base, fake.gateway_url)
-    scorer = ThreadScorer(engine)
+    scorer = ThreadScorer(Articles.fixed(engine))
     try:
         with pytest.raises(worker.StartupError, match=message) as raised:
             await worker.serve(scorer, settings, TOKEN, asyncio.Event())
@@ -101,9 +105,11 @@ async def test_discord_refusals_are_one_line_startup_errors(
     assert "\n" not in str(raised.value)
 
 
-async def test_worker_process_answers_then_stops_cleanly_on_sigterm(fake, tmp_path):
-    async with WorkerProcess(fake, tmp_path) as worker_process:
-        ready = await worker_process.log_line("discord ready")
+async def test_worker_process_answers_follows_its_folder_and_stops_cleanly_on_sigterm(
+    fake, tmp_path
+):
+    async with WorkerProcess(fake, tmp_path, NEWSQUOTE_WATCH_INTERVAL_SECONDS="0.05") as process:
+        ready = await process.log_line("discord ready")
         assert ready["user"] == "newsquote" and ready["guilds"] == 1
         assert ready["articles"] == 3 and ready["sentences"] > 15
 
@@ -113,9 +119,21 @@ async def test_worker_process_answers_then_stops_cleanly_on_sigterm(fake, tmp_pa
         assert "China supports Russia" in description
         assert "[China backs Russia after mutiny](https://news.example/world/china)" in description
 
-        code, output = await worker_process.terminate(timeout=10)
+        # A file dropped into the folder is answered from without /reload or a restart.
+        (tmp_path / "articles" / "dam.md").write_text(DAM, encoding="utf-8")
+        async with asyncio.timeout(10):
+            while True:
+                interaction = await fake.slash("ask", {"question": "what did Ruth Moyo say?"})
+                data = (await fake.response_to(interaction, timeout=10)).body["data"]
+                if data.get("embeds"):
+                    break
+                await asyncio.sleep(0.05)
+        assert "lower the reservoir" in data["embeds"][0]["description"]
+
+        code, output = await process.terminate(timeout=10)
     assert code == 0, output
     assert TOKEN not in output
-    assert await worker_process.log_line("stopped")
+    assert await process.log_line("stopped")
+    assert "could not stop the corpus watcher" not in output
     await asyncio.sleep(0.05)
     assert not fake.connections, "the gateway connection was not closed"
