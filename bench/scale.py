@@ -13,8 +13,8 @@ else questions drawn from corpus sentences.
 Systems, each built and then served in its own subprocess so peak RSS is its own:
 
 * ``newsquote``: ``bot.core.bm25.SparseBM25`` saved with ``bot.core.store``;
-* ``rank-bm25``: ``BM25Okapi`` with the project's IDF floor (what ``SentenceIndex``
-  runs today), saved with pickle, the only way it can be;
+* ``rank-bm25``: ``BM25Okapi`` with the project's IDF floor (what the engine used
+  before its sparse scorer), saved with pickle, the only way it can be;
 * ``bm25s``: ``bm25s.BM25()`` (defaults: lucene IDF, float32), its own save/load;
 * ``bm25s-native``: the same with bm25s's own tokenizer (English stopwords, no
   stemmer), i.e. bm25s as its users run it.
@@ -149,8 +149,8 @@ def cached_tokens(work: Path, n: int) -> Iterator[list[str]]:
 
 
 def floor_idf(bm25: object) -> None:
-    """Apply ``bot.core.index``'s floor to a BM25Okapi, as ``SentenceIndex`` does."""
-    from bot.core.index import IDF_FLOOR
+    """Apply the project's IDF floor (``bot.core.bm25``) to a BM25Okapi."""
+    from bot.core.bm25 import IDF_FLOOR
 
     floor = max(IDF_FLOOR, bm25.epsilon * max(bm25.average_idf, 0.0))
     for term, value in bm25.idf.items():
@@ -490,7 +490,7 @@ def driver(args: argparse.Namespace) -> None:
         "Latency: question text to top-10 sentence texts (tokenize + score + select); "
         "for newsquote not yet the Engine's full answer path. Cold start: load index + sentence "
         "texts + first answer, after imports. rank-bm25 is BM25Okapi with the project's IDF floor "
-        "(today's SentenceIndex), queried for as many questions as fit the time budget.\n\n"
+        "(the engine's scorer before the sparse one), queried for as many questions as fit the time budget.\n\n"
         f"Top-10 scores of newsquote equal floored rank-bm25's (within 1e-6) on {checks} "
         "checked questions.\n"
     )

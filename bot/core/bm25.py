@@ -4,10 +4,13 @@ Semantics are rank-bm25 0.2.2's ``BM25Okapi``, bit for bit on a fresh build:
 ``idf = log(N - n + 0.5) - log(n + 0.5)``; a negative IDF becomes ``epsilon``
 times the mean IDF over all terms; a document scores
 ``sum idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))`` over the
-query's terms, a repeated query term counting each time. On top comes the
-floor ``bot.core.index`` applies (every IDF at or below
-``max(IDF_FLOOR, epsilon * max(mean IDF, 0))`` is raised to it), so a sentence
-that matches always outscores one that does not; ``idf_floor=None`` drops it.
+query's terms, a repeated query term counting each time. On top comes a
+floor: every IDF at or below ``max(IDF_FLOOR, epsilon * max(mean IDF, 0))`` is
+raised to it. BM25Okapi gives a term in half or more of the sentences an IDF of
+zero or below (then epsilon times a mean that may itself be negative), which
+would let a matching sentence score no better than one without the term; with
+the floor a sentence that matches always outscores one that does not.
+``idf_floor=None`` drops it (plain BM25Okapi).
 
 Layout. The postings are a ``scipy.sparse`` CSR matrix (sentence x term, for
 ``doc_terms``) and its CSC twin (term columns, for queries). A posting's value
@@ -20,20 +23,23 @@ uint16 class) per direction instead of a float64 weight's 12, and an add or a
 removal, which moves avgdl and therefore every weight, recomputes the table
 rather than every posting.
 
-Why scipy.sparse rather than bm25s (0.3.16, measured: ``bench/scale.py``).
-bm25s is fast because it precomputes ``idf * tf-part`` per posting (float32)
-and sums column slices, the same idea as here. But as a dependency it does not
-fit: (1) it has no incremental add or remove, and since every add changes N,
-and so every IDF it bakes into the postings, an update means a full rebuild;
-(2) its IDF choices (robertson clips at 0, lucene, atire, ...) do not include
-BM25Okapi's epsilon rule or our floor, so equality with the reference would
-mean rewriting its stored matrix after the fact; (3) float32 scores miss the
-1e-6 agreement with rank-bm25 on long queries; (4) its build loops over
-documents in Python with a ``Counter`` each, as ours does with a dict lookup,
-so it is not faster to build; (5) it brings its own save format and tokenizer
-we would not use. What we need from a library is the sparse matrix machinery
-(duplicate summing, CSR/CSC conversion, stacking), which scipy, a mature and
-widely packaged project, provides; the scoring itself is three numpy calls.
+Why scipy.sparse rather than bm25s (0.3.16). bm25s is fast for the same reason
+this is: it precomputes ``idf * tf-part`` per posting (float32) and sums column
+slices. As a dependency it does not fit: (1) no incremental add or remove, and
+as every add changes N, and so every IDF it bakes into the postings, an update
+is a full rebuild; (2) its IDF variants (robertson clipped at 0, lucene,
+atire, ...) lack BM25Okapi's epsilon rule and our floor, so matching the
+reference would mean rewriting its matrix behind its back; (3) float32 keeps
+about 7 digits, so a score of 20 is good to ~2e-6, not the 1e-6 we check;
+(4) it is slower where we measured it. On 1M BBC sentences, with the same tokens
+and 2 cores (``bench/scale.py``): index build 24 s vs 5.4 s here; p50/p95 per
+question 172/317 ms vs 0.64/5.2 ms, because its numpy top-k runs
+``argpartition`` over the dense, mostly zero score array, where numpy's
+introselect degrades (~200 ms); peak serving RSS 403 MB vs 457 MB here, the
+gap being mostly the doc->terms CSR that bm25s lacks. What we need from a library is
+sparse-matrix machinery (summing duplicates, CSR/CSC conversion, stacking), and
+scipy provides it: mature and packaged everywhere. The scoring itself is
+three numpy calls.
 
 Updates. ``add`` appends sentences (new ids follow the old ones); ``remove``
 leaves a tombstone: the sentence's postings go, its score is 0 from then on
@@ -41,7 +47,8 @@ and N, document frequencies, avgdl and the mean IDF are those of the live
 sentences, so scores equal a rebuild from the survivors. Ids stay stable, so
 arrays kept beside the index by callers stay aligned; ``compact`` drops the
 tombstones (and terms no live sentence has) and returns the old->new id map.
-Each update costs O(total postings) of vectorised work (CSR->CSC): batch them.
+Each update costs O(total postings) of vectorised work (CSR->CSC), 0.1-0.3 s
+at 1M sentences whatever the batch size: batch them.
 
 Threads. Readers see an immutable snapshot swapped in whole by a writer, so
 scoring needs no lock; writers serialise on one lock.
@@ -240,13 +247,17 @@ class SparseBM25:
 
     @staticmethod
     def _accumulate(state: _State, columns: Sequence[int]) -> np.ndarray:
-        """Sum the query terms' column slices, in query order, as rank-bm25 adds them."""
+        """Sum the query terms' column slices, in query order, as rank-bm25 adds them.
+
+        Per column, ``idf * weight`` is a table of a few hundred products (the same
+        products rank-bm25 forms per sentence), gathered by class and added with
+        ``np.add.at``: twice as fast as ``out[rows] += ...`` on 1M sentences.
+        """
         out = np.zeros(state.size)
         for column in columns:
             start, end = state.indptr[column], state.indptr[column + 1]
-            out[state.indices[start:end]] += (
-                state.idf[column] * state.weight[state.classes[start:end]]
-            )
+            products = state.idf[column] * state.weight
+            np.add.at(out, state.indices[start:end], products.take(state.classes[start:end]))
         return out
 
     # ------------------------------------------------------------------ writing
@@ -263,12 +274,18 @@ class SparseBM25:
             ones = np.ones(ids.size, dtype=np.int32)
             shape = (lengths.size, len(vocab.terms))
             new = sp.coo_array((ones, (rows, ids)), shape=shape).tocsr()  # sums repeats into tf
-            dl = np.repeat(lengths, np.diff(new.indptr))
-            classes, class_tf, class_dl = _classify(new.data, dl, state.class_tf, state.class_dl)
-            new = sp.csr_array((classes, new.indices, new.indptr), shape=shape)
-            old = state.rows
-            old = sp.csr_array((old.data, old.indices, old.indptr), shape=(state.size, shape[1]))
-            matrix = sp.vstack([old, new], format="csr").astype(classes.dtype, copy=False)
+            del rows, ones, ids  # the largest temporaries of a build: free them before the next
+            classes, class_tf, class_dl = _classify(
+                new.data, lengths, new.indptr, state.class_tf, state.class_dl
+            )
+            matrix = sp.csr_array((classes, new.indices, new.indptr), shape=shape)
+            del new
+            if state.size:
+                old = state.rows
+                old = sp.csr_array(
+                    (old.data, old.indices, old.indptr), shape=(state.size, shape[1])
+                )
+                matrix = sp.vstack([old, matrix], format="csr").astype(classes.dtype, copy=False)
             self._state = self._derive(
                 vocab,
                 matrix,
@@ -310,9 +327,17 @@ class SparseBM25:
             mapping[kept] = np.arange(kept.size)
             used = np.flatnonzero(np.diff(state.indptr) > 0)
             vocab = _Vocabulary(state.vocab.terms[j] for j in used.tolist())
-            matrix = state.rows[kept][:, used]
+            # Removed rows and unused columns hold no postings (``remove`` emptied them), so
+            # the postings stay as they are: rows get a new pointer, columns new numbers.
+            rows = state.rows
+            renumber = np.zeros(state.n_terms, dtype=rows.indices.dtype)
+            renumber[used] = np.arange(used.size)
+            matrix = sp.csr_array(
+                (rows.data, renumber[rows.indices], np.append(rows.indptr[kept], rows.indptr[-1])),
+                shape=(kept.size, used.size),
+            )
             self._state = self._derive(
-                vocab, sp.csr_array(matrix), state.doc_len[kept], state.live[kept],
+                vocab, matrix, state.doc_len[kept], state.live[kept],
                 state.class_tf, state.class_dl,
             )  # fmt: skip
             return mapping
@@ -448,36 +473,46 @@ def _encode(
 
 
 def _classify(
-    tf: np.ndarray, dl: np.ndarray, known_tf: np.ndarray, known_dl: np.ndarray
+    tf: np.ndarray,
+    lengths: np.ndarray,
+    indptr: np.ndarray,
+    known_tf: np.ndarray,
+    known_dl: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weight class of each (tf, dl) posting; known classes keep their numbers, new ones follow.
+    """Weight class of each posting of a CSR block (``tf`` per posting, ``lengths`` per row).
 
-    Returns the postings' classes and the extended class table (tf, dl).
+    Known (tf, dl) classes keep their numbers and new ones follow, so postings
+    already indexed stay valid. Returns the classes and the extended table (tf, dl).
+    The work is a few passes over int32 keys (a build's memory peak is here) and a
+    lookup table, not a sort: 11M postings take a fraction of a second.
     """
-    stride = int(max(dl.max(initial=0), known_dl.max(initial=0))) + 1
-    keys = np.concatenate([known_tf * stride + known_dl, tf.astype(np.int64) * stride + dl])
-    distinct, inverse = _codes(keys)
-    numbers = np.full(distinct.size, -1, dtype=np.int64)
-    numbers[inverse[: known_tf.size]] = np.arange(known_tf.size)
-    fresh = numbers < 0
-    numbers[fresh] = known_tf.size + np.arange(np.count_nonzero(fresh))
-    table_tf = np.concatenate([known_tf, distinct[fresh] // stride])
-    table_dl = np.concatenate([known_dl, distinct[fresh] % stride])
-    dtype = np.uint16 if table_tf.size <= 1 << 16 else np.uint32
-    return numbers[inverse[known_tf.size :]].astype(dtype), table_tf, table_dl
+    stride = int(max(lengths.max(initial=0), known_dl.max(initial=0))) + 1
+    top = int(max(tf.max(initial=0), known_tf.max(initial=0)))
+    keys = tf.astype(np.int64 if (top + 1) * stride >= 1 << 31 else np.int32)
+    keys *= stride
+    keys += np.repeat(lengths.astype(keys.dtype), np.diff(indptr))
+    known = [int(k) for k in known_tf * stride + known_dl]
+    number = {key: i for i, key in enumerate(known)}
+    distinct = _distinct(keys)
+    for key in distinct.tolist():
+        number.setdefault(key, len(number))
+    table = np.asarray(list(number), dtype=np.int64)
+    dtype = np.uint16 if table.size <= 1 << 16 else np.uint32
+    numbers = np.asarray([number[key] for key in distinct.tolist()], dtype=dtype)
+    if distinct.size and distinct[-1] < _DENSE_KEYS:
+        lookup = np.zeros(int(distinct[-1]) + 1, dtype=dtype)
+        lookup[distinct] = numbers
+        classes = lookup[keys]
+    else:
+        classes = numbers[np.searchsorted(distinct, keys)]
+    return classes, table // stride, table % stride
 
 
-def _codes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(keys, return_inverse=True)``, in linear time when the keys are small.
-
-    (tf, dl) keys are: sorting 13M of them takes seconds, a lookup table milliseconds.
-    """
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """``np.unique(keys)``, in linear time when the keys are small (they nearly always are)."""
     if not keys.size or keys.max() >= _DENSE_KEYS:
-        return np.unique(keys, return_inverse=True)
-    distinct = np.flatnonzero(np.bincount(keys))
-    lookup = np.zeros(int(distinct[-1]) + 1, dtype=np.int64)
-    lookup[distinct] = np.arange(distinct.size)
-    return distinct, lookup[keys]
+        return np.unique(keys)
+    return np.flatnonzero(np.bincount(keys))
 
 
 def _keep_rows(rows: sp.csr_array, live: np.ndarray) -> sp.csr_array:

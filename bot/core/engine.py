@@ -21,10 +21,10 @@ import numpy as np
 
 from bot.core.answer_type import expected as expected_type
 from bot.core.answer_type import offers
+from bot.core.bm25 import SparseBM25
 from bot.core.corpus import LoadError, RawArticle, load_folder
 from bot.core.document import PreparedArticle, assemble, prepare_article
 from bot.core.errors import CorpusError, QuestionError
-from bot.core.index import SentenceIndex
 from bot.core.models import Answer, Reply, Sentence, Source
 from bot.core.question import ParsedQuestion, parse_question
 from bot.core.sentences import SentenceSplitter
@@ -97,7 +97,7 @@ class Engine:
         self._reports = np.array([r for item in self.prepared for r in item.reports], dtype=bool)
         self._content = np.array([c for item in self.prepared for c in item.content], dtype=bool)
         bm25 = {"k1": settings.bm25_k1, "b": settings.bm25_b, "epsilon": settings.bm25_epsilon}
-        self.index = SentenceIndex(docs, **bm25)
+        self.index = SparseBM25(docs, **bm25)
         # A second BM25 over whole paragraphs: a question's words are often spread over
         # the sentences around the one that answers it.
         paragraph_of: dict[tuple[int, int], int] = {}
@@ -110,7 +110,7 @@ class Engine:
                 paragraph_docs.append([])
             paragraph_docs[paragraph_of[key]].extend(docs[i])
             self._paragraph[i] = paragraph_of[key]
-        self.paragraphs = SentenceIndex(paragraph_docs, **bm25)
+        self.paragraphs = SparseBM25(paragraph_docs, **bm25)
         self._early = np.array(
             [
                 1.0 - s.position / max(len(item.sentences), 1)
@@ -422,7 +422,7 @@ class Engine:
         sentences: list[Sentence] = [self.passages.sentences[i] for i in span]
         article = self.passages.articles[sentences[0].article]
         start, end = sentences[0].start, sentences[-1].end
-        terms = frozenset().union(*(self.index.terms_of(i) for i in span))
+        terms = frozenset().union(*(self.index.doc_terms(i) for i in span))
         matched = tuple(t for t in dict.fromkeys(need.terms) if t in terms)
         speaker, why = None, []
         for attribution, names in zip(

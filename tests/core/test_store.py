@@ -1,0 +1,272 @@
+"""The saved bundle: round trip, atomic replacement, and every bad file answered with None."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from bot.core import store
+from bot.core.bm25 import SparseBM25
+from bot.core.sentences import curated_abbreviations
+from bot.core.store import Bundle, article_changes, bundle_path, load, save
+from bot.core.tokenize import Tokenizer
+
+FINGERPRINT = {"stopwords": "ab12", "stemmer": "snowball/english", "k1": 1.5, "b": 0.75}
+
+
+def make_bundle(scale: int = 1) -> Bundle:
+    return Bundle(
+        arrays={
+            "indptr": np.arange(0, 40 * scale, 4, dtype=np.int64),
+            "weights": np.linspace(0.0, 1.0, 7 * scale),
+            "live": np.array([True, False, True] * scale),
+            "classes": np.arange(9 * scale, dtype=np.uint16),
+        },
+        meta={"vocabulary": ["say", "china", "rostóv", "€"], "size": 3 * scale},
+        fingerprint=FINGERPRINT,
+        articles={"news/a.txt": "0" * 64, "news/b.txt": "f" * 64},
+    )
+
+
+def assert_equal(loaded: Bundle | None, bundle: Bundle) -> None:
+    assert loaded is not None
+    assert set(loaded.arrays) == set(bundle.arrays)
+    for name, value in bundle.arrays.items():
+        np.testing.assert_array_equal(loaded.arrays[name], value)
+        assert loaded.arrays[name].dtype == value.dtype
+    assert dict(loaded.meta) == dict(bundle.meta)
+    assert dict(loaded.articles) == dict(bundle.articles)
+    assert dict(loaded.fingerprint) == dict(bundle.fingerprint)
+
+
+def one_warning(caplog) -> str:
+    records = [r for r in caplog.records if r.name == "bot.core.store"]
+    assert len(records) == 1 and records[0].levelno == logging.WARNING
+    message = records[0].getMessage()
+    assert "\n" not in message
+    return message
+
+
+def test_round_trip(tmp_path):
+    bundle = make_bundle()
+    path = save(tmp_path / "data", bundle)
+    assert path == bundle_path(tmp_path / "data") and path.exists()
+    assert_equal(load(tmp_path / "data", FINGERPRINT), bundle)
+
+
+def test_bundles_under_different_names_are_separate(tmp_path):
+    save(tmp_path, make_bundle(1), name="one")
+    save(tmp_path, make_bundle(2), name="two")
+    assert_equal(load(tmp_path, FINGERPRINT, name="two"), make_bundle(2))
+    assert_equal(load(tmp_path, FINGERPRINT, name="one"), make_bundle(1))
+
+
+def test_tuples_in_the_fingerprint_compare_as_they_read_back(tmp_path):
+    fingerprint = {**FINGERPRINT, "aliases": ("a", "b")}
+    save(tmp_path, Bundle(make_bundle().arrays, fingerprint=fingerprint))
+    assert load(tmp_path, fingerprint) is not None
+
+
+def test_missing_bundle_is_none_with_a_warning(tmp_path, caplog):
+    assert load(tmp_path, FINGERPRINT) is None
+    assert "no saved index" in one_warning(caplog)
+
+
+@pytest.mark.parametrize("key", ["stopwords", "k1"])
+def test_changed_setting_means_rebuild(tmp_path, caplog, key):
+    save(tmp_path, make_bundle())
+    assert load(tmp_path, {**FINGERPRINT, key: "other"}) is None
+    assert key in one_warning(caplog)
+
+
+def test_added_setting_means_rebuild(tmp_path, caplog):
+    save(tmp_path, make_bundle())
+    assert load(tmp_path, {**FINGERPRINT, "aliases": "cd34"}) is None
+    assert "aliases" in one_warning(caplog)
+
+
+def test_other_format_version_means_rebuild(tmp_path, caplog, monkeypatch):
+    save(tmp_path, make_bundle())
+    monkeypatch.setattr(store, "FORMAT_VERSION", store.FORMAT_VERSION + 1)
+    assert load(tmp_path, FINGERPRINT) is None
+    assert "format" in one_warning(caplog)
+
+
+# ------------------------------------------------------------------ atomic writes
+
+
+def test_crash_before_rename_keeps_the_previous_bundle(tmp_path, monkeypatch):
+    old, new = make_bundle(1), make_bundle(3)
+    save(tmp_path, old)
+
+    def crash(src, dst):
+        raise OSError("power cut")
+
+    monkeypatch.setattr(store.os, "replace", crash)
+    with pytest.raises(OSError, match="power cut"):
+        save(tmp_path, new)
+    monkeypatch.undo()
+    assert_equal(load(tmp_path, FINGERPRINT), old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.npz"]  # no temp file left
+
+
+def test_crash_while_writing_keeps_the_previous_bundle(tmp_path, monkeypatch):
+    old = make_bundle(1)
+    save(tmp_path, old)
+    real_savez = np.savez
+
+    def half_written(handle, **arrays):
+        real_savez(handle, **arrays)
+        handle.truncate(handle.tell() // 2)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store.np, "savez", half_written)
+    with pytest.raises(KeyboardInterrupt):
+        save(tmp_path, make_bundle(3))
+    monkeypatch.undo()
+    assert_equal(load(tmp_path, FINGERPRINT), old)
+
+
+def test_writes_are_flushed_to_disk_before_the_rename(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(store.os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd)))
+    monkeypatch.setattr(
+        store.os, "replace", lambda a, b: (events.append("replace"), real_replace(a, b))
+    )
+    save(tmp_path, make_bundle())
+    assert events == ["fsync", "replace", "fsync"]  # file, rename, directory
+
+
+def test_temp_files_left_by_a_hard_crash_are_cleaned_up(tmp_path):
+    (tmp_path / ".index.abc123.tmp").write_bytes(b"half a bundle")
+    save(tmp_path, make_bundle())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.npz"]
+
+
+# ------------------------------------------------------------------ bad files
+
+
+def corrupt_middle(path):
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("weights.npy")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 128
+    data[start : start + 16] = bytes(16)  # inside the array data, past the .npy header
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(
+            lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]), id="truncated"
+        ),
+        pytest.param(lambda p: p.write_bytes(p.read_bytes()[:-10]), id="tail-cut"),
+        pytest.param(lambda p: p.write_bytes(b""), id="empty"),
+        pytest.param(lambda p: p.write_bytes(b"not a zip file at all" * 40), id="garbage"),
+        pytest.param(corrupt_middle, id="flipped-bytes"),
+    ],
+)
+def test_damaged_bundle_is_none_with_one_warning(tmp_path, caplog, damage):
+    path = save(tmp_path, make_bundle(50))
+    damage(path)
+    assert load(tmp_path, FINGERPRINT) is None
+    assert "unreadable" in one_warning(caplog)
+
+
+def test_bundle_without_its_header_is_refused(tmp_path, caplog):
+    np.savez(bundle_path(tmp_path), weights=np.ones(3))
+    assert load(tmp_path, FINGERPRINT) is None
+    one_warning(caplog)
+
+
+def test_header_naming_a_missing_array_is_refused(tmp_path, caplog):
+    header = {"format": store.FORMAT_VERSION, "fingerprint": FINGERPRINT, "arrays": ["ghost"]}
+    raw = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    np.savez(bundle_path(tmp_path), __header__=raw)
+    assert load(tmp_path, FINGERPRINT) is None
+    one_warning(caplog)
+
+
+EXECUTED = []
+
+
+def _payload() -> str:
+    EXECUTED.append("ran")
+    return "pwned"
+
+
+class Boom:
+    def __reduce__(self):
+        return (_payload, ())
+
+
+def test_pickled_objects_are_never_loaded(tmp_path, caplog):
+    header = {"format": store.FORMAT_VERSION, "fingerprint": FINGERPRINT, "arrays": ["evil"]}
+    raw = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    evil = np.array([Boom(), 1], dtype=object)
+    np.savez(bundle_path(tmp_path), __header__=raw, evil=evil)  # numpy pickles object arrays
+    assert load(tmp_path, FINGERPRINT) is None
+    assert EXECUTED == []
+    one_warning(caplog)
+
+
+def test_object_arrays_and_reserved_names_are_refused_when_saving(tmp_path):
+    with pytest.raises(ValueError, match="pickle"):
+        save(tmp_path, Bundle({"evil": np.array([{}], dtype=object)}))
+    with pytest.raises(ValueError, match="__header__"):
+        save(tmp_path, Bundle({"__header__": np.ones(2)}))
+    assert not bundle_path(tmp_path).exists()
+
+
+# ------------------------------------------------------------------ fingerprints and articles
+
+
+def test_tokenizer_fingerprint_tracks_word_lists_and_parameters():
+    abbreviations = curated_abbreviations()
+    base = store.tokenizer_fingerprint(Tokenizer(), abbreviations, k1=1.5, b=0.75, epsilon=0.25)
+    assert base == store.tokenizer_fingerprint(
+        Tokenizer(), abbreviations, k1=1.5, b=0.75, epsilon=0.25
+    )
+    assert base["k1"] == 1.5 and base["stemmer"] == "snowball/english"
+    fewer = Tokenizer(stopwords=frozenset(["the"]))
+    assert store.tokenizer_fingerprint(fewer, abbreviations, k1=1.5, b=0.75, epsilon=0.25) != base
+    aliased = Tokenizer(aliases={"beijing": "china"})
+    assert store.tokenizer_fingerprint(aliased, abbreviations)["aliases"] != base["aliases"]
+    other = store.tokenizer_fingerprint(Tokenizer(), abbreviations | {"xyz"})
+    assert other["abbreviations"] != base["abbreviations"]
+    json.dumps(base)
+
+
+def test_file_digest_is_sha256_of_the_bytes(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_bytes("Rostov “quote”\n".encode())
+    assert store.file_digest(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_article_changes_are_reported_by_kind():
+    saved = {"a.txt": "1", "b.txt": "2", "c.txt": "3"}
+    current = {"a.txt": "1", "b.txt": "9", "d.txt": "4"}
+    changes = article_changes(saved, current)
+    assert (changes.added, changes.removed, changes.changed) == (("d.txt",), ("c.txt",), ("b.txt",))
+    assert changes and not article_changes(saved, saved)
+
+
+def test_a_sparse_index_survives_the_store(tmp_path):
+    docs = [["harbour", "close"], ["harbour", "master", "say"], ["storm", "flood"], ["say"]]
+    index = SparseBM25(docs)
+    arrays, meta = index.to_arrays()
+    save(tmp_path, Bundle(arrays, meta, FINGERPRINT))
+    loaded = load(tmp_path, FINGERPRINT)
+    assert loaded is not None
+    restored = SparseBM25.from_arrays(loaded.arrays, loaded.meta)
+    np.testing.assert_array_equal(
+        restored.scores(["harbour", "say"]), index.scores(["harbour", "say"])
+    )
