@@ -128,7 +128,9 @@ def run_bot(
         start = time.perf_counter()
         proc = subprocess.Popen(
             cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
-            text=True, encoding="utf-8", env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            text=True, encoding="utf-8",
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "NEWSQUOTE_USE_SAVED_INDEX": "false",
+                 **(env or {})},
         )  # fmt: skip
         killer = threading.Timer(timeout, proc.kill)
         killer.start()

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     answer_type_weight: float = Field(default=0.4, ge=0)
 
     watch_interval_seconds: float = Field(default=1.0, ge=0)  # 0: do not watch the folder
+    # The saved index: one file per corpus folder under data_dir, loaded at start-up and kept
+    # up to date with the folder. use_saved_index = false builds in memory every time.
+    data_dir: Path = Field(default=PROJECT_ROOT / "data")
+    use_saved_index: bool = True
 
     # Logging
     log_level: str = "WARNING"

@@ -44,7 +44,8 @@ Subscribe to our newsletter for the latest scores.
 
 
 def make_settings(**overrides: object) -> Settings:
-    """Settings from code defaults only: no .env, no environment surprises."""
+    """Settings from code defaults only: no .env, no environment surprises, no saved index."""
+    overrides.setdefault("use_saved_index", False)
     return Settings(_env_file=None, **overrides)
 
 

@@ -11,8 +11,10 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -21,8 +23,10 @@ from pydantic import ValidationError
 from bot import __version__
 from bot.cli.render import reply_text, sources_text
 from bot.cli.repl import run_repl
-from bot.core.engine import Engine
-from bot.core.errors import UserError
+from bot.core import index
+from bot.core.corpus import ARTICLE_SUFFIXES, HTML_SUFFIXES, article_files
+from bot.core.engine import Engine, Progress
+from bot.core.errors import CorpusError, UserError
 from bot.core.live import LiveCorpus, Watcher
 from bot.core.models import Reply
 from bot.discord.commands import add_discord_commands
@@ -34,22 +38,41 @@ log = logging.getLogger(__name__)
 EXIT_USAGE = 2
 
 
-def _progress(stream: TextIO) -> Callable[[int, int], None] | None:
-    """A one-line progress counter on a terminal; nothing when output is piped."""
-    if not stream.isatty():
+def _progress(stream: TextIO, quiet: bool = False) -> Progress | None:
+    """A one-line progress bar (files, sentences, rate) on a terminal; nothing when piped."""
+    if quiet or not stream.isatty():
         return None
+    started = time.monotonic()
+    shown = [0.0]
 
-    def show(done: int, total: int) -> None:
-        if done == total or done % 25 == 0:
-            end = "\n" if done == total else ""
-            print(f"\rindexing articles: {done}/{total}", end=end, file=stream, flush=True)
+    def show(done: int, total: int, sentences: int) -> None:
+        now = time.monotonic()
+        if done != total and now - shown[0] < 0.1:
+            return
+        shown[0] = now
+        width = 24
+        filled = width * done // max(total, 1)
+        rate = sentences / max(now - started, 1e-9)
+        bar = "#" * filled + "-" * (width - filled)
+        end = "\n" if done == total else ""
+        print(
+            f"\rindexing [{bar}] {done}/{total} files, {sentences:,} sentences, "
+            f"{rate:,.0f} sentences/s",
+            end=end,
+            file=stream,
+            flush=True,
+        )
 
     return show
 
 
+def _folder(args: argparse.Namespace, settings: Settings) -> Path:
+    return Path(args.corpus) if getattr(args, "corpus", None) else settings.corpus_dir
+
+
 def _engine(args: argparse.Namespace, settings: Settings, quiet: bool = False) -> Engine:
-    folder = Path(args.corpus) if getattr(args, "corpus", None) else settings.corpus_dir
-    return Engine.from_folder(folder, settings, None if quiet else _progress(sys.stderr))
+    """The corpus's engine: its saved index, updated to the files, or a fresh build."""
+    return index.open_engine(_folder(args, settings), settings, _progress(sys.stderr, quiet)).engine
 
 
 def _top_k(args: argparse.Namespace, settings: Settings) -> int:
@@ -97,8 +120,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
     """The interactive loop over the corpus, which is watched for changes while it runs."""
-    folder = Path(args.corpus) if args.corpus else settings.corpus_dir
-    corpus = LiveCorpus.load(folder, settings, _progress(sys.stderr))
+    corpus = LiveCorpus.load(_folder(args, settings), settings, _progress(sys.stderr))
     if settings.watch_interval_seconds <= 0:
         return run_repl(corpus, _top_k(args, settings))
     with Watcher(corpus, settings.watch_interval_seconds):
@@ -126,6 +148,102 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print("\nEvery file was read.")
     return 0
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    """Build the corpus's index from scratch and save it (or, with --update, bring it up to date)."""
+    if not settings.use_saved_index:
+        raise UserError("use_saved_index is off: turn it on to save an index")
+    folder = _folder(args, settings)
+    opened = index.open_engine(
+        folder, settings, _progress(sys.stderr, args.quiet), rebuild=not args.update
+    )
+    if not args.quiet:
+        print(f"{index.describe(opened)}; saved to {index.index_file(folder, settings)}")
+    return 0
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Copy article files into the corpus folder and index them (the others are reused)."""
+    folder = _folder(args, settings)
+    if not folder.is_dir():
+        raise CorpusError(f"corpus folder {str(folder)!r} does not exist")
+    plan = [pair for name in args.paths for pair in _to_add(Path(name), folder)]
+    for source, target in plan:
+        if source.resolve() == target.resolve():
+            continue  # already in the corpus folder: only indexed
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f".{target.name}.adding")  # hidden: never read half-copied
+        shutil.copyfile(source, temp)
+        os.replace(temp, target)
+    return _report(index.open_engine(folder, settings, _progress(sys.stderr, args.quiet)), args)
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    """Delete articles (by id or path) from the corpus folder and drop them from the index."""
+    folder = _folder(args, settings)
+    if not folder.is_dir():
+        raise CorpusError(f"corpus folder {str(folder)!r} does not exist")
+    doomed = [path for name in args.items for path in _to_remove(name, folder)]
+    for path in doomed:
+        path.unlink(missing_ok=True)
+    return _report(index.open_engine(folder, settings, _progress(sys.stderr, args.quiet)), args)
+
+
+def _report(opened: index.Opened, args: argparse.Namespace) -> int:
+    if not args.quiet:
+        changes = opened.changes
+        for label, ids in (
+            ("added", changes.added),
+            ("replaced", changes.changed),
+            ("removed", changes.removed),
+        ):
+            for source_id in ids:
+                print(f"{label}: {source_id}")
+        print(index.describe(opened))
+    return 0
+
+
+def _suffix_ok(path: Path) -> bool:
+    return path.name.lower().endswith(ARTICLE_SUFFIXES + HTML_SUFFIXES)
+
+
+def _inside(path: Path, folder: Path) -> Path | None:
+    """``path`` relative to ``folder`` if it lies inside it, else None."""
+    try:
+        return path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return None
+
+
+def _to_add(path: Path, folder: Path) -> list[tuple[Path, Path]]:
+    """(file, where it goes in the corpus) for a FILE or every article file under a DIR."""
+    if path.is_file():
+        if not _suffix_ok(path):
+            raise UserError(f"{path}: not an article file (use .txt, .md, .html or .html.gz)")
+        inside = _inside(path, folder)
+        return [(path, folder / (inside if inside is not None else path.name))]
+    if path.is_dir():
+        inside = _inside(path, folder)
+        base = folder / (inside if inside is not None else path.resolve().name)
+        files = [(f, base / f.relative_to(path)) for f in article_files(path)]
+        if not files:
+            raise UserError(f"{path}: no article files in this folder")
+        return files
+    raise UserError(f"{path}: no such file or folder")
+
+
+def _to_remove(name: str, folder: Path) -> list[Path]:
+    """The corpus files meant by an article id, or a path to a file or folder in the corpus."""
+    for candidate in (folder / name, Path(name)):
+        inside = _inside(candidate, folder) if candidate.exists() else None
+        if inside is None:
+            continue
+        if candidate.is_dir():
+            return list(article_files(candidate))
+        if _suffix_ok(candidate):
+            return [candidate]
+    raise UserError(f"{name}: not an article in the corpus folder {str(folder)!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,6 +288,36 @@ def build_parser() -> argparse.ArgumentParser:
     sources.add_argument("--json", action="store_true", help="machine-readable output")
     sources.add_argument("--errors", action="store_true", help="also list unreadable files")
     sources.set_defaults(func=cmd_sources)
+
+    quiet = argparse.ArgumentParser(add_help=False)
+    quiet.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    build = commands.add_parser(
+        "index",
+        parents=[corpus, quiet],
+        help="build and save the corpus's index",
+        description="Index every article from scratch (Punkt retrained) and save the index "
+        "under data_dir; with --update, only bring the saved index up to date.",
+    )
+    build.add_argument("--update", action="store_true", help="apply file changes only")
+    build.set_defaults(func=cmd_index)
+    add = commands.add_parser(
+        "add",
+        parents=[corpus, quiet],
+        help="copy articles into the corpus and index them",
+        description="Copy FILEs (or every article under DIRs, kept in a folder of that name) "
+        "into the corpus folder, replacing files of the same name, and index only them.",
+    )
+    add.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    add.set_defaults(func=cmd_add)
+    remove = commands.add_parser(
+        "remove",
+        parents=[corpus, quiet],
+        help="delete articles from the corpus and the index",
+        description="Delete articles, given by id (their path in the corpus folder) or by "
+        "path, from the corpus folder, and drop them from the index.",
+    )
+    remove.add_argument("items", nargs="+", metavar="ID|FILE")
+    remove.set_defaults(func=cmd_remove)
     add_discord_commands(commands)
     return parser
 

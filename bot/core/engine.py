@@ -40,6 +40,9 @@ _MERGE_LOOKAHEAD = 5
 _GENERIC_VERBS = frozenset("say said says tell told think thought".split())
 _RERANK = 300  # candidates re-ranked with per-sentence features, by BM25 order
 
+# Called after each article is processed: (articles done, articles in all, sentences so far).
+Progress = Callable[[int, int, int], None]
+
 
 @dataclass(frozen=True, slots=True)
 class ArticleInfo:
@@ -124,7 +127,7 @@ class Engine:
         cls,
         folder: Path,
         settings: Settings,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress | None = None,
     ) -> Engine:
         """Load, clean, split and index every article under ``folder``."""
         try:
@@ -139,17 +142,13 @@ class Engine:
         raw: Sequence[RawArticle],
         settings: Settings,
         errors: Sequence[LoadError] = (),
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress | None = None,
     ) -> Engine:
         """Index already-read articles; Punkt is trained on them first."""
         started = time.perf_counter()
         tokenizer = Tokenizer(aliases=load_aliases(settings.aliases_file))
         splitter = SentenceSplitter.train(a.text for a in raw)
-        prepared = []
-        for number, item in enumerate(raw):
-            prepared.append(prepare_article(item, splitter, tokenizer))
-            if progress is not None:
-                progress(number + 1, len(raw))
+        prepared = _prepare_all(raw, splitter, tokenizer, progress)
         engine = cls(prepared, settings, tokenizer, splitter, errors)
         log.info(
             "corpus indexed",
@@ -167,6 +166,7 @@ class Engine:
         upserts: Sequence[RawArticle] = (),
         removed: Iterable[str] = (),
         errors: Sequence[LoadError] | None = None,
+        progress: Progress | None = None,
     ) -> Engine:
         """A new engine with articles added, replaced or removed; the others are reused as is.
 
@@ -176,8 +176,8 @@ class Engine:
         """
         gone = set(removed) | {raw.source.id for raw in upserts}
         kept = {item.source_id: item for item in self.prepared if item.source_id not in gone}
-        for raw in upserts:
-            kept[raw.source.id] = prepare_article(raw, self.splitter, self.tokenizer)
+        for item in _prepare_all(upserts, self.splitter, self.tokenizer, progress):
+            kept[item.source_id] = item
         ordered = [kept[key] for key in sorted(kept)]
         return Engine(
             ordered, self.settings, self.tokenizer, self.splitter,
@@ -465,6 +465,21 @@ class Engine:
             if quoted and quoted == _quoted_terms(self.tokenizer, other.quote):
                 return i
         return None
+
+
+def _prepare_all(
+    raw: Sequence[RawArticle],
+    splitter: SentenceSplitter,
+    tokenizer: Tokenizer,
+    progress: Progress | None,
+) -> list[PreparedArticle]:
+    prepared, sentences = [], 0
+    for number, item in enumerate(raw):
+        prepared.append(prepare_article(item, splitter, tokenizer))
+        sentences += len(prepared[-1].sentences)
+        if progress is not None:
+            progress(number + 1, len(raw), sentences)
+    return prepared
 
 
 def _scaled(values: np.ndarray) -> np.ndarray:

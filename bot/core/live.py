@@ -6,6 +6,10 @@ and modification time have stopped moving for one settle period, so a file
 still being written is never read half-way. Changed files are reprocessed
 alone (``Engine.with_changes``) and the new engine replaces the old one in a
 single reference swap; questions already running finish on the old engine.
+
+With ``settings.use_saved_index`` the engine comes from the saved index
+(``bot.core.index``), brought up to date by content hash at start-up, and
+every applied change is saved again, so the next start loads rather than builds.
 """
 
 from __future__ import annotations
@@ -13,14 +17,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.core import index
 from bot.core.corpus import ArticleFormatError, LoadError, RawArticle, article_files, read_article
 from bot.core.document import digest_of
-from bot.core.engine import Engine
+from bot.core.engine import Engine, Progress
 from bot.core.errors import CorpusError
+from bot.core.store import file_digest
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,6 +70,7 @@ class LiveCorpus:
     _seen: dict[str, Stat] = field(init=False, default_factory=dict)
     _errors: dict[str, LoadError] = field(init=False, default_factory=dict)
     _pending: dict[str, _Pending] = field(init=False, default_factory=dict)
+    _hashes: dict[str, str] = field(init=False, default_factory=dict)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     @classmethod
@@ -72,19 +78,17 @@ class LiveCorpus:
         cls,
         folder: Path,
         settings: Settings,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress | None = None,
         settle_seconds: float = 1.0,
     ) -> LiveCorpus:
-        """Read the folder once and build its engine."""
+        """Load the folder's saved index (updated to the files as they are) or build it."""
         live = cls(folder, settings, settle_seconds)
-        stats = live._stats()
-        raw: list[RawArticle] = []
-        for source_id, stat in stats.items():
-            item = live._read(source_id)
-            if item is not None:
-                raw.append(item)
-            live._seen[source_id] = stat
-        live._engine = Engine.from_articles(raw, settings, tuple(live._errors.values()), progress)
+        stats = live._stats()  # before hashing: a later edit is seen as a change
+        opened = index.open_engine(folder, settings, progress)
+        live._engine = opened.engine
+        live._hashes = dict(opened.hashes)
+        live._errors = {error.path: error for error in opened.engine.errors}
+        live._seen = {key: stat for key, stat in stats.items() if key in opened.hashes}
         return live
 
     @property
@@ -129,6 +133,10 @@ class LiveCorpus:
         for key in sorted(ready):
             self._pending.pop(key, None)
             self._seen[key] = stats[key]
+            try:
+                self._hashes[key] = file_digest(self.folder / key)  # before reading: see index
+            except OSError:
+                self._hashes.pop(key, None)
             item = self._read(key)
             if item is None:
                 failed.append(self._errors[key])
@@ -142,10 +150,13 @@ class LiveCorpus:
         for key in removed:
             self._seen.pop(key, None)
             self._errors.pop(key, None)
+            self._hashes.pop(key, None)
         gone = [key for key in removed if key in known]
         change = CorpusChange(tuple(added), tuple(changed), tuple(gone), tuple(failed))
         if upserts or gone or failed:
             self._engine = self._engine.with_changes(upserts, gone, self.errors)
+        if change and self.settings.use_saved_index:
+            index.save_quietly(self.folder, self.settings, self._engine, self._hashes)
         if change:
             log.info("corpus updated", extra={"change": change.summary()})
         return change

@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import tempfile
-import zipfile
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -111,21 +110,23 @@ def save(directory: Path, bundle: Bundle, name: str = "index") -> Path:
 
 
 def load(directory: Path, fingerprint: Mapping[str, Any], name: str = "index") -> Bundle | None:
-    """The bundle saved under ``name``, or None (with one warning line) if it cannot be used.
+    """The bundle saved under ``name``, or None if there is none or it cannot be used.
 
-    Unusable means: missing, unreadable, truncated or corrupt (zip CRC),
+    A missing bundle is an info line (a first run); an unusable one, one warning line.
+
+    Unusable means: unreadable, truncated or corrupt (zip CRC),
     holding object arrays, another format version, or a fingerprint that
     differs from ``fingerprint``.
     """
     path = bundle_path(directory, name)
     if not path.exists():
-        log.warning("no saved index at %s; building one", path)
+        log.info("no saved index at %s; building one", path)  # a first run: nothing wrong
         return None
     try:
         return _read(path, _canonical(fingerprint))
     except _Unusable as exc:
         log.warning("saved index %s is out of date (%s); rebuilding", path, exc)
-    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile) as exc:
+    except Exception as exc:  # damage shows up as many types (a broken npy header: TokenError)
         reason = (str(exc).splitlines() or [""])[0] or type(exc).__name__
         log.warning("saved index %s is unreadable (%s); rebuilding", path, reason)
     return None

@@ -19,6 +19,9 @@ import yaml
 from nltk.stem.snowball import SnowballStemmer
 
 SPEECH = "say"
+# Bump when a rule here (or in splitting, cleaning or attribution) changes what an article
+# turns into: a saved index records it, and one made under another version is rebuilt.
+TOKENIZER_VERSION = 1
 _TRANSLATE = str.maketrans(
     {
         "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",

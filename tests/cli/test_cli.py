@@ -2,18 +2,25 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
 from tests.conftest import REPO
+
+# Saved indexes of these runs go to a scratch folder, never the project's data/.
+_SCRATCH = tempfile.TemporaryDirectory(prefix="newsquote-cli-")  # removed at exit
+DATA_DIR = _SCRATCH.name
 
 
 def run(
     *args: str, stdin: str | None = None, env: dict | None = None
 ) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSQUOTE_")}
+    base["NEWSQUOTE_DATA_DIR"] = DATA_DIR
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,
@@ -106,3 +113,67 @@ def test_settings_come_from_environment():
 def test_every_command_has_help(command):
     result = run(command, "--help")
     assert result.returncode == 0 and "--corpus" in result.stdout
+
+
+def _log_messages(stderr: str) -> list[str]:
+    return [json.loads(line)["message"] for line in stderr.splitlines() if line.startswith("{")]
+
+
+def test_index_then_ask_loads_the_saved_index_without_indexing(tmp_path):
+    corpus = tmp_path / "articles"
+    shutil.copytree(REPO / "seeds", corpus)
+    env = {"NEWSQUOTE_DATA_DIR": str(tmp_path / "data")}
+    built = run("index", "--corpus", str(corpus), env=env)
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.startswith("index built: 2 articles")
+    logs = {**env, "NEWSQUOTE_LOG_LEVEL": "INFO", "NEWSQUOTE_LOG_FORMAT": "json"}
+    asked = run("ask", "--json", "--corpus", str(corpus), "what did China say?", env=logs)
+    assert json.loads(asked.stdout)["answers"]
+    messages = _log_messages(asked.stderr)
+    assert "loaded index" in messages
+    assert "corpus indexed" not in messages
+
+
+def test_add_and_remove_answer_as_a_fresh_build_does(tmp_path):
+    corpus = tmp_path / "articles"
+    shutil.copytree(REPO / "seeds", corpus)
+    outside = tmp_path / "incoming" / "festival.txt"
+    outside.parent.mkdir()
+    outside.write_text(
+        "Festival returns\n\n“The festival will return next summer,” the mayor said.\n\n"
+        "Organisers expect twenty thousand visitors over three days.\n",
+        encoding="utf-8",
+    )
+    env = {"NEWSQUOTE_DATA_DIR": str(tmp_path / "data")}
+    questions = "what did the mayor say about the festival?\nwhat did China say?\n"
+
+    def answers(**extra: str) -> list[dict]:
+        result = run("ask", "--json", "--corpus", str(corpus), stdin=questions, env=extra)
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+    assert run("index", "--corpus", str(corpus), env=env).returncode == 0
+    added = run("add", "--corpus", str(corpus), str(outside), env=env)
+    assert added.returncode == 0, added.stderr
+    assert "added: festival.txt" in added.stdout
+    assert (corpus / "festival.txt").read_bytes() == outside.read_bytes()  # copied in
+    saved = answers(**env)
+    assert "festival" in saved[0]["answers"][0]["quote"]
+    assert saved == answers(NEWSQUOTE_USE_SAVED_INDEX="false")
+
+    removed = run("remove", "--corpus", str(corpus), "festival.txt", env=env)
+    assert removed.returncode == 0, removed.stderr
+    assert "removed: festival.txt" in removed.stdout
+    assert not (corpus / "festival.txt").exists()
+    saved = answers(**env)
+    assert saved[0]["answers"] == []
+    assert saved == answers(NEWSQUOTE_USE_SAVED_INDEX="false")
+
+
+def test_removing_an_unknown_article_is_a_one_line_error(tmp_path):
+    corpus = tmp_path / "articles"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The council met on Monday.\n", encoding="utf-8")
+    result = run("remove", "--corpus", str(corpus), "nope.txt")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: nope.txt: not an article")
+    assert (corpus / "a.txt").exists()

@@ -1,9 +1,18 @@
 """The REPL driven through its standard input, as a person at a terminal would type."""
 
+import os
 import subprocess
 import sys
+import tempfile
 
 from tests.conftest import REPO
+
+_SCRATCH = tempfile.TemporaryDirectory(prefix="newsquote-repl-")  # removed at exit
+# Saved indexes go to a scratch folder, never the project's data/.
+ENV = {
+    **{k: v for k, v in os.environ.items() if not k.startswith("NEWSQUOTE_")},
+    "NEWSQUOTE_DATA_DIR": _SCRATCH.name,
+}
 
 
 def session(*lines: str) -> str:
@@ -13,6 +22,7 @@ def session(*lines: str) -> str:
         capture_output=True,
         text=True,
         cwd=REPO,
+        env=ENV,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
@@ -55,6 +65,7 @@ def test_reload_picks_up_a_file_added_while_the_repl_runs(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         cwd=REPO,
+        env=ENV,
     )
     try:
         assert proc.stdout.readline().startswith("newsquote: 1 articles")

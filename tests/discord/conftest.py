@@ -90,6 +90,7 @@ def make_settings(**overrides: object) -> Settings:
         "guild_ready_timeout": 0.05,
         "cooldown_rate": 50,
         "cooldown_seconds": 5.0,
+        "use_saved_index": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

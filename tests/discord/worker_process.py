@@ -51,6 +51,7 @@ class WorkerProcess:
             NEWSQUOTE_DISCORD_GATEWAY_URL=fake.gateway_url,
             NEWSQUOTE_CORPUS_DIR=str(write_corpus(workdir / "articles")),
             NEWSQUOTE_GUILD_READY_TIMEOUT="0.05",
+            NEWSQUOTE_DATA_DIR=str(workdir / "data"),
             NEWSQUOTE_LOG_LEVEL="INFO",
             NEWSQUOTE_LOG_FORMAT="json",
             **settings,

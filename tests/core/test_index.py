@@ -1,0 +1,260 @@
+"""The saved index: loaded instead of rebuilt, updated by content hash, rebuilt when stale."""
+
+import logging
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from bot.core import index, store
+from bot.core.engine import Engine
+from tests.conftest import NEWS, SEEDS, SPORT, make_settings
+
+QUESTIONS = [
+    "what did China say?",
+    "what did Jane Doyle say?",
+    "when will the port reopen?",
+    "who scored for Rovers?",
+    "what did the council say about the bridge?",
+    "what did the mayor say about the festival?",
+]
+BRIDGE = (
+    "The council said the old bridge would reopen in May after repairs.\n\n"
+    "Traffic was diverted through the market square meanwhile.\n"
+)
+FESTIVAL = (
+    "Festival returns\n\n“The festival will return next summer,” the mayor said on Tuesday.\n\n"
+    "Organisers expect twenty thousand visitors over three days.\n"
+)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "articles"
+    shutil.copytree(SEEDS, folder)
+    (folder / "news").mkdir()
+    (folder / "news" / "storm.txt").write_text(NEWS, encoding="utf-8")
+    (folder / "sport.txt").write_text(SPORT, encoding="utf-8")
+    (folder / "bridge.txt").write_text(BRIDGE, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def indexed(tmp_path):
+    return make_settings(use_saved_index=True, data_dir=tmp_path / "data")
+
+
+def answers(engine, questions=QUESTIONS):
+    out = []
+    for question in questions:
+        reply = engine.ask(question)
+        out.append(
+            (
+                question,
+                reply.no_answer_reason,
+                [(a.source.id, a.start, a.end, a.quote, a.score) for a in reply.answers],
+            )
+        )
+    return out
+
+
+def assert_same_answers(engine, reference):
+    got, want = answers(engine), answers(reference)
+    for (question, reason, mine), (_, their_reason, theirs) in zip(got, want, strict=True):
+        assert reason == their_reason, question
+        assert [a[:4] for a in mine] == [a[:4] for a in theirs], question
+        assert np.allclose([a[4] for a in mine], [a[4] for a in theirs], rtol=0, atol=1e-6)
+
+
+def test_a_loaded_index_holds_exactly_what_a_build_makes(corpus, indexed):
+    built = index.open_engine(corpus, indexed)
+    loaded = index.open_engine(corpus, indexed)
+    assert (built.status, loaded.status) == ("built", "loaded")
+    assert loaded.engine.prepared == built.engine.prepared
+    saved, fresh = loaded.engine.splitter.params, built.engine.splitter.params
+    assert saved.abbrev_types == fresh.abbrev_types
+    assert saved.collocations == fresh.collocations
+    assert saved.sent_starters == fresh.sent_starters
+    assert dict(saved.ortho_context) == dict(fresh.ortho_context)
+    assert_same_answers(loaded.engine, built.engine)
+
+
+def test_quotes_from_a_loaded_index_are_slices_of_the_article(corpus, indexed):
+    index.open_engine(corpus, indexed)
+    engine = index.open_engine(corpus, indexed).engine
+    for sentence in engine.passages.sentences:
+        article = engine.passages.articles[sentence.article]
+        path = corpus / article.source.id
+        assert engine.passages.text(sentence) in path.read_text(encoding="utf-8")
+
+
+def test_loading_logs_it_and_does_not_index(corpus, indexed, caplog):
+    index.open_engine(corpus, indexed)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot"):
+        index.open_engine(corpus, indexed)
+    messages = [r.getMessage() for r in caplog.records]
+    assert "loaded index" in messages
+    assert "corpus indexed" not in messages
+
+
+def test_added_changed_and_removed_files_equal_a_rebuild(corpus, indexed):
+    index.open_engine(corpus, indexed)
+    (corpus / "festival.txt").write_text(FESTIVAL, encoding="utf-8")
+    (corpus / "bridge.txt").write_text(BRIDGE.replace("May", "September"), encoding="utf-8")
+    (corpus / "sport.txt").unlink()
+    opened = index.open_engine(corpus, indexed)
+    assert opened.status == "updated"
+    assert opened.changes == store.ArticleChanges(
+        ("festival.txt",), ("sport.txt",), ("bridge.txt",)
+    )
+    reference = Engine.from_folder(corpus, make_settings())
+    assert_same_answers(opened.engine, reference)
+    assert "September" in opened.engine.ask("when will the bridge reopen?").answers[0].quote
+    assert index.open_engine(corpus, indexed).status == "loaded"  # the update was saved
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_found_by_its_hash(corpus, indexed):
+    index.open_engine(corpus, indexed)
+    path = corpus / "bridge.txt"
+    before = path.stat()
+    path.write_text(BRIDGE.replace("May", "Jun"), encoding="utf-8")  # same length
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    opened = index.open_engine(corpus, indexed)
+    assert opened.changes.changed == ("bridge.txt",)
+    assert "Jun" in opened.engine.ask("when will the bridge reopen?").answers[0].quote
+
+
+def test_unreadable_files_are_remembered_and_dropped_once_fixed(corpus, indexed):
+    (corpus / "broken.txt").write_bytes(b"\xff\xfe not utf-8")
+    built = index.open_engine(corpus, indexed)
+    assert [e.path for e in built.engine.errors] == ["broken.txt"]
+    assert [e.path for e in index.open_engine(corpus, indexed).engine.errors] == ["broken.txt"]
+    (corpus / "broken.txt").write_text(FESTIVAL, encoding="utf-8")
+    fixed = index.open_engine(corpus, indexed)
+    assert fixed.engine.errors == ()
+    assert "festival.txt" not in fixed.engine.errors
+    assert fixed.engine.ask("what did the mayor say about the festival?").answers
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda data: data[: len(data) // 2], id="truncated"),
+        pytest.param(lambda data: b"not an index at all", id="garbage"),
+        pytest.param(lambda data: data[:100] + bytes(200) + data[300:], id="zeroed"),
+    ],
+)
+def test_a_damaged_index_is_one_warning_and_a_rebuild(corpus, indexed, caplog, damage):
+    path = index.open_engine(corpus, indexed) and index.index_file(corpus, indexed)
+    path.write_bytes(damage(path.read_bytes()))
+    caplog.clear()
+    opened = index.open_engine(corpus, indexed)
+    assert opened.status == "built"
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "rebuilding" in warnings[0].getMessage()
+    assert index.open_engine(corpus, indexed).status == "loaded"
+
+
+def test_an_index_whose_arrays_do_not_fit_is_rebuilt(corpus, indexed, caplog):
+    engine = index.open_engine(corpus, indexed).engine
+    hashes = index.hash_files(corpus)
+    bundle = index.to_bundle(engine, hashes, index.fingerprint(engine.tokenizer, indexed))
+    arrays = dict(bundle.arrays)
+    arrays["sent_offsets"] = arrays["sent_offsets"][:-1]
+    broken = store.Bundle(arrays, bundle.meta, bundle.fingerprint, bundle.articles)
+    store.save(indexed.data_dir, broken, index.index_name(corpus))
+    caplog.clear()
+    assert index.open_engine(corpus, indexed).status == "built"
+    assert any("damaged" in r.getMessage() for r in caplog.records)
+
+
+def test_a_crash_while_saving_leaves_the_previous_index_loadable(corpus, indexed, monkeypatch):
+    index.open_engine(corpus, indexed)
+    (corpus / "festival.txt").write_text(FESTIVAL, encoding="utf-8")
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store.os, "replace", crash)
+    opened = index.open_engine(corpus, indexed)  # still answers; the save failed quietly
+    assert opened.engine.ask("what did the mayor say about the festival?").answers
+    monkeypatch.undo()
+    assert not list(indexed.data_dir.glob(".*.tmp"))
+    again = index.open_engine(corpus, indexed)
+    assert again.status == "updated"  # the old index loaded, and the change found again
+    assert again.changes.added == ("festival.txt",)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"bm25_k1": 1.2}, id="k1"),
+        pytest.param({"bm25_b": 0.5}, id="b"),
+        pytest.param({"bm25_epsilon": 0.5}, id="epsilon"),
+        pytest.param("aliases", id="alias-file"),
+    ],
+)
+def test_changed_settings_mean_a_rebuild(corpus, indexed, tmp_path, caplog, change):
+    aliases = tmp_path / "aliases.yaml"
+    aliases.write_text("china: [beijing]\n", encoding="utf-8")
+    first = indexed.model_copy(update={"aliases_file": aliases})
+    index.open_engine(corpus, first)
+    if change == "aliases":
+        aliases.write_text("china: [beijing, peking]\n", encoding="utf-8")
+        second = first
+    else:
+        second = first.model_copy(update=change)
+    caplog.clear()
+    opened = index.open_engine(corpus, second)
+    assert opened.status == "built"
+    assert any("out of date" in r.getMessage() for r in caplog.records)
+
+
+def test_another_tokenizer_version_means_a_rebuild(corpus, indexed, monkeypatch):
+    index.open_engine(corpus, indexed)
+    monkeypatch.setattr(index, "TOKENIZER_VERSION", index.TOKENIZER_VERSION + 1)
+    assert index.open_engine(corpus, indexed).status == "built"
+
+
+def test_two_corpora_keep_separate_indexes(corpus, indexed, tmp_path):
+    other = tmp_path / "other" / "articles"  # same folder name, another place
+    other.mkdir(parents=True)
+    (other / "bridge.txt").write_text(BRIDGE, encoding="utf-8")
+    index.open_engine(corpus, indexed)
+    index.open_engine(other, indexed)
+    assert index.index_file(corpus, indexed) != index.index_file(other, indexed)
+    assert index.open_engine(corpus, indexed).status == "loaded"
+    assert len(index.open_engine(other, indexed).engine.passages.articles) == 1
+
+
+def test_without_the_saved_index_nothing_is_written(corpus, tmp_path):
+    settings = make_settings(use_saved_index=False, data_dir=tmp_path / "data")
+    assert index.open_engine(corpus, settings).status == "built"
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_live_corpus_saves_what_it_applies(corpus, indexed):
+    from bot.core.live import LiveCorpus
+
+    live = LiveCorpus.load(corpus, indexed)
+    (corpus / "festival.txt").write_text(FESTIVAL, encoding="utf-8")
+    assert live.rescan().added == ("festival.txt",)
+    opened = index.open_engine(corpus, indexed)
+    assert opened.status == "loaded"
+    assert_same_answers(opened.engine, live.engine)
+
+
+def test_a_live_corpus_starts_from_the_saved_index(corpus, indexed, caplog):
+    from bot.core.live import LiveCorpus
+
+    index.open_engine(corpus, indexed)
+    (corpus / "bridge.txt").unlink()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot"):
+        live = LiveCorpus.load(corpus, indexed)
+    messages = [r.getMessage() for r in caplog.records]
+    assert "loaded index" in messages and "index updated" in messages
+    assert "bridge.txt" not in [info.source.id for info in live.engine.sources()]
+    assert not live.rescan()  # nothing left to apply
