@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -96,6 +97,12 @@ class Engine:
         docs = [doc for item in self.prepared for doc in item.docs]
         self._own_terms = [terms for item in self.prepared for terms in item.own_terms]
         self._speaker_terms = [terms for item in self.prepared for terms in item.speaker_terms]
+        self._speakers = _SpeakerIndex(self._speaker_terms)
+        self._docs = docs
+        # Without a heading a sentence's index terms are its own: membership is a postings lookup.
+        self._headed = np.array(
+            [s.heading is not None for s in self.passages.sentences], dtype=bool
+        )
         self._quoted = np.array([q for item in self.prepared for q in item.quoted], dtype=float)
         self._reports = np.array([r for item in self.prepared for r in item.reports], dtype=bool)
         self._content = np.array([c for item in self.prepared for c in item.content], dtype=bool)
@@ -289,42 +296,61 @@ class Engine:
             matched = matched | speaking
         candidates = np.flatnonzero(matched)
         if candidates.size > _RERANK:
-            candidates = candidates[np.argsort(-base[candidates], kind="stable")[:_RERANK]]
+            candidates = candidates[_best(base[candidates], _RERANK)]
         kind = expected_type(parsed.text)
         wanted_cue = (
             self.tokenizer.stem(parsed.verb)
             if parsed.verb and parsed.verb not in _GENERIC_VERBS
             else None
         )
-        ranked: list[_Ranked] = []
-        best_cover = 0.0
-        for doc in candidates:
-            terms = self._window_terms(doc)
-            if speaking is not None:
-                said = bool(speaking[doc])
-                terms = terms | frozenset().union(*self._speaker_terms[doc]) if said else terms
-                if not said and not (self._reports[doc] and need.speaker <= self._own_terms[doc]):
-                    continue
-            if not (self._own_terms[doc] & need.key) and not (
-                speaking is not None and speaking[doc]
-            ):
-                continue  # matched only through its heading or paragraph: not a quote about it
-            cover = self._coverage(need.topic, terms) if need.topic else 1.0
-            best_cover = max(best_cover, cover)
-            if cover < settings.min_coverage:
-                continue
-            value = float(base[doc]) + settings.position_weight * self._early[doc]
-            if parsed.asks_for_speech:
-                value += settings.quote_weight * (self._quoted[doc] + self._content[doc])
-                if wanted_cue and any(
-                    self.tokenizer.stem(a.cue) == wanted_cue
-                    for a in self.passages.attributions[doc]
-                ):
-                    value += settings.speaker_weight  # "what did China reiterate?": reiterated
-
-            if kind and offers(kind, self.passages.text(self.passages.sentences[doc]), parsed.text):
-                value += settings.answer_type_weight
-            ranked.append(_Ranked(int(doc), value, cover))
+        said = speaking[candidates] if speaking is not None else np.zeros(candidates.size, bool)
+        # A quote about the question: its own words (not its heading's or paragraph's) meet the
+        # key terms, or it quotes the speaker asked about.
+        keep = said.copy()
+        for term in need.key:
+            keep |= self._own_has(term, candidates)
+        if speaking is not None:
+            # Neither quoting the speaker nor reporting them speaking: not their words.
+            reported = self._reports[candidates]
+            for term in need.speaker:
+                reported &= self._own_has(term, candidates)
+            keep &= said | reported
+        candidates, said = candidates[keep], said[keep]
+        cover = self._coverage(candidates, said, need.topic)
+        best_cover = float(cover.max()) if cover.size else 0.0
+        good = cover >= settings.min_coverage
+        candidates, said, cover = candidates[good], said[good], cover[good]
+        value = base[candidates] + settings.position_weight * self._early[candidates]
+        if parsed.asks_for_speech:
+            value = value + settings.quote_weight * (
+                self._quoted[candidates] + self._content[candidates]
+            )
+            if wanted_cue:
+                # "what did China reiterate?": reiterated
+                value = value + settings.speaker_weight * np.fromiter(
+                    (self._has_cue(doc, wanted_cue) for doc in candidates.tolist()),
+                    bool,
+                    candidates.size,
+                )
+        if kind:
+            value = value + settings.answer_type_weight * np.fromiter(
+                (
+                    offers(kind, self.passages.text(self.passages.sentences[doc]), parsed.text)
+                    for doc in candidates.tolist()
+                ),
+                bool,
+                candidates.size,
+            )
+        order = np.lexsort((candidates, -value))
+        ranked = [
+            _Ranked(doc, v, c)
+            for doc, v, c in zip(
+                candidates[order].tolist(),
+                value[order].tolist(),
+                cover[order].tolist(),
+                strict=True,
+            )
+        ]
         if not ranked:
             about = parsed.topic if parsed.asks_for_speech else None
             if about and speaking is not None and speaking.any():
@@ -333,43 +359,57 @@ class Engine:
                 "The articles do not cover this question "
                 f"(best match covers {best_cover:.0%} of its key words)."
             )
-        ranked.sort(key=lambda item: (-item.value, item.doc))
         return ranked, None
 
-    def _window_terms(self, doc: int) -> frozenset[str]:
-        """The sentence's own terms and its neighbours' in the paragraph (not the heading).
+    def _has_cue(self, doc: int, cue: str) -> bool:
+        return any(self.tokenizer.stem(a.cue) == cue for a in self.passages.attributions[doc])
 
-        Coverage is judged on this window: "the mutiny ... began on Friday" may be
-        split over two sentences, but a section heading or the title alone never
-        makes a sentence an answer.
+    def _coverage(self, docs: np.ndarray, said: np.ndarray, wanted: frozenset[str]) -> np.ndarray:
+        """Per sentence, the IDF-weighted share of ``wanted`` found in its window.
+
+        The window is the sentence's own terms and its neighbours' in the paragraph
+        (not the heading): "the mutiny ... began on Friday" may be split over two
+        sentences, but a section heading or the title alone never makes a sentence
+        an answer. A sentence that quotes the speaker asked about adds their names.
         """
-        sentences = self.passages.sentences
-        here = sentences[doc]
-        terms = self._own_terms[doc]
-        for other in (doc - 1, doc + 1):
-            if 0 <= other < len(sentences) and (
-                sentences[other].article,
-                sentences[other].paragraph,
-            ) == (here.article, here.paragraph):
-                terms = terms | self._own_terms[other]
-        return terms
-
-    def _coverage(self, wanted: frozenset[str], have: frozenset[str]) -> float:
+        if not wanted:
+            return np.ones(docs.size)
         weights = {t: self.index.idf(t) for t in wanted}
         total = sum(weights.values())
         if total <= 0:
-            return 0.0
-        return sum(w for t, w in weights.items() if t in have) / total
+            return np.zeros(docs.size)
+        last = len(self._paragraph) - 1
+        before = np.maximum(docs - 1, 0)
+        after = np.minimum(docs + 1, last)
+        here = self._paragraph[docs]
+        with_before = (docs > 0) & (self._paragraph[before] == here)
+        with_after = (docs < last) & (self._paragraph[after] == here)
+        covered = np.zeros(docs.size)
+        for term, weight in weights.items():
+            found = self._own_has(term, docs)
+            found |= with_before & self._own_has(term, before)
+            found |= with_after & self._own_has(term, after)
+            found |= said & self._speakers.has(term, docs)
+            covered = covered + np.where(found, weight, 0.0)
+        return covered / total
+
+    def _own_has(self, term: str, docs: np.ndarray) -> np.ndarray:
+        """Which of ``docs`` have ``term`` among their own words (not their heading's)."""
+        found = self.index.matches(term, docs)
+        for k in np.flatnonzero(found & self._headed[docs]).tolist():
+            found[k] = term in self._own_terms[int(docs[k])]
+        return found
+
+    def _same_paragraph(self, doc: int, other: int) -> bool:
+        return 0 <= other < len(self._paragraph) and self._paragraph[other] == self._paragraph[doc]
 
     def _speaker_matches(self, subject: frozenset[str]) -> np.ndarray:
         """Which sentences report the subject speaking (all its name terms in the speaker)."""
-        out = np.zeros(len(self._speaker_terms), dtype=bool)
-        for i, speakers in enumerate(self._speaker_terms):
-            out[i] = any(subject <= terms for terms in speakers)
-        return out
+        return self._speakers.matches(subject)
 
     def _answers(self, ranked: list[_Ranked], need: _Need, wanted: int) -> list[Answer]:
         answers: list[Answer] = []
+        terms: list[tuple[frozenset[str], frozenset[str]]] = []  # per answer: content, quoted
         used: set[int] = set()
         # Past the answers wanted, a few more candidates are read only to find the other
         # articles that carry an answer already chosen (one answer, several sources).
@@ -380,14 +420,24 @@ class Engine:
             span = self._span(doc)
             used.update(span)
             answer = self._answer(span, item, need)
-            duplicate = self._duplicate_of(answer, answers)
+            mine = (self._content_of(span, answer), _quoted_terms(self.tokenizer, answer.quote))
+            duplicate = _duplicate_of(mine, terms)
             if duplicate is None:
                 if len(answers) < wanted:
                     answers.append(answer)
+                    terms.append(mine)
             elif answer.source not in answers[duplicate].sources:
                 kept = answers[duplicate]
                 answers[duplicate] = replace(kept, sources=(*kept.sources, answer.source))
         return answers
+
+    def _content_of(self, span: list[int], answer: Answer) -> frozenset[str]:
+        """The quote's content terms: its sentences' own terms when only spaces lie between."""
+        sentences, text = self.passages.sentences, self.passages.articles[answer.article].text
+        if any(not text[sentences[i].end : sentences[i + 1].start].isspace() for i in span[:-1]):
+            return _content_terms(self.tokenizer, answer.quote)
+        terms = frozenset().union(*(self._own_terms[i] for i in span))
+        return frozenset(t for t in terms if not self.tokenizer.is_speech(t))
 
     def _span(self, doc: int) -> list[int]:
         """The sentences shown for ``doc``: whole quotations, and the sentence before a stub."""
@@ -396,11 +446,7 @@ class Engine:
         first = last = doc
 
         def same_paragraph(i: int) -> bool:
-            return (
-                0 <= i < len(sentences)
-                and sentences[i].article == sentences[doc].article
-                and sentences[i].paragraph == sentences[doc].paragraph
-            )
+            return self._same_paragraph(doc, i)
 
         balance = _quote_balance(self.passages.text(sentences[doc]))
         while balance > 0 and same_paragraph(last + 1) and last - first + 1 < limit:
@@ -409,13 +455,26 @@ class Engine:
         while balance < 0 and same_paragraph(first - 1) and last - first + 1 < limit:
             first -= 1
             balance += _quote_balance(self.passages.text(sentences[first]))
-        content = [
-            t for t in self.tokenizer(self.passages.text(sentences[doc]))
-            if not self.tokenizer.is_speech(t)
-        ]  # fmt: skip
-        if len(content) < _MIN_CONTENT_TERMS and same_paragraph(first - 1) and first == doc:
+        if (
+            self._content_count(doc) < _MIN_CONTENT_TERMS
+            and same_paragraph(first - 1)
+            and first == doc
+        ):
             first -= 1
         return list(range(first, last + 1))
+
+    def _content_count(self, doc: int) -> int:
+        """How many of the sentence's own terms (repeats counted) are not the speech term.
+
+        A doc is the sentence's terms (one speech term kept) followed by heading terms
+        the sentence lacks, so its own terms are the leading run found in ``own``.
+        """
+        own, count = self._own_terms[doc], 0
+        for term in self._docs[doc]:
+            if term not in own:
+                break
+            count += not self.tokenizer.is_speech(term)
+        return count
 
     def _answer(self, span: list[int], item: _Ranked, need: _Need) -> Answer:
         doc = item.doc
@@ -453,18 +512,66 @@ class Engine:
             coverage=item.coverage,
         )
 
-    def _duplicate_of(self, answer: Answer, answers: list[Answer]) -> int | None:
-        """Index of an earlier answer saying the same thing (in another article), if any."""
-        mine = _content_terms(self.tokenizer, answer.quote)
-        for i, other in enumerate(answers):
-            theirs = _content_terms(self.tokenizer, other.quote)
-            union = mine | theirs
-            if union and len(mine & theirs) / len(union) >= _DUPLICATE_OVERLAP:
-                return i
-            quoted = _quoted_terms(self.tokenizer, answer.quote)
-            if quoted and quoted == _quoted_terms(self.tokenizer, other.quote):
-                return i
-        return None
+
+class _SpeakerIndex:
+    """Attributions x name terms, to find every sentence quoting a subject in one pass."""
+
+    def __init__(self, speaker_terms: Sequence[Sequence[frozenset[str]]]) -> None:
+        self._vocab: dict[str, int] = {}
+        sentence, rows, columns = array("q"), array("q"), array("q")
+        lookup = self._vocab.setdefault
+        for doc, found in enumerate(speaker_terms):
+            for names in found:
+                row = len(sentence)
+                sentence.append(doc)
+                for term in names:
+                    rows.append(row)
+                    columns.append(lookup(term, len(self._vocab)))
+        self._size = len(speaker_terms)
+        self._sentence = np.frombuffer(sentence, dtype=np.int64)
+        cols = np.frombuffer(columns, dtype=np.int64)
+        order = np.argsort(cols, kind="stable")
+        self._rows = np.frombuffer(rows, dtype=np.int64)[order]
+        self._indptr = np.zeros(len(self._vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cols, minlength=len(self._vocab)), out=self._indptr[1:])
+
+    def matches(self, subject: frozenset[str]) -> np.ndarray:
+        """Which sentences have an attribution whose names include every term of ``subject``."""
+        out = np.zeros(self._size, dtype=bool)
+        columns = [self._vocab.get(term) for term in subject]
+        if any(column is None for column in columns):
+            return out
+        count = np.zeros(self._sentence.size, dtype=np.int64)
+        for column in columns:
+            count[self._rows[self._indptr[column] : self._indptr[column + 1]]] += 1
+        out[self._sentence[count == len(columns)]] = True
+        return out
+
+    def has(self, term: str, docs: np.ndarray) -> np.ndarray:
+        """Which of ``docs`` have an attribution naming ``term``."""
+        column = self._vocab.get(term)
+        if column is None:
+            return np.zeros(docs.size, dtype=bool)
+        rows = self._rows[self._indptr[column] : self._indptr[column + 1]]
+        return np.isin(docs, self._sentence[rows])
+
+
+def _duplicate_of(
+    mine: tuple[frozenset[str], frozenset[str]],
+    answers: Sequence[tuple[frozenset[str], frozenset[str]]],
+) -> int | None:
+    """Index of an earlier answer saying the same thing (in another article), if any.
+
+    Each answer is given as its content terms and the terms of its quotations.
+    """
+    content, quoted = mine
+    for i, (theirs, their_quoted) in enumerate(answers):
+        union = content | theirs
+        if union and len(content & theirs) / len(union) >= _DUPLICATE_OVERLAP:
+            return i
+        if quoted and quoted == their_quoted:
+            return i
+    return None
 
 
 def _prepare_all(
@@ -480,6 +587,21 @@ def _prepare_all(
         if progress is not None:
             progress(number + 1, len(raw), sentences)
     return prepared
+
+
+def _best(values: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` largest values, largest first, ties in position order.
+
+    The same as ``np.argsort(-values, kind="stable")[:k]``, without sorting them all.
+    """
+    negated = -values
+    if negated.size <= k:
+        return np.argsort(negated, kind="stable")
+    kth = np.partition(negated, k - 1)[k - 1]
+    above = np.flatnonzero(negated < kth)
+    tied = np.flatnonzero(negated == kth)[: k - above.size]
+    picked = np.union1d(above, tied)
+    return picked[np.argsort(negated[picked], kind="stable")]
 
 
 def _scaled(values: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -100,12 +100,14 @@ class Tokenizer:
     def __post_init__(self) -> None:
         stemmer = SnowballStemmer(self.language)
         object.__setattr__(self, "_stem", cache(stemmer.stem))
+        # A word's terms depend on the word alone: news repeats its words, so remember them.
+        object.__setattr__(self, "_word", lru_cache(maxsize=1 << 18)(self._terms_of))
 
     def __call__(self, text: str) -> list[str]:
         """Index terms of ``text`` in order (repeats kept: BM25 counts them)."""
         terms: list[str] = []
         for raw in _TOKEN.findall(normalise(text)):
-            terms.extend(self._terms_of(raw))
+            terms.extend(self._word(raw))
         return terms
 
     def term(self, word: str) -> str | None:
@@ -113,7 +115,7 @@ class Tokenizer:
         found = self(word)
         return found[0] if found else None
 
-    def _terms_of(self, raw: str) -> list[str]:
+    def _terms_of(self, raw: str) -> tuple[str, ...]:
         if raw[0].isdigit():
             return [raw.replace(",", "")]
         if "." in raw:  # dotted acronym
@@ -129,7 +131,7 @@ class Tokenizer:
         out.extend(self._one(part.replace("'", "")) for part in parts)
         if negated:
             out.append(_NEGATION)
-        return [term for term in out if term]
+        return tuple(term for term in out if term)
 
     def _one(self, word: str) -> str:
         canonical = self.aliases.get(word)
