@@ -87,7 +87,13 @@ class Engine:
         tokenizer: Tokenizer,
         splitter: SentenceSplitter,
         errors: Sequence[LoadError] = (),
+        indexes: tuple[SparseBM25, SparseBM25] | None = None,
     ) -> None:
+        """An engine over ``prepared``, in that order.
+
+        ``indexes``: the sentence and paragraph BM25 indexes of exactly these articles
+        (saved with them), so a load need not build them again; None builds them.
+        """
         self.settings = settings
         self.tokenizer = tokenizer
         self.splitter = splitter
@@ -107,20 +113,23 @@ class Engine:
         self._reports = np.array([r for item in self.prepared for r in item.reports], dtype=bool)
         self._content = np.array([c for item in self.prepared for c in item.content], dtype=bool)
         bm25 = {"k1": settings.bm25_k1, "b": settings.bm25_b, "epsilon": settings.bm25_epsilon}
-        self.index = SparseBM25(docs, **bm25)
+        self.index = SparseBM25(docs, **bm25) if indexes is None else indexes[0]
         # A second BM25 over whole paragraphs: a question's words are often spread over
         # the sentences around the one that answers it.
         paragraph_of: dict[tuple[int, int], int] = {}
-        paragraph_docs: list[list[str]] = []
         self._paragraph = np.zeros(len(docs), dtype=np.int64)
         for i, sentence in enumerate(self.passages.sentences):
             key = (sentence.article, sentence.paragraph)
-            if key not in paragraph_of:
-                paragraph_of[key] = len(paragraph_docs)
-                paragraph_docs.append([])
-            paragraph_docs[paragraph_of[key]].extend(docs[i])
-            self._paragraph[i] = paragraph_of[key]
-        self.paragraphs = SparseBM25(paragraph_docs, **bm25)
+            self._paragraph[i] = paragraph_of.setdefault(key, len(paragraph_of))
+        if indexes is None:
+            paragraph_docs: list[list[str]] = [[] for _ in paragraph_of]
+            for number, doc in zip(self._paragraph.tolist(), docs, strict=True):
+                paragraph_docs[number].extend(doc)
+            self.paragraphs = SparseBM25(paragraph_docs, **bm25)
+        else:
+            self.paragraphs = indexes[1]
+            if self.index.size != len(docs) or self.paragraphs.size != len(paragraph_of):
+                raise ValueError("saved BM25 indexes do not fit the articles")
         self._early = np.array(
             [
                 1.0 - s.position / max(len(item.sentences), 1)

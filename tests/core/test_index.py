@@ -80,6 +80,31 @@ def test_a_loaded_index_holds_exactly_what_a_build_makes(corpus, indexed):
     assert_same_answers(loaded.engine, built.engine)
 
 
+def test_a_loaded_index_restores_both_bm25_indexes_score_for_score(corpus, indexed):
+    built = index.open_engine(corpus, indexed).engine
+    loaded = index.open_engine(corpus, indexed).engine
+    assert np.array_equal(loaded._paragraph, built._paragraph)
+    for question in [*QUESTIONS, "storm damage roads closed", "no such words zzz"]:
+        terms = built.tokenizer(question)
+        for name in ("index", "paragraphs"):
+            mine, theirs = getattr(loaded, name), getattr(built, name)
+            assert (mine.size, mine.documents, mine.terms) == (
+                theirs.size,
+                theirs.documents,
+                theirs.terms,
+            )
+            assert np.array_equal(mine.scores(terms), theirs.scores(terms)), (name, question)
+
+
+def test_an_index_saved_by_the_old_layout_is_rebuilt(corpus, indexed, monkeypatch, caplog):
+    monkeypatch.setattr(index, "LAYOUT_VERSION", index.LAYOUT_VERSION - 1)
+    index.open_engine(corpus, indexed)
+    monkeypatch.undo()
+    with caplog.at_level(logging.WARNING, logger="bot"):
+        assert index.open_engine(corpus, indexed).status == "built"
+    assert any("layout" in r.getMessage() for r in caplog.records)
+
+
 def test_quotes_from_a_loaded_index_are_slices_of_the_article(corpus, indexed):
     index.open_engine(corpus, indexed)
     engine = index.open_engine(corpus, indexed).engine
