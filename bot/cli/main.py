@@ -24,9 +24,9 @@ from bot import __version__
 from bot.cli.render import reply_text, sources_text
 from bot.cli.repl import run_repl
 from bot.core import index
-from bot.core.corpus import ARTICLE_SUFFIXES, HTML_SUFFIXES, article_files
+from bot.core.corpus import article_files, is_article_file, require_folder
 from bot.core.engine import Engine, Progress
-from bot.core.errors import CorpusError, UserError
+from bot.core.errors import UserError
 from bot.core.live import LiveCorpus, Watcher
 from bot.core.models import Reply
 from bot.discord.commands import add_discord_commands
@@ -165,9 +165,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     """Copy article files into the corpus folder and index them (the others are reused)."""
-    folder = _folder(args, settings)
-    if not folder.is_dir():
-        raise CorpusError(f"corpus folder {str(folder)!r} does not exist")
+    folder = require_folder(_folder(args, settings))
     plan = [pair for name in args.paths for pair in _to_add(Path(name), folder)]
     for source, target in plan:
         if source.resolve() == target.resolve():
@@ -181,9 +179,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     """Delete articles (by id or path) from the corpus folder and drop them from the index."""
-    folder = _folder(args, settings)
-    if not folder.is_dir():
-        raise CorpusError(f"corpus folder {str(folder)!r} does not exist")
+    folder = require_folder(_folder(args, settings))
     doomed = [path for name in args.items for path in _to_remove(name, folder)]
     for path in doomed:
         path.unlink(missing_ok=True)
@@ -204,10 +200,6 @@ def _report(opened: index.Opened, args: argparse.Namespace) -> int:
     return 0
 
 
-def _suffix_ok(path: Path) -> bool:
-    return path.name.lower().endswith(ARTICLE_SUFFIXES + HTML_SUFFIXES)
-
-
 def _inside(path: Path, folder: Path) -> Path | None:
     """``path`` relative to ``folder`` if it lies inside it, else None."""
     try:
@@ -219,7 +211,7 @@ def _inside(path: Path, folder: Path) -> Path | None:
 def _to_add(path: Path, folder: Path) -> list[tuple[Path, Path]]:
     """(file, where it goes in the corpus) for a FILE or every article file under a DIR."""
     if path.is_file():
-        if not _suffix_ok(path):
+        if not is_article_file(path):
             raise UserError(f"{path}: not an article file (use .txt, .md, .html or .html.gz)")
         inside = _inside(path, folder)
         return [(path, folder / (inside if inside is not None else path.name))]
@@ -241,7 +233,7 @@ def _to_remove(name: str, folder: Path) -> list[Path]:
             continue
         if candidate.is_dir():
             return list(article_files(candidate))
-        if _suffix_ok(candidate):
+        if is_article_file(candidate):
             return [candidate]
     raise UserError(f"{name}: not an article in the corpus folder {str(folder)!r}")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.core.errors import CorpusError
 from bot.core.models import Source
 
 log = logging.getLogger(__name__)
@@ -107,13 +108,29 @@ def read_article(path: Path, source_id: str) -> RawArticle:
     return RawArticle(Source(id=source_id, **meta), body)
 
 
+class MissingFolderError(CorpusError, FileNotFoundError):
+    """The corpus folder is not there: a user error, and a file-not-found all the same."""
+
+
+def require_folder(folder: Path) -> Path:
+    """``folder`` itself, or a ``MissingFolderError`` naming it when it is not a folder."""
+    if not folder.is_dir():
+        raise MissingFolderError(f"corpus folder {str(folder)!r} does not exist")
+    return folder
+
+
+def is_article_file(path: Path) -> bool:
+    """Whether the name marks an article this reader takes (.txt, .md or a saved page)."""
+    return path.name.lower().endswith(ARTICLE_SUFFIXES + HTML_SUFFIXES)
+
+
 def article_files(root: Path) -> Iterator[Path]:
     """Article files under ``root`` in a stable order; hidden files and folders are ignored."""
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root).parts
         if any(part.startswith(".") for part in relative):
             continue
-        if path.is_file() and path.name.lower().endswith(ARTICLE_SUFFIXES + HTML_SUFFIXES):
+        if path.is_file() and is_article_file(path):
             yield path
 
 
@@ -121,8 +138,7 @@ def load_folder(
     root: Path, files: Iterable[Path] | None = None
 ) -> tuple[list[RawArticle], list[LoadError]]:
     """Every readable article under ``root``, and a ``LoadError`` for each that was skipped."""
-    if not root.is_dir():
-        raise FileNotFoundError(f"corpus folder {str(root)!r} does not exist")
+    require_folder(root)
     articles: list[RawArticle] = []
     errors: list[LoadError] = []
     for path in files if files is not None else article_files(root):

@@ -25,7 +25,7 @@ from bot.core.answer_type import offers
 from bot.core.bm25 import SparseBM25
 from bot.core.corpus import LoadError, RawArticle, load_folder
 from bot.core.document import PreparedArticle, assemble, prepare_article
-from bot.core.errors import CorpusError, QuestionError
+from bot.core.errors import QuestionError
 from bot.core.models import Answer, Reply, Sentence, Source
 from bot.core.question import ParsedQuestion, parse_question
 from bot.core.sentences import SentenceSplitter
@@ -146,10 +146,7 @@ class Engine:
         progress: Progress | None = None,
     ) -> Engine:
         """Load, clean, split and index every article under ``folder``."""
-        try:
-            raw, errors = load_folder(folder)
-        except FileNotFoundError as exc:
-            raise CorpusError(str(exc)) from exc
+        raw, errors = load_folder(folder)
         return cls.from_articles(raw, settings, errors, progress)
 
     @classmethod

@@ -42,10 +42,16 @@ from nltk.tokenize.punkt import PunktParameters
 
 from bot.core import store
 from bot.core.bm25 import ARRAY_NAMES, SparseBM25
-from bot.core.corpus import ArticleFormatError, LoadError, RawArticle, article_files, read_article
+from bot.core.corpus import (
+    ArticleFormatError,
+    LoadError,
+    RawArticle,
+    article_files,
+    read_article,
+    require_folder,
+)
 from bot.core.document import PreparedArticle
 from bot.core.engine import Engine, Progress
-from bot.core.errors import CorpusError
 from bot.core.models import Article, Attribution, Block, BlockKind, Sentence, Source
 from bot.core.sentences import TRAINING_CHARS, SentenceSplitter, curated_abbreviations
 from bot.core.tokenize import TOKENIZER_VERSION, Tokenizer, load_aliases
@@ -103,10 +109,8 @@ def fingerprint(tokenizer: Tokenizer, settings: Settings) -> dict[str, Any]:
 
 def hash_files(folder: Path) -> dict[str, str]:
     """Article id -> sha256 of the file's bytes, for every article file in ``folder``."""
-    if not folder.is_dir():
-        raise CorpusError(f"corpus folder {str(folder)!r} does not exist")
     hashes: dict[str, str] = {}
-    for path in article_files(folder):
+    for path in article_files(require_folder(folder)):
         try:
             hashes[path.relative_to(folder).as_posix()] = store.file_digest(path)
         except OSError:

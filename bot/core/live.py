@@ -21,10 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.core import index
-from bot.core.corpus import ArticleFormatError, LoadError, RawArticle, article_files, read_article
+from bot.core.corpus import (
+    ArticleFormatError,
+    LoadError,
+    RawArticle,
+    article_files,
+    read_article,
+    require_folder,
+)
 from bot.core.document import digest_of
 from bot.core.engine import Engine, Progress
-from bot.core.errors import CorpusError
 from bot.core.store import file_digest
 from bot.settings import Settings
 
@@ -162,10 +168,8 @@ class LiveCorpus:
         return change
 
     def _stats(self) -> dict[str, Stat]:
-        if not self.folder.is_dir():
-            raise CorpusError(f"corpus folder {str(self.folder)!r} does not exist")
         stats: dict[str, Stat] = {}
-        for path in article_files(self.folder):
+        for path in article_files(require_folder(self.folder)):
             try:
                 info = path.stat()
             except OSError:
