@@ -287,7 +287,7 @@ class Engine:
         scores = self.index.scores(need.terms)
         if not scores.size:
             return [], "No articles are loaded."
-        speaking = self._speaker_matches(need.speaker) if need.speaker else None
+        speaking = self._speakers.matches(need.speaker) if need.speaker else None
         if parsed.asks_for_speech and speaking is not None and not speaking.any():
             return [], f"No article quotes {parsed.speaker}."
         base = _scaled(scores)
@@ -408,10 +408,6 @@ class Engine:
 
     def _same_paragraph(self, doc: int, other: int) -> bool:
         return 0 <= other < len(self._paragraph) and self._paragraph[other] == self._paragraph[doc]
-
-    def _speaker_matches(self, subject: frozenset[str]) -> np.ndarray:
-        """Which sentences report the subject speaking (all its name terms in the speaker)."""
-        return self._speakers.matches(subject)
 
     def _answers(self, ranked: list[_Ranked], need: _Need, wanted: int) -> list[Answer]:
         answers: list[Answer] = []
