@@ -197,7 +197,7 @@ def build(system: str, work: Path, n: int, index_dir: Path) -> dict[str, float]:
         opened = open_engine(folder, engine_settings(index_dir), rebuild=True)
         return {
             "build_s": time.perf_counter() - started,
-            "engine_sentences": len(opened.engine.passages.sentences),
+            "engine_sentences": opened.engine.sentence_count,
         }
     if system == "newsquote":
         from bot.core.bm25 import SparseBM25

@@ -52,8 +52,8 @@ def run_repl(
     interactive = stdin.isatty()
     if interactive:
         _enable_history()
-    articles = len(corpus.engine.passages.articles)
-    sentences = len(corpus.engine.passages.sentences)
+    articles = corpus.engine.article_count
+    sentences = corpus.engine.sentence_count
     print(f"newsquote: {articles} articles, {sentences} sentences. :help for help.", file=out)
     last: Reply | None = None
     while True:

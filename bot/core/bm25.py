@@ -1,64 +1,48 @@
-"""BM25Okapi over sparse postings: rank-bm25's scores, vectorised, persistable and updatable.
+"""BM25Okapi over sparse postings: rank-bm25's scores, vectorised and persistable.
 
-Semantics are rank-bm25 0.2.2's ``BM25Okapi``, bit for bit on a fresh build:
-``idf = log(N - n + 0.5) - log(n + 0.5)``; a negative IDF becomes ``epsilon``
-times the mean IDF over all terms; a document scores
-``sum idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))`` over the
-query's terms, a repeated query term counting each time. On top comes a
-floor: every IDF at or below ``max(IDF_FLOOR, epsilon * max(mean IDF, 0))`` is
-raised to it. BM25Okapi gives a term in half or more of the sentences an IDF of
-zero or below (then epsilon times a mean that may itself be negative), which
-would let a matching sentence score no better than one without the term; with
-the floor a sentence that matches always outscores one that does not.
-``idf_floor=None`` drops it (plain BM25Okapi).
+Semantics are rank-bm25 0.2.2's ``BM25Okapi``, bit for bit: ``idf = log(N - n
++ 0.5) - log(n + 0.5)``; a negative IDF becomes ``epsilon`` times the mean IDF
+over all terms; a document scores ``sum idf * tf * (k1 + 1) / (tf + k1 * (1 -
+b + b * dl / avgdl))`` over the query's terms, a repeated query term counting
+each time. On top comes a floor: every IDF at or below ``max(IDF_FLOOR,
+epsilon * max(mean IDF, 0))`` is raised to it. BM25Okapi gives a term in half
+or more of the sentences an IDF of zero or below (then epsilon times a mean that
+may itself be negative), which would let a matching sentence score no better
+than one without the term; with the floor a sentence that matches always
+outscores one that does not. ``idf_floor=None`` drops it (plain BM25Okapi).
 
-Layout. The postings are a ``scipy.sparse`` CSR matrix (sentence x term, for
-``doc_terms``) and its CSC twin (term columns, for queries). A posting's value
-is not a float but a *weight class*: the index of its (tf, dl) pair in a small
-table. The BM25 tf part depends on nothing else (k1, b and avgdl are shared),
-so the table (a few hundred floats) holds every posting's weight, and a query
-term costs one column slice, one gather from that cache-resident table and one
-scatter-add: no Python loop over sentences. A posting costs 6 bytes (int32 row,
-uint16 class) per direction instead of a float64 weight's 12, and an add or a
-removal, which moves avgdl and therefore every weight, recomputes the table
-rather than every posting.
+Layout. The postings are one compressed sparse column matrix (term columns,
+sentence rows, ``scipy.sparse`` builds it). A posting's value is not a float
+but a *weight class*: the index of its (tf, dl) pair in a small table. The BM25
+tf part depends on nothing else (k1, b and avgdl are shared), so the table (a
+few hundred floats) holds every posting's weight, and a query term costs one
+column slice, one gather from that cache-resident table and one scatter-add:
+no Python loop over sentences. A posting costs 6 bytes (int32 row, uint16
+class) instead of a float64 weight's 12. The columns are what is saved, so a
+load is a read, not a conversion.
 
 Why scipy.sparse rather than bm25s (0.3.16). bm25s is fast for the same reason
 this is: it precomputes ``idf * tf-part`` per posting (float32) and sums column
-slices. As a dependency it does not fit: (1) no incremental add or remove, and
-as every add changes N, and so every IDF it bakes into the postings, an update
-is a full rebuild; (2) its IDF variants (robertson clipped at 0, lucene,
-atire, ...) lack BM25Okapi's epsilon rule and our floor, so matching the
-reference would mean rewriting its matrix behind its back; (3) float32 keeps
-about 7 digits, so a score of 20 is good to ~2e-6, not the 1e-6 we check;
-(4) it is slower where we measured it. On 1M BBC sentences, with the same tokens
-and 2 cores (``bench/scale.py``): index build 24 s vs 5.4 s here; p50/p95 per
-question 172/317 ms vs 0.64/5.2 ms, because its numpy top-k runs
-``argpartition`` over the dense, mostly zero score array, where numpy's
-introselect degrades (~200 ms); peak serving RSS 403 MB vs 457 MB here, the
-gap being mostly the doc->terms CSR that bm25s lacks. What we need from a library is
-sparse-matrix machinery (summing duplicates, CSR/CSC conversion, stacking), and
-scipy provides it: mature and packaged everywhere. The scoring itself is
-three numpy calls.
+slices. As a dependency it does not fit: (1) its IDF variants (robertson
+clipped at 0, lucene, atire, ...) lack BM25Okapi's epsilon rule and our floor,
+so matching the reference would mean rewriting its matrix behind its back;
+(2) float32 keeps about 7 digits, so a score of 20 is good to ~2e-6, not the
+1e-6 we check; (3) it is slower where we measured it (``bench/scale.py``: its
+numpy top-k runs ``argpartition`` over the dense, mostly zero score array,
+where numpy's introselect degrades). What we need from a library is
+sparse-matrix machinery (summing duplicates, COO to CSC), and scipy provides
+it: mature and packaged everywhere. The scoring itself is three numpy calls.
 
-Updates. ``add`` appends sentences (new ids follow the old ones); ``remove``
-leaves a tombstone: the sentence's postings go, its score is 0 from then on
-and N, document frequencies, avgdl and the mean IDF are those of the live
-sentences, so scores equal a rebuild from the survivors. Ids stay stable, so
-arrays kept beside the index by callers stay aligned; ``compact`` drops the
-tombstones (and terms no live sentence has) and returns the old->new id map.
-Each update costs O(total postings) of vectorised work (CSR->CSC), 0.1-0.3 s
-at 1M sentences whatever the batch size: batch them.
-
-Threads. Readers see an immutable snapshot swapped in whole by a writer, so
-scoring needs no lock; writers serialise on one lock.
+Updates. An index never changes once built. A corpus change builds a new one
+from term ids the caller kept (``from_ids``): no text is tokenized again, the
+work is a few vectorised passes over the postings, and the scores equal a
+fresh build's because it *is* one (N, document frequencies, avgdl and the mean
+IDF all follow).
 """
 
 from __future__ import annotations
 
-import logging
 import math
-import threading
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,60 +51,37 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-log = logging.getLogger(__name__)
-
 IDF_FLOOR = 1e-3
-FORMAT = 1
-ARRAY_NAMES = ("indptr", "indices", "classes", "doc_len", "live", "class_tf", "class_dl")
+FORMAT = 2
+ARRAY_NAMES = ("indptr", "indices", "classes", "doc_len", "class_tf", "class_dl")
 _DENSE_KEYS = 1 << 22  # below this, (tf, dl) keys are coded with a lookup table, not a sort
 
 
-class _Vocabulary(dict[str, int]):
-    """Term -> column; a term seen for the first time gets the next column.
+@dataclass(frozen=True, slots=True)
+class Parameters:
+    """BM25Okapi's parameters, plus the IDF floor (None: plain BM25Okapi)."""
 
-    Columns thus follow first occurrence in the corpus, the order in which
-    rank-bm25 sums IDFs for its mean, so that mean agrees to the last bit.
-    Only writers index it with ``[]``; readers use ``get`` and never insert.
-    """
+    k1: float = 1.5
+    b: float = 0.75
+    epsilon: float = 0.25
+    idf_floor: float | None = IDF_FLOOR
 
-    def __init__(self, terms: Iterable[str] = ()) -> None:
-        self.terms: list[str] = list(terms)
-        super().__init__((term, column) for column, term in enumerate(self.terms))
-
-    def __missing__(self, term: str) -> int:
-        column = self[term] = len(self.terms)
-        self.terms.append(term)
-        return column
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class _State:
-    """One consistent version of the index: built whole, then swapped in."""
-
-    vocab: _Vocabulary
-    rows: sp.csr_array  # sentence x term, data = weight class
-    indptr: np.ndarray  # CSC of ``rows``: a term's postings are indices[indptr[j]:indptr[j+1]]
-    indices: np.ndarray
-    classes: np.ndarray
-    doc_len: np.ndarray  # 0 for a removed sentence
-    live: np.ndarray
-    class_tf: np.ndarray
-    class_dl: np.ndarray
-    weight: np.ndarray  # per class: tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
-    idf: np.ndarray  # per column; 0 for a term no live sentence has
-    documents: int
-
-    @property
-    def size(self) -> int:
-        return len(self.live)
-
-    @property
-    def n_terms(self) -> int:
-        return len(self.indptr) - 1
+    def __post_init__(self) -> None:
+        if not self.k1 >= 0:
+            raise ValueError(f"k1 must be >= 0, got {self.k1!r}")
+        if not 0 <= self.b <= 1:
+            raise ValueError(f"b must be between 0 and 1, got {self.b!r}")
+        if not self.epsilon >= 0:
+            raise ValueError(f"epsilon must be >= 0, got {self.epsilon!r}")
+        if self.idf_floor is not None and not self.idf_floor > 0:
+            raise ValueError(f"idf_floor must be > 0 or None, got {self.idf_floor!r}")
 
 
 class SparseBM25:
-    """BM25Okapi scores of every sentence for a bag of terms, from sparse postings."""
+    """BM25Okapi scores of every sentence for a bag of terms, from sparse postings.
+
+    Immutable once built, so any number of threads may score at once.
+    """
 
     def __init__(
         self,
@@ -131,83 +92,118 @@ class SparseBM25:
         epsilon: float = 0.25,
         idf_floor: float | None = IDF_FLOOR,
     ) -> None:
-        if not k1 >= 0:
-            raise ValueError(f"k1 must be >= 0, got {k1!r}")
-        if not 0 <= b <= 1:
-            raise ValueError(f"b must be between 0 and 1, got {b!r}")
-        if not epsilon >= 0:
-            raise ValueError(f"epsilon must be >= 0, got {epsilon!r}")
-        if idf_floor is not None and not idf_floor > 0:
-            raise ValueError(f"idf_floor must be > 0 or None, got {idf_floor!r}")
-        self.k1, self.b, self.epsilon, self.idf_floor = k1, b, epsilon, idf_floor
-        self._lock = threading.Lock()
-        empty = np.zeros(0, dtype=np.int64)
-        self._state = self._derive(
-            _Vocabulary(),
-            sp.csr_array((0, 0), dtype=np.uint16),
-            empty,
-            np.zeros(0, dtype=bool),
-            empty,
-            empty,
+        params = Parameters(k1, b, epsilon, idf_floor)
+        terms: dict[str, int] = {}
+        ids, lengths = _encode(documents, terms)
+        self._set(params, list(terms), _columns_of(ids, lengths, len(terms)), lengths)
+
+    @classmethod
+    def from_ids(
+        cls,
+        ids: np.ndarray,
+        lengths: np.ndarray,
+        terms: Sequence[str],
+        params: Parameters = Parameters(),
+    ) -> SparseBM25:
+        """The index of documents given as numbers into ``terms``, flat, with their lengths.
+
+        Columns are renumbered by first occurrence, as a build from token lists
+        numbers them, so both give the same index (and the same mean IDF, summed
+        in the same order); terms no document uses are left out.
+        """
+        ids = np.asarray(ids, dtype=np.int64)
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if int(lengths.sum()) != ids.size:
+            raise ValueError("document lengths do not add up to the number of term ids")
+        first = np.full(len(terms), ids.size, dtype=np.int64)
+        np.minimum.at(first, ids, np.arange(ids.size))
+        used = np.flatnonzero(first < ids.size)
+        used = used[np.argsort(first[used], kind="stable")]
+        renumber = np.zeros(len(terms), dtype=np.int32)
+        renumber[used] = np.arange(used.size, dtype=np.int32)
+        self = cls.__new__(cls)
+        columns = _columns_of(renumber[ids], lengths, used.size)
+        self._set(params, [terms[j] for j in used.tolist()], columns, lengths)
+        return self
+
+    def _set(
+        self, params: Parameters, terms: list[str], columns: sp.csc_array, lengths: np.ndarray
+    ) -> None:
+        classes, class_tf, class_dl = _classify(columns.data, lengths[columns.indices])
+        self._init(
+            params, terms, columns.indptr, columns.indices, classes, lengths, class_tf, class_dl
         )
-        self.add(documents)
+
+    def _init(
+        self,
+        params: Parameters,
+        terms: list[str],
+        indptr: np.ndarray,
+        indices: np.ndarray,
+        classes: np.ndarray,
+        doc_len: np.ndarray,
+        class_tf: np.ndarray,
+        class_dl: np.ndarray,
+    ) -> None:
+        self.params = params
+        self._terms = terms
+        self._vocab = {term: column for column, term in enumerate(terms)}
+        self._indptr, self._indices, self._classes = indptr, indices, classes
+        self._doc_len, self._class_tf, self._class_dl = doc_len, class_tf, class_dl
+        documents = doc_len.size
+        avgdl = float(doc_len.sum()) / documents if documents else 0.0
+        self._weight = self._weights(class_tf.astype(np.float64), class_dl, avgdl)
+        self._idf = self._idfs(np.diff(indptr), documents)
 
     # ------------------------------------------------------------------ reading
 
     @property
     def size(self) -> int:
-        """Sentence ids in use, removed ones included: the length of ``scores``."""
-        return self._state.size
-
-    @property
-    def documents(self) -> int:
-        """Live (not removed) sentences: the N of the IDF formula."""
-        return self._state.documents
+        """Sentences indexed: the length of ``scores`` and the N of the IDF formula."""
+        return self._doc_len.size
 
     @property
     def terms(self) -> int:
-        """Vocabulary size (terms of removed sentences included until ``compact``)."""
-        return self._state.n_terms
+        """Vocabulary size."""
+        return len(self._terms)
 
     def contains(self, term: str) -> bool:
-        """Whether any live sentence has ``term``."""
-        state = self._state
-        column = self._column(state, term)
-        return column is not None and state.indptr[column + 1] > state.indptr[column]
+        """Whether any sentence has ``term``."""
+        return term in self._vocab
 
     def idf(self, term: str) -> float:
         """The term's IDF; an unseen term gets the largest IDF any term could have."""
-        state = self._state
-        column = self._column(state, term)
-        if column is None or state.indptr[column + 1] == state.indptr[column]:
-            return math.log((state.documents + 0.5) / 0.5)
-        return float(state.idf[column])
+        column = self._vocab.get(term)
+        if column is None:
+            return math.log((self.size + 0.5) / 0.5)
+        return float(self._idf[column])
 
-    def doc_terms(self, doc: int) -> frozenset[str]:
-        """The distinct terms of one sentence (empty once it is removed)."""
-        state = self._state
-        if not 0 <= doc < state.size:
-            raise IndexError(f"sentence id {doc} is out of range (the index has {state.size})")
-        indptr, terms = state.rows.indptr, state.vocab.terms
-        return frozenset(terms[j] for j in state.rows.indices[indptr[doc] : indptr[doc + 1]])
+    def postings(self, term: str) -> np.ndarray:
+        """The sentences that have ``term``, in increasing order."""
+        column = self._vocab.get(term)
+        if column is None:
+            return self._indices[:0]
+        return self._indices[self._indptr[column] : self._indptr[column + 1]]
 
     def matches(self, term: str, docs: Sequence[int] | np.ndarray) -> np.ndarray:
         """Which of ``docs`` have ``term``: a binary search in its postings, for many at once."""
-        state = self._state
         wanted = np.asarray(docs, dtype=np.int64)
-        column = self._column(state, term)
-        if column is None:
-            return np.zeros(wanted.shape, dtype=bool)
-        rows = state.indices[state.indptr[column] : state.indptr[column + 1]]
+        rows = self.postings(term)
         if not rows.size:
             return np.zeros(wanted.shape, dtype=bool)
         at = np.minimum(np.searchsorted(rows, wanted), rows.size - 1)
         return rows[at] == wanted
 
     def scores(self, query: Iterable[str]) -> np.ndarray:
-        """BM25 score of every sentence id for ``query`` (0 for removed ids and non-matches)."""
-        state = self._state
-        return self._accumulate(state, self._columns(state, query))
+        """BM25 score of every sentence for ``query`` (0 where no query term occurs)."""
+        out = np.zeros(self.size)
+        for column in self._columns(query):
+            start, end = self._indptr[column], self._indptr[column + 1]
+            # ``idf * weight`` is a table of a few hundred products (those rank-bm25 forms
+            # per sentence), gathered by class: ``np.add.at`` beats ``out[rows] += ...``.
+            products = self._idf[column] * self._weight
+            np.add.at(out, self._indices[start:end], products.take(self._classes[start:end]))
+        return out
 
     def top(self, query: Iterable[str], k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best sentences with a positive score: (ids, scores), best first.
@@ -217,14 +213,13 @@ class SparseBM25:
         true top-k sentence scores less, and the comparison is one vectorised
         pass instead of a partition of every matching sentence.
         """
-        state = self._state
-        columns = self._columns(state, query)
-        scores = self._accumulate(state, columns)
+        columns = self._columns(query)
+        scores = self.scores(self._terms[j] for j in columns)
         if not columns or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        indptr = state.indptr
+        indptr = self._indptr
         rarest = min(columns, key=lambda j: indptr[j + 1] - indptr[j])
-        sample = scores[state.indices[indptr[rarest] : indptr[rarest + 1]]]
+        sample = scores[self._indices[indptr[rarest] : indptr[rarest + 1]]]
         threshold = 0.0
         if sample.size >= k:
             threshold = max(float(np.partition(sample, sample.size - k)[sample.size - k]), 0.0)
@@ -233,142 +228,35 @@ class SparseBM25:
         order = np.lexsort((candidates, -values))[:k]
         return candidates[order], values[order]
 
-    @staticmethod
-    def _column(state: _State, term: str) -> int | None:
-        column = state.vocab.get(term)
-        return column if column is not None and column < state.n_terms else None
-
-    def _columns(self, state: _State, query: Iterable[str]) -> list[int]:
+    def _columns(self, query: Iterable[str]) -> list[int]:
         """Columns of the query's known terms, in query order, repeats kept (rank-bm25 counts them)."""
         if isinstance(query, str):
             raise TypeError("query must be a list of terms, not a str: tokenize it first")
-        found = (self._column(state, term) for term in query)
+        found = (self._vocab.get(term) for term in query)
         return [column for column in found if column is not None]
-
-    @staticmethod
-    def _accumulate(state: _State, columns: Sequence[int]) -> np.ndarray:
-        """Sum the query terms' column slices, in query order, as rank-bm25 adds them.
-
-        Per column, ``idf * weight`` is a table of a few hundred products (the same
-        products rank-bm25 forms per sentence), gathered by class and added with
-        ``np.add.at``: twice as fast as ``out[rows] += ...`` on 1M sentences.
-        """
-        out = np.zeros(state.size)
-        for column in columns:
-            start, end = state.indptr[column], state.indptr[column + 1]
-            products = state.idf[column] * state.weight
-            np.add.at(out, state.indices[start:end], products.take(state.classes[start:end]))
-        return out
-
-    # ------------------------------------------------------------------ writing
-
-    def add(self, documents: Iterable[Sequence[str]]) -> range:
-        """Index more sentences (token lists); returns their ids. Scores then equal a rebuild."""
-        with self._lock:
-            state = self._state
-            vocab = state.vocab
-            ids, lengths = _encode(documents, vocab)
-            if not lengths.size:
-                return range(state.size, state.size)
-            rows = np.repeat(np.arange(lengths.size, dtype=np.int32), lengths)
-            ones = np.ones(ids.size, dtype=np.int32)
-            shape = (lengths.size, len(vocab.terms))
-            new = sp.coo_array((ones, (rows, ids)), shape=shape).tocsr()  # sums repeats into tf
-            del rows, ones, ids  # the largest temporaries of a build: free them before the next
-            classes, class_tf, class_dl = _classify(
-                new.data, lengths, new.indptr, state.class_tf, state.class_dl
-            )
-            matrix = sp.csr_array((classes, new.indices, new.indptr), shape=shape)
-            del new
-            if state.size:
-                old = state.rows
-                old = sp.csr_array(
-                    (old.data, old.indices, old.indptr), shape=(state.size, shape[1])
-                )
-                matrix = sp.vstack([old, matrix], format="csr").astype(classes.dtype, copy=False)
-            self._state = self._derive(
-                vocab,
-                matrix,
-                np.concatenate([state.doc_len, lengths]),
-                np.concatenate([state.live, np.ones(lengths.size, dtype=bool)]),
-                class_tf,
-                class_dl,
-            )
-            log.debug("indexed %d sentences (%d in all)", lengths.size, self._state.documents)
-            return range(state.size, self._state.size)
-
-    def remove(self, doc_ids: Iterable[int]) -> int:
-        """Remove sentences by id (tombstones: ids stay); returns how many were live."""
-        with self._lock:
-            state = self._state
-            ids = np.unique(np.fromiter(doc_ids, dtype=np.int64))
-            if ids.size and (ids[0] < 0 or ids[-1] >= state.size):
-                bad = ids[0] if ids[0] < 0 else ids[-1]
-                raise IndexError(f"sentence id {bad} is out of range (the index has {state.size})")
-            ids = ids[state.live[ids]]
-            if not ids.size:
-                return 0
-            live = state.live.copy()
-            live[ids] = False
-            doc_len = state.doc_len.copy()
-            doc_len[ids] = 0
-            self._state = self._derive(
-                state.vocab, _keep_rows(state.rows, live), doc_len, live,
-                state.class_tf, state.class_dl,
-            )  # fmt: skip
-            return int(ids.size)
-
-    def compact(self) -> np.ndarray:
-        """Drop tombstones and unused terms; returns old id -> new id (-1 for removed)."""
-        with self._lock:
-            state = self._state
-            kept = np.flatnonzero(state.live)
-            mapping = np.full(state.size, -1, dtype=np.int64)
-            mapping[kept] = np.arange(kept.size)
-            used = np.flatnonzero(np.diff(state.indptr) > 0)
-            vocab = _Vocabulary(state.vocab.terms[j] for j in used.tolist())
-            # Removed rows and unused columns hold no postings (``remove`` emptied them), so
-            # the postings stay as they are: rows get a new pointer, columns new numbers.
-            rows = state.rows
-            renumber = np.zeros(state.n_terms, dtype=rows.indices.dtype)
-            renumber[used] = np.arange(used.size)
-            matrix = sp.csr_array(
-                (rows.data, renumber[rows.indices], np.append(rows.indptr[kept], rows.indptr[-1])),
-                shape=(kept.size, used.size),
-            )
-            self._state = self._derive(
-                vocab, matrix, state.doc_len[kept], state.live[kept],
-                state.class_tf, state.class_dl,
-            )  # fmt: skip
-            return mapping
 
     # ------------------------------------------------------------------ persistence
 
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Everything needed to rebuild this index: numpy arrays plus a JSON-able dict."""
-        state = self._state
+        """Everything needed to restore this index: numpy arrays plus a JSON-able dict."""
         arrays = {
-            "indptr": state.rows.indptr,
-            "indices": state.rows.indices,
-            "classes": state.rows.data,
-            "doc_len": state.doc_len,
-            "live": state.live,
-            "class_tf": state.class_tf,
-            "class_dl": state.class_dl,
+            "indptr": self._indptr,
+            "indices": self._indices,
+            "classes": self._classes,
+            "doc_len": self._doc_len,
+            "class_tf": self._class_tf,
+            "class_dl": self._class_dl,
         }
+        p = self.params
         meta = {
-            "format": FORMAT,
-            "k1": self.k1,
-            "b": self.b,
-            "epsilon": self.epsilon,
-            "idf_floor": self.idf_floor,
-            "vocabulary": state.vocab.terms[: state.n_terms],
-        }
+            "format": FORMAT, "k1": p.k1, "b": p.b, "epsilon": p.epsilon,
+            "idf_floor": p.idf_floor, "vocabulary": self._terms,
+        }  # fmt: skip
         return arrays, meta
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> SparseBM25:
-        """Rebuild an index saved by ``to_arrays``; ValueError if the pieces do not fit together."""
+        """Restore an index saved by ``to_arrays``; ValueError if the pieces do not fit together."""
         if meta.get("format") != FORMAT:
             raise ValueError(f"index format {meta.get('format')!r}, expected {FORMAT}")
         missing = [name for name in ARRAY_NAMES if name not in arrays]
@@ -378,134 +266,89 @@ class SparseBM25:
         if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
             raise ValueError("index vocabulary must be a list of strings")
         _check_arrays(arrays, len(terms))
-        index = cls(
-            k1=float(meta["k1"]), b=float(meta["b"]), epsilon=float(meta["epsilon"]),
-            idf_floor=None if meta.get("idf_floor") is None else float(meta["idf_floor"]),
+        params = Parameters(
+            float(meta["k1"]), float(meta["b"]), float(meta["epsilon"]),
+            None if meta.get("idf_floor") is None else float(meta["idf_floor"]),
         )  # fmt: skip
-        indptr = arrays["indptr"]
-        matrix = sp.csr_array(
-            (arrays["classes"], arrays["indices"], indptr), shape=(len(indptr) - 1, len(terms))
-        )
-        index._state = index._derive(
-            _Vocabulary(terms),
-            matrix,
-            arrays["doc_len"].astype(np.int64, copy=False),
-            arrays["live"],
-            arrays["class_tf"].astype(np.int64, copy=False),
-            arrays["class_dl"].astype(np.int64, copy=False),
-        )
-        return index
+        self = cls.__new__(cls)
+        self._init(
+            params, list(terms), arrays["indptr"], arrays["indices"], arrays["classes"],
+            arrays["doc_len"], arrays["class_tf"], arrays["class_dl"],
+        )  # fmt: skip
+        return self
 
     # ------------------------------------------------------------------ derivation
-
-    def _derive(
-        self,
-        vocab: _Vocabulary,
-        rows: sp.csr_array,
-        doc_len: np.ndarray,
-        live: np.ndarray,
-        class_tf: np.ndarray,
-        class_dl: np.ndarray,
-    ) -> _State:
-        """Everything a query reads, from the postings and sentence lengths."""
-        columns = rows.tocsc()
-        columns.sort_indices()
-        documents = int(np.count_nonzero(live))
-        avgdl = int(doc_len.sum()) / documents if documents else 0.0
-        return _State(
-            vocab=vocab,
-            rows=rows,
-            indptr=columns.indptr,
-            indices=columns.indices,
-            classes=columns.data,
-            doc_len=doc_len,
-            live=live,
-            class_tf=class_tf,
-            class_dl=class_dl,
-            weight=self._weights(class_tf, class_dl, avgdl),
-            idf=self._idfs(np.diff(columns.indptr), documents),
-            documents=documents,
-        )
 
     def _weights(self, tf: np.ndarray, dl: np.ndarray, avgdl: float) -> np.ndarray:
         """The tf part of BM25 per (tf, dl) class, with rank-bm25's operations in its order."""
         if avgdl == 0:
             return np.zeros(tf.size)
-        k1, b = self.k1, self.b
+        k1, b = self.params.k1, self.params.b
         return tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
 
     def _idfs(self, df: np.ndarray, documents: int) -> np.ndarray:
-        """Per-column IDF: BM25Okapi's, then the floor; 0 for terms no live sentence has.
+        """Per-column IDF: BM25Okapi's, then the floor.
 
         ``math.log`` per distinct document frequency (a few thousand values) keeps
         the logarithms identical to rank-bm25's; ``cumsum`` adds in column order,
         one by one, as its mean does.
         """
-        out = np.zeros(df.size)
-        present = df > 0
-        if not present.any():
-            return out
-        distinct, inverse = np.unique(df[present], return_inverse=True)
+        if not df.size:
+            return np.zeros(0)
+        distinct, inverse = np.unique(df, return_inverse=True)
         logs = [math.log(documents - n + 0.5) - math.log(n + 0.5) for n in distinct.tolist()]
         raw = np.asarray(logs)[inverse]
         average = float(np.cumsum(raw)[-1]) / raw.size
-        idf = np.where(raw < 0, self.epsilon * average, raw)
-        if self.idf_floor is not None:
-            floor = max(self.idf_floor, self.epsilon * max(average, 0.0))
+        idf = np.where(raw < 0, self.params.epsilon * average, raw)
+        if self.params.idf_floor is not None:
+            floor = max(self.params.idf_floor, self.params.epsilon * max(average, 0.0))
             idf = np.where(idf <= floor, floor, idf)
-        out[present] = idf
-        return out
+        return idf
 
 
 def _encode(
-    documents: Iterable[Sequence[str]], vocab: _Vocabulary
+    documents: Iterable[Sequence[str]], vocab: dict[str, int]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Column ids of every token, flat, and each document's length (new terms join ``vocab``)."""
     ids, lengths = array("i"), array("q")
-    lookup = vocab.__getitem__
     for doc in documents:
         if isinstance(doc, str):
             raise TypeError("documents must be token lists, not str: tokenize them first")
         before = len(ids)
-        ids.extend(map(lookup, doc))
+        ids.extend(vocab.setdefault(term, len(vocab)) for term in doc)
         lengths.append(len(ids) - before)
     return np.frombuffer(ids, dtype=np.int32), np.frombuffer(lengths, dtype=np.int64)
 
 
-def _classify(
-    tf: np.ndarray,
-    lengths: np.ndarray,
-    indptr: np.ndarray,
-    known_tf: np.ndarray,
-    known_dl: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weight class of each posting of a CSR block (``tf`` per posting, ``lengths`` per row).
+def _columns_of(ids: np.ndarray, lengths: np.ndarray, n_terms: int) -> sp.csc_array:
+    """Term x sentence counts as CSC (data = tf), rows sorted within each column."""
+    rows = np.repeat(np.arange(lengths.size, dtype=np.int32), lengths)
+    ones = np.ones(ids.size, dtype=np.int32)
+    columns = sp.csc_array((ones, (rows, ids)), shape=(lengths.size, n_terms))
+    columns.sum_duplicates()  # repeats become tf; indices sorted
+    return columns
 
-    Known (tf, dl) classes keep their numbers and new ones follow, so postings
-    already indexed stay valid. Returns the classes and the extended table (tf, dl).
-    The work is a few passes over int32 keys (a build's memory peak is here) and a
-    lookup table, not a sort: 11M postings take a fraction of a second.
+
+def _classify(tf: np.ndarray, dl: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weight class of each posting from its (tf, dl); returns classes and the class table.
+
+    The work is a few passes over int32 keys and a lookup table, not a sort:
+    11M postings take a fraction of a second.
     """
-    stride = int(max(lengths.max(initial=0), known_dl.max(initial=0))) + 1
-    top = int(max(tf.max(initial=0), known_tf.max(initial=0)))
+    stride = int(dl.max(initial=0)) + 1
+    top = int(tf.max(initial=0))
     keys = tf.astype(np.int64 if (top + 1) * stride >= 1 << 31 else np.int32)
     keys *= stride
-    keys += np.repeat(lengths.astype(keys.dtype), np.diff(indptr))
-    known = [int(k) for k in known_tf * stride + known_dl]
-    number = {key: i for i, key in enumerate(known)}
+    keys += dl.astype(keys.dtype)
     distinct = _distinct(keys)
-    for key in distinct.tolist():
-        number.setdefault(key, len(number))
-    table = np.asarray(list(number), dtype=np.int64)
-    dtype = np.uint16 if table.size <= 1 << 16 else np.uint32
-    numbers = np.asarray([number[key] for key in distinct.tolist()], dtype=dtype)
+    dtype = np.uint16 if distinct.size <= 1 << 16 else np.uint32
     if distinct.size and distinct[-1] < _DENSE_KEYS:
         lookup = np.zeros(int(distinct[-1]) + 1, dtype=dtype)
-        lookup[distinct] = numbers
+        lookup[distinct] = np.arange(distinct.size, dtype=dtype)
         classes = lookup[keys]
     else:
-        classes = numbers[np.searchsorted(distinct, keys)]
-    return classes, table // stride, table % stride
+        classes = np.searchsorted(distinct, keys).astype(dtype)
+    return classes, distinct // stride, distinct % stride
 
 
 def _distinct(keys: np.ndarray) -> np.ndarray:
@@ -515,31 +358,20 @@ def _distinct(keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.bincount(keys))
 
 
-def _keep_rows(rows: sp.csr_array, live: np.ndarray) -> sp.csr_array:
-    """``rows`` with the postings of dead sentences dropped (their rows stay, empty)."""
-    counts = np.diff(rows.indptr)
-    keep = np.repeat(live, counts)
-    indptr = np.concatenate([[0], np.cumsum(counts * live)]).astype(rows.indptr.dtype)
-    return sp.csr_array((rows.data[keep], rows.indices[keep], indptr), shape=rows.shape)
-
-
 def _check_arrays(arrays: Mapping[str, np.ndarray], n_terms: int) -> None:
     """Cheap consistency checks, so a damaged or foreign file fails here and not mid-query."""
     for name in ARRAY_NAMES:
-        kind = arrays[name].dtype.kind
-        if arrays[name].ndim != 1 or kind not in ("b" if name == "live" else "iu"):
+        if arrays[name].ndim != 1 or arrays[name].dtype.kind not in "iu":
             raise ValueError(f"index array {name!r} has the wrong type ({arrays[name].dtype})")
     indptr, indices, classes = arrays["indptr"], arrays["indices"], arrays["classes"]
-    size = indptr.size - 1
-    if size < 0 or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
-        raise ValueError("index array 'indptr' is not a valid row pointer")
+    size = arrays["doc_len"].size
+    if indptr.size != n_terms + 1 or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
+        raise ValueError("index array 'indptr' is not a valid column pointer")
     if indptr[-1] != indices.size or indices.size != classes.size:
         raise ValueError("index arrays 'indices' and 'classes' do not match 'indptr'")
-    if arrays["doc_len"].size != size or arrays["live"].size != size:
-        raise ValueError(f"'doc_len' and 'live' must have one entry per sentence ({size})")
     if arrays["class_tf"].size != arrays["class_dl"].size:
         raise ValueError("'class_tf' and 'class_dl' differ in length")
-    if indices.size and (indices.min() < 0 or indices.max() >= n_terms):
-        raise ValueError("index array 'indices' points outside the vocabulary")
+    if indices.size and (indices.min() < 0 or indices.max() >= size):
+        raise ValueError("index array 'indices' points past the last sentence")
     if classes.size and classes.max() >= arrays["class_tf"].size:
         raise ValueError("index array 'classes' points outside the class table")

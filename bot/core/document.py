@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core.attribution import (
@@ -127,29 +126,3 @@ def _sentences_of(article: Article, splitter: SentenceSplitter) -> tuple[Sentenc
                 )
             )
     return tuple(out)
-
-
-@dataclass(frozen=True, slots=True)
-class Passages:
-    """Articles and their sentences in reading order, with what each sentence reports."""
-
-    articles: tuple[Article, ...]
-    sentences: tuple[Sentence, ...]
-    attributions: tuple[tuple[Attribution, ...], ...]
-
-    def text(self, sentence: Sentence) -> str:
-        """The sentence, sliced from its article (verbatim by construction)."""
-        return self.articles[sentence.article].text[sentence.start : sentence.end]
-
-
-def assemble(prepared: Sequence[PreparedArticle]) -> Passages:
-    """Number the articles and their sentences into one corpus, in the order given."""
-    articles, sentences, attributions = [], [], []
-    for number, item in enumerate(prepared):
-        articles.append(item.article)
-        sentences.extend(
-            Sentence(number, s.start, s.end, s.paragraph, s.position, s.heading)
-            for s in item.sentences
-        )
-        attributions.extend(item.attributions)
-    return Passages(tuple(articles), tuple(sentences), tuple(attributions))

@@ -13,22 +13,23 @@ from __future__ import annotations
 import logging
 import re
 import time
-from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from bot.core.answer_type import expected as expected_type
 from bot.core.answer_type import offers
-from bot.core.bm25 import SparseBM25
+from bot.core.bm25 import Parameters, SparseBM25
 from bot.core.corpus import LoadError, RawArticle, load_folder
-from bot.core.document import PreparedArticle, assemble, prepare_article
+from bot.core.document import PreparedArticle, prepare_article
 from bot.core.errors import QuestionError
-from bot.core.models import Answer, Reply, Sentence, Source
+from bot.core.models import Answer, Reply, Source
 from bot.core.question import ParsedQuestion, parse_question
 from bot.core.sentences import SentenceSplitter
+from bot.core.table import CorpusTable
 from bot.core.tokenize import Tokenizer, load_aliases
 from bot.settings import Settings
 
@@ -82,61 +83,61 @@ class Engine:
 
     def __init__(
         self,
-        prepared: Sequence[PreparedArticle],
+        table: CorpusTable,
         settings: Settings,
         tokenizer: Tokenizer,
         splitter: SentenceSplitter,
         errors: Sequence[LoadError] = (),
         indexes: tuple[SparseBM25, SparseBM25] | None = None,
     ) -> None:
-        """An engine over ``prepared``, in that order.
+        """An engine over the articles of ``table``.
 
-        ``indexes``: the sentence and paragraph BM25 indexes of exactly these articles
-        (saved with them), so a load need not build them again; None builds them.
+        ``indexes``: the sentence and paragraph BM25 indexes of exactly this table
+        (saved with it), so a load need not build them again; None builds them
+        from the table's term numbers (nothing is tokenized again).
         """
         self.settings = settings
         self.tokenizer = tokenizer
         self.splitter = splitter
         self.errors = tuple(errors)
-        self.prepared = tuple(prepared)
-        self.passages = assemble(self.prepared)
-        docs = [doc for item in self.prepared for doc in item.docs]
-        self._own_terms = [terms for item in self.prepared for terms in item.own_terms]
-        self._speaker_terms = [terms for item in self.prepared for terms in item.speaker_terms]
-        self._speakers = _SpeakerIndex(self._speaker_terms)
-        self._docs = docs
+        self.table = table
+        c = table.columns
+        self._start, self._end = c["sent_start"], c["sent_end"]
+        per_article = np.diff(c["article_sentences"])
+        self._article = np.repeat(np.arange(table.articles, dtype=np.int32), per_article)
+        # Paragraphs numbered across the corpus: a new one wherever article or block changes.
+        paragraph = c["sent_paragraph"]
+        starts = np.ones(table.sentences, dtype=bool)
+        starts[1:] = (self._article[1:] != self._article[:-1]) | (paragraph[1:] != paragraph[:-1])
+        self._paragraph = np.cumsum(starts) - 1
         # Without a heading a sentence's index terms are its own: membership is a postings lookup.
-        self._headed = np.array(
-            [s.heading is not None for s in self.passages.sentences], dtype=bool
+        self._headed = c["sent_heading"] >= 0
+        self._quoted, self._reports, self._content = (
+            c["sent_quoted"],
+            c["sent_reports"],
+            c["sent_content"],
         )
-        self._quoted = np.array([q for item in self.prepared for q in item.quoted], dtype=float)
-        self._reports = np.array([r for item in self.prepared for r in item.reports], dtype=bool)
-        self._content = np.array([c for item in self.prepared for c in item.content], dtype=bool)
-        bm25 = {"k1": settings.bm25_k1, "b": settings.bm25_b, "epsilon": settings.bm25_epsilon}
-        self.index = SparseBM25(docs, **bm25) if indexes is None else indexes[0]
-        # A second BM25 over whole paragraphs: a question's words are often spread over
-        # the sentences around the one that answers it.
-        paragraph_of: dict[tuple[int, int], int] = {}
-        self._paragraph = np.zeros(len(docs), dtype=np.int64)
-        for i, sentence in enumerate(self.passages.sentences):
-            key = (sentence.article, sentence.paragraph)
-            self._paragraph[i] = paragraph_of.setdefault(key, len(paragraph_of))
+        self._early = 1.0 - c["sent_position"] / np.maximum(per_article, 1)[self._article]
+        self._term = {term: number for number, term in enumerate(table.vocabulary)}
+        self._speakers = _SpeakerIndex(table, self._term)
+        self._text = lru_cache(maxsize=256)(table.text)
         if indexes is None:
-            paragraph_docs: list[list[str]] = [[] for _ in paragraph_of]
-            for number, doc in zip(self._paragraph.tolist(), docs, strict=True):
-                paragraph_docs[number].extend(doc)
-            self.paragraphs = SparseBM25(paragraph_docs, **bm25)
+            params = Parameters(settings.bm25_k1, settings.bm25_b, settings.bm25_epsilon)
+            lengths = np.diff(c["sentence_terms"])
+            self.index = SparseBM25.from_ids(c["terms"], lengths, table.vocabulary, params)
+            # A second BM25 over whole paragraphs: a question's words are often spread over
+            # the sentences around the one that answers it. A paragraph's sentences are
+            # neighbours, so its terms are a run of the same flat array.
+            first = np.flatnonzero(starts)
+            paragraph_lengths = np.add.reduceat(lengths, first) if first.size else lengths
+            self.paragraphs = SparseBM25.from_ids(
+                c["terms"], paragraph_lengths, table.vocabulary, params
+            )
         else:
-            self.paragraphs = indexes[1]
-            if self.index.size != len(docs) or self.paragraphs.size != len(paragraph_of):
+            self.index, self.paragraphs = indexes
+            paragraphs = int(self._paragraph[-1]) + 1 if table.sentences else 0
+            if self.index.size != table.sentences or self.paragraphs.size != paragraphs:
                 raise ValueError("saved BM25 indexes do not fit the articles")
-        self._early = np.array(
-            [
-                1.0 - s.position / max(len(item.sentences), 1)
-                for item in self.prepared
-                for s in item.sentences
-            ]
-        )
 
     @classmethod
     def from_folder(
@@ -162,12 +163,12 @@ class Engine:
         tokenizer = Tokenizer(aliases=load_aliases(settings.aliases_file))
         splitter = SentenceSplitter.train(a.text for a in raw)
         prepared = _prepare_all(raw, splitter, tokenizer, progress)
-        engine = cls(prepared, settings, tokenizer, splitter, errors)
+        engine = cls(CorpusTable.of(prepared), settings, tokenizer, splitter, errors)
         log.info(
             "corpus indexed",
             extra={
-                "articles": len(engine.passages.articles),
-                "sentences": len(engine.passages.sentences),
+                "articles": engine.table.articles,
+                "sentences": engine.table.sentences,
                 "skipped": len(errors),
                 "seconds": round(time.perf_counter() - started, 3),
             },
@@ -187,35 +188,45 @@ class Engine:
         splitter and tokenizer stay those of this engine, so unchanged articles keep
         their sentences exactly.
         """
-        gone = set(removed) | {raw.source.id for raw in upserts}
-        kept = {item.source_id: item for item in self.prepared if item.source_id not in gone}
-        for item in _prepare_all(upserts, self.splitter, self.tokenizer, progress):
-            kept[item.source_id] = item
-        ordered = [kept[key] for key in sorted(kept)]
+        new = CorpusTable.of(_prepare_all(upserts, self.splitter, self.tokenizer, progress))
         return Engine(
-            ordered, self.settings, self.tokenizer, self.splitter,
-            self.errors if errors is None else errors,
+            CorpusTable.merge(self.table, new, removed), self.settings, self.tokenizer,
+            self.splitter, self.errors if errors is None else errors,
         )  # fmt: skip
 
     # ----------------------------------------------------------------- listing
 
+    @property
+    def article_count(self) -> int:
+        """Articles with at least a readable body."""
+        return self.table.articles
+
+    @property
+    def sentence_count(self) -> int:
+        """Quotable sentences, the units of ranking."""
+        return self.table.sentences
+
     def sources(self) -> list[ArticleInfo]:
         """The loaded articles with how many quotable sentences each has."""
-        counts = [0] * len(self.passages.articles)
-        for sentence in self.passages.sentences:
-            counts[sentence.article] += 1
+        counts = np.diff(self.table.columns["article_sentences"]).tolist()
         return [
-            ArticleInfo(article.source, counts[i])
-            for i, article in enumerate(self.passages.articles)
+            ArticleInfo(source, n) for source, n in zip(self.table.sources, counts, strict=True)
         ]
+
+    def digests(self) -> dict[str, str]:
+        """Article id -> content hash of what it was made from (see ``digest_of``)."""
+        return dict(zip((s.id for s in self.table.sources), self.table.digests, strict=True))
+
+    def sentence_text(self, doc: int) -> str:
+        """Sentence ``doc``, sliced from its article (verbatim by construction)."""
+        return self._text(int(self._article[doc]))[int(self._start[doc]) : int(self._end[doc])]
 
     def context(self, answer: Answer, before: int = 2, after: int = 2) -> tuple[str, ...]:
         """The quotable sentences around an answer in its article, each verbatim, in order."""
-        ids = [i for i, s in enumerate(self.passages.sentences) if s.article == answer.article]
-        first = next(k for k, i in enumerate(ids) if i == answer.sentences[0])
-        last = next(k for k, i in enumerate(ids) if i == answer.sentences[-1])
-        window = ids[max(first - before, 0) : last + after + 1]
-        return tuple(self.passages.text(self.passages.sentences[i]) for i in window)
+        offsets = self.table.columns["article_sentences"]
+        first = max(answer.sentences[0] - before, int(offsets[answer.article]))
+        last = min(answer.sentences[-1] + after, int(offsets[answer.article + 1]) - 1)
+        return tuple(self.sentence_text(i) for i in range(first, last + 1))
 
     # --------------------------------------------------------------- answering
 
@@ -340,10 +351,7 @@ class Engine:
                 )
         if kind:
             value = value + settings.answer_type_weight * np.fromiter(
-                (
-                    offers(kind, self.passages.text(self.passages.sentences[doc]), parsed.text)
-                    for doc in candidates.tolist()
-                ),
+                (offers(kind, self.sentence_text(doc), parsed.text) for doc in candidates.tolist()),
                 bool,
                 candidates.size,
             )
@@ -368,7 +376,7 @@ class Engine:
         return ranked, None
 
     def _has_cue(self, doc: int, cue: str) -> bool:
-        return any(self.tokenizer.stem(a.cue) == cue for a in self.passages.attributions[doc])
+        return any(self.tokenizer.stem(a.cue) == cue for a in self.table.attributions(doc))
 
     def _coverage(self, docs: np.ndarray, said: np.ndarray, wanted: frozenset[str]) -> np.ndarray:
         """Per sentence, the IDF-weighted share of ``wanted`` found in its window.
@@ -402,8 +410,9 @@ class Engine:
     def _own_has(self, term: str, docs: np.ndarray) -> np.ndarray:
         """Which of ``docs`` have ``term`` among their own words (not their heading's)."""
         found = self.index.matches(term, docs)
+        number = self._term.get(term, -1)
         for k in np.flatnonzero(found & self._headed[docs]).tolist():
-            found[k] = term in self._own_terms[int(docs[k])]
+            found[k] = number in self.table.terms_of(int(docs[k]), own=True)
         return found
 
     def _same_paragraph(self, doc: int, other: int) -> bool:
@@ -435,28 +444,32 @@ class Engine:
 
     def _content_of(self, span: list[int], answer: Answer) -> frozenset[str]:
         """The quote's content terms: its sentences' own terms when only spaces lie between."""
-        sentences, text = self.passages.sentences, self.passages.articles[answer.article].text
-        if any(not text[sentences[i].end : sentences[i + 1].start].isspace() for i in span[:-1]):
+        text = self._text(answer.article)
+        starts, ends = self._start, self._end
+        if any(not text[ends[i] : starts[i + 1]].isspace() for i in span[:-1]):
             return _content_terms(self.tokenizer, answer.quote)
-        terms = frozenset().union(*(self._own_terms[i] for i in span))
+        terms = self._terms_of(np.concatenate([self.table.terms_of(i, own=True) for i in span]))
         return frozenset(t for t in terms if not self.tokenizer.is_speech(t))
+
+    def _terms_of(self, numbers: np.ndarray) -> frozenset[str]:
+        vocabulary = self.table.vocabulary
+        return frozenset(vocabulary[n] for n in numbers.tolist())
 
     def _span(self, doc: int) -> list[int]:
         """The sentences shown for ``doc``: whole quotations, and the sentence before a stub."""
-        sentences = self.passages.sentences
         limit = self.settings.max_quote_sentences
         first = last = doc
 
         def same_paragraph(i: int) -> bool:
             return self._same_paragraph(doc, i)
 
-        balance = _quote_balance(self.passages.text(sentences[doc]))
+        balance = _quote_balance(self.sentence_text(doc))
         while balance > 0 and same_paragraph(last + 1) and last - first + 1 < limit:
             last += 1
-            balance += _quote_balance(self.passages.text(sentences[last]))
+            balance += _quote_balance(self.sentence_text(last))
         while balance < 0 and same_paragraph(first - 1) and last - first + 1 < limit:
             first -= 1
-            balance += _quote_balance(self.passages.text(sentences[first]))
+            balance += _quote_balance(self.sentence_text(first))
         if (
             self._content_count(doc) < _MIN_CONTENT_TERMS
             and same_paragraph(first - 1)
@@ -466,45 +479,39 @@ class Engine:
         return list(range(first, last + 1))
 
     def _content_count(self, doc: int) -> int:
-        """How many of the sentence's own terms (repeats counted) are not the speech term.
-
-        A doc is the sentence's terms (one speech term kept) followed by heading terms
-        the sentence lacks, so its own terms are the leading run found in ``own``.
-        """
-        own, count = self._own_terms[doc], 0
-        for term in self._docs[doc]:
-            if term not in own:
-                break
-            count += not self.tokenizer.is_speech(term)
-        return count
+        """How many of the sentence's own terms (repeats counted) are not the speech term."""
+        vocabulary, is_speech = self.table.vocabulary, self.tokenizer.is_speech
+        return sum(
+            not is_speech(vocabulary[n]) for n in self.table.terms_of(doc, own=True).tolist()
+        )
 
     def _answer(self, span: list[int], item: _Ranked, need: _Need) -> Answer:
         doc = item.doc
-        sentences: list[Sentence] = [self.passages.sentences[i] for i in span]
-        article = self.passages.articles[sentences[0].article]
-        start, end = sentences[0].start, sentences[-1].end
-        terms = frozenset().union(*(self.index.doc_terms(i) for i in span))
+        article = int(self._article[doc])
+        start, end = int(self._start[span[0]]), int(self._end[span[-1]])
+        terms = self._terms_of(np.concatenate([self.table.terms_of(i) for i in span]))
         matched = tuple(t for t in dict.fromkeys(need.terms) if t in terms)
+        wanted = {self._term.get(t, -1) for t in need.speaker}
+        attributions = self.table.attributions(doc)
+        first = int(self.table.columns["sentence_attrs"][doc])
         speaker, why = None, []
-        for attribution, names in zip(
-            self.passages.attributions[doc], self._speaker_terms[doc], strict=True
-        ):
-            if need.speaker and need.speaker <= names:
+        for number, attribution in enumerate(attributions, start=first):
+            if need.speaker and wanted <= set(self.table.name_terms(number).tolist()):
                 speaker = attribution.speaker
                 via = f" (from “{attribution.resolved_from}”)" if attribution.resolved_from else ""
                 why.append(f"speaker matches: {attribution.speaker}{via}")
                 break
-        if speaker is None and self.passages.attributions[doc]:
-            speaker = self.passages.attributions[doc][0].speaker
+        if speaker is None and attributions:
+            speaker = attributions[0].speaker
         if matched:
             why.append("matched terms: " + ", ".join(matched))
         if self._quoted[doc] > 0:
             why.append(f"direct quotation ({self._quoted[doc]:.0%} of the sentence)")
         return Answer(
-            quote=article.text[start:end],
-            sources=(article.source,),
+            quote=self._text(article)[start:end],
+            sources=(self.table.sources[article],),
             score=item.value,
-            article=sentences[0].article,
+            article=article,
             start=start,
             end=end,
             sentences=tuple(span),
@@ -518,29 +525,24 @@ class Engine:
 class _SpeakerIndex:
     """Attributions x name terms, to find every sentence quoting a subject in one pass."""
 
-    def __init__(self, speaker_terms: Sequence[Sequence[frozenset[str]]]) -> None:
-        self._vocab: dict[str, int] = {}
-        sentence, rows, columns = array("q"), array("q"), array("q")
-        lookup = self._vocab.setdefault
-        for doc, found in enumerate(speaker_terms):
-            for names in found:
-                row = len(sentence)
-                sentence.append(doc)
-                for term in names:
-                    rows.append(row)
-                    columns.append(lookup(term, len(self._vocab)))
-        self._size = len(speaker_terms)
-        self._sentence = np.frombuffer(sentence, dtype=np.int64)
-        cols = np.frombuffer(columns, dtype=np.int64)
-        order = np.argsort(cols, kind="stable")
-        self._rows = np.frombuffer(rows, dtype=np.int64)[order]
-        self._indptr = np.zeros(len(self._vocab) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(cols, minlength=len(self._vocab)), out=self._indptr[1:])
+    def __init__(self, table: CorpusTable, term: dict[str, int]) -> None:
+        c = table.columns
+        self._term = term
+        self._size = table.sentences
+        attributions = c["attr_speaker"].size
+        self._sentence = np.repeat(
+            np.arange(table.sentences, dtype=np.int64), np.diff(c["sentence_attrs"])
+        )
+        rows = np.repeat(np.arange(attributions, dtype=np.int64), np.diff(c["attr_names"]))
+        order = np.argsort(c["names"], kind="stable")
+        self._rows = rows[order]
+        self._indptr = np.zeros(len(table.vocabulary) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(c["names"], minlength=len(table.vocabulary)), out=self._indptr[1:])
 
     def matches(self, subject: frozenset[str]) -> np.ndarray:
         """Which sentences have an attribution whose names include every term of ``subject``."""
         out = np.zeros(self._size, dtype=bool)
-        columns = [self._vocab.get(term) for term in subject]
+        columns = [self._term.get(term) for term in subject]
         if any(column is None for column in columns):
             return out
         count = np.zeros(self._sentence.size, dtype=np.int64)
@@ -551,7 +553,7 @@ class _SpeakerIndex:
 
     def has(self, term: str, docs: np.ndarray) -> np.ndarray:
         """Which of ``docs`` have an attribution naming ``term``."""
-        column = self._vocab.get(term)
+        column = self._term.get(term)
         if column is None:
             return np.zeros(docs.size, dtype=bool)
         rows = self._rows[self._indptr[column] : self._indptr[column + 1]]

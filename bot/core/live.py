@@ -132,7 +132,7 @@ class LiveCorpus:
             return self._apply(stats, ready)
 
     def _apply(self, stats: dict[str, Stat], ready: set[str]) -> CorpusChange:
-        known = {item.source_id: item.digest for item in self._engine.prepared}
+        known = self._engine.digests()
         removed = sorted(key for key in self._seen if key not in stats)
         upserts: list[RawArticle] = []
         added, changed, failed = [], [], []

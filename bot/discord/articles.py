@@ -136,7 +136,7 @@ class Articles:
         """Rescan the folder now, settled or not, and say what changed."""
         source = self._source
         change = source.rescan() if isinstance(source, LiveCorpus) else CorpusChange()
-        articles = len(self.engine.passages.articles)
+        articles = self.engine.article_count
         return Reloaded(change, self.unreadable, articles, self._watcher is not None)
 
     def close(self) -> None:

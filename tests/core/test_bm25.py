@@ -12,7 +12,7 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 from bot.core import bm25 as bm25_module
-from bot.core.bm25 import IDF_FLOOR, SparseBM25
+from bot.core.bm25 import IDF_FLOOR, Parameters, SparseBM25
 from bot.core.sentences import SentenceSplitter
 from bot.core.tokenize import Tokenizer
 
@@ -75,8 +75,8 @@ def generated_docs(tokenizer) -> list[list[str]]:
 
 @pytest.fixture(scope="module")
 def seed_docs(seed_engine, tokenizer) -> list[list[str]]:
-    passages = seed_engine.passages
-    return [tokenizer(passages.text(s)) for s in passages.sentences]
+    texts = [seed_engine.sentence_text(i) for i in range(seed_engine.sentence_count)]
+    return [tokenizer(text) for text in texts]
 
 
 @pytest.fixture(scope="module")
@@ -212,10 +212,8 @@ def test_empty_index_scores_nothing():
 def test_only_empty_sentences_score_nothing():
     # BM25Okapi divides by zero here (avgdl 0, no terms); the sparse index needs no padding.
     index = SparseBM25([[], []])
-    assert index.size == index.documents == 2
+    assert index.size == 2
     assert not index.scores(["a"]).any() and index.top(["a"])[0].size == 0
-    index.add([["a", "b"]])
-    assert index.top(["a"])[0].tolist() == [2]
 
 
 def test_strings_are_refused_where_token_lists_belong():
@@ -231,14 +229,6 @@ def test_strings_are_refused_where_token_lists_belong():
 def test_bad_parameters_are_named(option, value):
     with pytest.raises(ValueError, match=option):
         SparseBM25([["a"]], **{option: value})
-
-
-def test_doc_terms_are_the_distinct_terms_of_the_sentence(generated_docs):
-    index = SparseBM25(generated_docs)
-    for doc in (0, 17, len(generated_docs) - 1):
-        assert index.doc_terms(doc) == frozenset(generated_docs[doc])
-    with pytest.raises(IndexError):
-        index.doc_terms(len(generated_docs))
 
 
 def test_matches_finds_a_term_in_many_sentences_at_once(generated_docs):
@@ -261,147 +251,32 @@ def test_large_weight_class_keys_take_the_sorting_path(generated_docs, monkeypat
     np.testing.assert_array_equal(SparseBM25(generated_docs).scores(["say", "rostov"]), expected)
 
 
-# ------------------------------------------------------------------ updates
+# ------------------------------------------------------------------ rebuilding from ids
 
 
-def test_adding_in_batches_equals_building_at_once(generated_docs):
-    index = SparseBM25(generated_docs[:1000])
-    assert index.add(generated_docs[1000:1001]) == range(1000, 1001)
-    assert index.add(generated_docs[1001:2200]) == range(1001, 2200)
-    index.add(generated_docs[2200:])
-    assert index.add([]) == range(3000, 3000)
-    whole = SparseBM25(generated_docs)
+def test_an_index_from_term_ids_equals_one_from_token_lists(generated_docs):
+    # Numbers into a vocabulary in another order, with terms no document uses: what a
+    # corpus keeps after articles come and go.
+    spare = ["zz-unused", *sorted({t for doc in generated_docs for t in doc}), "yy-unused"]
+    number = {term: i for i, term in enumerate(spare)}
+    ids = np.array([number[t] for doc in generated_docs for t in doc])
+    lengths = np.array([len(doc) for doc in generated_docs])
+    params = Parameters(1.2, 0.5, 0.5)
+    rebuilt = SparseBM25.from_ids(ids, lengths, spare, params)
+    whole = SparseBM25(generated_docs, k1=1.2, b=0.5, epsilon=0.5)
+    assert rebuilt.terms == whole.terms and not rebuilt.contains("zz-unused")
     for query in queries_from(generated_docs):
-        np.testing.assert_array_equal(index.scores(query), whole.scores(query))
-    assert_same_ranking(index, reference(generated_docs), queries_from(generated_docs, seed=5))
+        np.testing.assert_array_equal(rebuilt.scores(query), whole.scores(query))
+    assert rebuilt.to_arrays()[1] == whole.to_arrays()[1]
 
 
-def test_removing_equals_rebuilding_from_the_survivors(generated_docs):
-    rng = random.Random(2)
-    gone = sorted(rng.sample(range(len(generated_docs)), 600))
-    kept = [i for i in range(len(generated_docs)) if i not in set(gone)]
-    survivors = [generated_docs[i] for i in kept]
+def test_term_ids_that_do_not_add_up_are_refused():
+    with pytest.raises(ValueError, match="lengths"):
+        SparseBM25.from_ids(np.array([0, 1]), np.array([1]), ["a", "b"])
+
+
+def test_postings_are_the_sentences_with_the_term_in_order(generated_docs):
     index = SparseBM25(generated_docs)
-    assert index.remove(gone) == 600
-    assert index.remove(gone[:10]) == 0  # already gone
-    assert index.size == len(generated_docs) and index.documents == len(kept)
-    ref = reference(survivors)
-    for query in queries_from(survivors):
-        scores = index.scores(query)
-        assert not scores[gone].any()
-        np.testing.assert_allclose(scores[kept], ref.get_scores(query), rtol=0, atol=1e-9)
-    assert index.doc_terms(gone[0]) == frozenset()
-
-    mapping = index.compact()
-    assert mapping[gone].tolist() == [-1] * 600 and mapping[kept].tolist() == list(range(len(kept)))
-    assert index.size == len(kept)
-    assert_same_ranking(index, ref, queries_from(survivors, seed=9))
-
-
-def test_a_term_only_in_removed_sentences_is_gone():
-    docs = [["rostov", "mutiny"], ["putin", "say"], ["china", "say"], ["wagner", "say"]]
-    index = SparseBM25(docs)
-    index.remove([0])
-    assert not index.contains("rostov") and not index.scores(["rostov"]).any()
-    assert index.idf("rostov") == math.log((3 + 0.5) / 0.5)
-    np.testing.assert_allclose(
-        index.scores(["say", "china"])[1:], reference(docs[1:]).get_scores(["say", "china"])
-    )
-    index.compact()
-    assert index.terms == 4  # putin, say, china, wagner
-
-
-def test_add_after_remove_equals_rebuild(generated_docs):
-    index = SparseBM25(generated_docs[:2000])
-    index.remove(range(0, 2000, 3))
-    index.add(generated_docs[2000:])
-    survivors = [d for i, d in enumerate(generated_docs) if i >= 2000 or i % 3]
-    live = np.flatnonzero([i >= 2000 or i % 3 for i in range(len(generated_docs))])
-    ref = reference(survivors)
-    for query in queries_from(survivors):
-        np.testing.assert_allclose(index.scores(query)[live], ref.get_scores(query), atol=1e-9)
-
-
-def test_removing_an_unknown_id_is_an_error():
-    index = SparseBM25([["a"], ["b"]])
-    with pytest.raises(IndexError, match="out of range"):
-        index.remove([2])
-
-
-# ------------------------------------------------------------------ persistence
-
-
-def test_arrays_round_trip_keeps_scores_and_tombstones(generated_docs):
-    index = SparseBM25(generated_docs, k1=1.2, b=0.6, epsilon=0.3)
-    index.remove([5, 6, 7])
-    arrays, meta = index.to_arrays()
-    json.dumps(meta)  # JSON-able
-    restored = SparseBM25.from_arrays({k: v.copy() for k, v in arrays.items()}, meta)
-    assert (restored.k1, restored.b, restored.epsilon) == (1.2, 0.6, 0.3)
-    assert restored.size == index.size and restored.documents == index.documents
-    for query in queries_from(generated_docs):
-        np.testing.assert_array_equal(restored.scores(query), index.scores(query))
-    restored.add(generated_docs[:10])
-    assert restored.size == index.size + 10
-
-
-@pytest.mark.parametrize(
-    "damage",
-    [
-        lambda a, m: a.pop("classes"),
-        lambda a, m: a.update(indices=a["indices"] + 10**6),
-        lambda a, m: a.update(live=a["live"][:-1]),
-        lambda a, m: a.update(indptr=a["indptr"][::-1].copy()),
-        lambda a, m: m.update(format=99),
-        lambda a, m: m.update(vocabulary="not a list"),
-    ],
-)
-def test_inconsistent_arrays_are_refused(generated_docs, damage):
-    arrays, meta = SparseBM25(generated_docs[:100]).to_arrays()
-    arrays, meta = dict(arrays), dict(meta)
-    damage(arrays, meta)
-    with pytest.raises(ValueError):
-        SparseBM25.from_arrays(arrays, meta)
-
-
-# ------------------------------------------------------------------ what the floor promises
-
-
-def test_term_in_every_sentence_still_ranks_matches_above_non_matches():
-    # "china" is in 3 of 4 sentences: BM25Okapi alone gives it a negative IDF.
-    docs = [["china", "say"], ["china", "trade"], ["china", "russia"], ["weather", "rain"]]
-    scores = SparseBM25(docs).scores(["china"])
-    assert scores[:3].min() > scores[3]
-    assert scores[3] == 0
-
-
-def test_term_in_exactly_half_the_sentences_scores_above_zero():
-    docs = [["china"], ["china"], ["rain"], ["snow"]]
-    scores = SparseBM25(docs).scores(["china"])
-    assert scores[0] > 0 and scores[2] == 0
-
-
-def test_unknown_and_empty_queries_score_nothing():
-    index = SparseBM25([["a1"], ["b1"]])
-    assert not index.scores([]).any()
-    assert not index.scores(["zzz"]).any()
-    assert not SparseBM25([]).scores(["a1"]).any()
-
-
-def test_unseen_terms_get_the_largest_idf():
-    index = SparseBM25([["a1", "b1"], ["a1"], ["c1"]])
-    assert index.idf("never") > index.idf("c1") > index.idf("a1") > 0
-
-
-def test_scores_follow_bm25_order_on_a_realistic_set():
-    docs = [
-        ["harbour", "close", "friday"],
-        ["harbour", "master", "say", "collis", "weather"],
-        ["crew", "protest", "town", "hall"],
-        ["mayor", "say", "council", "meet", "crew"],
-        ["storm", "flood", "home", "river"],
-        ["rover", "beat", "unit", "cup", "final"],
-        ["silva", "say", "best", "day", "career"],
-    ]
-    scores = SparseBM25(docs).scores(["crew", "council"])
-    assert int(np.argmax(scores)) == 3
+    expected = [i for i, doc in enumerate(generated_docs) if "rostov" in doc]
+    assert index.postings("rostov").tolist() == expected
+    assert index.postings("zzqx").size == 0

@@ -17,9 +17,9 @@ def quotes(reply):
 def test_every_quote_is_an_exact_slice_of_its_article(seed_engine):
     for question in ["what did China say?", "what did Putin say?", "Wagner mutiny Rostov"]:
         for answer in seed_engine.ask(question, top_k=5).answers:
-            article = seed_engine.passages.articles[answer.article]
-            assert article.text[answer.start : answer.end] == answer.quote
-            assert article.source == answer.source
+            text = seed_engine.table.text(answer.article)
+            assert text[answer.start : answer.end] == answer.quote
+            assert seed_engine.table.sources[answer.article] == answer.source
 
 
 def test_what_did_china_say_returns_the_foreign_ministry_statements(seed_engine):
@@ -99,7 +99,7 @@ def test_context_gives_the_neighbouring_sentences_verbatim(seed_engine):
     around = seed_engine.context(answer, before=1, after=1)
     assert len(around) >= 2
     assert any(answer.quote in text or text in answer.quote for text in around)
-    article = seed_engine.passages.articles[answer.article].text
+    article = seed_engine.table.text(answer.article)
     assert all(text in article for text in around)
 
 

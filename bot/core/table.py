@@ -1,0 +1,398 @@
+"""The corpus as columns: every article, sentence and attribution in flat numpy arrays.
+
+A million sentences held as Python objects cost gigabytes and take seconds to
+rebuild from a saved index; held as a few dozen arrays they cost what their
+bytes cost, load as a read and answer vectorised queries. Texts stay UTF-8 and
+are decoded only for the sentences shown. Strings that repeat (headings,
+speakers, cues) are stored once and referred to by number, and so are index
+terms, through the table's own vocabulary.
+
+Per sentence: article, start and end (character offsets into the article
+text), paragraph (block number in the article), position, heading (string
+number or -1), quoted share, whether it reports speech, whether it reports
+content, its index terms (own terms first, then heading terms it lacks;
+``own_len`` says where its own end) and its attributions. Per attribution:
+speaker, cue and resolved-from (string numbers) and the terms that name the
+speaker.
+
+A table is immutable; ``merge`` makes the table of a changed corpus from the
+kept rows of one and the tables of new articles, without touching their text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+
+from bot.core.document import PreparedArticle
+from bot.core.models import Attribution, Source
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Packed:
+    """Strings as one UTF-8 buffer and byte offsets; each is decoded when asked for."""
+
+    data: np.ndarray  # uint8
+    offsets: np.ndarray  # int64, one more than there are strings
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> Packed:
+        encoded = [text.encode("utf-8") for text in texts]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=offsets[1:])
+        return cls(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets)
+
+    def __len__(self) -> int:
+        return self.offsets.size - 1
+
+    def __getitem__(self, number: int) -> str:
+        start, end = self.offsets[number], self.offsets[number + 1]
+        return self.data[start:end].tobytes().decode("utf-8")
+
+    def tolist(self) -> list[str]:
+        """Every string; one decode and slicing when the text is ASCII (index terms nearly are)."""
+        whole = self.data.tobytes()
+        ends = self.offsets.tolist()
+        if whole.isascii():
+            text = whole.decode("ascii")
+            return [text[a:b] for a, b in pairwise(ends)]
+        return [whole[a:b].decode("utf-8") for a, b in pairwise(ends)]
+
+    def take(self, numbers: np.ndarray) -> Packed:
+        """The strings at ``numbers``, in that order, packed anew."""
+        view, ends = memoryview(self.data), self.offsets
+        picked = [view[ends[i] : ends[i + 1]] for i in numbers.tolist()]
+        offsets = np.zeros(len(picked) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in picked], out=offsets[1:])
+        return Packed(np.frombuffer(b"".join(picked), dtype=np.uint8), offsets)
+
+
+# Columns by the table they belong to, with their dtypes; ``sent_*`` rows are sentences,
+# ``attr_*`` rows attributions. Offsets map an article to its sentences, a sentence to
+# its terms and attributions, an attribution to its name terms.
+_SENTENCE = {
+    "sent_start": np.int32, "sent_end": np.int32, "sent_paragraph": np.int32,
+    "sent_position": np.int32, "sent_heading": np.int32, "sent_quoted": np.float64,
+    "sent_reports": np.bool_, "sent_content": np.bool_, "sent_own_len": np.int32,
+}  # fmt: skip
+_ATTRIBUTION = {"attr_speaker": np.int32, "attr_cue": np.int32, "attr_resolved": np.int32}
+_OFFSETS = ("article_sentences", "sentence_terms", "sentence_attrs", "attr_names")
+_FLAT = {"terms": np.int32, "names": np.int32}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CorpusTable:
+    """Articles, sentences and attributions of a corpus, articles in id order."""
+
+    sources: tuple[Source, ...]
+    digests: tuple[str, ...]
+    texts: Packed
+    strings: Packed
+    vocabulary: tuple[str, ...]
+    columns: Mapping[str, np.ndarray]
+
+    # ------------------------------------------------------------------ sizes
+
+    @property
+    def articles(self) -> int:
+        return len(self.sources)
+
+    @property
+    def sentences(self) -> int:
+        return self.columns["sent_start"].size
+
+    # ------------------------------------------------------------------ values
+
+    def text(self, article: int) -> str:
+        """An article's body text."""
+        return self.texts[article]
+
+    def string(self, number: int) -> str | None:
+        return None if number < 0 else self.strings[number]
+
+    def attributions(self, sentence: int) -> list[Attribution]:
+        """Who the sentence reports speaking, as found in the text."""
+        first, last = self.columns["sentence_attrs"][sentence : sentence + 2].tolist()
+        c = self.columns
+        return [
+            Attribution(
+                self.strings[int(c["attr_speaker"][i])],
+                self.strings[int(c["attr_cue"][i])],
+                self.string(int(c["attr_resolved"][i])),
+            )
+            for i in range(first, last)
+        ]
+
+    def name_terms(self, attribution: int) -> np.ndarray:
+        """The vocabulary numbers of the terms naming an attribution's speaker."""
+        first, last = self.columns["attr_names"][attribution : attribution + 2].tolist()
+        return self.columns["names"][first:last]
+
+    def terms_of(self, sentence: int, own: bool = False) -> np.ndarray:
+        """A sentence's index terms (vocabulary numbers), or only its own (no heading's)."""
+        first = int(self.columns["sentence_terms"][sentence])
+        last = (
+            first + int(self.columns["sent_own_len"][sentence])
+            if own
+            else int(self.columns["sentence_terms"][sentence + 1])
+        )
+        return self.columns["terms"][first:last]
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def of(cls, prepared: Sequence[PreparedArticle]) -> CorpusTable:
+        """The table of prepared articles, in the order given."""
+        strings: dict[str, int] = {}
+        vocabulary: dict[str, int] = {}
+
+        def string(text: str | None) -> int:
+            return -1 if text is None else strings.setdefault(text, len(strings))
+
+        rows: dict[str, list[Any]] = {name: [] for name in (*_SENTENCE, *_ATTRIBUTION, *_FLAT)}
+        counts: dict[str, list[int]] = {name: [] for name in _OFFSETS}
+        for item in prepared:
+            counts["article_sentences"].append(len(item.sentences))
+            for sentence, found, doc, own, names, quoted, reports, content in zip(
+                item.sentences, item.attributions, item.docs, item.own_terms,
+                item.speaker_terms, item.quoted, item.reports, item.content, strict=True,
+            ):  # fmt: skip
+                own_len = 0
+                while own_len < len(doc) and doc[own_len] in own:
+                    own_len += 1
+                values = (
+                    sentence.start, sentence.end, sentence.paragraph, sentence.position,
+                    string(sentence.heading), quoted, reports, content, own_len,
+                )  # fmt: skip
+                for name, value in zip(_SENTENCE, values, strict=True):
+                    rows[name].append(value)
+                rows["terms"].extend(vocabulary.setdefault(t, len(vocabulary)) for t in doc)
+                counts["sentence_terms"].append(len(doc))
+                counts["sentence_attrs"].append(len(found))
+                for attribution, terms in zip(found, names, strict=True):
+                    rows["attr_speaker"].append(string(attribution.speaker))
+                    rows["attr_cue"].append(string(attribution.cue))
+                    rows["attr_resolved"].append(string(attribution.resolved_from))
+                    rows["names"].extend(
+                        vocabulary.setdefault(t, len(vocabulary)) for t in sorted(terms)
+                    )
+                    counts["attr_names"].append(len(terms))
+        dtypes = {**_SENTENCE, **_ATTRIBUTION, **_FLAT}
+        columns = {name: np.array(values, dtype=dtypes[name]) for name, values in rows.items()}
+        columns.update({name: _offsets(values) for name, values in counts.items()})
+        return cls(
+            tuple(item.article.source for item in prepared),
+            tuple(item.digest for item in prepared),
+            Packed.of(item.article.text for item in prepared),
+            Packed.of(strings),
+            tuple(vocabulary),
+            columns,
+        )
+
+    def take(self, articles: np.ndarray) -> CorpusTable:
+        """The table of the ``articles`` (numbers, in the order wanted)."""
+        c = self.columns
+        sentences = _ranges(c["article_sentences"], articles)
+        attributions = _ranges(c["sentence_attrs"], sentences)
+        columns = {name: c[name][sentences] for name in _SENTENCE}
+        columns.update({name: c[name][attributions] for name in _ATTRIBUTION})
+        columns["terms"] = c["terms"][_ranges(c["sentence_terms"], sentences)]
+        columns["names"] = c["names"][_ranges(c["attr_names"], attributions)]
+        for name, rows in (
+            ("article_sentences", articles), ("sentence_terms", sentences),
+            ("sentence_attrs", sentences), ("attr_names", attributions),
+        ):  # fmt: skip
+            columns[name] = _offsets(np.diff(c[name])[rows])
+        numbers = articles.tolist()
+        return CorpusTable(
+            tuple(self.sources[i] for i in numbers),
+            tuple(self.digests[i] for i in numbers),
+            self.texts.take(articles),
+            self.strings,
+            self.vocabulary,
+            columns,
+        )
+
+    @staticmethod
+    def merge(kept: CorpusTable, new: CorpusTable, removed: Iterable[str] = ()) -> CorpusTable:
+        """Both tables' articles in one, ordered by id, without the ``removed`` ids.
+
+        An id in ``new`` replaces the article of ``kept`` that has it.
+
+        The new table's string and term numbers are mapped into the kept table's,
+        then strings and terms no row uses any more are dropped.
+        """
+        strings = {text: i for i, text in enumerate(kept.strings.tolist())}
+        string_map = np.array(
+            [strings.setdefault(s, len(strings)) for s in new.strings.tolist()], dtype=np.int32
+        )
+        vocabulary = {term: i for i, term in enumerate(kept.vocabulary)}
+        term_map = np.array(
+            [vocabulary.setdefault(t, len(vocabulary)) for t in new.vocabulary], dtype=np.int32
+        )
+        replaced = {source.id for source in new.sources} | set(removed)
+        stay = [i for i, source in enumerate(kept.sources) if source.id not in replaced]
+        old = kept.take(np.array(stay, dtype=np.int64))
+        mapped = dict(new.columns)
+        for name in ("sent_heading", "attr_speaker", "attr_cue", "attr_resolved"):
+            values = new.columns[name]
+            mapped[name] = np.where(values < 0, -1, string_map[np.maximum(values, 0)]).astype(
+                np.int32
+            )
+        for name in _FLAT:
+            mapped[name] = term_map[new.columns[name]]
+        columns: dict[str, np.ndarray] = {}
+        for name in (*_SENTENCE, *_ATTRIBUTION, *_FLAT):
+            columns[name] = np.concatenate([old.columns[name], mapped[name]])
+        for name in _OFFSETS:
+            columns[name] = _offsets(
+                np.concatenate([np.diff(old.columns[name]), np.diff(new.columns[name])])
+            )
+        joined = CorpusTable(
+            old.sources + new.sources,
+            old.digests + new.digests,
+            Packed(
+                np.concatenate([old.texts.data, new.texts.data]),
+                np.concatenate([old.texts.offsets, new.texts.offsets[1:] + old.texts.offsets[-1]]),
+            ),
+            Packed.of(strings),
+            tuple(vocabulary),
+            columns,
+        )
+        order = sorted(range(joined.articles), key=lambda i: joined.sources[i].id)
+        return joined.take(np.array(order, dtype=np.int64))._compacted()
+
+    def _compacted(self) -> CorpusTable:
+        """The table without strings and terms that no row refers to."""
+        c = dict(self.columns)
+        named = ("sent_heading", "attr_speaker", "attr_cue", "attr_resolved")
+        used = np.unique(np.concatenate([c[name] for name in named]))
+        used = used[used >= 0]
+        renumber = np.full(len(self.strings) + 1, -1, dtype=np.int32)  # last slot: -1 stays -1
+        renumber[used] = np.arange(used.size, dtype=np.int32)
+        for name in named:
+            c[name] = renumber[c[name]]
+        used_terms = np.unique(np.concatenate([c["terms"], c["names"]]))
+        renumber_terms = np.zeros(len(self.vocabulary), dtype=np.int32)
+        renumber_terms[used_terms] = np.arange(used_terms.size, dtype=np.int32)
+        for name in _FLAT:
+            c[name] = renumber_terms[c[name]]
+        vocabulary = tuple(self.vocabulary[i] for i in used_terms.tolist())
+        return CorpusTable(
+            self.sources, self.digests, self.texts, self.strings.take(used), vocabulary, c
+        )
+
+    # ------------------------------------------------------------------ saving
+
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Arrays and a JSON-able dict from which ``from_arrays`` restores the table."""
+        arrays = {f"table_{name}": value for name, value in self.columns.items()}
+        for name, packed in (("texts", self.texts), ("strings", self.strings)):
+            arrays[f"table_{name}_data"] = packed.data
+            arrays[f"table_{name}_offsets"] = packed.offsets
+        vocabulary = Packed.of(self.vocabulary)
+        arrays["table_vocabulary_data"] = vocabulary.data
+        arrays["table_vocabulary_offsets"] = vocabulary.offsets
+        meta = {"sources": [s.to_json() for s in self.sources], "digests": list(self.digests)}
+        return arrays, meta
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> CorpusTable:
+        """The table saved by ``to_arrays``; ValueError when its pieces do not fit together."""
+
+        def packed(name: str) -> Packed:
+            return Packed(arrays[f"table_{name}_data"], arrays[f"table_{name}_offsets"])
+
+        columns = {
+            name: arrays[f"table_{name}"] for name in (*_SENTENCE, *_ATTRIBUTION, *_FLAT, *_OFFSETS)
+        }
+        table = cls(
+            tuple(Source(**source) for source in meta["sources"]),
+            tuple(meta["digests"]),
+            packed("texts"),
+            packed("strings"),
+            tuple(packed("vocabulary").tolist()),
+            columns,
+        )
+        table.check()
+        return table
+
+    def check(self) -> None:
+        """ValueError unless every column has its length and every number points somewhere."""
+        c = self.columns
+        for name, dtype in {**_SENTENCE, **_ATTRIBUTION, **_FLAT}.items():
+            if c[name].dtype != dtype or c[name].ndim != 1:
+                raise ValueError(f"column {name!r} has the wrong type ({c[name].dtype})")
+        for packed in (self.texts, self.strings):
+            _check_offsets(packed.offsets, packed.data.size, "packed strings")
+        if not self.articles == len(self.digests) == len(self.texts):
+            raise ValueError("article columns disagree in length")
+        for name, rows, total in (
+            ("article_sentences", self.articles, self.sentences),
+            ("sentence_terms", self.sentences, c["terms"].size),
+            ("sentence_attrs", self.sentences, c["attr_speaker"].size),
+            ("attr_names", c["attr_speaker"].size, c["names"].size),
+        ):
+            if c[name].size != rows + 1:
+                raise ValueError(f"offsets {name!r} do not fit the rows they index")
+            _check_offsets(c[name], total, name)
+        for name in _SENTENCE:
+            if c[name].size != self.sentences:
+                raise ValueError(f"column {name!r} does not have one value per sentence")
+        for name in _ATTRIBUTION:
+            if c[name].size != c["attr_speaker"].size:
+                raise ValueError(f"column {name!r} does not have one value per attribution")
+        for name in _FLAT:
+            _check_range(c[name], 0, len(self.vocabulary), name)
+        for name in ("sent_heading", "attr_resolved"):
+            _check_range(c[name], -1, len(self.strings), name)
+        for name in ("attr_speaker", "attr_cue"):
+            _check_range(c[name], 0, len(self.strings), name)
+        lengths = np.diff(self.texts.offsets)  # bytes >= characters: a cheap bound on the ends
+        sentences_of = np.repeat(np.arange(self.articles), np.diff(c["article_sentences"]))
+        if np.any(c["sent_start"] < 0) or np.any(c["sent_end"] < c["sent_start"]):
+            raise ValueError("a sentence ends before it starts")
+        if np.any(c["sent_end"] > lengths[sentences_of]):
+            raise ValueError("a sentence ends past its article")
+        if np.any(c["sent_own_len"] < 0) or np.any(
+            c["sent_own_len"] > np.diff(c["sentence_terms"])
+        ):
+            raise ValueError("a sentence has more own terms than terms")
+
+
+def _offsets(counts: Iterable[int] | np.ndarray) -> np.ndarray:
+    counts = np.asarray(counts if isinstance(counts, np.ndarray) else list(counts), np.int64)
+    out = np.zeros(counts.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
+
+
+def _ranges(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The positions ``offsets[r]:offsets[r + 1]`` of every row in ``rows``, concatenated."""
+    starts = offsets[:-1][rows]
+    lengths = offsets[1:][rows] - starts
+    if not lengths.size:
+        return np.zeros(0, dtype=np.int64)
+    shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return shift + np.arange(int(lengths.sum()))
+
+
+def _check_offsets(offsets: np.ndarray, total: int, name: str) -> None:
+    if (
+        offsets.dtype.kind not in "iu"
+        or offsets.ndim != 1
+        or offsets.size == 0
+        or offsets[0] != 0
+        or offsets[-1] != total
+        or np.any(np.diff(offsets) < 0)
+    ):
+        raise ValueError(f"offsets {name!r} are not valid")
+
+
+def _check_range(values: np.ndarray, low: int, high: int, name: str) -> None:
+    if values.size and (values.min() < low or values.max() >= high):
+        raise ValueError(f"column {name!r} points outside its table")

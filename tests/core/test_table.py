@@ -1,0 +1,179 @@
+"""The corpus as columns: built at once or merged from parts, it is the same table."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+import pytest
+
+from bot.core.corpus import RawArticle
+from bot.core.document import prepare_article
+from bot.core.engine import Engine
+from bot.core.models import Source
+from bot.core.sentences import SentenceSplitter
+from bot.core.table import CorpusTable, Packed
+from bot.core.tokenize import Tokenizer
+from tests.conftest import NEWS, SPORT
+
+CHINA = """Beijing urges calm
+
+China’s foreign ministry said on Sunday that the mutiny was “Russia’s internal affair”.
+
+“We support Russia in maintaining national stability,” a ministry spokesperson said.
+"""
+ÉTÉ = """Festival d’été
+
+The organisers said the café stage would open at noon, “rain or shine”.
+
+Mayor Tom Reilly said the harbour fireworks would go ahead.
+"""
+
+
+def raw(name: str, text: str) -> RawArticle:
+    return RawArticle(Source(name, text.splitlines()[0], "Test Press"), text)
+
+
+ARTICLES = {
+    "a-news.txt": raw("a-news.txt", NEWS),
+    "b-china.txt": raw("b-china.txt", CHINA),
+    "c-sport.txt": raw("c-sport.txt", SPORT),
+    "d-ete.txt": raw("d-ete.txt", ÉTÉ),
+}
+
+
+@pytest.fixture(scope="module")
+def prepare():
+    splitter = SentenceSplitter.train(a.text for a in ARTICLES.values())
+    tokenizer = Tokenizer()
+
+    def table(*names: str) -> CorpusTable:
+        return CorpusTable.of([prepare_article(ARTICLES[n], splitter, tokenizer) for n in names])
+
+    return table
+
+
+def assert_same_table(mine: CorpusTable, theirs: CorpusTable) -> None:
+    assert mine.sources == theirs.sources and mine.digests == theirs.digests
+    assert mine.vocabulary == theirs.vocabulary
+    assert mine.texts.tolist() == theirs.texts.tolist()
+    assert mine.strings.tolist() == theirs.strings.tolist()
+    assert mine.columns.keys() == theirs.columns.keys()
+    for name, column in mine.columns.items():
+        assert column.dtype == theirs.columns[name].dtype, name
+        assert np.array_equal(column, theirs.columns[name]), name
+
+
+def words(table: CorpusTable) -> list[list[str]]:
+    """Each sentence's index terms, as words: what must survive any renumbering."""
+    offsets = table.columns["sentence_terms"].tolist()
+    terms = table.columns["terms"].tolist()
+    return [[table.vocabulary[t] for t in terms[a:b]] for a, b in pairwise(offsets)]
+
+
+def speakers(table: CorpusTable) -> list[list[tuple[str, str, str | None, list[str]]]]:
+    first = table.columns["sentence_attrs"].tolist()
+    return [
+        [
+            (a.speaker, a.cue, a.resolved_from, [table.vocabulary[t] for t in table.name_terms(n)])
+            for n, a in enumerate(table.attributions(i), start=first[i])
+        ]
+        for i in range(table.sentences)
+    ]
+
+
+NUMBERED = {"sent_heading", "attr_speaker", "attr_cue", "attr_resolved", "terms", "names"}
+
+
+def assert_same_content(mine: CorpusTable, theirs: CorpusTable) -> None:
+    """The same articles, sentences and attributions, whatever numbers strings and terms got."""
+    assert mine.sources == theirs.sources and mine.digests == theirs.digests
+    assert mine.texts.tolist() == theirs.texts.tolist()
+    assert words(mine) == words(theirs) and speakers(mine) == speakers(theirs)
+    headings = [
+        [t.string(int(h)) for h in t.columns["sent_heading"].tolist()] for t in (mine, theirs)
+    ]
+    assert headings[0] == headings[1]
+    for name, column in mine.columns.items():
+        if name not in NUMBERED:
+            assert np.array_equal(column, theirs.columns[name]), name
+
+
+def test_a_table_holds_each_sentence_and_who_speaks_in_it(prepare):
+    table = prepare("a-news.txt", "b-china.txt")
+    assert table.articles == 2 and table.sentences >= 6
+    texts = [table.text(0), table.text(1)]
+    starts, ends = table.columns["sent_start"], table.columns["sent_end"]
+    offsets = table.columns["article_sentences"].tolist()
+    sentences = [
+        texts[a][starts[i] : ends[i]] for a in range(2) for i in range(offsets[a], offsets[a + 1])
+    ]
+    assert (
+        "“We cannot risk another collision in this weather,” harbour master Jane Doyle said."
+        in sentences
+    )
+    doyle = sentences.index(
+        "“We cannot risk another collision in this weather,” harbour master Jane Doyle said."
+    )
+    assert any("Doyle" in a.speaker for a in table.attributions(doyle))
+    own = {table.vocabulary[t] for t in table.terms_of(doyle, own=True).tolist()}
+    assert {"collis", "weather"} <= own or {"collision", "weather"} <= own
+
+
+def test_merging_parts_gives_the_table_built_at_once(prepare):
+    merged = CorpusTable.merge(
+        prepare("c-sport.txt", "a-news.txt"), prepare("d-ete.txt", "b-china.txt")
+    )
+    assert_same_content(merged, prepare("a-news.txt", "b-china.txt", "c-sport.txt", "d-ete.txt"))
+
+
+def test_replacing_and_removing_articles_renumbers_and_drops_what_is_unused(prepare):
+    start = prepare("a-news.txt", "b-china.txt", "c-sport.txt")
+    changed = CorpusTable.merge(start, prepare("d-ete.txt", "c-sport.txt"), removed=["b-china.txt"])
+    fresh = prepare("a-news.txt", "c-sport.txt", "d-ete.txt")
+    assert [s.id for s in changed.sources] == ["a-news.txt", "c-sport.txt", "d-ete.txt"]
+    assert_same_content(changed, fresh)
+    assert "beij" not in changed.vocabulary and "beijing" not in changed.vocabulary
+    assert not any("ministry" in s for s in changed.strings.tolist())
+    assert set(changed.vocabulary) == set(fresh.vocabulary)
+
+
+def test_a_table_survives_its_arrays(prepare):
+    table = prepare("a-news.txt", "d-ete.txt")
+    arrays, meta = table.to_arrays()
+    assert_same_table(CorpusTable.from_arrays(arrays, meta), table)
+
+
+def test_packed_strings_keep_any_text():
+    texts = ["", "plain", "café d’été", "北京", "emoji 🙂", "plain"]
+    packed = Packed.of(texts)
+    assert len(packed) == 6 and packed.tolist() == texts
+    assert [packed[i] for i in range(6)] == texts
+    assert packed.take(np.array([4, 0, 2])).tolist() == ["emoji 🙂", "", "café d’été"]
+    assert Packed.of(["a", "b"]).tolist() == ["a", "b"]
+
+
+def test_an_engine_after_changes_scores_as_a_fresh_build(settings):
+    first = Engine.from_articles([ARTICLES[n] for n in ("a-news.txt", "b-china.txt")], settings)
+    changed = first.with_changes([ARTICLES["c-sport.txt"]], removed=["b-china.txt"])
+    fresh = Engine(
+        CorpusTable.merge(
+            CorpusTable.of([]),
+            CorpusTable.of(
+                [
+                    prepare_article(ARTICLES[n], first.splitter, first.tokenizer)
+                    for n in ("a-news.txt", "c-sport.txt")
+                ]
+            ),
+        ),
+        settings,
+        first.tokenizer,
+        first.splitter,
+    )
+    for question in ["harbour closed", "what did Silva say?", "cup final goals", "ministry"]:
+        terms = fresh.tokenizer(question)
+        for name in ("index", "paragraphs"):
+            np.testing.assert_array_equal(
+                getattr(changed, name).scores(terms), getattr(fresh, name).scores(terms)
+            )
+        assert changed.ask(question).to_json() == fresh.ask(question).to_json()
