@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
@@ -124,14 +126,55 @@ def is_article_file(path: Path) -> bool:
     return path.name.lower().endswith(ARTICLE_SUFFIXES + HTML_SUFFIXES)
 
 
+class FileStamp(NamedTuple):
+    """What the file system says of a file without reading it; any write changes it.
+
+    ``ctime`` cannot be set back by a program (``touch -r``, ``cp -p`` and rsync
+    restore only the modification time) and a replaced file gets a new inode.
+    """
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+
+
+def scan_folder(root: Path) -> dict[str, FileStamp]:
+    """Article id (path under ``root``, ``/``-separated) -> stamp, in id order.
+
+    Hidden files and folders are ignored; links to folders are not followed (no loops).
+    One ``scandir`` per folder: tens of thousands of files take a fraction of a second.
+    """
+    found: dict[str, FileStamp] = {}
+    pending = [("", str(root))]
+    while pending:
+        prefix, directory = pending.pop()
+        try:
+            entries = os.scandir(directory)
+        except OSError:
+            continue  # removed or unreadable while scanning
+        with entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append((f"{prefix}{entry.name}/", entry.path))
+                    elif entry.name.lower().endswith(ARTICLE_SUFFIXES + HTML_SUFFIXES):
+                        info = entry.stat()
+                        if entry.is_file():
+                            found[prefix + entry.name] = FileStamp(
+                                info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino
+                            )
+                except OSError:
+                    continue  # deleted between listing and stat
+    return dict(sorted(found.items()))
+
+
 def article_files(root: Path) -> Iterator[Path]:
-    """Article files under ``root`` in a stable order; hidden files and folders are ignored."""
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root).parts
-        if any(part.startswith(".") for part in relative):
-            continue
-        if path.is_file() and is_article_file(path):
-            yield path
+    """Article files under ``root`` in id order; hidden files and folders are ignored."""
+    for source_id in scan_folder(root):
+        yield root / source_id
 
 
 def load_folder(

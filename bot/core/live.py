@@ -23,11 +23,12 @@ from pathlib import Path
 from bot.core import index
 from bot.core.corpus import (
     ArticleFormatError,
+    FileStamp,
     LoadError,
     RawArticle,
-    article_files,
     read_article,
     require_folder,
+    scan_folder,
 )
 from bot.core.document import digest_of
 from bot.core.engine import Engine, Progress
@@ -35,8 +36,6 @@ from bot.core.store import file_digest
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-
-Stat = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +60,7 @@ class CorpusChange:
 
 @dataclass
 class _Pending:
-    stat: Stat
+    stat: FileStamp
     since: float
 
 
@@ -73,10 +72,10 @@ class LiveCorpus:
     settings: Settings
     settle_seconds: float = 1.0
     _engine: Engine = field(init=False)
-    _seen: dict[str, Stat] = field(init=False, default_factory=dict)
+    _seen: dict[str, FileStamp] = field(init=False, default_factory=dict)
     _errors: dict[str, LoadError] = field(init=False, default_factory=dict)
     _pending: dict[str, _Pending] = field(init=False, default_factory=dict)
-    _hashes: dict[str, str] = field(init=False, default_factory=dict)
+    _files: index.FolderFiles = field(init=False)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     @classmethod
@@ -92,9 +91,9 @@ class LiveCorpus:
         stats = live._stats()  # before hashing: a later edit is seen as a change
         opened = index.open_engine(folder, settings, progress)
         live._engine = opened.engine
-        live._hashes = dict(opened.hashes)
+        live._files = index.FolderFiles(dict(opened.files.hashes), dict(opened.files.stamps))
         live._errors = {error.path: error for error in opened.engine.errors}
-        live._seen = {key: stat for key, stat in stats.items() if key in opened.hashes}
+        live._seen = {key: stat for key, stat in stats.items() if key in opened.files.hashes}
         return live
 
     @property
@@ -131,18 +130,24 @@ class LiveCorpus:
                     ready.add(key)
             return self._apply(stats, ready)
 
-    def _apply(self, stats: dict[str, Stat], ready: set[str]) -> CorpusChange:
+    def _apply(self, stats: dict[str, FileStamp], ready: set[str]) -> CorpusChange:
         known = self._engine.digests()
         removed = sorted(key for key in self._seen if key not in stats)
         upserts: list[RawArticle] = []
         added, changed, failed = [], [], []
+        hashes, stamps = self._files.hashes, self._files.stamps
+        now = time.time_ns()
         for key in sorted(ready):
             self._pending.pop(key, None)
             self._seen[key] = stats[key]
+            stamps.pop(key, None)
             try:
-                self._hashes[key] = file_digest(self.folder / key)  # before reading: see index
+                hashes[key] = file_digest(self.folder / key)  # before reading: see index
             except OSError:
-                self._hashes.pop(key, None)
+                hashes.pop(key, None)
+            else:
+                if index.vouches(stats[key], now):
+                    stamps[key] = stats[key]
             item = self._read(key)
             if item is None:
                 failed.append(self._errors[key])
@@ -156,26 +161,20 @@ class LiveCorpus:
         for key in removed:
             self._seen.pop(key, None)
             self._errors.pop(key, None)
-            self._hashes.pop(key, None)
+            hashes.pop(key, None)
+            stamps.pop(key, None)
         gone = [key for key in removed if key in known]
         change = CorpusChange(tuple(added), tuple(changed), tuple(gone), tuple(failed))
         if upserts or gone or failed:
             self._engine = self._engine.with_changes(upserts, gone, self.errors)
         if change and self.settings.use_saved_index:
-            index.save_quietly(self.folder, self.settings, self._engine, self._hashes)
+            index.save_quietly(self.folder, self.settings, self._engine, self._files)
         if change:
             log.info("corpus updated", extra={"change": change.summary()})
         return change
 
-    def _stats(self) -> dict[str, Stat]:
-        stats: dict[str, Stat] = {}
-        for path in article_files(require_folder(self.folder)):
-            try:
-                info = path.stat()
-            except OSError:
-                continue  # deleted between listing and stat
-            stats[path.relative_to(self.folder).as_posix()] = (info.st_size, info.st_mtime_ns)
-        return stats
+    def _stats(self) -> dict[str, FileStamp]:
+        return scan_folder(require_folder(self.folder))
 
     def _read(self, source_id: str) -> RawArticle | None:
         """Read one file; a failure is logged once per version of the file and remembered."""

@@ -1,9 +1,11 @@
 import hashlib
 import logging
+import os
+import time
 
 import pytest
 
-from bot.core.corpus import ArticleFormatError, load_folder, split_front_matter
+from bot.core.corpus import ArticleFormatError, load_folder, scan_folder, split_front_matter
 from tests.conftest import SEEDS
 
 # sha256 of the two articles as they stand in shared/seeds: the bodies must not change.
@@ -76,3 +78,18 @@ def test_source_ids_are_paths_relative_to_the_corpus(tmp_path):
 def test_missing_folder_raises(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_folder(tmp_path / "nope")
+
+
+def test_a_scan_lists_article_files_by_id_with_what_changes_on_a_write(tmp_path):
+    for name in ["b.txt", "a/z.md", "a-b/c.html", ".hidden.txt", ".git/x.txt", "notes.pdf"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("Some words here.", encoding="utf-8")
+    (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)
+    found = scan_folder(tmp_path)
+    assert list(found) == ["a-b/c.html", "a/z.md", "b.txt"]
+    before = found["b.txt"]
+    assert before.size == len("Some words here.")
+    time.sleep(0.05)  # file times tick in coarse steps (jiffies); let one pass
+    (tmp_path / "b.txt").write_text("Other words here", encoding="utf-8")  # same size
+    os.utime(tmp_path / "b.txt", ns=(before.mtime_ns, before.mtime_ns))  # same mtime
+    assert scan_folder(tmp_path)["b.txt"] != before

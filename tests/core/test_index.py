@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from bot.core import index, store
+from bot.core.corpus import scan_folder
 from bot.core.engine import Engine
 from tests.conftest import NEWS, SEEDS, SPORT, make_settings
 from tests.core.test_table import assert_same_table
@@ -150,6 +151,47 @@ def test_an_edit_that_keeps_size_and_mtime_is_found_by_its_hash(corpus, indexed)
     assert "Jun" in opened.engine.ask("when will the bridge reopen?").answers[0].quote
 
 
+@pytest.fixture
+def counted_reads(monkeypatch):
+    """Files read to be hashed, by name."""
+    read = []
+    digest = store.file_digest
+
+    def counting(path):
+        read.append(path.name)
+        return digest(path)
+
+    monkeypatch.setattr(store, "file_digest", counting)
+    return read
+
+
+def test_files_untouched_since_the_last_start_are_not_read_again(
+    corpus, indexed, monkeypatch, counted_reads
+):
+    monkeypatch.setattr(index, "RACY_NS", 0)  # the files here were written just now
+    index.open_engine(corpus, indexed)
+    assert len(counted_reads) == len(index.hash_files(corpus).hashes) > 4
+    counted_reads.clear()
+    assert index.open_engine(corpus, indexed).status == "loaded"
+    assert counted_reads == []
+    path = corpus / "bridge.txt"
+    before = path.stat()
+    path.write_text(BRIDGE.replace("May", "Jun"), encoding="utf-8")  # same size,
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # same mtime: ctime moved
+    opened = index.open_engine(corpus, indexed)
+    assert counted_reads == ["bridge.txt"] and opened.changes.changed == ("bridge.txt",)
+
+
+def test_files_written_just_before_a_start_are_hashed_again_next_time(
+    corpus, indexed, counted_reads
+):
+    names = sorted(key.rsplit("/", 1)[-1] for key in scan_folder(corpus))
+    index.open_engine(corpus, indexed)
+    counted_reads.clear()
+    assert index.open_engine(corpus, indexed).status == "loaded"
+    assert sorted(counted_reads) == names
+
+
 def test_unreadable_files_are_remembered_and_dropped_once_fixed(corpus, indexed):
     (corpus / "broken.txt").write_bytes(b"\xff\xfe not utf-8")
     built = index.open_engine(corpus, indexed)
@@ -208,8 +250,8 @@ def _as_float(values):
 )
 def test_an_index_whose_arrays_do_not_fit_is_rebuilt(corpus, indexed, caplog, name, damage):
     engine = index.open_engine(corpus, indexed).engine
-    hashes = index.hash_files(corpus)
-    bundle = index.to_bundle(engine, hashes, index.fingerprint(engine.tokenizer, indexed))
+    files = index.hash_files(corpus)
+    bundle = index.to_bundle(engine, files, index.fingerprint(engine.tokenizer, indexed))
     arrays = dict(bundle.arrays)
     arrays[name] = damage(arrays[name])
     broken = store.Bundle(arrays, bundle.meta, bundle.fingerprint, bundle.articles)
