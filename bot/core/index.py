@@ -173,7 +173,8 @@ def open_engine(
     bundle = None
     if use and not rebuild:
         bundle = store.load(settings.data_dir, fingerprint(tokenizer, settings), index_name(folder))
-    files = hash_files(folder, None if bundle is None else _saved_files(bundle))
+    saved = None if bundle is None else _saved_files(bundle)
+    files = hash_files(folder, saved)
     hashes = files.hashes
     engine = None
     if bundle is not None:
@@ -191,6 +192,8 @@ def open_engine(
     log.info("loaded index", extra={"file": str(index_file(folder, settings))})
     changes = store.article_changes(bundle.articles, hashes)
     if not changes:
+        if saved is not None and files.stamps != saved.stamps:
+            save_quietly(folder, settings, engine, files)  # so the next start reads fewer files
         return Opened(engine, files, "loaded", changes)
     engine = apply_changes(folder, engine, changes, progress)
     save_quietly(folder, settings, engine, files)
