@@ -7,9 +7,9 @@ and the Punkt parameters. A load is therefore a read: no Python object per
 sentence is made, and an unchanged article splits and scores exactly as
 before while a changed one is processed alone (``Engine.with_changes``).
 
-Layout: one ``store`` bundle (``.npz``, numpy arrays and a JSON header, never
-pickle) per corpus folder, at ``<data_dir>/<folder name>-<hash of its resolved
-path>.npz``. Article metadata, digests, unreadable files, Punkt parameters and
+Layout: one ``store`` bundle (numpy arrays and a JSON header, never pickle) per
+corpus folder, at ``<data_dir>/<folder name>-<hash of its resolved
+path>.nqi``. Article metadata, digests, unreadable files, Punkt parameters and
 the BM25 vocabularies are in the JSON header.
 
 Change detection: the header maps every article file (readable or not) to the

@@ -1,16 +1,23 @@
-"""A saved index bundle: named numpy arrays plus a JSON header, in one ``.npz`` file.
+"""A saved index bundle: named numpy arrays plus a JSON header, in one file.
 
 One file, so a bundle is replaced whole or not at all: it is written beside
 the old one, flushed and fsynced, then renamed over it (and the directory
 fsynced), and a crash at any point leaves either the old bundle or the new
-one, never half of each. The header, a JSON document stored as a byte array
-member, records the format version, the fingerprint of every setting that
-shapes the index (tokenizer word lists, stemmer, BM25 parameters, ...) and a
-content hash per article, so a caller can tell a stale bundle (rebuild) from
-changed files (update). Loading never runs code from the file (no pickle), and
-any bundle that cannot be used, whatever the reason, is reported in one
-warning line and answered with None: the caller rebuilds, the bot never
-crashes on a bad cache.
+one, never half of each. The header, a JSON document, records the format
+version, the fingerprint of every setting that shapes the index (tokenizer
+word lists, stemmer, BM25 parameters, ...) and a content hash per article, so
+a caller can tell a stale bundle (rebuild) from changed files (update).
+Loading never runs code from the file (no pickle: only plain numeric and
+boolean dtypes are accepted), and any bundle that cannot be used, whatever the
+reason, is reported in one warning line and answered with None: the caller
+rebuilds, the bot never crashes on a bad cache.
+
+Layout: ``NQBUNDLE``, the header's length (u64) and CRC-32 (u32), the header,
+then every array's bytes at a 64-byte aligned offset the header gives with
+its dtype, shape and CRC-32. A load reads the data in one call into one
+buffer and checks each array's CRC (a truncated or damaged file is refused);
+the arrays are views of that buffer. At a million sentences that is ~0.2 s
+for ~400 MB, where ``np.load`` on an ``.npz`` took a second.
 
 The store knows nothing about what the arrays mean.
 """
@@ -21,13 +28,15 @@ import hashlib
 import json
 import logging
 import os
+import struct
 import tempfile
+import zlib
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,9 +45,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-_HEADER = "__header__"
-_SUFFIX = ".npz"
+FORMAT_VERSION = 2
+MAGIC = b"NQBUNDLE"
+_PREFIX = struct.Struct("<8sQI")  # magic, header length, header CRC-32
+_ALIGN = 64
+_KINDS = "biuf"  # bool, signed, unsigned, float: nothing that needs pickle
+_SUFFIX = ".nqi"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,20 +86,31 @@ def bundle_path(directory: Path, name: str = "index") -> Path:
 
 
 def save(directory: Path, bundle: Bundle, name: str = "index") -> Path:
-    """Write ``bundle`` atomically to ``directory/<name>.npz``; returns the path."""
-    for key, value in bundle.arrays.items():
-        if key.startswith("__") or not key.replace("_", "").replace("-", "").isalnum():
-            raise ValueError(f"array name {key!r}: use letters, digits, '_' or '-', not '__...'")
-        if np.asarray(value).dtype.hasobject:
-            raise ValueError(f"array {key!r} holds Python objects, which would need pickle")
+    """Write ``bundle`` atomically to ``directory/<name>.nqi``; returns the path."""
+    arrays = {key: np.ascontiguousarray(value) for key, value in bundle.arrays.items()}
+    for key, value in arrays.items():
+        if value.dtype.kind not in _KINDS or value.dtype.hasobject:
+            raise ValueError(f"array {key!r} holds {value.dtype}: only numbers, never pickle")
+    specs, offset = [], 0
+    for key, value in arrays.items():
+        specs.append(
+            {
+                "name": key,
+                "dtype": value.dtype.str,
+                "shape": list(value.shape),
+                "offset": offset,
+                "crc32": zlib.crc32(value.data.cast("B")),
+            }
+        )
+        offset = _aligned(offset + value.nbytes)
     header = {
         "format": FORMAT_VERSION,
         "fingerprint": dict(bundle.fingerprint),
         "articles": dict(bundle.articles),
         "meta": dict(bundle.meta),
-        "arrays": sorted(bundle.arrays),
+        "arrays": specs,
+        "data_bytes": offset,
     }
-    encoded = np.frombuffer(json.dumps(header, ensure_ascii=False).encode("utf-8"), np.uint8)
     directory.mkdir(parents=True, exist_ok=True)
     target = bundle_path(directory, name)
     for stale in directory.glob(f".{name}.*.tmp"):  # left by a crash mid-write
@@ -96,7 +119,7 @@ def save(directory: Path, bundle: Bundle, name: str = "index") -> Path:
     fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, allow_pickle=False, **{_HEADER: encoded}, **bundle.arrays)
+            _write(handle, header, arrays)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)
@@ -105,8 +128,26 @@ def save(directory: Path, bundle: Bundle, name: str = "index") -> Path:
             os.unlink(temp)
         raise
     _fsync_directory(directory)
-    log.debug("saved %s (%d arrays)", target, len(bundle.arrays))
+    log.debug("saved %s (%d arrays)", target, len(arrays))
     return target
+
+
+def _write(handle: IO[bytes], header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+    encoded = json.dumps(header, ensure_ascii=False).encode("utf-8")
+    start = _aligned(_PREFIX.size + len(encoded))
+    handle.write(_PREFIX.pack(MAGIC, len(encoded), zlib.crc32(encoded)))
+    handle.write(encoded)
+    handle.write(bytes(start - _PREFIX.size - len(encoded)))
+    written = 0
+    for value in arrays.values():
+        handle.write(value.data.cast("B"))
+        written += value.nbytes
+        handle.write(bytes(_aligned(written) - written))
+        written = _aligned(written)
+
+
+def _aligned(offset: int) -> int:
+    return -(-offset // _ALIGN) * _ALIGN
 
 
 def load(directory: Path, fingerprint: Mapping[str, Any], name: str = "index") -> Bundle | None:
@@ -114,8 +155,8 @@ def load(directory: Path, fingerprint: Mapping[str, Any], name: str = "index") -
 
     A missing bundle is an info line (a first run); an unusable one, one warning line.
 
-    Unusable means: unreadable, truncated or corrupt (zip CRC),
-    holding object arrays, another format version, or a fingerprint that
+    Unusable means: unreadable, truncated or corrupt (CRC), declaring a dtype
+    other than plain numbers, another format version, or a fingerprint that
     differs from ``fingerprint``.
     """
     path = bundle_path(directory, name)
@@ -126,15 +167,24 @@ def load(directory: Path, fingerprint: Mapping[str, Any], name: str = "index") -
         return _read(path, _canonical(fingerprint))
     except _Unusable as exc:
         log.warning("saved index %s is out of date (%s); rebuilding", path, exc)
-    except Exception as exc:  # damage shows up as many types (a broken npy header: TokenError)
+    except Exception as exc:  # damage shows up as many types
         reason = (str(exc).splitlines() or [""])[0] or type(exc).__name__
         log.warning("saved index %s is unreadable (%s); rebuilding", path, reason)
     return None
 
 
 def _read(path: Path, fingerprint: dict[str, Any]) -> Bundle:
-    with np.load(path, allow_pickle=False) as npz:
-        header = json.loads(npz[_HEADER].tobytes().decode("utf-8"))
+    with path.open("rb") as handle:
+        prefix = handle.read(_PREFIX.size)
+        if len(prefix) != _PREFIX.size:
+            raise ValueError("file too short to be an index")
+        magic, length, crc = _PREFIX.unpack(prefix)
+        if magic != MAGIC:
+            raise ValueError("not an index file")
+        encoded = handle.read(length)
+        if len(encoded) != length or zlib.crc32(encoded) != crc:
+            raise ValueError("header is truncated or damaged")
+        header = json.loads(encoded.decode("utf-8"))
         if not isinstance(header, dict):
             raise ValueError("header is not a JSON object")
         if header.get("format") != FORMAT_VERSION:
@@ -146,11 +196,38 @@ def _read(path: Path, fingerprint: dict[str, Any]) -> Bundle:
                 k for k in saved.keys() | fingerprint.keys() if saved.get(k) != fingerprint.get(k)
             )
             raise _Unusable("settings changed: " + ", ".join(keys))
-        names = header.get("arrays")
-        if not isinstance(names, list):
-            raise ValueError("header lists no arrays")
-        arrays = {name: npz[name] for name in names}  # reads each member whole: CRC checked
+        specs = [_spec(item) for item in header.get("arrays") or []]
+        size = max(
+            (offset + dtype.itemsize * count for _, dtype, _, offset, count, _ in specs), default=0
+        )
+        start = _aligned(_PREFIX.size + length)
+        if os.fstat(handle.fileno()).st_size != start + header.get("data_bytes", -1):
+            raise ValueError("file is truncated or has bytes past its end")
+        data = np.empty(size, dtype=np.uint8)
+        handle.seek(start)
+        if handle.readinto(memoryview(data)) != size:
+            raise ValueError("file is truncated")
+    arrays = {}
+    for key, dtype, shape, offset, count, checksum in specs:
+        raw = data[offset : offset + dtype.itemsize * count]
+        if zlib.crc32(raw) != checksum:
+            raise ValueError(f"array {key!r} is damaged (CRC mismatch)")
+        arrays[key] = raw.view(dtype).reshape(shape)
     return Bundle(arrays, header.get("meta") or {}, saved, header.get("articles") or {})
+
+
+def _spec(item: Any) -> tuple[str, np.dtype, tuple[int, ...], int, int, int]:
+    """One array's entry in the header, checked: name, dtype, shape, offset, length, CRC."""
+    if not isinstance(item, dict):
+        raise ValueError("array entry is not an object")
+    dtype = np.dtype(str(item["dtype"]))
+    if dtype.kind not in _KINDS or dtype.hasobject:
+        raise ValueError(f"array {item.get('name')!r} declares dtype {dtype}, refused")
+    shape = tuple(int(n) for n in item["shape"])
+    offset, checksum = int(item["offset"]), int(item["crc32"])
+    if offset < 0 or offset % _ALIGN or any(n < 0 for n in shape):
+        raise ValueError(f"array {item.get('name')!r} has an invalid offset or shape")
+    return str(item["name"]), dtype, shape, offset, int(np.prod(shape, dtype=np.int64)), checksum
 
 
 def _canonical(value: Mapping[str, Any]) -> dict[str, Any]:

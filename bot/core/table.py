@@ -82,6 +82,9 @@ _SENTENCE = {
 _ATTRIBUTION = {"attr_speaker": np.int32, "attr_cue": np.int32, "attr_resolved": np.int32}
 _OFFSETS = ("article_sentences", "sentence_terms", "sentence_attrs", "attr_names")
 _FLAT = {"terms": np.int32, "names": np.int32}
+_DTYPES = {**_SENTENCE, **_ATTRIBUTION, **_FLAT}
+_JOINED = tuple(_DTYPES)  # columns that are concatenated as they are (after renumbering)
+_STRING_NUMBERS = ("sent_heading", "attr_speaker", "attr_cue", "attr_resolved")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -181,8 +184,7 @@ class CorpusTable:
                         vocabulary.setdefault(t, len(vocabulary)) for t in sorted(terms)
                     )
                     counts["attr_names"].append(len(terms))
-        dtypes = {**_SENTENCE, **_ATTRIBUTION, **_FLAT}
-        columns = {name: np.array(values, dtype=dtypes[name]) for name, values in rows.items()}
+        columns = {name: np.array(values, dtype=_DTYPES[name]) for name, values in rows.items()}
         columns.update({name: _offsets(values) for name, values in counts.items()})
         return cls(
             tuple(item.article.source for item in prepared),
@@ -218,58 +220,70 @@ class CorpusTable:
         )
 
     @staticmethod
-    def merge(kept: CorpusTable, new: CorpusTable, removed: Iterable[str] = ()) -> CorpusTable:
-        """Both tables' articles in one, ordered by id, without the ``removed`` ids.
-
-        An id in ``new`` replaces the article of ``kept`` that has it.
-
-        The new table's string and term numbers are mapped into the kept table's,
-        then strings and terms no row uses any more are dropped.
-        """
-        strings = {text: i for i, text in enumerate(kept.strings.tolist())}
-        string_map = np.array(
-            [strings.setdefault(s, len(strings)) for s in new.strings.tolist()], dtype=np.int32
-        )
-        vocabulary = {term: i for i, term in enumerate(kept.vocabulary)}
-        term_map = np.array(
-            [vocabulary.setdefault(t, len(vocabulary)) for t in new.vocabulary], dtype=np.int32
-        )
-        replaced = {source.id for source in new.sources} | set(removed)
-        stay = [i for i, source in enumerate(kept.sources) if source.id not in replaced]
-        old = kept.take(np.array(stay, dtype=np.int64))
-        mapped = dict(new.columns)
-        for name in ("sent_heading", "attr_speaker", "attr_cue", "attr_resolved"):
-            values = new.columns[name]
-            mapped[name] = np.where(values < 0, -1, string_map[np.maximum(values, 0)]).astype(
-                np.int32
+    def join(parts: Sequence[CorpusTable]) -> CorpusTable:
+        """The parts' articles one after another, their strings and terms numbered as one."""
+        strings: dict[str, int] = {}
+        vocabulary: dict[str, int] = {}
+        columns: dict[str, list[np.ndarray]] = {name: [] for name in _JOINED}
+        counts: dict[str, list[np.ndarray]] = {name: [] for name in _OFFSETS}
+        for part in parts:
+            string_map = np.array(
+                [strings.setdefault(s, len(strings)) for s in part.strings.tolist()] + [-1],
+                dtype=np.int32,
+            )  # the extra last entry maps -1 ("none") to itself
+            term_map = np.array(
+                [vocabulary.setdefault(t, len(vocabulary)) for t in part.vocabulary], dtype=np.int32
             )
-        for name in _FLAT:
-            mapped[name] = term_map[new.columns[name]]
-        columns: dict[str, np.ndarray] = {}
-        for name in (*_SENTENCE, *_ATTRIBUTION, *_FLAT):
-            columns[name] = np.concatenate([old.columns[name], mapped[name]])
-        for name in _OFFSETS:
-            columns[name] = _offsets(
-                np.concatenate([np.diff(old.columns[name]), np.diff(new.columns[name])])
-            )
-        joined = CorpusTable(
-            old.sources + new.sources,
-            old.digests + new.digests,
+            for name in _JOINED:
+                values = part.columns[name]
+                if name in _STRING_NUMBERS:
+                    values = string_map[values]
+                elif name in _FLAT:
+                    values = term_map[values]
+                columns[name].append(values)
+            for name in _OFFSETS:
+                counts[name].append(np.diff(part.columns[name]))
+        joined = {
+            name: np.concatenate(values) if values else np.zeros(0, dtype=_DTYPES[name])
+            for name, values in columns.items()
+        }
+        joined.update(
+            {name: _offsets(np.concatenate([[], *values])) for name, values in counts.items()}
+        )
+        text_ends = np.cumsum([part.texts.data.size for part in parts], dtype=np.int64)
+        text_offsets = [np.zeros(1, dtype=np.int64)] + [
+            part.texts.offsets[1:] + start
+            for part, start in zip(parts, np.concatenate([[0], text_ends[:-1]]), strict=True)
+        ]
+        return CorpusTable(
+            tuple(source for part in parts for source in part.sources),
+            tuple(digest for part in parts for digest in part.digests),
             Packed(
-                np.concatenate([old.texts.data, new.texts.data]),
-                np.concatenate([old.texts.offsets, new.texts.offsets[1:] + old.texts.offsets[-1]]),
+                np.concatenate([np.zeros(0, np.uint8), *(part.texts.data for part in parts)]),
+                np.concatenate(text_offsets),
             ),
             Packed.of(strings),
             tuple(vocabulary),
-            columns,
+            joined,
         )
+
+    @staticmethod
+    def merge(kept: CorpusTable, new: CorpusTable, removed: Iterable[str] = ()) -> CorpusTable:
+        """Both tables' articles in one, ordered by id, without the ``removed`` ids.
+
+        An id in ``new`` replaces the article of ``kept`` that has it. Strings and
+        terms that no row uses any more are dropped.
+        """
+        replaced = {source.id for source in new.sources} | set(removed)
+        stay = [i for i, source in enumerate(kept.sources) if source.id not in replaced]
+        joined = CorpusTable.join([kept.take(np.array(stay, dtype=np.int64)), new])
         order = sorted(range(joined.articles), key=lambda i: joined.sources[i].id)
         return joined.take(np.array(order, dtype=np.int64))._compacted()
 
     def _compacted(self) -> CorpusTable:
         """The table without strings and terms that no row refers to."""
         c = dict(self.columns)
-        named = ("sent_heading", "attr_speaker", "attr_cue", "attr_resolved")
+        named = _STRING_NUMBERS
         used = np.unique(np.concatenate([c[name] for name in named]))
         used = used[used >= 0]
         renumber = np.full(len(self.strings) + 1, -1, dtype=np.int32)  # last slot: -1 stays -1
@@ -324,7 +338,7 @@ class CorpusTable:
     def check(self) -> None:
         """ValueError unless every column has its length and every number points somewhere."""
         c = self.columns
-        for name, dtype in {**_SENTENCE, **_ATTRIBUTION, **_FLAT}.items():
+        for name, dtype in _DTYPES.items():
             if c[name].dtype != dtype or c[name].ndim != 1:
                 raise ValueError(f"column {name!r} has the wrong type ({c[name].dtype})")
         for packed in (self.texts, self.strings):
