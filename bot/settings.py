@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     answer_type_weight: float = Field(default=0.4, ge=0)
 
     watch_interval_seconds: float = Field(default=1.0, ge=0)  # 0: do not watch the folder
+    # Processes that prepare articles when many are indexed at once; 0 means one per core.
+    ingest_workers: int = Field(default=0, ge=0, le=64)
     # The saved index: one file per corpus folder under data_dir, loaded at start-up and kept
     # up to date with the folder. use_saved_index = false builds in memory every time.
     data_dir: Path = Field(default=PROJECT_ROOT / "data")

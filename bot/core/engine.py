@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -24,8 +24,8 @@ from bot.core.answer_type import expected as expected_type
 from bot.core.answer_type import offers
 from bot.core.bm25 import Parameters, SparseBM25
 from bot.core.corpus import LoadError, RawArticle, load_folder
-from bot.core.document import PreparedArticle, prepare_article
 from bot.core.errors import QuestionError
+from bot.core.ingest import Progress, prepare_table, workers_for
 from bot.core.models import Answer, Reply, Source
 from bot.core.question import ParsedQuestion, parse_question
 from bot.core.sentences import SentenceSplitter
@@ -41,9 +41,6 @@ _DUPLICATE_OVERLAP = 0.6
 _MERGE_LOOKAHEAD = 5
 _GENERIC_VERBS = frozenset("say said says tell told think thought".split())
 _RERANK = 300  # candidates re-ranked with per-sentence features, by BM25 order
-
-# Called after each article is processed: (articles done, articles in all, sentences so far).
-Progress = Callable[[int, int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +159,9 @@ class Engine:
         started = time.perf_counter()
         tokenizer = Tokenizer(aliases=load_aliases(settings.aliases_file))
         splitter = SentenceSplitter.train(a.text for a in raw)
-        prepared = _prepare_all(raw, splitter, tokenizer, progress)
-        engine = cls(CorpusTable.of(prepared), settings, tokenizer, splitter, errors)
+        workers = workers_for(settings.ingest_workers)
+        table = prepare_table(raw, splitter, tokenizer, progress, workers)
+        engine = cls(table, settings, tokenizer, splitter, errors)
         log.info(
             "corpus indexed",
             extra={
@@ -188,7 +186,8 @@ class Engine:
         splitter and tokenizer stay those of this engine, so unchanged articles keep
         their sentences exactly.
         """
-        new = CorpusTable.of(_prepare_all(upserts, self.splitter, self.tokenizer, progress))
+        workers = workers_for(self.settings.ingest_workers)
+        new = prepare_table(upserts, self.splitter, self.tokenizer, progress, workers)
         return Engine(
             CorpusTable.merge(self.table, new, removed), self.settings, self.tokenizer,
             self.splitter, self.errors if errors is None else errors,
@@ -576,21 +575,6 @@ def _duplicate_of(
         if quoted and quoted == their_quoted:
             return i
     return None
-
-
-def _prepare_all(
-    raw: Sequence[RawArticle],
-    splitter: SentenceSplitter,
-    tokenizer: Tokenizer,
-    progress: Progress | None,
-) -> list[PreparedArticle]:
-    prepared, sentences = [], 0
-    for number, item in enumerate(raw):
-        prepared.append(prepare_article(item, splitter, tokenizer))
-        sentences += len(prepared[-1].sentences)
-        if progress is not None:
-            progress(number + 1, len(raw), sentences)
-    return prepared
 
 
 def _best(values: np.ndarray, k: int) -> np.ndarray:

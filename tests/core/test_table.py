@@ -10,6 +10,7 @@ import pytest
 from bot.core.corpus import RawArticle
 from bot.core.document import prepare_article
 from bot.core.engine import Engine
+from bot.core.ingest import prepare_table
 from bot.core.models import Source
 from bot.core.sentences import SentenceSplitter
 from bot.core.table import CorpusTable, Packed
@@ -177,3 +178,20 @@ def test_an_engine_after_changes_scores_as_a_fresh_build(settings):
                 getattr(changed, name).scores(terms), getattr(fresh, name).scores(terms)
             )
         assert changed.ask(question).to_json() == fresh.ask(question).to_json()
+
+
+def test_articles_prepared_by_worker_processes_make_the_same_table():
+    splitter = SentenceSplitter.train(a.text for a in ARTICLES.values())
+    tokenizer = Tokenizer()
+    many = [
+        RawArticle(Source(f"{n:03d}-{item.source.id}", item.source.title), item.text)
+        for n in range(60)
+        for item in ARTICLES.values()
+    ]  # 240 articles: three batches
+    seen = []
+    parallel = prepare_table(
+        many, splitter, tokenizer, lambda *p: seen.append(p), workers=2, parallel_min=1
+    )
+    serial = CorpusTable.of([prepare_article(item, splitter, tokenizer) for item in many])
+    assert_same_table(parallel, serial)
+    assert seen[-1] == (240, 240, serial.sentences) and len(seen) == 3
