@@ -253,7 +253,7 @@ class CorpusTable:
         text_ends = np.cumsum([part.texts.data.size for part in parts], dtype=np.int64)
         text_offsets = [np.zeros(1, dtype=np.int64)] + [
             part.texts.offsets[1:] + start
-            for part, start in zip(parts, np.concatenate([[0], text_ends[:-1]]), strict=True)
+            for part, start in zip(parts, np.concatenate([[0], text_ends])[:-1], strict=True)
         ]
         return CorpusTable(
             tuple(source for part in parts for source in part.sources),

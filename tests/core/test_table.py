@@ -195,3 +195,10 @@ def test_articles_prepared_by_worker_processes_make_the_same_table():
     serial = CorpusTable.of([prepare_article(item, splitter, tokenizer) for item in many])
     assert_same_table(parallel, serial)
     assert seen[-1] == (240, 240, serial.sentences) and len(seen) == 3
+
+
+def test_joining_no_tables_is_an_empty_table():
+    empty = CorpusTable.join([])
+    assert empty.articles == empty.sentences == 0
+    empty.check()
+    assert_same_table(CorpusTable.merge(empty, empty), empty)
