@@ -43,6 +43,7 @@ IDF all follow).
 from __future__ import annotations
 
 import math
+import threading
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -80,7 +81,8 @@ class Parameters:
 class SparseBM25:
     """BM25Okapi scores of every sentence for a bag of terms, from sparse postings.
 
-    Immutable once built, so any number of threads may score at once.
+    Immutable once built, so any number of threads may score at once (each has
+    its own scratch buffer).
     """
 
     def __init__(
@@ -146,6 +148,7 @@ class SparseBM25:
         class_dl: np.ndarray,
     ) -> None:
         self.params = params
+        self._local = threading.local()
         self._terms = terms
         self._vocab = {term: column for column, term in enumerate(terms)}
         self._indptr, self._indices, self._classes = indptr, indices, classes
@@ -197,36 +200,67 @@ class SparseBM25:
     def scores(self, query: Iterable[str]) -> np.ndarray:
         """BM25 score of every sentence for ``query`` (0 where no query term occurs)."""
         out = np.zeros(self.size)
-        for column in self._columns(query):
-            start, end = self._indptr[column], self._indptr[column + 1]
-            # ``idf * weight`` is a table of a few hundred products (those rank-bm25 forms
-            # per sentence), gathered by class: ``np.add.at`` beats ``out[rows] += ...``.
-            products = self._idf[column] * self._weight
-            np.add.at(out, self._indices[start:end], products.take(self._classes[start:end]))
+        rows, values = self.matching(query)
+        out[rows] = values
         return out
 
-    def top(self, query: Iterable[str], k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` best sentences with a positive score: (ids, scores), best first.
+    def matching(self, query: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The sentences that have a query term (increasing ids) and their BM25 scores.
 
-        Ties go to the lower id. The candidates are the sentences scoring at
-        least the k-th best score among the rarest query term's sentences: no
-        true top-k sentence scores less, and the comparison is one vectorised
-        pass instead of a partition of every matching sentence.
+        ``scores`` without its zeros, at the cost of the query's postings rather
+        than of the corpus: a million-sentence corpus is not swept per question.
+        Per column, ``idf * weight`` is a table of a few hundred products (those
+        rank-bm25 forms per sentence), gathered by class, and the columns are
+        added in query order, as rank-bm25 adds them, into a per-thread buffer
+        that is zeroed again where it was touched.
         """
         columns = self._columns(query)
-        scores = self.scores(self._terms[j] for j in columns)
-        if not columns or k <= 0:
+        spans = [
+            (self._indptr[j], self._indptr[j + 1], self._idf[j] * self._weight) for j in columns
+        ]
+        if not spans:
+            return self._indices[:0].astype(np.int64), np.zeros(0)
+        if len(spans) == 1:  # one column: its postings are already distinct and sorted
+            start, end, products = spans[0]
+            return self._indices[start:end].astype(np.int64), products.take(
+                self._classes[start:end]
+            )
+        rows = np.concatenate([self._indices[start:end] for start, end, _ in spans])
+        added = np.concatenate(
+            [products.take(self._classes[start:end]) for start, end, products in spans]
+        )
+        buffer = self._buffer()
+        try:
+            np.add.at(buffer, rows, added)
+            # A posting always adds a positive amount, so touched means nonzero. Sorting
+            # the rows is cheaper than a sweep of the buffer unless they are many.
+            touched = np.unique(rows) if rows.size * 32 < buffer.size else np.flatnonzero(buffer)
+            values = buffer[touched]
+            buffer[touched] = 0.0
+        except BaseException:
+            self._local.buffer = None  # whatever it holds now, it is not all zeros
+            raise
+        return touched.astype(np.int64, copy=False), values
+
+    def _buffer(self) -> np.ndarray:
+        buffer = getattr(self._local, "buffer", None)
+        if buffer is None:
+            buffer = self._local.buffer = np.zeros(self.size)
+        return buffer
+
+    def top(self, query: Iterable[str], k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best sentences with a positive score: (ids, scores), best first; ties to the lower id."""
+        rows, values = self.matching(query)
+        positive = values > 0  # without the IDF floor a match can score zero or less
+        rows, values = rows[positive], values[positive]
+        if k <= 0 or not rows.size:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        indptr = self._indptr
-        rarest = min(columns, key=lambda j: indptr[j + 1] - indptr[j])
-        sample = scores[self._indices[indptr[rarest] : indptr[rarest + 1]]]
-        threshold = 0.0
-        if sample.size >= k:
-            threshold = max(float(np.partition(sample, sample.size - k)[sample.size - k]), 0.0)
-        candidates = np.flatnonzero(scores >= threshold if threshold > 0 else scores > 0)
-        values = scores[candidates]
-        order = np.lexsort((candidates, -values))[:k]
-        return candidates[order], values[order]
+        if rows.size > k:  # keep the k best, and every sentence tied with the k-th
+            kth = np.partition(values, rows.size - k)[rows.size - k]
+            keep = values >= kth
+            rows, values = rows[keep], values[keep]
+        order = np.lexsort((rows, -values))[:k]
+        return rows[order], values[order]
 
     def _columns(self, query: Iterable[str]) -> list[int]:
         """Columns of the query's known terms, in query order, repeats kept (rank-bm25 counts them)."""

@@ -294,49 +294,58 @@ class Engine:
 
     def _rank(self, parsed: ParsedQuestion, need: _Need) -> tuple[list[_Ranked], str | None]:
         settings = self.settings
-        scores = self.index.scores(need.terms)
-        if not scores.size:
+        if not self.index.size:
             return [], "No articles are loaded."
-        speaking = self._speakers.matches(need.speaker) if need.speaker else None
-        if parsed.asks_for_speech and speaking is not None and not speaking.any():
+        # Only sentences with a question term, or quoting the speaker asked about, can rank:
+        # every step below costs what they cost, not what the corpus does.
+        rows, scores = self.index.matching(need.terms)
+        speaking = self._speakers.sentences(need.speaker) if need.speaker else None
+        if parsed.asks_for_speech and speaking is not None and not speaking.size:
             return [], f"No article quotes {parsed.speaker}."
-        base = _scaled(scores)
+        top = float(scores.max()) if scores.size else 0.0
+        if speaking is None or not speaking.size:
+            candidates, said = rows, np.zeros(rows.size, dtype=bool)
+            base = scores / top if top > 0 else scores
+        else:
+            candidates = np.union1d(rows, speaking)
+            base = np.zeros(candidates.size)
+            if top > 0:
+                base[np.searchsorted(candidates, rows)] = scores / top
+            said = _member(candidates, speaking)
+            base += settings.speaker_weight * 2.0 * said
         if not parsed.asks_for_speech:
             # Context helps find a fact; for someone's words it only favours busy paragraphs.
-            base = base + settings.paragraph_weight * _scaled(
-                self.paragraphs.scores(need.terms)[self._paragraph]
-            )
-        matched = scores > 0
-        if speaking is not None:
-            base = base + settings.speaker_weight * 2.0 * speaking
-            matched = matched | speaking
-        candidates = np.flatnonzero(matched)
+            paragraphs, paragraph_scores = self.paragraphs.matching(need.terms)
+            if paragraph_scores.size:
+                found = _lookup(paragraphs, self._paragraph[candidates])
+                context = np.where(found >= 0, paragraph_scores[found], 0.0)
+                base = base + settings.paragraph_weight * context / paragraph_scores.max()
         if candidates.size > _RERANK:
-            candidates = candidates[_best(base[candidates], _RERANK)]
+            best = _best(base, _RERANK)
+            candidates, base, said = candidates[best], base[best], said[best]
         kind = expected_type(parsed.text)
         wanted_cue = (
             self.tokenizer.stem(parsed.verb)
             if parsed.verb and parsed.verb not in _GENERIC_VERBS
             else None
         )
-        said = speaking[candidates] if speaking is not None else np.zeros(candidates.size, bool)
         # A quote about the question: its own words (not its heading's or paragraph's) meet the
         # key terms, or it quotes the speaker asked about.
         keep = said.copy()
         for term in need.key:
             keep |= self._own_has(term, candidates)
-        if speaking is not None:
+        if need.speaker:
             # Neither quoting the speaker nor reporting them speaking: not their words.
             reported = self._reports[candidates]
             for term in need.speaker:
                 reported &= self._own_has(term, candidates)
             keep &= said | reported
-        candidates, said = candidates[keep], said[keep]
+        candidates, said, base = candidates[keep], said[keep], base[keep]
         cover = self._coverage(candidates, said, need.topic)
         best_cover = float(cover.max()) if cover.size else 0.0
         good = cover >= settings.min_coverage
         candidates, said, cover = candidates[good], said[good], cover[good]
-        value = base[candidates] + settings.position_weight * self._early[candidates]
+        value = base[good] + settings.position_weight * self._early[candidates]
         if parsed.asks_for_speech:
             value = value + settings.quote_weight * (
                 self._quoted[candidates] + self._content[candidates]
@@ -366,7 +375,7 @@ class Engine:
         ]
         if not ranked:
             about = parsed.topic if parsed.asks_for_speech else None
-            if about and speaking is not None and speaking.any():
+            if about and speaking is not None and speaking.size:
                 return [], f"The articles quote {parsed.speaker}, but not about {about}."
             return [], (
                 "The articles do not cover this question "
@@ -527,7 +536,6 @@ class _SpeakerIndex:
     def __init__(self, table: CorpusTable, term: dict[str, int]) -> None:
         c = table.columns
         self._term = term
-        self._size = table.sentences
         attributions = c["attr_speaker"].size
         self._sentence = np.repeat(
             np.arange(table.sentences, dtype=np.int64), np.diff(c["sentence_attrs"])
@@ -538,17 +546,16 @@ class _SpeakerIndex:
         self._indptr = np.zeros(len(table.vocabulary) + 1, dtype=np.int64)
         np.cumsum(np.bincount(c["names"], minlength=len(table.vocabulary)), out=self._indptr[1:])
 
-    def matches(self, subject: frozenset[str]) -> np.ndarray:
-        """Which sentences have an attribution whose names include every term of ``subject``."""
-        out = np.zeros(self._size, dtype=bool)
+    def sentences(self, subject: frozenset[str]) -> np.ndarray:
+        """The sentences (increasing ids) with an attribution whose names include all of ``subject``."""
         columns = [self._term.get(term) for term in subject]
-        if any(column is None for column in columns):
-            return out
-        count = np.zeros(self._sentence.size, dtype=np.int64)
-        for column in columns:
-            count[self._rows[self._indptr[column] : self._indptr[column + 1]]] += 1
-        out[self._sentence[count == len(columns)]] = True
-        return out
+        if not columns or any(column is None for column in columns):
+            return np.zeros(0, dtype=np.int64)
+        rows = np.concatenate(
+            [self._rows[self._indptr[column] : self._indptr[column + 1]] for column in columns]
+        )
+        attributions, counts = np.unique(rows, return_counts=True)
+        return np.unique(self._sentence[attributions[counts == len(columns)]])
 
     def has(self, term: str, docs: np.ndarray) -> np.ndarray:
         """Which of ``docs`` have an attribution naming ``term``."""
@@ -592,10 +599,17 @@ def _best(values: np.ndarray, k: int) -> np.ndarray:
     return picked[np.argsort(negated[picked], kind="stable")]
 
 
-def _scaled(values: np.ndarray) -> np.ndarray:
-    """Scores divided by their maximum (zeros stay zeros), so two scorers can be added."""
-    top = float(values.max()) if values.size else 0.0
-    return values / top if top > 0 else values
+def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Which of ``values`` are in ``sorted_set`` (increasing, distinct)."""
+    return _lookup(sorted_set, values) >= 0
+
+
+def _lookup(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Where each of ``wanted`` is in ``keys`` (increasing, distinct), or -1."""
+    if not keys.size:
+        return np.full(wanted.shape, -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(keys, wanted), keys.size - 1)
+    return np.where(keys[at] == wanted, at, -1)
 
 
 def _content_terms(tok: Tokenizer, text: str) -> frozenset[str]:

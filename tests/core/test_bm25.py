@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -280,3 +281,25 @@ def test_postings_are_the_sentences_with_the_term_in_order(generated_docs):
     expected = [i for i, doc in enumerate(generated_docs) if "rostov" in doc]
     assert index.postings("rostov").tolist() == expected
     assert index.postings("zzqx").size == 0
+
+
+def test_matching_is_scores_without_the_zeros_from_any_number_of_threads(generated_docs):
+    index = SparseBM25(generated_docs)
+    counts: dict[str, int] = {}
+    for doc in generated_docs:
+        for term in set(doc):
+            counts[term] = counts.get(term, 0) + 1
+    rare = sorted(counts, key=lambda t: (counts[t], t))[:4]
+    queries = [rare[:2], rare[2:], *queries_from(generated_docs, n=60, seed=21)]
+    expected = [index.scores(query) for query in queries]
+
+    def check(query, dense):
+        rows, values = index.matching(query)
+        assert rows.tolist() == np.flatnonzero(dense).tolist()
+        np.testing.assert_array_equal(values, dense[rows])
+        return rows.size
+
+    with ThreadPoolExecutor(4) as pool:
+        sizes = list(pool.map(check, queries * 3, expected * 3))
+    assert min(sizes) * 32 < len(generated_docs) < max(sizes) * 32  # both ways of collecting
+    assert not index._buffer().any()  # the scratch buffer is left clean
