@@ -2,4 +2,5 @@
 
 from bot.cli.main import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # ingest workers may be spawned: they import this module too
+    raise SystemExit(main())

@@ -5,9 +5,12 @@ third of a millisecond per sentence; threads would share one core (the GIL).
 Large batches therefore go to worker processes, each of which returns a
 ``CorpusTable``: numpy arrays and packed text, cheap to send back, joined in
 the original order into exactly the table one process would have made.
-Workers are started with ``spawn``, not ``fork``: the bot may have threads
-running (Discord, the corpus watcher), and a forked child would inherit their
-locks in whatever state they were.
+Workers are forked when this process runs a single thread (a build from the
+command line, or at start-up); when other threads run (Discord, the corpus
+watcher) a forked child would inherit their locks in whatever state they were,
+so workers are spawned instead, which re-imports the caller's main module (it
+must guard its work with ``if __name__ == "__main__"``, as ``python -m bot``
+does).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
@@ -74,7 +78,7 @@ def prepare_table(
     log.info("preparing articles", extra={"articles": len(raw), "workers": workers})
     with ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=multiprocessing.get_context(_start_method()),
         initializer=_start_worker,
         initargs=(
             splitter.params,
@@ -86,6 +90,12 @@ def prepare_table(
         for table in pool.map(_prepare_in_worker, batches):
             finished(table)
     return CorpusTable.join(tables)
+
+
+def _start_method() -> str:
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "spawn"
 
 
 def _prepare(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from itertools import pairwise
 
 import numpy as np
@@ -180,7 +181,8 @@ def test_an_engine_after_changes_scores_as_a_fresh_build(settings):
         assert changed.ask(question).to_json() == fresh.ask(question).to_json()
 
 
-def test_articles_prepared_by_worker_processes_make_the_same_table():
+@pytest.mark.parametrize("other_thread", [False, True], ids=["forked", "spawned"])
+def test_articles_prepared_by_worker_processes_make_the_same_table(other_thread):
     splitter = SentenceSplitter.train(a.text for a in ARTICLES.values())
     tokenizer = Tokenizer()
     many = [
@@ -189,9 +191,16 @@ def test_articles_prepared_by_worker_processes_make_the_same_table():
         for item in ARTICLES.values()
     ]  # 240 articles: three batches
     seen = []
-    parallel = prepare_table(
-        many, splitter, tokenizer, lambda *p: seen.append(p), workers=2, parallel_min=1
-    )
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)  # as the watcher or Discord would
+    if other_thread:
+        thread.start()
+    try:
+        parallel = prepare_table(
+            many, splitter, tokenizer, lambda *p: seen.append(p), workers=2, parallel_min=1
+        )
+    finally:
+        stop.set()
     serial = CorpusTable.of([prepare_article(item, splitter, tokenizer) for item in many])
     assert_same_table(parallel, serial)
     assert seen[-1] == (240, 240, serial.sentences) and len(seen) == 3
