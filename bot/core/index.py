@@ -29,7 +29,8 @@ import logging
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,13 +51,13 @@ from bot.core.corpus import (
 )
 from bot.core.engine import Engine, Progress
 from bot.core.sentences import TRAINING_CHARS, SentenceSplitter, curated_abbreviations
-from bot.core.table import CorpusTable
+from bot.core.table import CorpusTable, Packed
 from bot.core.tokenize import TOKENIZER_VERSION, Tokenizer, load_aliases
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-LAYOUT_VERSION = 3
+LAYOUT_VERSION = 4
 _BM25 = {"sentences": "bm25s", "paragraphs": "bm25p"}  # saved index -> array prefix
 
 
@@ -110,7 +111,11 @@ def fingerprint(tokenizer: Tokenizer, settings: Settings) -> dict[str, Any]:
     )
 
 
-def hash_files(folder: Path, known: FolderFiles | None = None) -> FolderFiles:
+def hash_files(
+    folder: Path,
+    known: FolderFiles | None = None,
+    scanned: Mapping[str, FileStamp] | None = None,
+) -> FolderFiles:
     """The sha256 of every article file's bytes, read again unless ``known`` vouches for it.
 
     A hash in ``known`` is reused when the file's stamp (size, mtime, ctime, inode)
@@ -118,12 +123,15 @@ def hash_files(folder: Path, known: FolderFiles | None = None) -> FolderFiles:
     been written for ``RACY_NS`` before it was read, so a write after hashing
     always changes it, even on file systems with coarse timestamps (git's rule
     for "racily clean" entries). Tens of thousands of unchanged files are then
-    checked in a fraction of a second instead of being read.
+    checked in a fraction of a second instead of being read. ``scanned``: the
+    folder's ``scan_folder``, if the caller has it already.
     """
     now = time.time_ns()
+    if scanned is None:
+        scanned = scan_folder(require_folder(folder))
     hashes: dict[str, str] = {}
     stamps: dict[str, FileStamp] = {}
-    for source_id, stamp in scan_folder(require_folder(folder)).items():
+    for source_id, stamp in scanned.items():
         digest = None
         if known is not None and known.stamps.get(source_id) == stamp:
             digest = known.hashes.get(source_id)
@@ -170,29 +178,36 @@ def open_engine(
     """
     tokenizer = Tokenizer(aliases=load_aliases(settings.aliases_file))
     use = settings.use_saved_index
-    bundle = None
-    if use and not rebuild:
-        bundle = store.load(settings.data_dir, fingerprint(tokenizer, settings), index_name(folder))
-    saved = None if bundle is None else _saved_files(bundle)
-    files = hash_files(folder, saved)
+    require_folder(folder)
+    bundle = saved = engine = None
+    # The folder scan mostly waits on the file system; the index loads meanwhile.
+    with ThreadPoolExecutor(1, thread_name_prefix="folder-scan") as pool:
+        scanning = pool.submit(scan_folder, folder)
+        if use and not rebuild:
+            bundle = store.load(
+                settings.data_dir, fingerprint(tokenizer, settings), index_name(folder)
+            )
+        if bundle is not None:
+            try:
+                saved = _saved_files(bundle)
+                engine = from_bundle(bundle, settings, tokenizer)
+            except Exception as exc:  # a file that passed the store's checks but does not fit
+                reason = (str(exc).splitlines() or [""])[0] or type(exc).__name__
+                log.warning("saved index for %s is damaged (%s); rebuilding", folder, reason)
+                saved = None
+        scanned = scanning.result()
+    files = hash_files(folder, saved, scanned)
     hashes = files.hashes
-    engine = None
-    if bundle is not None:
-        try:
-            engine = from_bundle(bundle, settings, tokenizer)
-        except Exception as exc:  # a file that passed the store's checks but does not fit
-            reason = (str(exc).splitlines() or [""])[0] or type(exc).__name__
-            log.warning("saved index for %s is damaged (%s); rebuilding", folder, reason)
-    if engine is None:
+    if engine is None or saved is None:
         raw, errors = read_files(folder, sorted(hashes))
         engine = Engine.from_articles(raw, settings, errors, progress)
         if use:
             save_quietly(folder, settings, engine, files)
         return Opened(engine, files, "built", store.ArticleChanges((), (), ()))
     log.info("loaded index", extra={"file": str(index_file(folder, settings))})
-    changes = store.article_changes(bundle.articles, hashes)
+    changes = store.article_changes(saved.hashes, hashes)
     if not changes:
-        if saved is not None and files.stamps != saved.stamps:
+        if files.stamps != saved.stamps:
             save_quietly(folder, settings, engine, files)  # so the next start reads fewer files
         return Opened(engine, files, "loaded", changes)
     engine = apply_changes(folder, engine, changes, progress)
@@ -243,14 +258,17 @@ def to_bundle(
     engine: Engine, files: FolderFiles, settings_print: Mapping[str, Any]
 ) -> store.Bundle:
     """The engine's table, BM25 indexes and splitter as arrays and JSON (see module docs)."""
-    arrays, table_meta = engine.table.to_arrays()
+    arrays = engine.table.to_arrays()
     bm25_meta = {}
+    number = {term: i for i, term in enumerate(engine.table.vocabulary)}
     for name, bm25 in (("sentences", engine.index), ("paragraphs", engine.paragraphs)):
         saved, bm25_meta[name] = bm25.to_arrays()
         arrays.update({f"{_BM25[name]}_{key}": value for key, value in saved.items()})
+        # Its terms are the table's: saved as numbers into the table's vocabulary.
+        terms = bm25_meta[name].pop("vocabulary")
+        arrays[f"{_BM25[name]}_terms"] = np.array([number[t] for t in terms], dtype=np.int32)
     params = engine.splitter.params
     meta = {
-        **table_meta,
         "errors": [{"path": e.path, "reason": e.reason} for e in engine.errors],
         "punkt": {
             "abbrev_types": sorted(params.abbrev_types),
@@ -259,36 +277,62 @@ def to_bundle(
             "ortho_context": dict(sorted(params.ortho_context.items())),
         },
         "bm25": bm25_meta,
-        "stamps": {key: list(stamp) for key, stamp in files.stamps.items()},
     }
-    return store.Bundle(arrays, meta, settings_print, dict(files.hashes))
+    # Per article file: its id, sha256 and stamp (-1s when none vouches for the hash).
+    ids = sorted(files.hashes)
+    packed = Packed.of(ids)
+    arrays["files_id_data"], arrays["files_id_offsets"] = packed.data, packed.offsets
+    arrays["files_sha256"] = np.frombuffer(
+        bytes.fromhex("".join(files.hashes[key] for key in ids)), dtype=np.uint8
+    ).reshape(len(ids), 32)
+    arrays["files_stamp"] = np.array(
+        [files.stamps.get(key, (-1, -1, -1, -1)) for key in ids], dtype=np.int64
+    ).reshape(len(ids), 4)
+    return store.Bundle(arrays, meta, settings_print)
 
 
 def _saved_files(bundle: store.Bundle) -> FolderFiles:
-    """The hashes and stamps a bundle was saved with; a malformed stamp is just not used."""
-    stamps = {}
-    saved = bundle.meta.get("stamps")
-    for key, value in (saved if isinstance(saved, dict) else {}).items():
-        if isinstance(value, list) and len(value) == 4 and all(type(v) is int for v in value):
-            stamps[key] = FileStamp(*value)
-    return FolderFiles(dict(bundle.articles), stamps)
+    """The hashes and stamps a bundle was saved with."""
+    a = bundle.arrays
+    ids = Packed(a["files_id_data"], a["files_id_offsets"]).tolist()
+    digests, stamps = a["files_sha256"], a["files_stamp"]
+    if digests.shape != (len(ids), 32) or stamps.shape != (len(ids), 4):
+        raise ValueError("file hashes and stamps do not fit the file ids")
+    text = digests.tobytes().hex()
+    hashes = {key: text[64 * i : 64 * (i + 1)] for i, key in enumerate(ids)}
+    vouched = {
+        key: FileStamp(*row) for key, row in zip(ids, stamps.tolist(), strict=True) if row[0] >= 0
+    }
+    return FolderFiles(hashes, vouched)
 
 
 def from_bundle(bundle: store.Bundle, settings: Settings, tokenizer: Tokenizer) -> Engine:
     """An engine from a saved bundle; ValueError (or KeyError, TypeError) if it does not fit."""
     a, meta = bundle.arrays, bundle.meta
-    table = CorpusTable.from_arrays(a, meta)
+    table = CorpusTable.from_arrays(a)
     errors = [LoadError(e["path"], e["reason"]) for e in meta.get("errors", [])]
     splitter = SentenceSplitter(_punkt(meta["punkt"]))
-    indexes = (_bm25(a, meta["bm25"], "sentences"), _bm25(a, meta["bm25"], "paragraphs"))
+    indexes = (
+        _bm25(a, meta["bm25"], "sentences", table.vocabulary),
+        _bm25(a, meta["bm25"], "paragraphs", table.vocabulary),
+    )
     return Engine(table, settings, tokenizer, splitter, errors, indexes)
 
 
-def _bm25(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], name: str) -> SparseBM25:
-    """A saved BM25 index, as ``SparseBM25.to_arrays`` gave it."""
+def _bm25(
+    arrays: Mapping[str, np.ndarray],
+    meta: Mapping[str, Any],
+    name: str,
+    vocabulary: Sequence[str],
+) -> SparseBM25:
+    """A saved BM25 index, as ``SparseBM25.to_arrays`` gave it, its terms as table numbers."""
     prefix = _BM25[name]
+    numbers = arrays[f"{prefix}_terms"]
+    if numbers.size and (numbers.min() < 0 or numbers.max() >= len(vocabulary)):
+        raise ValueError(f"{name} index terms point outside the vocabulary")
+    terms = [vocabulary[i] for i in numbers.tolist()]
     return SparseBM25.from_arrays(
-        {key: arrays[f"{prefix}_{key}"] for key in ARRAY_NAMES}, meta[name]
+        {key: arrays[f"{prefix}_{key}"] for key in ARRAY_NAMES}, {**meta[name], "vocabulary": terms}
     )
 
 

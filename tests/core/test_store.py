@@ -32,7 +32,6 @@ def make_bundle(scale: int = 1) -> Bundle:
         },
         meta={"vocabulary": ["say", "china", "rostóv", "€"], "size": 3 * scale},
         fingerprint=FINGERPRINT,
-        articles={"news/a.txt": "0" * 64, "news/b.txt": "f" * 64},
     )
 
 
@@ -43,7 +42,6 @@ def assert_equal(loaded: Bundle | None, bundle: Bundle) -> None:
         np.testing.assert_array_equal(loaded.arrays[name], value)
         assert loaded.arrays[name].dtype == value.dtype
     assert dict(loaded.meta) == dict(bundle.meta)
-    assert dict(loaded.articles) == dict(bundle.articles)
     assert dict(loaded.fingerprint) == dict(bundle.fingerprint)
 
 

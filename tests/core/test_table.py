@@ -142,8 +142,7 @@ def test_replacing_and_removing_articles_renumbers_and_drops_what_is_unused(prep
 
 def test_a_table_survives_its_arrays(prepare):
     table = prepare("a-news.txt", "d-ete.txt")
-    arrays, meta = table.to_arrays()
-    assert_same_table(CorpusTable.from_arrays(arrays, meta), table)
+    assert_same_table(CorpusTable.from_arrays(table.to_arrays()), table)
 
 
 def test_packed_strings_keep_any_text():
