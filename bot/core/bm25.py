@@ -52,6 +52,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from bot.core.arrays import distinct, distinct_inverse
+
 IDF_FLOOR = 1e-3
 FORMAT = 2
 ARRAY_NAMES = ("indptr", "indices", "classes", "doc_len", "class_tf", "class_dl")
@@ -232,9 +234,7 @@ class SparseBM25:
         buffer = self._buffer()
         try:
             np.add.at(buffer, rows, added)
-            # A posting always adds a positive amount, so touched means nonzero. Sorting
-            # the rows is cheaper than a sweep of the buffer unless they are many.
-            touched = np.unique(rows) if rows.size * 32 < buffer.size else np.flatnonzero(buffer)
+            touched = distinct(rows)  # a stable sort merges the columns' sorted runs
             values = buffer[touched]
             buffer[touched] = 0.0
         except BaseException:
@@ -329,8 +329,8 @@ class SparseBM25:
         """
         if not df.size:
             return np.zeros(0)
-        distinct, inverse = np.unique(df, return_inverse=True)
-        logs = [math.log(documents - n + 0.5) - math.log(n + 0.5) for n in distinct.tolist()]
+        frequencies, inverse = distinct_inverse(df)
+        logs = [math.log(documents - n + 0.5) - math.log(n + 0.5) for n in frequencies.tolist()]
         raw = np.asarray(logs)[inverse]
         average = float(np.cumsum(raw)[-1]) / raw.size
         idf = np.where(raw < 0, self.params.epsilon * average, raw)
@@ -386,9 +386,9 @@ def _classify(tf: np.ndarray, dl: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
 
 
 def _distinct(keys: np.ndarray) -> np.ndarray:
-    """``np.unique(keys)``, in linear time when the keys are small (they nearly always are)."""
+    """The distinct keys, increasing; in linear time when they are small (they nearly always are)."""
     if not keys.size or keys.max() >= _DENSE_KEYS:
-        return np.unique(keys)
+        return distinct(keys)
     return np.flatnonzero(np.bincount(keys))
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from bot.core.answer_type import expected as expected_type
 from bot.core.answer_type import offers
+from bot.core.arrays import distinct, distinct_counts, lookup, member
 from bot.core.bm25 import Parameters, SparseBM25
 from bot.core.corpus import LoadError, RawArticle, load_folder
 from bot.core.errors import QuestionError
@@ -307,17 +308,17 @@ class Engine:
             candidates, said = rows, np.zeros(rows.size, dtype=bool)
             base = scores / top if top > 0 else scores
         else:
-            candidates = np.union1d(rows, speaking)
+            candidates = distinct(np.concatenate([rows, speaking]))
             base = np.zeros(candidates.size)
             if top > 0:
                 base[np.searchsorted(candidates, rows)] = scores / top
-            said = _member(candidates, speaking)
+            said = member(candidates, speaking)
             base += settings.speaker_weight * 2.0 * said
         if not parsed.asks_for_speech:
             # Context helps find a fact; for someone's words it only favours busy paragraphs.
             paragraphs, paragraph_scores = self.paragraphs.matching(need.terms)
             if paragraph_scores.size:
-                found = _lookup(paragraphs, self._paragraph[candidates])
+                found = lookup(paragraphs, self._paragraph[candidates])
                 context = np.where(found >= 0, paragraph_scores[found], 0.0)
                 base = base + settings.paragraph_weight * context / paragraph_scores.max()
         if candidates.size > _RERANK:
@@ -554,8 +555,8 @@ class _SpeakerIndex:
         rows = np.concatenate(
             [self._rows[self._indptr[column] : self._indptr[column + 1]] for column in columns]
         )
-        attributions, counts = np.unique(rows, return_counts=True)
-        return np.unique(self._sentence[attributions[counts == len(columns)]])
+        attributions, counts = distinct_counts(rows)
+        return distinct(self._sentence[attributions[counts == len(columns)]])
 
     def has(self, term: str, docs: np.ndarray) -> np.ndarray:
         """Which of ``docs`` have an attribution naming ``term``."""
@@ -563,7 +564,7 @@ class _SpeakerIndex:
         if column is None:
             return np.zeros(docs.size, dtype=bool)
         rows = self._rows[self._indptr[column] : self._indptr[column + 1]]
-        return np.isin(docs, self._sentence[rows])
+        return member(docs, self._sentence[rows])  # attributions, so sentences, in order
 
 
 def _duplicate_of(
@@ -595,21 +596,9 @@ def _best(values: np.ndarray, k: int) -> np.ndarray:
     kth = np.partition(negated, k - 1)[k - 1]
     above = np.flatnonzero(negated < kth)
     tied = np.flatnonzero(negated == kth)[: k - above.size]
-    picked = np.union1d(above, tied)
+    picked = np.concatenate([above, tied])
+    picked.sort()
     return picked[np.argsort(negated[picked], kind="stable")]
-
-
-def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """Which of ``values`` are in ``sorted_set`` (increasing, distinct)."""
-    return _lookup(sorted_set, values) >= 0
-
-
-def _lookup(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Where each of ``wanted`` is in ``keys`` (increasing, distinct), or -1."""
-    if not keys.size:
-        return np.full(wanted.shape, -1, dtype=np.int64)
-    at = np.minimum(np.searchsorted(keys, wanted), keys.size - 1)
-    return np.where(keys[at] == wanted, at, -1)
 
 
 def _content_terms(tok: Tokenizer, text: str) -> frozenset[str]:

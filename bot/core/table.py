@@ -285,13 +285,15 @@ class CorpusTable:
         """The table without strings and terms that no row refers to."""
         c = dict(self.columns)
         named = _STRING_NUMBERS
-        used = np.unique(np.concatenate([c[name] for name in named]))
-        used = used[used >= 0]
+        numbers = np.concatenate([c[name] for name in named])
+        used = np.flatnonzero(np.bincount(numbers[numbers >= 0], minlength=len(self.strings)))
         renumber = np.full(len(self.strings) + 1, -1, dtype=np.int32)  # last slot: -1 stays -1
         renumber[used] = np.arange(used.size, dtype=np.int32)
         for name in named:
             c[name] = renumber[c[name]]
-        used_terms = np.unique(np.concatenate([c["terms"], c["names"]]))
+        used_terms = np.flatnonzero(
+            np.bincount(np.concatenate([c["terms"], c["names"]]), minlength=len(self.vocabulary))
+        )
         renumber_terms = np.zeros(len(self.vocabulary), dtype=np.int32)
         renumber_terms[used_terms] = np.arange(used_terms.size, dtype=np.int32)
         for name in _FLAT:
