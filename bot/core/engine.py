@@ -117,6 +117,9 @@ class Engine:
         )
         self._early = 1.0 - c["sent_position"] / np.maximum(per_article, 1)[self._article]
         self._term = {term: number for number, term in enumerate(table.vocabulary)}
+        self._speech = np.fromiter(
+            map(tokenizer.is_speech, table.vocabulary), dtype=bool, count=len(table.vocabulary)
+        )
         self._speakers = _SpeakerIndex(table, self._term)
         self._text = lru_cache(maxsize=256)(table.text)
         if indexes is None:
@@ -332,17 +335,19 @@ class Engine:
         )
         # A quote about the question: its own words (not its heading's or paragraph's) meet the
         # key terms, or it quotes the speaker asked about.
+        own = {term: self._own_has(term, candidates) for term in need.key | need.speaker}
         keep = said.copy()
         for term in need.key:
-            keep |= self._own_has(term, candidates)
+            keep |= own[term]
         if need.speaker:
             # Neither quoting the speaker nor reporting them speaking: not their words.
             reported = self._reports[candidates]
             for term in need.speaker:
-                reported &= self._own_has(term, candidates)
+                reported &= own[term]
             keep &= said | reported
         candidates, said, base = candidates[keep], said[keep], base[keep]
-        cover = self._coverage(candidates, said, need.topic)
+        own = {term: found[keep] for term, found in own.items()}
+        cover = self._coverage(candidates, said, need.topic, own)
         best_cover = float(cover.max()) if cover.size else 0.0
         good = cover >= settings.min_coverage
         candidates, said, cover = candidates[good], said[good], cover[good]
@@ -387,13 +392,20 @@ class Engine:
     def _has_cue(self, doc: int, cue: str) -> bool:
         return any(self.tokenizer.stem(a.cue) == cue for a in self.table.attributions(doc))
 
-    def _coverage(self, docs: np.ndarray, said: np.ndarray, wanted: frozenset[str]) -> np.ndarray:
+    def _coverage(
+        self,
+        docs: np.ndarray,
+        said: np.ndarray,
+        wanted: frozenset[str],
+        own: dict[str, np.ndarray],
+    ) -> np.ndarray:
         """Per sentence, the IDF-weighted share of ``wanted`` found in its window.
 
         The window is the sentence's own terms and its neighbours' in the paragraph
         (not the heading): "the mutiny ... began on Friday" may be split over two
         sentences, but a section heading or the title alone never makes a sentence
         an answer. A sentence that quotes the speaker asked about adds their names.
+        ``own``: ``_own_has`` of some terms for ``docs``, already known.
         """
         if not wanted:
             return np.ones(docs.size)
@@ -407,11 +419,13 @@ class Engine:
         here = self._paragraph[docs]
         with_before = (docs > 0) & (self._paragraph[before] == here)
         with_after = (docs < last) & (self._paragraph[after] == here)
+        neighbours = np.concatenate([before, after])
         covered = np.zeros(docs.size)
         for term, weight in weights.items():
-            found = self._own_has(term, docs)
-            found |= with_before & self._own_has(term, before)
-            found |= with_after & self._own_has(term, after)
+            found = own[term].copy() if term in own else self._own_has(term, docs)
+            around = self._own_has(term, neighbours)
+            found |= with_before & around[: docs.size]
+            found |= with_after & around[docs.size :]
             found |= said & self._speakers.has(term, docs)
             covered = covered + np.where(found, weight, 0.0)
         return covered / total
@@ -439,26 +453,29 @@ class Engine:
                 continue
             span = self._span(doc)
             used.update(span)
-            answer = self._answer(span, item, need)
-            mine = (self._content_of(span, answer), _quoted_terms(self.tokenizer, answer.quote))
+            article = int(self._article[doc])
+            quote = self._text(article)[int(self._start[span[0]]) : int(self._end[span[-1]])]
+            mine = (self._content_of(span, quote), _quoted_terms(self.tokenizer, quote))
             duplicate = _duplicate_of(mine, terms)
             if duplicate is None:
                 if len(answers) < wanted:
-                    answers.append(answer)
+                    answers.append(self._answer(span, item, need))
                     terms.append(mine)
-            elif answer.source not in answers[duplicate].sources:
+                continue
+            source = self.table.sources[article]
+            if source not in answers[duplicate].sources:
                 kept = answers[duplicate]
-                answers[duplicate] = replace(kept, sources=(*kept.sources, answer.source))
+                answers[duplicate] = replace(kept, sources=(*kept.sources, source))
         return answers
 
-    def _content_of(self, span: list[int], answer: Answer) -> frozenset[str]:
+    def _content_of(self, span: list[int], quote: str) -> frozenset[str]:
         """The quote's content terms: its sentences' own terms when only spaces lie between."""
-        text = self._text(answer.article)
+        text = self._text(int(self._article[span[0]]))
         starts, ends = self._start, self._end
         if any(not text[ends[i] : starts[i + 1]].isspace() for i in span[:-1]):
-            return _content_terms(self.tokenizer, answer.quote)
-        terms = self._terms_of(np.concatenate([self.table.terms_of(i, own=True) for i in span]))
-        return frozenset(t for t in terms if not self.tokenizer.is_speech(t))
+            return _content_terms(self.tokenizer, quote)
+        own = np.concatenate([self.table.terms_of(i, own=True) for i in span])
+        return self._terms_of(own[~self._speech[own]])
 
     def _terms_of(self, numbers: np.ndarray) -> frozenset[str]:
         vocabulary = self.table.vocabulary
@@ -489,10 +506,7 @@ class Engine:
 
     def _content_count(self, doc: int) -> int:
         """How many of the sentence's own terms (repeats counted) are not the speech term."""
-        vocabulary, is_speech = self.table.vocabulary, self.tokenizer.is_speech
-        return sum(
-            not is_speech(vocabulary[n]) for n in self.table.terms_of(doc, own=True).tolist()
-        )
+        return int(np.count_nonzero(~self._speech[self.table.terms_of(doc, own=True)]))
 
     def _answer(self, span: list[int], item: _Ranked, need: _Need) -> Answer:
         doc = item.doc
@@ -607,19 +621,25 @@ def _content_terms(tok: Tokenizer, text: str) -> frozenset[str]:
 
 def _quoted_terms(tok: Tokenizer, text: str) -> frozenset[str]:
     """The terms inside “...” in ``text``: two reports of the same words share them."""
-    inside, depth, chars = [], 0, []
-    for char in text:
-        if char == "“":
-            depth += 1
-            continue
-        if char == "”" and depth:
-            depth -= 1
-            inside.append("".join(chars))
-            chars = []
-            continue
+    if "“" not in text:
+        return frozenset()
+    inside: list[str] = []
+    pieces: list[str] = []
+    depth = last = 0
+    for mark in _CURLY.finditer(text):
         if depth:
-            chars.append(char)
+            pieces.append(text[last : mark.start()])
+        last = mark.end()
+        if mark.group() == "“":
+            depth += 1
+        elif depth:
+            depth -= 1
+            inside.append("".join(pieces))
+            pieces = []
     return _content_terms(tok, " ".join(inside))
+
+
+_CURLY = re.compile("[“”]")
 
 
 def _quote_balance(text: str) -> int:
