@@ -366,14 +366,26 @@ def _inside_quotes(sentence: str) -> list[bool]:
     there ("the Chinese side expressed...", inside a Russian statement) does
     not make whoever it names the speaker of the sentence.
     """
-    flags, depth = [], 0
-    for char in sentence:
-        if char == "“":
+    flags = [False] * len(sentence)
+    if "“" not in sentence:
+        return flags
+    depth = opened = 0
+    for mark in _CURLY_MARK.finditer(sentence):
+        at = mark.start()
+        if mark.group() == "“":
+            if not depth:
+                opened = at
             depth += 1
-        elif char == "”" and depth:
+        elif depth:
             depth -= 1
-        flags.append(depth > 0)
+            if not depth:  # the opening mark is inside, the closing one is not
+                flags[opened:at] = [True] * (at - opened)
+    if depth:
+        flags[opened:] = [True] * (len(sentence) - opened)
     return flags
+
+
+_CURLY_MARK = re.compile("[“”]")
 
 
 def quoted_share(sentence: str) -> float:
