@@ -198,6 +198,8 @@ class CorpusTable:
 
     def take(self, articles: np.ndarray) -> CorpusTable:
         """The table of the ``articles`` (numbers, in the order wanted)."""
+        if articles.size == self.articles and np.array_equal(articles, np.arange(self.articles)):
+            return self  # all of them, in order: nothing to copy
         c = self.columns
         sentences = _ranges(c["article_sentences"], articles)
         attributions = _ranges(c["sentence_attrs"], sentences)
@@ -279,7 +281,9 @@ class CorpusTable:
         stay = [i for i, source in enumerate(kept.sources) if source.id not in replaced]
         joined = CorpusTable.join([kept.take(np.array(stay, dtype=np.int64)), new])
         order = sorted(range(joined.articles), key=lambda i: joined.sources[i].id)
-        return joined.take(np.array(order, dtype=np.int64))._compacted()
+        merged = joined.take(np.array(order, dtype=np.int64))
+        # Only articles that left can leave strings and terms behind.
+        return merged._compacted() if len(stay) < kept.articles else merged
 
     def _compacted(self) -> CorpusTable:
         """The table without strings and terms that no row refers to."""
