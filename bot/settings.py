@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(default=PROJECT_ROOT / "seeds")
     aliases_file: Path | None = None
     top_k: int = Field(default=3, ge=1, le=25)
-    min_coverage: float = Field(default=0.35, ge=0.0, le=1.0)
+    min_coverage: float = Field(default=0.33, ge=0.0, le=1.0)
     max_question_chars: int = Field(default=300, ge=10, le=4000)
     max_quote_sentences: int = Field(default=3, ge=1, le=8)
     bm25_k1: float = Field(default=1.0, gt=0)
@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     position_weight: float = Field(default=0.1, ge=0)
     paragraph_weight: float = Field(default=1.0, ge=0)
     answer_type_weight: float = Field(default=0.4, ge=0)
+    # Fact questions only (not "what did X say?"): see Engine._fact_features and _completed.
+    coverage_weight: float = Field(default=0.5, ge=0)
+    local_weight: float = Field(default=1.0, ge=0)
+    extend_quotes: bool = True
 
     watch_interval_seconds: float = Field(default=1.0, ge=0)  # 0: do not watch the folder
     # Processes that prepare articles when many are indexed at once; 0 means one per core.

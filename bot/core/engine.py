@@ -42,6 +42,10 @@ _DUPLICATE_OVERLAP = 0.6
 _MERGE_LOOKAHEAD = 5
 _GENERIC_VERBS = frozenset("say said says tell told think thought".split())
 _RERANK = 300  # candidates re-ranked with per-sentence features, by BM25 order
+# A sentence opening with one of these needs the one before it to say what it is about.
+_LEADING_PRONOUN = re.compile(
+    r"^\W*(?:it|its|he|his|she|her|they|their|them|this|these|those|that|such)\b", re.I
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +192,9 @@ class Engine:
 
         Only the upserted articles are cleaned, split and tokenized; the sentence
         splitter and tokenizer stay those of this engine, so unchanged articles keep
-        their sentences exactly.
+        their sentences exactly. The BM25 indexes are built again from the stored
+        term numbers (vectorised, about a second at a million sentences), so their
+        scores are a fresh build's.
         """
         workers = workers_for(self.settings.ingest_workers)
         new = prepare_table(upserts, self.splitter, self.tokenizer, progress, workers)
@@ -352,6 +358,8 @@ class Engine:
         good = cover >= settings.min_coverage
         candidates, said, cover = candidates[good], said[good], cover[good]
         value = base[good] + settings.position_weight * self._early[candidates]
+        if not parsed.asks_for_speech:
+            value = value + self._fact_features(candidates, cover, need.key)
         if parsed.asks_for_speech:
             value = value + settings.quote_weight * (
                 self._quoted[candidates] + self._content[candidates]
@@ -388,6 +396,38 @@ class Engine:
                 f"(best match covers {best_cover:.0%} of its key words)."
             )
         return ranked, None
+
+    def _fact_features(
+        self, docs: np.ndarray, cover: np.ndarray, key: frozenset[str]
+    ) -> np.ndarray:
+        """Per candidate, what a fact question adds to BM25 (weights from the settings).
+
+        How much of the question its window covers; how much its own words cover
+        when each word is weighted by its rarity *in the sentence's article* (in an
+        article about the Yuan dynasty, "Yuan" picks no sentence out, "famine" does).
+        """
+        settings = self.settings
+        value = settings.coverage_weight * cover
+        if settings.local_weight:
+            value = value + settings.local_weight * self._local_coverage(docs, key)
+        return value
+
+    def _local_coverage(self, docs: np.ndarray, wanted: frozenset[str]) -> np.ndarray:
+        """Per sentence, the share of ``wanted`` in its own words, by IDF within its article."""
+        offsets = self.table.columns["article_sentences"]
+        article = self._article[docs]
+        first, last = offsets[article], offsets[article + 1]
+        size = last - first
+        covered, total = np.zeros(docs.size), np.zeros(docs.size)
+        for term in wanted:
+            # How many sentences of each candidate's article have the term: two binary
+            # searches in its postings per article, not a count over the whole corpus.
+            postings = self.index.postings(term)
+            frequency = np.searchsorted(postings, last) - np.searchsorted(postings, first)
+            weight = np.maximum(np.log((size + 1) / (frequency + 0.5)), 0.0)
+            covered += np.where(self._own_has(term, docs), weight, 0.0)
+            total += weight
+        return np.divide(covered, total, out=np.zeros(docs.size), where=total > 0)
 
     def _has_cue(self, doc: int, cue: str) -> bool:
         return any(self.tokenizer.stem(a.cue) == cue for a in self.table.attributions(doc))
@@ -452,6 +492,8 @@ class Engine:
             if doc in used:
                 continue
             span = self._span(doc)
+            if self.settings.extend_quotes and not need.speaker:
+                span = self._completed(span, need)
             used.update(span)
             article = int(self._article[doc])
             quote = self._text(article)[int(self._start[span[0]]) : int(self._end[span[-1]])]
@@ -503,6 +545,36 @@ class Engine:
         ):
             first -= 1
         return list(range(first, last + 1))
+
+    def _completed(self, span: list[int], need: _Need) -> list[int]:
+        """A fact's quote with the sentences beside it that it leans on, within the paragraph.
+
+        The neighbour holding the most (IDF-weighted) question words the quote lacks
+        (the coverage window counted them: "Kawann Short led the team in sacks" after
+        "The Panthers ..."), and the sentence before one that opens with a pronoun.
+        """
+        limit = self.settings.max_quote_sentences
+        first, last = span[0], span[-1]
+        own = self._terms_of(np.concatenate([self.table.terms_of(i, own=True) for i in span]))
+        missing = [t for t in need.key if t not in own]
+        best, best_weight = None, 0.0
+        for other in (first - 1, last + 1):
+            if missing and self._same_paragraph(first, other):
+                theirs = self._terms_of(self.table.terms_of(other, own=True))
+                weight = sum(self.index.idf(t) for t in missing if t in theirs)
+                if weight > best_weight:
+                    best, best_weight = other, weight
+        extra = [] if best is None else [best]
+        if (
+            best != first - 1
+            and self._same_paragraph(first, first - 1)
+            and _LEADING_PRONOUN.match(self.sentence_text(first))
+        ):
+            extra.append(first - 1)
+        for other in extra:
+            if len(span) < limit:
+                span = sorted([*span, other])
+        return span
 
     def _content_count(self, doc: int) -> int:
         """How many of the sentence's own terms (repeats counted) are not the speech term."""

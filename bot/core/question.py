@@ -27,7 +27,7 @@ _STANCE_NOUNS = (
 _TOPIC = r"(?:\s+(?:(?:about|on|regarding|concerning|over|of|to|towards|in\s+response\s+to)\s+)?(?P<topic>.+?))?"
 _END = r"\s*[?.!]*\s*$"
 _PATTERNS = [
-    re.compile(rf"^(?:so\s+|and\s+)?what\s+(?:did|does|do|has|have|had|will|would|is|was|are|were)\s+(?P<who>.+?)\s+(?P<verb>{_SPEECH_VERBS})(?:\s+(?:anything|something))?{_TOPIC}{_END}", re.I),
+    re.compile(rf"^(?:so\s+|and\s+)?what\s+(?:did|does|do|has|have|had|will|would)\s+(?P<who>.+?)\s+(?P<verb>{_SPEECH_VERBS})(?:\s+(?:anything|something))?{_TOPIC}{_END}", re.I),
     re.compile(rf"^what\s+(?:is|was|are|were)\s+(?P<who>.+?)(?:'s|’s|’|')\s+(?:{_STANCE_NOUNS}){_TOPIC}{_END}", re.I),
     re.compile(rf"^what\s+(?:is|was|are|were)\s+the\s+(?:{_STANCE_NOUNS})\s+of\s+(?P<who>.+?){_TOPIC}{_END}", re.I),
     re.compile(rf"^how\s+(?:did|does|do|has|have|had)\s+(?P<who>.+?)\s+(?:react|respond|reply|comment|answer|feel|see|view|describe|characteri[sz]e|explain|justify|defend){_TOPIC}{_END}", re.I),

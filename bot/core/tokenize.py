@@ -21,7 +21,7 @@ from nltk.stem.snowball import SnowballStemmer
 SPEECH = "say"
 # Bump when a rule here (or in splitting, cleaning or attribution) changes what an article
 # turns into: a saved index records it, and one made under another version is rebuilt.
-TOKENIZER_VERSION = 1
+TOKENIZER_VERSION = 2
 _TRANSLATE = str.maketrans(
     {
         "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
@@ -53,8 +53,22 @@ def american_spelling(word: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """NFKC, ASCII quotes and hyphens, case folded: the form every comparison uses."""
-    return unicodedata.normalize("NFKC", text).translate(_TRANSLATE).casefold()
+    """NFKC, ASCII quotes and hyphens, case folded, no Latin accents: the form every comparison uses.
+
+    "Beyonce" in a question meets "Beyoncé" in an article.
+    """
+    folded = unicodedata.normalize("NFKC", text).translate(_TRANSLATE).casefold()
+    return folded if folded.isascii() else _without_accents(folded)
+
+
+def _without_accents(text: str) -> str:
+    """Drop the combining marks that sit on ASCII letters (é -> e); other scripts keep theirs."""
+    kept: list[str] = []
+    for char in unicodedata.normalize("NFKD", text):
+        if unicodedata.combining(char) and kept and kept[-1].isascii():
+            continue
+        kept.append(char)
+    return unicodedata.normalize("NFC", "".join(kept))
 
 
 @cache

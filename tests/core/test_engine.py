@@ -121,3 +121,37 @@ def test_sources_count_quotable_sentences(seed_engine):
     infos = seed_engine.sources()
     assert [i.source.id for i in infos] == sorted(i.source.id for i in infos)
     assert all(i.sentences > 10 for i in infos)
+
+
+SEASON = (
+    "The Panthers finished the regular season with a 15–1 record.\n\n"
+    "The Panthers defense was the best in the league. Kawann Short led the team in sacks "
+    "with 11, while also forcing three fumbles. The secondary featured Josh Norman.\n\n"
+    "Cam Newton threw for 3,837 yards. He also ran for ten touchdowns.\n"
+)
+
+
+def _season_engine(settings):
+    from bot.core.corpus import RawArticle
+    from bot.core.engine import Engine
+    from bot.core.models import Source
+
+    return Engine.from_articles(
+        [RawArticle(Source("season.txt", "Season", None), SEASON)], settings
+    )
+
+
+def test_a_fact_split_over_two_sentences_is_quoted_whole(settings):
+    quote = _season_engine(settings).ask("Who led the Panthers in sacks?").answers[0].quote
+    assert quote.startswith("The Panthers defense") and "Kawann Short" in quote
+    assert "Josh Norman" not in quote
+
+
+def test_a_sentence_opening_with_a_pronoun_brings_the_one_before(settings):
+    quote = _season_engine(settings).ask("How many touchdowns did he run for?").answers[0].quote
+    assert quote.startswith("Cam Newton threw")
+
+
+def test_quotes_stay_single_sentences_when_extending_is_off(settings):
+    engine = _season_engine(settings.model_copy(update={"extend_quotes": False}))
+    assert engine.ask("Who led the Panthers in sacks?").answers[0].quote.startswith("Kawann")

@@ -27,7 +27,14 @@ def test_speech_questions_name_speaker_and_topic(question, speaker, topic):
 
 @pytest.mark.parametrize(
     "question",
-    ["Where is Rostov-on-Don?", "Who is Qin Gang?", "When did the mutiny start?", "wagner"],
+    [
+        "Where is Rostov-on-Don?",
+        "Who is Qin Gang?",
+        "When did the mutiny start?",
+        "wagner",
+        "What was the naval base called?",  # passive: the base says nothing
+        "What is another name for State Route 168?",
+    ],
 )
 def test_other_questions_are_plain(question):
     assert not parse_question(question).asks_for_speech
