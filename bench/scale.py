@@ -22,7 +22,7 @@ Systems, each built and then served in its own subprocess so peak RSS is its own
   article files (20 per article, 2 per paragraph; untimed), built and saved with
   ``bot.core.index.open_engine`` (read, clean, Punkt, attribution, tokenize, index,
   save: all timed, on both cores), loaded from the saved index, asked with
-  ``Engine.ask`` (top 10) and the reply formatted as the CLI prints it.
+  ``Engine.ask`` (top 10) and the reply serialised as ``ask --json`` prints it.
 
 The first three index the same tokens (our ``Tokenizer``). Those are computed
 once on the distinct base sentences and replicated with the corpus; the
@@ -299,7 +299,6 @@ def open_system(system: str, index_dir: Path) -> Answer:
 
 def serve_engine(work: Path, n: int, index_dir: Path, budget: float) -> dict[str, object]:
     """The engine path: load the saved index (hashing the files), first answer; then latency."""
-    from bot.cli.render import reply_text
     from bot.core.errors import UserError
     from bot.core.index import open_engine
 
@@ -312,7 +311,8 @@ def serve_engine(work: Path, n: int, index_dir: Path, budget: float) -> dict[str
 
     def answer(question: str) -> None:
         with contextlib.suppress(UserError):
-            reply_text(opened.engine.ask(question, TOP_K))  # formatted as the CLI prints it
+            # formatted as `ask --json` prints it: the contract scripts read
+            json.dumps(opened.engine.ask(question, TOP_K).to_json(), ensure_ascii=False)
 
     answer(asked[0])
     cold = time.perf_counter() - started
@@ -371,7 +371,7 @@ IMPORTS = {
     "rank-bm25": ("rank_bm25", "bot.core.bm25", "bot.core.tokenize"),
     "bm25s": ("bm25s", "bot.core.tokenize"),
     "bm25s-native": ("bm25s",),
-    "newsquote-engine": ("bot.core.index", "bot.cli.render"),
+    "newsquote-engine": ("bot.core.index",),
 }
 
 
@@ -571,7 +571,7 @@ def driver(args: argparse.Namespace) -> None:
         "(tokenize, score, select). **newsquote-engine is the bot's whole answer path**: build = "
         "read, clean, Punkt-split, attribute, tokenize, index and save the article files (both "
         "cores); latency = `Engine.ask` (top 10, speaker-aware ranking, coverage check, quotes "
-        "and sources) and the reply formatted as the CLI prints it; cold start = scan the folder, "
+        "and sources) and the reply serialised as `ask --json` prints it; cold start = scan the folder, "
         "load the saved index, answer the first question (after imports, reported apart). "
         "rank-bm25 is BM25Okapi with the project's IDF floor (the engine's scorer before the "
         "sparse one), queried for as many questions as fit the time budget.\n\n"

@@ -9,6 +9,7 @@ a tie-breaker on top of BM25 rather than a filter.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 NUMBER, TIME, NAME = "number", "time", "name"
 
@@ -39,10 +40,17 @@ def expected(question: str) -> str | None:
     return None
 
 
-def offers(kind: str, sentence: str, question: str) -> bool:
-    """Whether ``sentence`` holds a ``kind`` of thing that the question does not already say."""
+def offers(kind: str, question: str) -> Callable[[str], bool]:
+    """A test of whether a sentence holds a ``kind`` of thing that ``question`` does not say.
+
+    Made once per question and applied to each candidate sentence.
+    """
     pattern = {NUMBER: _NUMBER, TIME: _TIME, NAME: _CAPITALISED}[kind]
     asked = {m.group().casefold() for m in pattern.finditer(question)}
     if kind == NAME:
         asked |= {w.casefold() for w in re.findall(r"[\w’'-]+", question)}
-    return any(m.group().casefold() not in asked for m in pattern.finditer(sentence))
+
+    def offered(sentence: str) -> bool:
+        return any(m.group().casefold() not in asked for m in pattern.finditer(sentence))
+
+    return offered

@@ -45,7 +45,8 @@ from __future__ import annotations
 import math
 import threading
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,36 +212,56 @@ class SparseBM25:
 
         ``scores`` without its zeros, at the cost of the query's postings rather
         than of the corpus: a million-sentence corpus is not swept per question.
-        Per column, ``idf * weight`` is a table of a few hundred products (those
-        rank-bm25 forms per sentence), gathered by class, and the columns are
-        added in query order, as rank-bm25 adds them, into a per-thread buffer
-        that is zeroed again where it was touched.
         """
         columns = self._columns(query)
+        if len(columns) == 1:  # one column: its postings are already distinct and sorted
+            rows, added = self._postings_of(columns)
+            return rows.astype(np.int64), added
+        with self._summed(columns) as (rows, buffer):
+            touched = distinct(rows)  # a stable sort merges the columns' sorted runs
+            values = buffer[touched]
+        return touched.astype(np.int64, copy=False), values
+
+    def scores_at(self, query: Iterable[str], docs: np.ndarray) -> tuple[np.ndarray, float]:
+        """``scores(query)[docs]`` and the highest score of all, without the whole array."""
+        with self._summed(self._columns(query)) as (rows, buffer):
+            top = float(buffer[rows].max()) if rows.size else 0.0
+            found = buffer[docs]
+        return found, top
+
+    def _postings_of(self, columns: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The columns' postings and what each adds to its sentence's score, in column order.
+
+        Per column, ``idf * weight`` is a table of a few hundred products (those
+        rank-bm25 forms per sentence), gathered by weight class.
+        """
         spans = [
             (self._indptr[j], self._indptr[j + 1], self._idf[j] * self._weight) for j in columns
         ]
         if not spans:
-            return self._indices[:0].astype(np.int64), np.zeros(0)
-        if len(spans) == 1:  # one column: its postings are already distinct and sorted
-            start, end, products = spans[0]
-            return self._indices[start:end].astype(np.int64), products.take(
-                self._classes[start:end]
-            )
+            return self._indices[:0], np.zeros(0)
         rows = np.concatenate([self._indices[start:end] for start, end, _ in spans])
         added = np.concatenate(
             [products.take(self._classes[start:end]) for start, end, products in spans]
         )
+        return rows, added
+
+    @contextmanager
+    def _summed(self, columns: Sequence[int]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The columns' postings, and this thread's buffer holding their sentences' scores.
+
+        The columns are added in query order, as rank-bm25 adds them; the buffer
+        is zeroed again where it was touched once the caller is done.
+        """
+        rows, added = self._postings_of(columns)
         buffer = self._buffer()
         try:
             np.add.at(buffer, rows, added)
-            touched = distinct(rows)  # a stable sort merges the columns' sorted runs
-            values = buffer[touched]
-            buffer[touched] = 0.0
+            yield rows, buffer
+            buffer[rows] = 0.0
         except BaseException:
             self._local.buffer = None  # whatever it holds now, it is not all zeros
             raise
-        return touched.astype(np.int64, copy=False), values
 
     def _buffer(self) -> np.ndarray:
         buffer = getattr(self._local, "buffer", None)

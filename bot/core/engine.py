@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,7 +22,7 @@ import numpy as np
 
 from bot.core.answer_type import expected as expected_type
 from bot.core.answer_type import offers
-from bot.core.arrays import distinct, distinct_counts, lookup, member
+from bot.core.arrays import distinct, distinct_counts, member
 from bot.core.bm25 import Parameters, SparseBM25
 from bot.core.corpus import LoadError, RawArticle, load_folder
 from bot.core.errors import QuestionError
@@ -46,6 +46,9 @@ _RERANK = 300  # candidates re-ranked with per-sentence features, by BM25 order
 _LEADING_PRONOUN = re.compile(
     r"^\W*(?:it|its|he|his|she|her|they|their|them|this|these|those|that|such)\b", re.I
 )
+
+
+_Term = int | str  # a vocabulary number, or a word the corpus does not have
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,7 @@ class _Need:
     key: frozenset[str]
     speaker: frozenset[str]
     topic: frozenset[str]
+    weighted: tuple[tuple[int, float], ...] = ()  # key terms the corpus has: number, IDF
 
 
 class Engine:
@@ -248,7 +252,7 @@ class Engine:
         reason = self._uncovered(parsed, need)
         if reason is not None:
             return Reply(text, no_answer_reason=reason, offset=offset, terms=need.terms)
-        ranked, reason = self._rank(parsed, need)
+        ranked, reason = self._rank(parsed, need, (offset + k + 1) * _MERGE_LOOKAHEAD)
         if reason is not None:
             return Reply(text, no_answer_reason=reason, offset=offset, terms=need.terms)
         answers = self._answers(ranked, need, offset + k + 1)
@@ -277,13 +281,14 @@ class Engine:
         tok = self.tokenizer
         terms = tuple(tok(parsed.text))
         key = frozenset(t for t in terms if not tok.is_speech(t))
+        weighted = tuple((self._term[t], self.index.idf(t)) for t in sorted(key) if t in self._term)
         if not parsed.asks_for_speech:
-            return _Need(terms, key, frozenset(), key)
+            return _Need(terms, key, frozenset(), key, weighted)
         speaker = frozenset(
             t for t in tok(parsed.speaker or "") if not tok.is_speech(t) and t not in HONORIFICS
         )
         topic = frozenset(t for t in tok(parsed.topic or "") if not tok.is_speech(t))
-        return _Need(terms, key, speaker, topic)
+        return _Need(terms, key, speaker, topic, weighted)
 
     def _uncovered(self, parsed: ParsedQuestion, need: _Need) -> str | None:
         """A reason to decline before ranking: nothing to search for, or names never seen."""
@@ -302,7 +307,10 @@ class Engine:
                 return f"No article mentions {name}."
         return None
 
-    def _rank(self, parsed: ParsedQuestion, need: _Need) -> tuple[list[_Ranked], str | None]:
+    def _rank(
+        self, parsed: ParsedQuestion, need: _Need, limit: int
+    ) -> tuple[list[_Ranked], str | None]:
+        """The best ``limit`` candidates, best first, or why there are none."""
         settings = self.settings
         if not self.index.size:
             return [], "No articles are loaded."
@@ -325,11 +333,9 @@ class Engine:
             base += settings.speaker_weight * 2.0 * said
         if not parsed.asks_for_speech:
             # Context helps find a fact; for someone's words it only favours busy paragraphs.
-            paragraphs, paragraph_scores = self.paragraphs.matching(need.terms)
-            if paragraph_scores.size:
-                found = lookup(paragraphs, self._paragraph[candidates])
-                context = np.where(found >= 0, paragraph_scores[found], 0.0)
-                base = base + settings.paragraph_weight * context / paragraph_scores.max()
+            context, top = self.paragraphs.scores_at(need.terms, self._paragraph[candidates])
+            if top > 0:
+                base = base + settings.paragraph_weight * context / top
         if candidates.size > _RERANK:
             best = _best(base, _RERANK)
             candidates, base, said = candidates[best], base[best], said[best]
@@ -359,25 +365,34 @@ class Engine:
         candidates, said, cover = candidates[good], said[good], cover[good]
         value = base[good] + settings.position_weight * self._early[candidates]
         if not parsed.asks_for_speech:
-            value = value + self._fact_features(candidates, cover, need.key)
+            own = {term: found[good] for term, found in own.items()}
+            value = value + self._fact_features(candidates, cover, need.key, own)
         if parsed.asks_for_speech:
             value = value + settings.quote_weight * (
                 self._quoted[candidates] + self._content[candidates]
             )
-            if wanted_cue:
-                # "what did China reiterate?": reiterated
-                value = value + settings.speaker_weight * np.fromiter(
-                    (self._has_cue(doc, wanted_cue) for doc in candidates.tolist()),
-                    bool,
-                    candidates.size,
-                )
+        # The last two features read sentence text, so only for the candidates they can
+        # still lift into the best ``limit``: the others stay out whatever they add.
+        cue = wanted_cue if parsed.asks_for_speech else None
+        bonus = (settings.speaker_weight if cue else 0.0) + (
+            settings.answer_type_weight if kind else 0.0
+        )
+        if bonus and candidates.size > limit:
+            kth = np.partition(value, candidates.size - limit)[candidates.size - limit]
+            alive = value >= kth - bonus
+            candidates, cover, value = candidates[alive], cover[alive], value[alive]
+        if cue:  # "what did China reiterate?": reiterated
+            value = value + settings.speaker_weight * np.fromiter(
+                (self._has_cue(doc, cue) for doc in candidates.tolist()), bool, candidates.size
+            )
         if kind:
+            offered = offers(kind, parsed.text)
             value = value + settings.answer_type_weight * np.fromiter(
-                (offers(kind, self.sentence_text(doc), parsed.text) for doc in candidates.tolist()),
+                (offered(self.sentence_text(doc)) for doc in candidates.tolist()),
                 bool,
                 candidates.size,
             )
-        order = np.lexsort((candidates, -value))
+        order = np.lexsort((candidates, -value))[:limit]
         ranked = [
             _Ranked(doc, v, c)
             for doc, v, c in zip(
@@ -398,7 +413,11 @@ class Engine:
         return ranked, None
 
     def _fact_features(
-        self, docs: np.ndarray, cover: np.ndarray, key: frozenset[str]
+        self,
+        docs: np.ndarray,
+        cover: np.ndarray,
+        key: frozenset[str],
+        own: dict[str, np.ndarray],
     ) -> np.ndarray:
         """Per candidate, what a fact question adds to BM25 (weights from the settings).
 
@@ -409,11 +428,16 @@ class Engine:
         settings = self.settings
         value = settings.coverage_weight * cover
         if settings.local_weight:
-            value = value + settings.local_weight * self._local_coverage(docs, key)
+            value = value + settings.local_weight * self._local_coverage(docs, key, own)
         return value
 
-    def _local_coverage(self, docs: np.ndarray, wanted: frozenset[str]) -> np.ndarray:
-        """Per sentence, the share of ``wanted`` in its own words, by IDF within its article."""
+    def _local_coverage(
+        self, docs: np.ndarray, wanted: frozenset[str], own: dict[str, np.ndarray]
+    ) -> np.ndarray:
+        """Per sentence, the share of ``wanted`` in its own words, by IDF within its article.
+
+        ``own``: ``_own_has`` of the wanted terms for ``docs``.
+        """
         offsets = self.table.columns["article_sentences"]
         article = self._article[docs]
         first, last = offsets[article], offsets[article + 1]
@@ -425,7 +449,7 @@ class Engine:
             postings = self.index.postings(term)
             frequency = np.searchsorted(postings, last) - np.searchsorted(postings, first)
             weight = np.maximum(np.log((size + 1) / (frequency + 0.5)), 0.0)
-            covered += np.where(self._own_has(term, docs), weight, 0.0)
+            covered += np.where(own[term], weight, 0.0)
             total += weight
         return np.divide(covered, total, out=np.zeros(docs.size), where=total > 0)
 
@@ -466,7 +490,8 @@ class Engine:
             around = self._own_has(term, neighbours)
             found |= with_before & around[: docs.size]
             found |= with_after & around[docs.size :]
-            found |= said & self._speakers.has(term, docs)
+            if said.any():
+                found |= said & self._speakers.has(term, docs)
             covered = covered + np.where(found, weight, 0.0)
         return covered / total
 
@@ -482,46 +507,59 @@ class Engine:
         return 0 <= other < len(self._paragraph) and self._paragraph[other] == self._paragraph[doc]
 
     def _answers(self, ranked: list[_Ranked], need: _Need, wanted: int) -> list[Answer]:
-        answers: list[Answer] = []
-        terms: list[tuple[frozenset[str], frozenset[str]]] = []  # per answer: content, quoted
+        chosen: list[tuple[list[int], _Ranked, list[Source]]] = []  # span, candidate, sources
+        signatures: list[tuple[frozenset[_Term], frozenset[_Term]]] = []
         used: set[int] = set()
+        same_text: dict[str, int] = {}  # a chosen answer's sentence -> its place
         # Past the answers wanted, a few more candidates are read only to find the other
         # articles that carry an answer already chosen (one answer, several sources).
         for item in ranked[: wanted * _MERGE_LOOKAHEAD]:
             doc = item.doc
             if doc in used:
                 continue
+            text = self.sentence_text(doc)
+            if text in same_text:  # the very sentence again (a wire copy): no need to compare
+                used.add(doc)
+                self._add_source(chosen[same_text[text]][2], doc)
+                continue
             span = self._span(doc)
             if self.settings.extend_quotes and not need.speaker:
                 span = self._completed(span, need)
             used.update(span)
-            article = int(self._article[doc])
-            quote = self._text(article)[int(self._start[span[0]]) : int(self._end[span[-1]])]
-            mine = (self._content_of(span, quote), _quoted_terms(self.tokenizer, quote))
-            duplicate = _duplicate_of(mine, terms)
+            mine = self._signature(span)
+            duplicate = _duplicate_of(mine, signatures)
             if duplicate is None:
-                if len(answers) < wanted:
-                    answers.append(self._answer(span, item, need))
-                    terms.append(mine)
+                if len(chosen) < wanted:
+                    same_text[text] = len(chosen)
+                    chosen.append((span, item, [self.table.sources[int(self._article[doc])]]))
+                    signatures.append(mine)
                 continue
-            source = self.table.sources[article]
-            if source not in answers[duplicate].sources:
-                kept = answers[duplicate]
-                answers[duplicate] = replace(kept, sources=(*kept.sources, source))
-        return answers
+            self._add_source(chosen[duplicate][2], doc)
+        return [self._answer(span, item, need, tuple(sources)) for span, item, sources in chosen]
 
-    def _content_of(self, span: list[int], quote: str) -> frozenset[str]:
-        """The quote's content terms: its sentences' own terms when only spaces lie between."""
-        text = self._text(int(self._article[span[0]]))
+    def _add_source(self, sources: list[Source], doc: int) -> None:
+        source = self.table.sources[int(self._article[doc])]
+        if all(source.id != other.id for other in sources):
+            sources.append(source)
+
+    def _signature(self, span: list[int]) -> tuple[frozenset[_Term], frozenset[_Term]]:
+        """What makes two quotes the same statement: their content terms and quoted terms.
+
+        Terms are vocabulary numbers (words the corpus lacks stay words): the
+        sentences' own terms when only spaces lie between them, else the quote's.
+        """
+        article = int(self._article[span[0]])
+        text = self._text(article)
         starts, ends = self._start, self._end
+        quote = text[int(starts[span[0]]) : int(ends[span[-1]])]
+        quoted = self._numbered(_quoted_terms(self.tokenizer, quote))
         if any(not text[ends[i] : starts[i + 1]].isspace() for i in span[:-1]):
-            return _content_terms(self.tokenizer, quote)
+            return self._numbered(_content_terms(self.tokenizer, quote)), quoted
         own = np.concatenate([self.table.terms_of(i, own=True) for i in span])
-        return self._terms_of(own[~self._speech[own]])
+        return frozenset(own[~self._speech[own]].tolist()), quoted
 
-    def _terms_of(self, numbers: np.ndarray) -> frozenset[str]:
-        vocabulary = self.table.vocabulary
-        return frozenset(vocabulary[n] for n in numbers.tolist())
+    def _numbered(self, terms: frozenset[str]) -> frozenset[_Term]:
+        return frozenset(self._term.get(term, term) for term in terms)
 
     def _span(self, doc: int) -> list[int]:
         """The sentences shown for ``doc``: whole quotations, and the sentence before a stub."""
@@ -555,13 +593,13 @@ class Engine:
         """
         limit = self.settings.max_quote_sentences
         first, last = span[0], span[-1]
-        own = self._terms_of(np.concatenate([self.table.terms_of(i, own=True) for i in span]))
-        missing = [t for t in need.key if t not in own]
+        own = set(np.concatenate([self.table.terms_of(i, own=True) for i in span]).tolist())
+        missing = [(n, weight) for n, weight in need.weighted if n not in own]
         best, best_weight = None, 0.0
         for other in (first - 1, last + 1):
             if missing and self._same_paragraph(first, other):
-                theirs = self._terms_of(self.table.terms_of(other, own=True))
-                weight = sum(self.index.idf(t) for t in missing if t in theirs)
+                theirs = set(self.table.terms_of(other, own=True).tolist())
+                weight = sum(w for n, w in missing if n in theirs)
                 if weight > best_weight:
                     best, best_weight = other, weight
         extra = [] if best is None else [best]
@@ -580,12 +618,14 @@ class Engine:
         """How many of the sentence's own terms (repeats counted) are not the speech term."""
         return int(np.count_nonzero(~self._speech[self.table.terms_of(doc, own=True)]))
 
-    def _answer(self, span: list[int], item: _Ranked, need: _Need) -> Answer:
+    def _answer(
+        self, span: list[int], item: _Ranked, need: _Need, sources: tuple[Source, ...]
+    ) -> Answer:
         doc = item.doc
         article = int(self._article[doc])
         start, end = int(self._start[span[0]]), int(self._end[span[-1]])
-        terms = self._terms_of(np.concatenate([self.table.terms_of(i) for i in span]))
-        matched = tuple(t for t in dict.fromkeys(need.terms) if t in terms)
+        present = set(np.concatenate([self.table.terms_of(i) for i in span]).tolist())
+        matched = tuple(t for t in dict.fromkeys(need.terms) if self._term.get(t, -1) in present)
         wanted = {self._term.get(t, -1) for t in need.speaker}
         attributions = self.table.attributions(doc)
         first = int(self.table.columns["sentence_attrs"][doc])
@@ -604,7 +644,7 @@ class Engine:
             why.append(f"direct quotation ({self._quoted[doc]:.0%} of the sentence)")
         return Answer(
             quote=self._text(article)[start:end],
-            sources=(self.table.sources[article],),
+            sources=sources,
             score=item.value,
             article=article,
             start=start,
@@ -654,8 +694,8 @@ class _SpeakerIndex:
 
 
 def _duplicate_of(
-    mine: tuple[frozenset[str], frozenset[str]],
-    answers: Sequence[tuple[frozenset[str], frozenset[str]]],
+    mine: tuple[frozenset[_Term], frozenset[_Term]],
+    answers: Sequence[tuple[frozenset[_Term], frozenset[_Term]]],
 ) -> int | None:
     """Index of an earlier answer saying the same thing (in another article), if any.
 
@@ -663,8 +703,9 @@ def _duplicate_of(
     """
     content, quoted = mine
     for i, (theirs, their_quoted) in enumerate(answers):
-        union = content | theirs
-        if union and len(content & theirs) / len(union) >= _DUPLICATE_OVERLAP:
+        shared = len(content & theirs)
+        union = len(content) + len(theirs) - shared
+        if union and shared / union >= _DUPLICATE_OVERLAP:
             return i
         if quoted and quoted == their_quoted:
             return i

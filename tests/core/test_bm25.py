@@ -303,3 +303,14 @@ def test_matching_is_scores_without_the_zeros_from_any_number_of_threads(generat
         sizes = list(pool.map(check, queries * 3, expected * 3))
     assert min(sizes) * 32 < len(generated_docs) < max(sizes) * 32  # both ways of collecting
     assert not index._buffer().any()  # the scratch buffer is left clean
+
+
+def test_scores_at_some_sentences_are_those_of_the_whole_array(generated_docs):
+    index = SparseBM25(generated_docs)
+    docs = np.arange(0, len(generated_docs), 5)
+    for query in queries_from(generated_docs, n=20, seed=4):
+        dense = index.scores(query)
+        found, top = index.scores_at(query, docs)
+        np.testing.assert_array_equal(found, dense[docs])
+        assert top == dense.max()
+    assert not index._buffer().any()
