@@ -314,23 +314,26 @@ class Engine:
         settings = self.settings
         if not self.index.size:
             return [], "No articles are loaded."
-        # Only sentences with a question term, or quoting the speaker asked about, can rank:
-        # every step below costs what they cost, not what the corpus does.
-        rows, scores = self.index.matching(need.terms)
-        speaking = self._speakers.sentences(need.speaker) if need.speaker else None
-        if parsed.asks_for_speech and speaking is not None and not speaking.size:
-            return [], f"No article quotes {parsed.speaker}."
-        top = float(scores.max()) if scores.size else 0.0
-        if speaking is None or not speaking.size:
-            candidates, said = rows, np.zeros(rows.size, dtype=bool)
-            base = scores / top if top > 0 else scores
-        else:
-            candidates = distinct(np.concatenate([rows, speaking]))
-            base = np.zeros(candidates.size)
-            if top > 0:
-                base[np.searchsorted(candidates, rows)] = scores / top
+        # Every step below costs what the candidates cost, not what the corpus does.
+        speaking = None
+        if need.speaker:
+            speaking = self._speakers.sentences(need.speaker)
+            if not speaking.size:
+                return [], f"No article quotes {parsed.speaker}."
+            # Someone's words are in sentences that quote them or name them in their own
+            # words (the check below drops the rest): score those alone, not every
+            # sentence with "said" in it.
+            candidates = distinct(np.concatenate([speaking, self._naming(need.speaker)]))
+            scores = self.index.scores_of(need.terms, candidates)
             said = member(candidates, speaking)
-            base += settings.speaker_weight * 2.0 * said
+        else:
+            # Only sentences with a question term can rank.
+            candidates, scores = self.index.matching(need.terms)
+            said = np.zeros(candidates.size, dtype=bool)
+        top = float(scores.max()) if scores.size else 0.0
+        base = scores / top if top > 0 else scores
+        if speaking is not None:
+            base = base + settings.speaker_weight * 2.0 * said
         if not parsed.asks_for_speech:
             # Context helps find a fact; for someone's words it only favours busy paragraphs.
             context, top = self.paragraphs.scores_at(need.terms, self._paragraph[candidates])
@@ -411,6 +414,14 @@ class Engine:
                 f"(best match covers {best_cover:.0%} of its key words)."
             )
         return ranked, None
+
+    def _naming(self, terms: frozenset[str]) -> np.ndarray:
+        """The sentences whose index terms include all of ``terms`` (increasing ids)."""
+        lists = sorted((self.index.postings(term) for term in terms), key=len)
+        found = lists[0]
+        for other in lists[1:]:
+            found = found[member(found, other)]
+        return found.astype(np.int64)
 
     def _fact_features(
         self,

@@ -314,3 +314,10 @@ def test_scores_at_some_sentences_are_those_of_the_whole_array(generated_docs):
         np.testing.assert_array_equal(found, dense[docs])
         assert top == dense.max()
     assert not index._buffer().any()
+
+
+def test_scores_of_a_few_sentences_are_those_of_the_whole_array(generated_docs):
+    index = SparseBM25(generated_docs)
+    docs = np.array([0, 3, 17, 400, len(generated_docs) - 1])
+    for query in queries_from(generated_docs, n=20, seed=6):
+        np.testing.assert_array_equal(index.scores_of(query, docs), index.scores(query)[docs])
