@@ -118,6 +118,7 @@ class Engine:
         self._paragraph = np.cumsum(starts) - 1
         # Without a heading a sentence's index terms are its own: membership is a postings lookup.
         self._headed = c["sent_heading"] >= 0
+        self._any_headed = bool(self._headed.any())
         self._quoted, self._reports, self._content = (
             c["sent_quoted"],
             c["sent_reports"],
@@ -509,6 +510,8 @@ class Engine:
     def _own_has(self, term: str, docs: np.ndarray) -> np.ndarray:
         """Which of ``docs`` have ``term`` among their own words (not their heading's)."""
         found = self.index.matches(term, docs)
+        if not self._any_headed:
+            return found
         number = self._term.get(term, -1)
         for k in np.flatnonzero(found & self._headed[docs]).tolist():
             found[k] = number in self.table.terms_of(int(docs[k]), own=True)
