@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     aliases_file: Path | None = None
     top_k: int = Field(default=3, ge=1, le=25)
     min_coverage: float = Field(default=0.33, ge=0.0, le=1.0)
+    # Once the best answer covers min_coverage, the further answers need only this much.
+    more_coverage: float = Field(default=0.2, ge=0.0, le=1.0)
+    # A question naming something no article mentions must cover this much to be answered.
+    unknown_name_coverage: float = Field(default=0.5, ge=0.0, le=1.0)
+    # "What did X call Y?" with no attribution of X that fits: look for the words as a fact.
+    speech_fallback: bool = True
     max_question_chars: int = Field(default=300, ge=10, le=4000)
     max_quote_sentences: int = Field(default=3, ge=1, le=8)
     bm25_k1: float = Field(default=1.0, gt=0)
@@ -51,7 +57,7 @@ class Settings(BaseSettings):
     speaker_weight: float = Field(default=1.0, ge=0)
     quote_weight: float = Field(default=0.3, ge=0)
     position_weight: float = Field(default=0.1, ge=0)
-    paragraph_weight: float = Field(default=1.0, ge=0)
+    paragraph_weight: float = Field(default=2.0, ge=0)
     answer_type_weight: float = Field(default=0.4, ge=0)
     # Fact questions only (not "what did X say?"): see Engine._fact_features and _completed.
     coverage_weight: float = Field(default=0.5, ge=0)

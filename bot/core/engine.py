@@ -41,6 +41,8 @@ _MIN_CONTENT_TERMS = 4
 _DUPLICATE_OVERLAP = 0.6
 _MERGE_LOOKAHEAD = 5
 _GENERIC_VERBS = frozenset("say said says tell told think thought".split())
+# Verbs that also name things ("what did Luther call these donations?"), not only report speech.
+_NAMING_VERBS = frozenset("call calls called name names named term termed dub dubbed".split())
 _RERANK = 300  # candidates re-ranked with per-sentence features, by BM25 order
 # A sentence opening with one of these needs the one before it to say what it is about.
 _LEADING_PRONOUN = re.compile(
@@ -249,13 +251,35 @@ class Engine:
         text = self._checked(question)
         k = top_k or self.settings.top_k
         parsed = parse_question(text)
+        reply, found = self._reply(text, parsed, k, offset)
+        naming = (parsed.verb or "").lower() in _NAMING_VERBS
+        if not found and naming and parsed.topic and self.settings.speech_fallback:
+            # "What did Luther call these donations?" may ask for words no attribution holds:
+            # prose names things itself, so the question's words are then looked for as a
+            # fact. "What did Lukashenko say about Wagner?" asks for speech only, and stays
+            # unanswered when Lukashenko is never quoted.
+            plain, found = self._reply(text, ParsedQuestion(text), k, offset)
+            if found:
+                return plain
+        return reply
+
+    def _reply(self, text: str, parsed: ParsedQuestion, k: int, offset: int) -> tuple[Reply, bool]:
+        """The reply to ``parsed``, and whether any sentence qualified as an answer."""
         need = self._need(parsed)
         reason = self._uncovered(parsed, need)
         if reason is not None:
-            return Reply(text, no_answer_reason=reason, offset=offset, terms=need.terms)
-        ranked, reason = self._rank(parsed, need, (offset + k + 1) * _MERGE_LOOKAHEAD)
+            return Reply(text, no_answer_reason=reason, offset=offset, terms=need.terms), False
+        # A name no article has (often misspelt: "Melanchhon") does not decline on its own, but
+        # the rest of the question must then be covered better.
+        unknown = self._unknown_name(parsed)
+        floor = self.settings.min_coverage
+        if unknown is not None:
+            floor = max(floor, self.settings.unknown_name_coverage)
+        ranked, reason = self._rank(parsed, need, (offset + k + 1) * _MERGE_LOOKAHEAD, floor)
         if reason is not None:
-            return Reply(text, no_answer_reason=reason, offset=offset, terms=need.terms)
+            if unknown is not None:
+                reason = f"No article mentions {unknown}."
+            return Reply(text, no_answer_reason=reason, offset=offset, terms=need.terms), False
         answers = self._answers(ranked, need, offset + k + 1)
         page = tuple(answers[offset : offset + k])
         if not page:
@@ -264,8 +288,8 @@ class Engine:
                 no_answer_reason="There are no further answers to this question.",
                 offset=offset,
                 terms=need.terms,
-            )
-        return Reply(text, page, None, offset, len(answers) > offset + k, need.terms)
+            ), True
+        return Reply(text, page, None, offset, len(answers) > offset + k, need.terms), True
 
     def _checked(self, question: str) -> str:
         text = " ".join(question.split())
@@ -302,16 +326,24 @@ class Engine:
                 return f"No article mentions {parsed.speaker}."
         elif not any(self.index.contains(t) for t in need.key):
             return f"No article mentions {_phrase(parsed.text)}."
+        return None
+
+    def _unknown_name(self, parsed: ParsedQuestion) -> str | None:
+        """The first name in the question that no article has a word of, if any."""
         for name in _names(parsed.text):
             terms = [t for t in self.tokenizer(name) if not self.tokenizer.is_speech(t)]
             if terms and not any(self.index.contains(t) for t in terms):
-                return f"No article mentions {name}."
+                return name
         return None
 
     def _rank(
-        self, parsed: ParsedQuestion, need: _Need, limit: int
+        self, parsed: ParsedQuestion, need: _Need, limit: int, floor: float
     ) -> tuple[list[_Ranked], str | None]:
-        """The best ``limit`` candidates, best first, or why there are none."""
+        """The best ``limit`` candidates, best first, or why there are none.
+
+        Some candidate must cover ``floor`` of the question; once one does, the others
+        need only ``more_coverage`` (they are ranked below it by what they cover).
+        """
         settings = self.settings
         if not self.index.size:
             return [], "No articles are loaded."
@@ -365,7 +397,9 @@ class Engine:
         own = {term: found[keep] for term, found in own.items()}
         cover = self._coverage(candidates, said, need.topic, own)
         best_cover = float(cover.max()) if cover.size else 0.0
-        good = cover >= settings.min_coverage
+        good = cover >= floor
+        if good.any():
+            good = cover >= min(floor, settings.more_coverage)
         candidates, said, cover = candidates[good], said[good], cover[good]
         value = base[good] + settings.position_weight * self._early[candidates]
         if not parsed.asks_for_speech:
@@ -531,14 +565,19 @@ class Engine:
             doc = item.doc
             if doc in used:
                 continue
+            if len(chosen) >= wanted:
+                # Reading on only for other sources: none from an article every answer has.
+                article = self.table.sources[int(self._article[doc])].id
+                if all(any(s.id == article for s in sources) for _, _, sources in chosen):
+                    continue
             text = self.sentence_text(doc)
             if text in same_text:  # the very sentence again (a wire copy): no need to compare
                 used.add(doc)
                 self._add_source(chosen[same_text[text]][2], doc)
                 continue
-            span = self._span(doc)
+            span = _unused_run(self._span(doc), doc, used)  # no sentence quoted twice
             if self.settings.extend_quotes and not need.speaker:
-                span = self._completed(span, need)
+                span = self._completed(span, need, used)
             used.update(span)
             mine = self._signature(span)
             duplicate = _duplicate_of(mine, signatures)
@@ -598,12 +637,13 @@ class Engine:
             first -= 1
         return list(range(first, last + 1))
 
-    def _completed(self, span: list[int], need: _Need) -> list[int]:
+    def _completed(self, span: list[int], need: _Need, used: set[int]) -> list[int]:
         """A fact's quote with the sentences beside it that it leans on, within the paragraph.
 
         The neighbour holding the most (IDF-weighted) question words the quote lacks
         (the coverage window counted them: "Kawann Short led the team in sacks" after
-        "The Panthers ..."), and the sentence before one that opens with a pronoun.
+        "The Panthers ..."), and the sentence before one that opens with a pronoun;
+        never a sentence in ``used`` (an earlier answer quotes it already).
         """
         limit = self.settings.max_quote_sentences
         first, last = span[0], span[-1]
@@ -611,7 +651,7 @@ class Engine:
         missing = [(n, weight) for n, weight in need.weighted if n not in own]
         best, best_weight = None, 0.0
         for other in (first - 1, last + 1):
-            if missing and self._same_paragraph(first, other):
+            if missing and other not in used and self._same_paragraph(first, other):
                 theirs = set(self.table.terms_of(other, own=True).tolist())
                 weight = sum(w for n, w in missing if n in theirs)
                 if weight > best_weight:
@@ -619,6 +659,7 @@ class Engine:
         extra = [] if best is None else [best]
         if (
             best != first - 1
+            and first - 1 not in used
             and self._same_paragraph(first, first - 1)
             and _LEADING_PRONOUN.match(self.sentence_text(first))
         ):
@@ -705,6 +746,18 @@ class _SpeakerIndex:
             return np.zeros(docs.size, dtype=bool)
         rows = self._rows[self._indptr[column] : self._indptr[column + 1]]
         return member(docs, self._sentence[rows])  # attributions, so sentences, in order
+
+
+def _unused_run(span: list[int], doc: int, used: set[int]) -> list[int]:
+    """The sentences of ``span`` around ``doc`` that no earlier answer quotes: none twice."""
+    if not used.intersection(span):
+        return span
+    first = last = span.index(doc)
+    while first > 0 and span[first - 1] not in used:
+        first -= 1
+    while last < len(span) - 1 and span[last + 1] not in used:
+        last += 1
+    return span[first : last + 1]
 
 
 def _duplicate_of(

@@ -155,3 +155,30 @@ def test_a_sentence_opening_with_a_pronoun_brings_the_one_before(settings):
 def test_quotes_stay_single_sentences_when_extending_is_off(settings):
     engine = _season_engine(settings.model_copy(update={"extend_quotes": False}))
     assert engine.ask("Who led the Panthers in sacks?").answers[0].quote.startswith("Kawann")
+
+
+DONATIONS = (
+    "Reformers criticised the sale of indulgences.\n\n"
+    "Luther called these donations a fraud upon the faithful, according to his letters.\n"
+)
+
+
+def test_a_naming_question_without_a_quote_is_answered_from_the_prose(settings):
+    from bot.core.corpus import RawArticle
+    from bot.core.engine import Engine
+    from bot.core.models import Source
+
+    engine = Engine.from_articles([RawArticle(Source("l.txt", "Luther"), DONATIONS)], settings)
+    reply = engine.ask("What did Luther call these donations?")
+    assert reply.answers and "a fraud upon the faithful" in reply.answers[0].quote
+    off = Engine.from_articles(
+        [RawArticle(Source("l.txt", "Luther"), DONATIONS)],
+        settings.model_copy(update={"speech_fallback": False}),
+    )
+    assert not off.ask("What did Luther call these donations?").answers
+
+
+def test_a_speaker_never_quoted_stays_unanswered_even_with_a_topic(seed_engine):
+    reply = seed_engine.ask("What did Lukashenko say about Wagner?")
+    assert not reply.answers
+    assert "Lukashenko" in reply.no_answer_reason
