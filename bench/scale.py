@@ -533,7 +533,7 @@ def driver(args: argparse.Namespace) -> None:
         records = [
             r
             for r in json.loads(results_path.read_text())["records"]
-            if r["n"] not in args.sentences
+            if r["n"] not in args.sentences or r["system"] not in args.systems
         ]
     for n in args.sentences:
         write_corpus(work / f"corpus-{n}.txt", base, n)
@@ -602,7 +602,9 @@ def main() -> None:
     )
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per subprocess")
     parser.add_argument("--work", default="/tmp/newsquote-scale", help="corpora and indexes")
-    parser.add_argument("--merge", action="store_true", help="keep other sizes from scale.json")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep other sizes and systems from scale.json"
+    )
     parser.add_argument("--worker", choices=("build", "serve"), help=argparse.SUPPRESS)
     parser.add_argument("--system", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)

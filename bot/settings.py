@@ -43,8 +43,6 @@ class Settings(BaseSettings):
     aliases_file: Path | None = None
     top_k: int = Field(default=3, ge=1, le=25)
     min_coverage: float = Field(default=0.33, ge=0.0, le=1.0)
-    # Once the best answer covers min_coverage, the further answers need only this much.
-    more_coverage: float = Field(default=0.2, ge=0.0, le=1.0)
     # A question naming something no article mentions must cover this much to be answered.
     unknown_name_coverage: float = Field(default=0.5, ge=0.0, le=1.0)
     # "What did X call Y?" with no attribution of X that fits: look for the words as a fact.

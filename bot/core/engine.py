@@ -341,8 +341,7 @@ class Engine:
     ) -> tuple[list[_Ranked], str | None]:
         """The best ``limit`` candidates, best first, or why there are none.
 
-        Some candidate must cover ``floor`` of the question; once one does, the others
-        need only ``more_coverage`` (they are ranked below it by what they cover).
+        Candidates must cover ``floor`` of the question.
         """
         settings = self.settings
         if not self.index.size:
@@ -398,8 +397,6 @@ class Engine:
         cover = self._coverage(candidates, said, need.topic, own)
         best_cover = float(cover.max()) if cover.size else 0.0
         good = cover >= floor
-        if good.any():
-            good = cover >= min(floor, settings.more_coverage)
         candidates, said, cover = candidates[good], said[good], cover[good]
         value = base[good] + settings.position_weight * self._early[candidates]
         if not parsed.asks_for_speech:
