@@ -123,7 +123,12 @@ def require_folder(folder: Path) -> Path:
 
 def is_article_file(path: Path) -> bool:
     """Whether the name marks an article this reader takes (.txt, .md or a saved page)."""
-    return path.name.lower().endswith(ARTICLE_SUFFIXES + HTML_SUFFIXES)
+    return is_article_name(path.name)
+
+
+def is_article_name(name: str) -> bool:
+    """``is_article_file`` for a bare file name (a folder scan has names, not paths)."""
+    return name.lower().endswith(ARTICLE_SUFFIXES + HTML_SUFFIXES)
 
 
 class FileStamp(NamedTuple):
@@ -160,7 +165,7 @@ def scan_folder(root: Path) -> dict[str, FileStamp]:
                 try:
                     if entry.is_dir(follow_symlinks=False):
                         pending.append((f"{prefix}{entry.name}/", entry.path))
-                    elif entry.name.lower().endswith(ARTICLE_SUFFIXES + HTML_SUFFIXES):
+                    elif is_article_name(entry.name):
                         info = entry.stat()
                         if entry.is_file():
                             found[prefix + entry.name] = FileStamp(

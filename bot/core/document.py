@@ -46,11 +46,6 @@ class PreparedArticle:
     reports: tuple[bool, ...]
     content: tuple[bool, ...]
 
-    @property
-    def source_id(self) -> str:
-        """The article's id (its path relative to the corpus)."""
-        return self.article.source.id
-
 
 def digest_of(raw: RawArticle) -> str:
     """A content hash of what the article is made from (metadata and text)."""

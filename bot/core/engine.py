@@ -316,7 +316,7 @@ class Engine:
         return _Need(terms, key, speaker, topic, weighted)
 
     def _uncovered(self, parsed: ParsedQuestion, need: _Need) -> str | None:
-        """A reason to decline before ranking: nothing to search for, or names never seen."""
+        """A reason to decline before ranking: nothing to search for, or none of it in any article."""
         if not need.key:
             if parsed.asks_for_speech:
                 return f"The question does not say whose words to look for ({parsed.speaker!r})."

@@ -203,9 +203,10 @@ def _read(path: Path, fingerprint: dict[str, Any]) -> Bundle:
             (offset + dtype.itemsize * count for _, dtype, _, offset, count, _ in specs), default=0
         )
         start = _aligned(_PREFIX.size + length)
-        if os.fstat(handle.fileno()).st_size != start + header.get("data_bytes", -1):
+        file_size = os.fstat(handle.fileno()).st_size
+        if file_size != start + header.get("data_bytes", -1):
             raise ValueError("file is truncated or has bytes past its end")
-        if start + size > os.fstat(handle.fileno()).st_size:
+        if start + size > file_size:
             raise ValueError("file is truncated: an array ends past it")
         mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     data = np.frombuffer(mapped, dtype=np.uint8)[start:]

@@ -157,7 +157,7 @@ class CorpusTable:
         def string(text: str | None) -> int:
             return -1 if text is None else strings.setdefault(text, len(strings))
 
-        rows: dict[str, list[Any]] = {name: [] for name in (*_SENTENCE, *_ATTRIBUTION, *_FLAT)}
+        rows: dict[str, list[Any]] = {name: [] for name in _JOINED}
         counts: dict[str, list[int]] = {name: [] for name in _OFFSETS}
         for item in prepared:
             counts["article_sentences"].append(len(item.sentences))
@@ -340,9 +340,7 @@ class CorpusTable:
         def packed(name: str) -> Packed:
             return Packed(arrays[f"table_{name}_data"], arrays[f"table_{name}_offsets"])
 
-        columns = {
-            name: arrays[f"table_{name}"] for name in (*_SENTENCE, *_ATTRIBUTION, *_FLAT, *_OFFSETS)
-        }
+        columns = {name: arrays[f"table_{name}"] for name in (*_JOINED, *_OFFSETS)}
         fields = []
         for name in _SOURCE_FIELDS:
             values = packed(f"source_{name}").tolist()
