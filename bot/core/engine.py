@@ -43,7 +43,7 @@ _MERGE_LOOKAHEAD = 5
 _GENERIC_VERBS = frozenset("say said says tell told think thought".split())
 # Verbs that also name things ("what did Luther call these donations?"), not only report speech.
 _NAMING_VERBS = frozenset("call calls called name names named term termed dub dubbed".split())
-_RERANK = 300  # candidates re-ranked with per-sentence features, by BM25 order
+_RERANK = 100  # candidates re-ranked with per-sentence features, by BM25 order
 # A sentence opening with one of these needs the one before it to say what it is about.
 _LEADING_PRONOUN = re.compile(
     r"^\W*(?:it|its|he|his|she|her|they|their|them|this|these|those|that|such)\b", re.I
@@ -372,7 +372,8 @@ class Engine:
             if top > 0:
                 base = base + settings.paragraph_weight * context / top
         if candidates.size > _RERANK:
-            best = _best(base, _RERANK)
+            # Kept in id order: the lookups below then walk each postings list forwards.
+            best = np.sort(_best(base, _RERANK))
             candidates, base, said = candidates[best], base[best], said[best]
         kind = expected_type(parsed.text)
         wanted_cue = (
