@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     # Fact questions only (not "what did X say?"): see Engine._fact_features and _completed.
     coverage_weight: float = Field(default=0.5, ge=0)
     local_weight: float = Field(default=1.0, ge=0)
+    phrase_weight: float = Field(default=1.0, ge=0)
     extend_quotes: bool = True
 
     watch_interval_seconds: float = Field(default=1.0, ge=0)  # 0: do not watch the folder

@@ -10,11 +10,12 @@ reply says plainly why there is none.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from bot.core.answer_type import expected as expected_type
 from bot.core.answer_type import offers
-from bot.core.arrays import distinct, distinct_counts, member
+from bot.core.arrays import distinct, distinct_counts, lookup, member
 from bot.core.bm25 import Parameters, SparseBM25
 from bot.core.corpus import LoadError, RawArticle, load_folder
 from bot.core.errors import QuestionError
@@ -51,6 +52,7 @@ _LEADING_PRONOUN = re.compile(
 
 
 _Term = int | str  # a vocabulary number, or a word the corpus does not have
+_NO_PAIRS = np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,10 @@ class _Need:
     speaker: frozenset[str]
     topic: frozenset[str]
     weighted: tuple[tuple[int, float], ...] = ()  # key terms the corpus has: number, IDF
+    # Neighbouring key terms of the question ("Russian ministry"), as vocabulary numbers
+    # joined into one code (``first * vocabulary + second``), increasing, and their IDF sums.
+    pairs: np.ndarray = field(default_factory=lambda: _NO_PAIRS, compare=False)
+    pair_weights: np.ndarray = field(default_factory=lambda: _NO_PAIRS, compare=False)
 
 
 class Engine:
@@ -128,11 +134,14 @@ class Engine:
         )
         self._early = 1.0 - c["sent_position"] / np.maximum(per_article, 1)[self._article]
         self._term = {term: number for number, term in enumerate(table.vocabulary)}
-        self._speech = np.fromiter(
-            map(tokenizer.is_speech, table.vocabulary), dtype=bool, count=len(table.vocabulary)
+        # The one term every reporting word becomes ("said", "told" -> "say"), or -1.
+        self._say = next(
+            (n for n, term in enumerate(table.vocabulary) if tokenizer.is_speech(term)), -1
         )
         self._speakers = _SpeakerIndex(table, self._term)
         self._text = lru_cache(maxsize=256)(table.text)
+        # Picking answers reads a sentence's own terms a few times over, as Python ints.
+        self._own_terms = lru_cache(maxsize=4096)(self._own_terms_of)
         if indexes is None:
             params = Parameters(settings.bm25_k1, settings.bm25_b, settings.bm25_epsilon)
             lengths = np.diff(c["sentence_terms"])
@@ -308,12 +317,24 @@ class Engine:
         key = frozenset(t for t in terms if not tok.is_speech(t))
         weighted = tuple((self._term[t], self.index.idf(t)) for t in sorted(key) if t in self._term)
         if not parsed.asks_for_speech:
-            return _Need(terms, key, frozenset(), key, weighted)
+            return _Need(terms, key, frozenset(), key, weighted, *self._pairs(terms))
         speaker = frozenset(
             t for t in tok(parsed.speaker or "") if not tok.is_speech(t) and t not in HONORIFICS
         )
         topic = frozenset(t for t in tok(parsed.topic or "") if not tok.is_speech(t))
         return _Need(terms, key, speaker, topic, weighted)
+
+    def _pairs(self, terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The question's neighbouring key terms (stopwords apart) and what each pair weighs."""
+        key = [t for t in terms if not self.tokenizer.is_speech(t)]
+        weights: dict[int, float] = {}
+        size = len(self.table.vocabulary)
+        for first, second in itertools.pairwise(key):
+            a, b = self._term.get(first), self._term.get(second)
+            if a is not None and b is not None and a != b:
+                weights[a * size + b] = self.index.idf(first) + self.index.idf(second)
+        codes = np.array(sorted(weights), dtype=np.int64)
+        return codes, np.array([weights[c] for c in codes.tolist()])
 
     def _uncovered(self, parsed: ParsedQuestion, need: _Need) -> str | None:
         """A reason to decline before ranking: nothing to search for, or none of it in any article."""
@@ -373,7 +394,7 @@ class Engine:
                 base = base + settings.paragraph_weight * context / top
         if candidates.size > _RERANK:
             # Kept in id order: the lookups below then walk each postings list forwards.
-            best = np.sort(_best(base, _RERANK))
+            best = _best(base, _RERANK)
             candidates, base, said = candidates[best], base[best], said[best]
         kind = expected_type(parsed.text)
         wanted_cue = (
@@ -383,26 +404,32 @@ class Engine:
         )
         # A quote about the question: its own words (not its heading's or paragraph's) meet the
         # key terms, or it quotes the speaker asked about.
-        own = {term: self._own_has(term, candidates) for term in need.key | need.speaker}
+        # Per term, rows for each candidate itself and the sentences before and after it (the
+        # coverage window): one lookup for all three.
+        last = self.index.size - 1
+        window = np.concatenate(
+            [candidates, np.maximum(candidates - 1, 0), np.minimum(candidates + 1, last)]
+        )
+        own = {term: self._own_has(term, window).reshape(3, -1) for term in need.key | need.speaker}
         keep = said.copy()
         for term in need.key:
-            keep |= own[term]
+            keep |= own[term][0]
         if need.speaker:
             # Neither quoting the speaker nor reporting them speaking: not their words.
             reported = self._reports[candidates]
             for term in need.speaker:
-                reported &= own[term]
+                reported &= own[term][0]
             keep &= said | reported
         candidates, said, base = candidates[keep], said[keep], base[keep]
-        own = {term: found[keep] for term, found in own.items()}
+        own = {term: found[:, keep] for term, found in own.items()}
         cover = self._coverage(candidates, said, need.topic, own)
         best_cover = float(cover.max()) if cover.size else 0.0
         good = cover >= floor
         candidates, said, cover = candidates[good], said[good], cover[good]
         value = base[good] + settings.position_weight * self._early[candidates]
         if not parsed.asks_for_speech:
-            own = {term: found[good] for term, found in own.items()}
-            value = value + self._fact_features(candidates, cover, need.key, own)
+            own = {term: found[0, good] for term, found in own.items()}
+            value = value + self._fact_features(candidates, cover, need, own)
         if parsed.asks_for_speech:
             value = value + settings.quote_weight * (
                 self._quoted[candidates] + self._content[candidates]
@@ -460,20 +487,44 @@ class Engine:
         self,
         docs: np.ndarray,
         cover: np.ndarray,
-        key: frozenset[str],
+        need: _Need,
         own: dict[str, np.ndarray],
     ) -> np.ndarray:
         """Per candidate, what a fact question adds to BM25 (weights from the settings).
 
         How much of the question its window covers; how much its own words cover
         when each word is weighted by its rarity *in the sentence's article* (in an
-        article about the Yuan dynasty, "Yuan" picks no sentence out, "famine" does).
+        article about the Yuan dynasty, "Yuan" picks no sentence out, "famine" does);
+        how many of the question's word pairs it has side by side, as a phrase
+        ("the Russian ministry revealed" over "Russia ... the Chinese ministry").
         """
         settings = self.settings
         value = settings.coverage_weight * cover
         if settings.local_weight:
-            value = value + settings.local_weight * self._local_coverage(docs, key, own)
+            value = value + settings.local_weight * self._local_coverage(docs, need.key, own)
+        if settings.phrase_weight and need.pairs.size:
+            value = value + settings.phrase_weight * self._phrases(docs, need)
         return value
+
+    def _phrases(self, docs: np.ndarray, need: _Need) -> np.ndarray:
+        """Per sentence, the IDF-weighted share of the question's pairs it has side by side.
+
+        Its own terms are in text order with stopwords gone, so "ministry of defence"
+        has the pair of "ministry defence"; a pair counts once per sentence.
+        """
+        c = self.table.columns
+        lengths = c["sent_own_len"][docs].astype(np.int64)
+        owner = np.repeat(np.arange(docs.size), lengths)
+        # The flat positions of every candidate's own terms, sentence after sentence.
+        first = c["sentence_terms"][docs] - (np.cumsum(lengths) - lengths)
+        terms = c["terms"][np.arange(owner.size) + np.repeat(first, lengths)].astype(np.int64)
+        codes = terms[:-1] * len(self.table.vocabulary) + terms[1:]
+        pair = lookup(need.pairs, codes)
+        hit = (pair >= 0) & (owner[1:] == owner[:-1])
+        found = distinct(owner[1:][hit] * need.pairs.size + pair[hit])
+        weights = need.pair_weights[found % need.pairs.size]
+        had = np.bincount(found // need.pairs.size, weights, minlength=docs.size)
+        return had / need.pair_weights.sum()
 
     def _local_coverage(
         self, docs: np.ndarray, wanted: frozenset[str], own: dict[str, np.ndarray]
@@ -486,15 +537,24 @@ class Engine:
         article = self._article[docs]
         first, last = offsets[article], offsets[article + 1]
         size = last - first
-        covered, total = np.zeros(docs.size), np.zeros(docs.size)
-        for term in wanted:
-            # How many sentences of each candidate's article have the term: two binary
-            # searches in its postings per article, not a count over the whole corpus.
-            postings = self.index.postings(term)
-            frequency = np.searchsorted(postings, last) - np.searchsorted(postings, first)
-            weight = np.maximum(np.log((size + 1) / (frequency + 0.5)), 0.0)
-            covered += np.where(own[term], weight, 0.0)
-            total += weight
+        terms = sorted(wanted)
+        if not terms:
+            return np.zeros(docs.size)
+        # How many sentences of each candidate's article have each term: binary searches
+        # in the terms' postings, laid end to end with term ``t``'s ids shifted by ``t * N``,
+        # for all terms and articles at once; not a count over the whole corpus.
+        shift = np.arange(len(terms), dtype=np.int64)[:, None] * (self.index.size + 1)
+        postings = np.concatenate(
+            [
+                self.index.postings(term).astype(np.int64) + shift[t, 0]
+                for t, term in enumerate(terms)
+            ]
+        )
+        bounds = np.searchsorted(postings, np.stack([shift + last, shift + first]))
+        frequency = bounds[0] - bounds[1]
+        weight = np.maximum(np.log((size + 1) / (frequency + 0.5)), 0.0)
+        had = np.stack([own[term] for term in terms])
+        covered, total = (weight * had).sum(axis=0), weight.sum(axis=0)
         return np.divide(covered, total, out=np.zeros(docs.size), where=total > 0)
 
     def _has_cue(self, doc: int, cue: str) -> bool:
@@ -513,7 +573,8 @@ class Engine:
         (not the heading): "the mutiny ... began on Friday" may be split over two
         sentences, but a section heading or the title alone never makes a sentence
         an answer. A sentence that quotes the speaker asked about adds their names.
-        ``own``: ``_own_has`` of some terms for ``docs``, already known.
+        ``own``: per term, ``_own_has`` for ``docs`` and for the sentences before and after
+        each (three rows); terms missing from it are looked up.
         """
         if not wanted:
             return np.ones(docs.size)
@@ -527,13 +588,12 @@ class Engine:
         here = self._paragraph[docs]
         with_before = (docs > 0) & (self._paragraph[before] == here)
         with_after = (docs < last) & (self._paragraph[after] == here)
-        neighbours = np.concatenate([before, after])
         covered = np.zeros(docs.size)
         for term, weight in weights.items():
-            found = own[term].copy() if term in own else self._own_has(term, docs)
-            around = self._own_has(term, neighbours)
-            found |= with_before & around[: docs.size]
-            found |= with_after & around[docs.size :]
+            rows = own.get(term)
+            if rows is None:
+                rows = self._own_has(term, np.concatenate([docs, before, after])).reshape(3, -1)
+            found = rows[0] | (with_before & rows[1]) | (with_after & rows[2])
             if said.any():
                 found |= said & self._speakers.has(term, docs)
             covered = covered + np.where(found, weight, 0.0)
@@ -573,6 +633,8 @@ class Engine:
                 used.add(doc)
                 self._add_source(chosen[same_text[text]][2], doc)
                 continue
+            if len(chosen) >= wanted and not self._may_repeat(doc, text, signatures):
+                continue
             span = _unused_run(self._span(doc), doc, used)  # no sentence quoted twice
             if self.settings.extend_quotes and not need.speaker:
                 span = self._completed(span, need, used)
@@ -593,6 +655,30 @@ class Engine:
         if all(source.id != other.id for other in sources):
             sources.append(source)
 
+    def _may_repeat(
+        self, doc: int, text: str, signatures: list[tuple[frozenset[_Term], frozenset[_Term]]]
+    ) -> bool:
+        """Whether a quote around ``doc`` could be the same statement as one with ``signatures``.
+
+        A cheap test before building the quote: its content terms C include the
+        sentence's own D, so C's overlap with an answer's terms S, |C & S| / |C | S|,
+        is at most |S| / |D | S|; below ``_DUPLICATE_OVERLAP`` it cannot be a repeat.
+        Quotation marks anywhere in the sentence keep the quoted-words test open.
+        """
+        if any(quoted for _, quoted in signatures) and _QUOTE_MARKS.search(text):
+            return True
+        mine = self._content_terms_of(doc)
+        return any(
+            len(theirs) >= _DUPLICATE_OVERLAP * len(mine | theirs) for theirs, _ in signatures
+        )
+
+    def _own_terms_of(self, doc: int) -> tuple[int, ...]:
+        return tuple(self.table.terms_of(doc, own=True).tolist())
+
+    def _content_terms_of(self, doc: int) -> frozenset[int]:
+        """The sentence's own terms but the speech term: what it says, not that it is said."""
+        return frozenset(self._own_terms(doc)).difference((self._say,))
+
     def _signature(self, span: list[int]) -> tuple[frozenset[_Term], frozenset[_Term]]:
         """What makes two quotes the same statement: their content terms and quoted terms.
 
@@ -606,8 +692,7 @@ class Engine:
         quoted = self._numbered(_quoted_terms(self.tokenizer, quote))
         if any(not text[ends[i] : starts[i + 1]].isspace() for i in span[:-1]):
             return self._numbered(_content_terms(self.tokenizer, quote)), quoted
-        own = np.concatenate([self.table.terms_of(i, own=True) for i in span])
-        return frozenset(own[~self._speech[own]].tolist()), quoted
+        return frozenset[_Term]().union(*map(self._content_terms_of, span)), quoted
 
     def _numbered(self, terms: frozenset[str]) -> frozenset[_Term]:
         return frozenset(self._term.get(term, term) for term in terms)
@@ -645,12 +730,12 @@ class Engine:
         """
         limit = self.settings.max_quote_sentences
         first, last = span[0], span[-1]
-        own = set(np.concatenate([self.table.terms_of(i, own=True) for i in span]).tolist())
+        own = set[int]().union(*map(self._own_terms, span))
         missing = [(n, weight) for n, weight in need.weighted if n not in own]
         best, best_weight = None, 0.0
         for other in (first - 1, last + 1):
             if missing and other not in used and self._same_paragraph(first, other):
-                theirs = set(self.table.terms_of(other, own=True).tolist())
+                theirs = self._own_terms(other)
                 weight = sum(w for n, w in missing if n in theirs)
                 if weight > best_weight:
                     best, best_weight = other, weight
@@ -669,7 +754,8 @@ class Engine:
 
     def _content_count(self, doc: int) -> int:
         """How many of the sentence's own terms (repeats counted) are not the speech term."""
-        return int(np.count_nonzero(~self._speech[self.table.terms_of(doc, own=True)]))
+        terms = self._own_terms(doc)
+        return len(terms) - terms.count(self._say)
 
     def _answer(
         self, span: list[int], item: _Ranked, need: _Need, sources: tuple[Source, ...]
@@ -778,19 +864,17 @@ def _duplicate_of(
 
 
 def _best(values: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` largest values, largest first, ties in position order.
+    """Positions of the ``k`` largest values, in increasing order; ties go to the lower position.
 
-    The same as ``np.argsort(-values, kind="stable")[:k]``, without sorting them all.
+    The same positions as ``np.argsort(-values, kind="stable")[:k]``, without sorting them all.
     """
-    negated = -values
-    if negated.size <= k:
-        return np.argsort(negated, kind="stable")
-    kth = np.partition(negated, k - 1)[k - 1]
-    above = np.flatnonzero(negated < kth)
-    tied = np.flatnonzero(negated == kth)[: k - above.size]
-    picked = np.concatenate([above, tied])
-    picked.sort()
-    return picked[np.argsort(negated[picked], kind="stable")]
+    if values.size <= k:
+        return np.arange(values.size)
+    kth = np.partition(values, values.size - k)[values.size - k]
+    above = values > kth
+    tied = np.flatnonzero(values == kth)[: k - int(np.count_nonzero(above))]
+    above[tied] = True
+    return np.flatnonzero(above)
 
 
 def _content_terms(tok: Tokenizer, text: str) -> frozenset[str]:
@@ -818,6 +902,7 @@ def _quoted_terms(tok: Tokenizer, text: str) -> frozenset[str]:
 
 
 _CURLY = re.compile("[“”]")
+_QUOTE_MARKS = re.compile('[“”"]')
 
 
 def _quote_balance(text: str) -> int:

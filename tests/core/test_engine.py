@@ -182,3 +182,25 @@ def test_a_speaker_never_quoted_stays_unanswered_even_with_a_topic(seed_engine):
     reply = seed_engine.ask("What did Lukashenko say about Wagner?")
     assert not reply.answers
     assert "Lukashenko" in reply.no_answer_reason
+
+
+def test_the_question_words_side_by_side_rank_first(settings):
+    from bot.core.corpus import RawArticle
+    from bot.core.engine import Engine
+    from bot.core.models import Source
+
+    articles = [
+        RawArticle(
+            Source("a.txt", "A"),
+            "Officials of the foreign ministry met the Russian envoy at a Geneva hotel on Tuesday.",
+        ),
+        RawArticle(
+            Source("b.txt", "B"),
+            "Officials of the Russian foreign ministry met the envoy in a Vienna palace at lunch.",
+        ),
+    ]
+    question = "Who did the Russian foreign ministry meet?"
+    plain = Engine.from_articles(articles, settings.model_copy(update={"phrase_weight": 0.0}))
+    assert [a.source.id for a in plain.ask(question).answers] == ["a.txt", "b.txt"]
+    phrased = Engine.from_articles(articles, settings)
+    assert [a.source.id for a in phrased.ask(question).answers] == ["b.txt", "a.txt"]

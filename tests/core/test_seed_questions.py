@@ -43,9 +43,8 @@ def test_the_list_is_big_enough_and_a_quarter_unanswerable(results):
 def test_answerable_questions_are_answered_right(results):
     answerable = [(q, hits) for q, _, hits in results if hits is not None]
     at1 = sum(bool(hits) and hits[0] for _, hits in answerable) / len(answerable)
-    at3 = sum(any(hits) for _, hits in answerable) / len(answerable)
     missed = [q for q, hits in answerable if not any(hits)]
-    assert at3 >= 0.95, missed
+    assert not missed  # every answerable question right within three answers
     assert at1 >= 0.95
 
 
