@@ -10,11 +10,12 @@ reply says plainly why there is none.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import logging
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -449,11 +450,8 @@ class Engine:
                 (self._has_cue(doc, cue) for doc in candidates.tolist()), bool, candidates.size
             )
         if kind:
-            offered = offers(kind, parsed.text)
-            value = value + settings.answer_type_weight * np.fromiter(
-                (offered(self.sentence_text(doc)) for doc in candidates.tolist()),
-                bool,
-                candidates.size,
+            value = value + settings.answer_type_weight * self._offering(
+                candidates, value, limit, offers(kind, parsed.text)
             )
         order = np.lexsort((candidates, -value))[:limit]
         ranked = [
@@ -474,6 +472,29 @@ class Engine:
                 f"(best match covers {best_cover:.0%} of its key words)."
             )
         return ranked, None
+
+    def _offering(
+        self, docs: np.ndarray, value: np.ndarray, limit: int, offered: Callable[[str], bool]
+    ) -> np.ndarray:
+        """Which of ``docs`` offer the kind of answer asked for, as far as the best ``limit`` need.
+
+        Read best value first, and only while a sentence could still enter the best
+        ``limit`` with the bonus: once ``limit`` are read, one whose value plus the bonus
+        is below the ``limit``-th best total so far cannot. The others stay False.
+        """
+        bonus = self.settings.answer_type_weight
+        found = np.zeros(docs.size, dtype=bool)
+        totals: list[float] = []  # a min-heap of the best ``limit`` totals read so far
+        for i in np.argsort(-value, kind="stable").tolist():
+            if len(totals) == limit and value[i] + bonus < totals[0]:
+                break
+            found[i] = offered(self.sentence_text(int(docs[i])))
+            total = float(value[i] + bonus * found[i])
+            if len(totals) < limit:
+                heapq.heappush(totals, total)
+            elif total > totals[0]:
+                heapq.heapreplace(totals, total)
+        return found
 
     def _naming(self, terms: frozenset[str]) -> np.ndarray:
         """The sentences whose index terms include all of ``terms`` (increasing ids)."""

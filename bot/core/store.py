@@ -268,21 +268,26 @@ def tokenizer_fingerprint(
 ) -> dict[str, Any]:
     """Every tokenizer setting that changes index terms, plus ``extra`` (k1, b, epsilon, ...).
 
-    Word lists are hashed, not stored, to keep the header small. The NLTK version
-    is included because a Snowball update can change stems.
+    Word lists are hashed, not stored, to keep the header small. The PyStemmer
+    and NLTK versions are included because a Snowball update can change stems and
+    a Punkt update can change sentences.
     """
-    try:
-        nltk_version = metadata.version("nltk")
-    except metadata.PackageNotFoundError:  # pragma: no cover - nltk is a dependency
-        nltk_version = "unknown"
     return {
         "stopwords": digest(set(tokenizer.stopwords)),
         "aliases": digest(dict(tokenizer.aliases)),
         "stemmer": f"snowball/{tokenizer.language}",
-        "nltk": nltk_version,
+        "pystemmer": _version("PyStemmer"),
+        "nltk": _version("nltk"),
         "abbreviations": digest(set(abbreviations)),
         **extra,
     }
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:  # pragma: no cover - both are dependencies
+        return "unknown"
 
 
 def file_digest(path: Path) -> str:
