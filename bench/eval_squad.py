@@ -5,7 +5,14 @@ the odd-numbered articles' questions are about things the corpus never
 mentions, so the right reply to them is no answer. A plain sentence BM25 runs
 beside the bot on the same questions.
 
+``--distractors DIR`` adds every article file under DIR (for example the BBC
+corpora ``bench/scale.py`` writes) to the corpus: the same questions must then
+be answered from among news sentences that share their common words. The
+plain-BM25 baseline is left out then (rank-bm25 scores every sentence per
+question: hours at 100,000 sentences).
+
     python bench/eval_squad.py [--squad PATH] [--limit N] [--top-k K] [--show-misses N]
+                               [--distractors DIR]
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -44,9 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--calibrate", action="store_true", help="also sweep min_coverage (a second bot run)"
     )
+    parser.add_argument("--distractors", type=Path, help="folder of extra articles to add")
     ec.add_common_args(parser)
     args = parser.parse_args(argv)
-    if ec.missing(args.squad):
+    if ec.missing(args.squad) or (args.distractors and ec.missing(args.distractors)):
         return 0
     bodies, inside, outside = load(args.squad)
     if args.limit:
@@ -63,13 +72,18 @@ def main(argv: list[str] | None = None) -> int:
         for name, body in bodies.items():
             title = name[3:-4].replace("_", " ")  # "02_Normans.txt" -> "Normans"
             ec.write_article(Path(tmp, name), {"title": title, "publisher": "Wikipedia"}, body)
+        if args.distractors:
+            shutil.copytree(args.distractors, Path(tmp, "distractors"))
+            print(f"distractors: {len(ec.read_bodies(Path(tmp, 'distractors')))} articles")
         bot = ec.run_bot(Path(tmp), questions, args.top_k, args.timeout)
         open_run = (
             ec.run_bot(Path(tmp), questions, 1, args.timeout, {"NEWSQUOTE_MIN_COVERAGE": "0"})
             if args.calibrate
             else None
         )
-    baseline = ec.Bm25Baseline(bodies).ask(questions, args.top_k)
+        if args.distractors:
+            bodies = ec.read_bodies(Path(tmp))  # every article a quote may come from
+    baseline = None if args.distractors else ec.Bm25Baseline(bodies).ask(questions, args.top_k)
 
     golds = [[ec.normalise(g) for g in gold] for _, gold in inside]
 
@@ -79,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for name, run in (("bot", bot), ("BM25 sentences", baseline)):
+        if run is None:
+            continue
         ins, outs = run.replies[: len(inside)], run.replies[len(inside) :]
         rows.append((
             name,
@@ -96,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"bot: {bot.seconds:.1f} s for {len(questions)} questions piped through one process "
         f"(first reply after {bot.first_reply:.1f} s, then {1000 * bot.steady_per_question:.1f} "
-        f"ms/question); baseline: scoring time only"
+        f"ms/question); baseline: "
+        + ("not run with distractors" if baseline is None else "scoring time only")
     )
     if open_run is not None:
         ins = open_run.replies[: len(inside)]
