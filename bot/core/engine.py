@@ -661,7 +661,7 @@ class Engine:
                 used.add(doc)
                 self._add_source(chosen[same_text[text]][2], doc)
                 continue
-            if len(chosen) >= wanted and not self._may_repeat(doc, text, signatures):
+            if len(chosen) >= wanted and not self._may_repeat(doc, signatures):
                 continue
             span = _unused_run(self._span(doc), doc, used)  # no sentence quoted twice
             if self.settings.extend_quotes and not need.speaker:
@@ -684,20 +684,33 @@ class Engine:
             sources.append(source)
 
     def _may_repeat(
-        self, doc: int, text: str, signatures: list[tuple[frozenset[_Term], frozenset[_Term]]]
+        self, doc: int, signatures: list[tuple[frozenset[_Term], frozenset[_Term]]]
     ) -> bool:
         """Whether a quote around ``doc`` could be the same statement as one with ``signatures``.
 
-        A cheap test before building the quote: its content terms C include the
-        sentence's own D, so C's overlap with an answer's terms S, |C & S| / |C | S|,
-        is at most |S| / |D | S|; below ``_DUPLICATE_OVERLAP`` it cannot be a repeat.
-        Quotation marks anywhere in the sentence keep the quoted-words test open.
+        A cheap test before building the quote. The quote is at most
+        ``max_quote_sentences`` either side of ``doc`` within its paragraph, so its
+        content terms C lie within those sentences' terms N and include the
+        sentence's own D: its overlap with an answer's terms S, |C & S| / |C | S|,
+        is at most |N & S| / |D | S|. Below ``_DUPLICATE_OVERLAP`` it cannot be a
+        repeat. Quotation marks in reach keep the quoted-words test open.
         """
-        if any(quoted for _, quoted in signatures) and _QUOTE_MARKS.search(text):
-            return True
+        reach = self.settings.max_quote_sentences
+        near = [
+            i
+            for i in range(doc - reach, doc + reach + 1)
+            if i == doc or self._same_paragraph(doc, i)
+        ]
+        if any(quoted for _, quoted in signatures):
+            article, first, last = int(self._article[doc]), near[0], near[-1]
+            text = self._text(article)[int(self._start[first]) : int(self._end[last])]
+            if _QUOTE_MARKS.search(text):
+                return True
         mine = self._content_terms_of(doc)
+        around = frozenset[_Term]().union(*map(self._content_terms_of, near))
         return any(
-            len(theirs) >= _DUPLICATE_OVERLAP * len(mine | theirs) for theirs, _ in signatures
+            len(around & theirs) >= _DUPLICATE_OVERLAP * len(mine | theirs)
+            for theirs, _ in signatures
         )
 
     def _own_terms_of(self, doc: int) -> tuple[int, ...]:
