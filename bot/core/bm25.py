@@ -191,40 +191,14 @@ class SparseBM25:
             return self._indices[:0]
         return self._indices[self._indptr[column] : self._indptr[column + 1]]
 
-    def holders(self, terms: Sequence[str], docs: np.ndarray) -> np.ndarray:
-        """Which of ``docs`` have each term: a bool matrix, one row per term.
-
-        The terms' postings set one bit each in this thread's mask (64 terms at a
-        time), so any number of documents is answered by one gather, whatever the
-        postings' length.
-        """
-        found = np.zeros((len(terms), np.size(docs)), dtype=bool)
-        mask = self._mask()
-        for first in range(0, len(terms), 64):
-            spans = [
-                (row, self._indptr[j], self._indptr[j + 1])
-                for row, j in enumerate(
-                    (self._vocab.get(t) for t in terms[first : first + 64]), start=first
-                )
-                if j is not None
-            ]
-            if not spans:
-                continue
-            rows = np.concatenate([self._indices[start:end] for _, start, end in spans])
-            bits = np.repeat(
-                np.left_shift(
-                    np.uint64(1), np.array([row - first for row, _, _ in spans], np.uint64)
-                ),
-                [end - start for _, start, end in spans],
-            )
-            try:
-                np.bitwise_or.at(mask, rows, bits)
-                got = mask[docs]
-            finally:
-                mask[rows] = 0
-            for row, _, _ in spans:
-                found[row] = (got >> np.uint64(row - first)) & np.uint64(1)
-        return found
+    def matches(self, term: str, docs: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Which of ``docs`` have ``term``: a binary search in its postings, for many at once."""
+        wanted = np.asarray(docs, dtype=np.int64)
+        rows = self.postings(term)
+        if not rows.size:
+            return np.zeros(wanted.shape, dtype=bool)
+        at = np.minimum(np.searchsorted(rows, wanted), rows.size - 1)
+        return rows[at] == wanted
 
     def scores(self, query: Iterable[str]) -> np.ndarray:
         """BM25 score of every sentence for ``query`` (0 where no query term occurs)."""
@@ -302,12 +276,6 @@ class SparseBM25:
         except BaseException:
             self._local.buffer = None  # whatever it holds now, it is not all zeros
             raise
-
-    def _mask(self) -> np.ndarray:
-        mask = getattr(self._local, "mask", None)
-        if mask is None:
-            mask = self._local.mask = np.zeros(self.size, dtype=np.uint64)
-        return mask
 
     def _buffer(self) -> np.ndarray:
         buffer = getattr(self._local, "buffer", None)

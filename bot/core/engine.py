@@ -88,27 +88,6 @@ class _Need:
     pair_weights: np.ndarray = field(default_factory=lambda: _NO_PAIRS, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
-class _Held:
-    """Per term (row), which candidates have it in their own words, and which neighbours do."""
-
-    rows: dict[str, int]
-    has: np.ndarray  # bool, terms x (candidate, sentence before, sentence after) x candidates
-
-    def own(self, terms: Iterable[str]) -> np.ndarray:
-        return self.has[[self.rows[t] for t in terms], 0]
-
-    def before(self, terms: Iterable[str]) -> np.ndarray:
-        return self.has[[self.rows[t] for t in terms], 1]
-
-    def after(self, terms: Iterable[str]) -> np.ndarray:
-        return self.has[[self.rows[t] for t in terms], 2]
-
-    def at(self, keep: np.ndarray) -> _Held:
-        """The same for the candidates ``keep`` selects."""
-        return _Held(self.rows, self.has[:, :, keep])
-
-
 class Engine:
     """Holds the indexed corpus and answers questions about it; safe to share between threads.
 
@@ -426,19 +405,32 @@ class Engine:
         )
         # A quote about the question: its own words (not its heading's or paragraph's) meet the
         # key terms, or it quotes the speaker asked about.
-        held = self._held(need.key | need.speaker | need.topic, candidates)
-        keep = said | held.own(need.key).any(axis=0)
+        # Per term, rows for each candidate itself and the sentences before and after it (the
+        # coverage window): one lookup for all three.
+        last = self.index.size - 1
+        window = np.concatenate(
+            [candidates, np.maximum(candidates - 1, 0), np.minimum(candidates + 1, last)]
+        )
+        own = {term: self._own_has(term, window).reshape(3, -1) for term in need.key | need.speaker}
+        keep = said.copy()
+        for term in need.key:
+            keep |= own[term][0]
         if need.speaker:
             # Neither quoting the speaker nor reporting them speaking: not their words.
-            keep &= said | (self._reports[candidates] & held.own(need.speaker).all(axis=0))
-        candidates, said, base, held = candidates[keep], said[keep], base[keep], held.at(keep)
-        cover = self._coverage(candidates, said, need.topic, held)
+            reported = self._reports[candidates]
+            for term in need.speaker:
+                reported &= own[term][0]
+            keep &= said | reported
+        candidates, said, base = candidates[keep], said[keep], base[keep]
+        own = {term: found[:, keep] for term, found in own.items()}
+        cover = self._coverage(candidates, said, need.topic, own)
         best_cover = float(cover.max()) if cover.size else 0.0
         good = cover >= floor
-        candidates, said, cover, held = candidates[good], said[good], cover[good], held.at(good)
+        candidates, said, cover = candidates[good], said[good], cover[good]
         value = base[good] + settings.position_weight * self._early[candidates]
         if not parsed.asks_for_speech:
-            value = value + self._fact_features(candidates, cover, need, held)
+            own = {term: found[0, good] for term, found in own.items()}
+            value = value + self._fact_features(candidates, cover, need, own)
         if parsed.asks_for_speech:
             value = value + settings.quote_weight * (
                 self._quoted[candidates] + self._content[candidates]
@@ -517,7 +509,7 @@ class Engine:
         docs: np.ndarray,
         cover: np.ndarray,
         need: _Need,
-        held: _Held,
+        own: dict[str, np.ndarray],
     ) -> np.ndarray:
         """Per candidate, what a fact question adds to BM25 (weights from the settings).
 
@@ -530,7 +522,7 @@ class Engine:
         settings = self.settings
         value = settings.coverage_weight * cover
         if settings.local_weight:
-            value = value + settings.local_weight * self._local_coverage(docs, need.key, held)
+            value = value + settings.local_weight * self._local_coverage(docs, need.key, own)
         if settings.phrase_weight and need.pairs.size:
             value = value + settings.phrase_weight * self._phrases(docs, need)
         return value
@@ -555,8 +547,13 @@ class Engine:
         had = np.bincount(found // need.pairs.size, weights, minlength=docs.size)
         return had / need.pair_weights.sum()
 
-    def _local_coverage(self, docs: np.ndarray, wanted: frozenset[str], held: _Held) -> np.ndarray:
-        """Per sentence, the share of ``wanted`` in its own words, by IDF within its article."""
+    def _local_coverage(
+        self, docs: np.ndarray, wanted: frozenset[str], own: dict[str, np.ndarray]
+    ) -> np.ndarray:
+        """Per sentence, the share of ``wanted`` in its own words, by IDF within its article.
+
+        ``own``: ``_own_has`` of the wanted terms for ``docs``.
+        """
         offsets = self.table.columns["article_sentences"]
         article = self._article[docs]
         first, last = offsets[article], offsets[article + 1]
@@ -577,7 +574,8 @@ class Engine:
         bounds = np.searchsorted(postings, np.stack([shift + last, shift + first]))
         frequency = bounds[0] - bounds[1]
         weight = np.maximum(np.log((size + 1) / (frequency + 0.5)), 0.0)
-        covered, total = (weight * held.own(terms)).sum(axis=0), weight.sum(axis=0)
+        had = np.stack([own[term] for term in terms])
+        covered, total = (weight * had).sum(axis=0), weight.sum(axis=0)
         return np.divide(covered, total, out=np.zeros(docs.size), where=total > 0)
 
     def _has_cue(self, doc: int, cue: str) -> bool:
@@ -588,7 +586,7 @@ class Engine:
         docs: np.ndarray,
         said: np.ndarray,
         wanted: frozenset[str],
-        held: _Held,
+        own: dict[str, np.ndarray],
     ) -> np.ndarray:
         """Per sentence, the IDF-weighted share of ``wanted`` found in its window.
 
@@ -596,12 +594,13 @@ class Engine:
         (not the heading): "the mutiny ... began on Friday" may be split over two
         sentences, but a section heading or the title alone never makes a sentence
         an answer. A sentence that quotes the speaker asked about adds their names.
+        ``own``: per term, ``_own_has`` for ``docs`` and for the sentences before and after
+        each (three rows); terms missing from it are looked up.
         """
         if not wanted:
             return np.ones(docs.size)
-        terms = sorted(wanted)
-        weights = np.array([self.index.idf(t) for t in terms])
-        total = float(weights.sum())
+        weights = {t: self.index.idf(t) for t in wanted}
+        total = sum(weights.values())
         if total <= 0:
             return np.zeros(docs.size)
         last = len(self._paragraph) - 1
@@ -610,32 +609,26 @@ class Engine:
         here = self._paragraph[docs]
         with_before = (docs > 0) & (self._paragraph[before] == here)
         with_after = (docs < last) & (self._paragraph[after] == here)
-        found = (
-            held.own(terms) | (with_before & held.before(terms)) | (with_after & held.after(terms))
-        )
-        if said.any():
-            for row, term in enumerate(terms):
-                found[row] |= said & self._speakers.has(term, docs)
-        return weights @ found / total
+        covered = np.zeros(docs.size)
+        for term, weight in weights.items():
+            rows = own.get(term)
+            if rows is None:
+                rows = self._own_has(term, np.concatenate([docs, before, after])).reshape(3, -1)
+            found = rows[0] | (with_before & rows[1]) | (with_after & rows[2])
+            if said.any():
+                found |= said & self._speakers.has(term, docs)
+            covered = covered + np.where(found, weight, 0.0)
+        return covered / total
 
-    def _held(self, terms: Iterable[str], docs: np.ndarray) -> _Held:
-        """Which of ``docs``, and of the sentences before and after each, have each term.
-
-        Own words only, not a heading's: the index terms of a sentence under a heading
-        include the heading's, so those few sentences are checked against their own.
-        """
-        names = tuple(sorted(terms))
-        last = self.index.size - 1
-        window = np.concatenate([docs, np.maximum(docs - 1, 0), np.minimum(docs + 1, last)])
-        has = self.index.holders(names, window)
-        if self._any_headed:
-            numbers = [self._term.get(term, -1) for term in names]
-            for k in np.flatnonzero(self._headed[window] & has.any(axis=0)).tolist():
-                own = self._own_terms(int(window[k]))
-                has[:, k] = [number in own for number in numbers]
-        return _Held(
-            {term: row for row, term in enumerate(names)}, has.reshape(len(names), 3, docs.size)
-        )
+    def _own_has(self, term: str, docs: np.ndarray) -> np.ndarray:
+        """Which of ``docs`` have ``term`` among their own words (not their heading's)."""
+        found = self.index.matches(term, docs)
+        if not self._any_headed:
+            return found
+        number = self._term.get(term, -1)
+        for k in np.flatnonzero(found & self._headed[docs]).tolist():
+            found[k] = number in self.table.terms_of(int(docs[k]), own=True)
+        return found
 
     def _same_paragraph(self, doc: int, other: int) -> bool:
         return 0 <= other < len(self._paragraph) and self._paragraph[other] == self._paragraph[doc]
