@@ -236,12 +236,13 @@ class SparseBM25:
             out[hit] += (self._idf[j] * self._weight).take(self._classes[start + found[hit]])
         return out
 
-    def scores_at(self, query: Iterable[str], docs: np.ndarray) -> tuple[np.ndarray, float]:
-        """``scores(query)[docs]`` and the highest score of all, without the whole array."""
-        with self._summed(self._columns(query)) as (rows, buffer):
-            top = float(buffer[rows].max()) if rows.size else 0.0
-            found = buffer[docs]
-        return found, top
+    def scores_at(self, query: Iterable[str], docs: np.ndarray) -> np.ndarray:
+        """``scores(query)[docs]`` for many sentences: one pass over the query's postings.
+
+        ``scores_of`` is cheaper for a few sentences, this for thousands.
+        """
+        with self._summed(self._columns(query)) as (_, buffer):
+            return buffer[docs]
 
     def _postings_of(self, columns: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """The columns' postings and what each adds to its sentence's score, in column order.

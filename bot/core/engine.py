@@ -390,7 +390,10 @@ class Engine:
             base = base + settings.speaker_weight * 2.0 * said
         if not parsed.asks_for_speech:
             # Context helps find a fact; for someone's words it only favours busy paragraphs.
-            context, top = self.paragraphs.scores_at(need.terms, self._paragraph[candidates])
+            # Every paragraph holding a question term holds a candidate, so the best of
+            # the candidates' paragraphs is the best paragraph.
+            context = self.paragraphs.scores_at(need.terms, self._paragraph[candidates])
+            top = float(context.max()) if context.size else 0.0
             if top > 0:
                 base = base + settings.paragraph_weight * context / top
         if candidates.size > _RERANK:
@@ -558,24 +561,16 @@ class Engine:
         article = self._article[docs]
         first, last = offsets[article], offsets[article + 1]
         size = last - first
-        terms = sorted(wanted)
-        if not terms:
-            return np.zeros(docs.size)
-        # How many sentences of each candidate's article have each term: binary searches
-        # in the terms' postings, laid end to end with term ``t``'s ids shifted by ``t * N``,
-        # for all terms and articles at once; not a count over the whole corpus.
-        shift = np.arange(len(terms), dtype=np.int64)[:, None] * (self.index.size + 1)
-        postings = np.concatenate(
-            [
-                self.index.postings(term).astype(np.int64) + shift[t, 0]
-                for t, term in enumerate(terms)
-            ]
-        )
-        bounds = np.searchsorted(postings, np.stack([shift + last, shift + first]))
-        frequency = bounds[0] - bounds[1]
-        weight = np.maximum(np.log((size + 1) / (frequency + 0.5)), 0.0)
-        had = np.stack([own[term] for term in terms])
-        covered, total = (weight * had).sum(axis=0), weight.sum(axis=0)
+        bounds = np.concatenate([last, first])
+        covered, total = np.zeros(docs.size), np.zeros(docs.size)
+        for term in sorted(wanted):  # a fixed order: the same sums in every process
+            # How many sentences of each candidate's article have the term: two binary
+            # searches in its postings per article, not a count over the whole corpus.
+            found = np.searchsorted(self.index.postings(term), bounds)
+            frequency = found[: docs.size] - found[docs.size :]
+            weight = np.maximum(np.log((size + 1) / (frequency + 0.5)), 0.0)
+            covered += np.where(own[term], weight, 0.0)
+            total += weight
         return np.divide(covered, total, out=np.zeros(docs.size), where=total > 0)
 
     def _has_cue(self, doc: int, cue: str) -> bool:
@@ -599,7 +594,7 @@ class Engine:
         """
         if not wanted:
             return np.ones(docs.size)
-        weights = {t: self.index.idf(t) for t in wanted}
+        weights = {t: self.index.idf(t) for t in sorted(wanted)}  # summed in a fixed order
         total = sum(weights.values())
         if total <= 0:
             return np.zeros(docs.size)
