@@ -143,6 +143,7 @@ class Engine:
         self._text = lru_cache(maxsize=256)(table.text)
         # Picking answers reads a sentence's own terms a few times over, as Python ints.
         self._own_terms = lru_cache(maxsize=4096)(self._own_terms_of)
+        self._content_terms = lru_cache(maxsize=4096)(self._content_terms_of)
         if indexes is None:
             params = Parameters(settings.bm25_k1, settings.bm25_b, settings.bm25_epsilon)
             lengths = np.diff(c["sentence_terms"])
@@ -649,8 +650,6 @@ class Engine:
                 used.add(doc)
                 self._add_source(chosen[same_text[text]][2], doc)
                 continue
-            if len(chosen) >= wanted and not self._may_repeat(doc, signatures):
-                continue
             span = _unused_run(self._span(doc), doc, used)  # no sentence quoted twice
             if self.settings.extend_quotes and not need.speaker:
                 span = self._completed(span, need, used)
@@ -670,36 +669,6 @@ class Engine:
         source = self.table.sources[int(self._article[doc])]
         if all(source.id != other.id for other in sources):
             sources.append(source)
-
-    def _may_repeat(
-        self, doc: int, signatures: list[tuple[frozenset[_Term], frozenset[_Term]]]
-    ) -> bool:
-        """Whether a quote around ``doc`` could be the same statement as one with ``signatures``.
-
-        A cheap test before building the quote. The quote is at most
-        ``max_quote_sentences`` either side of ``doc`` within its paragraph, so its
-        content terms C lie within those sentences' terms N and include the
-        sentence's own D: its overlap with an answer's terms S, |C & S| / |C | S|,
-        is at most |N & S| / |D | S|. Below ``_DUPLICATE_OVERLAP`` it cannot be a
-        repeat. Quotation marks in reach keep the quoted-words test open.
-        """
-        reach = self.settings.max_quote_sentences
-        near = [
-            i
-            for i in range(doc - reach, doc + reach + 1)
-            if i == doc or self._same_paragraph(doc, i)
-        ]
-        if any(quoted for _, quoted in signatures):
-            article, first, last = int(self._article[doc]), near[0], near[-1]
-            text = self._text(article)[int(self._start[first]) : int(self._end[last])]
-            if _QUOTE_MARKS.search(text):
-                return True
-        mine = self._content_terms_of(doc)
-        around = frozenset[_Term]().union(*map(self._content_terms_of, near))
-        return any(
-            len(around & theirs) >= _DUPLICATE_OVERLAP * len(mine | theirs)
-            for theirs, _ in signatures
-        )
 
     def _own_terms_of(self, doc: int) -> tuple[int, ...]:
         return tuple(self.table.terms_of(doc, own=True).tolist())
@@ -721,7 +690,7 @@ class Engine:
         quoted = self._numbered(_quoted_terms(self.tokenizer, quote))
         if any(not text[ends[i] : starts[i + 1]].isspace() for i in span[:-1]):
             return self._numbered(_content_terms(self.tokenizer, quote)), quoted
-        return frozenset[_Term]().union(*map(self._content_terms_of, span)), quoted
+        return frozenset[_Term]().union(*map(self._content_terms, span)), quoted
 
     def _numbered(self, terms: frozenset[str]) -> frozenset[_Term]:
         return frozenset(self._term.get(term, term) for term in terms)
@@ -931,7 +900,6 @@ def _quoted_terms(tok: Tokenizer, text: str) -> frozenset[str]:
 
 
 _CURLY = re.compile("[“”]")
-_QUOTE_MARKS = re.compile('[“”"]')
 
 
 def _quote_balance(text: str) -> int:
