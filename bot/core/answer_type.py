@@ -29,7 +29,9 @@ _NUMBER = re.compile(
     r"forty|fifty|hundred|hundreds|thousand|thousands|million|millions|billion|dozen|half)\b",
     re.I,
 )
-_CAPITALISED = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]+")
+# A capitalised word not opening the text or a sentence. The capital comes first and the
+# context is checked behind it, so the search can skip straight to capitals.
+_CAPITALISED = re.compile(r"[A-Z](?<=\b[A-Z])(?<!^[A-Z])(?<![.!?]\s[A-Z])[\w’'-]+")
 
 
 def expected(question: str) -> str | None:
