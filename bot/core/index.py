@@ -129,21 +129,38 @@ def hash_files(
     now = time.time_ns()
     if scanned is None:
         scanned = scan_folder(require_folder(folder))
-    hashes: dict[str, str] = {}
-    stamps: dict[str, FileStamp] = {}
+    files = FolderFiles({}, {})
     for source_id, stamp in scanned.items():
         digest = None
         if known is not None and known.stamps.get(source_id) == stamp:
             digest = known.hashes.get(source_id)
-        if digest is None:
-            try:
-                digest = store.file_digest(folder / source_id)
-            except OSError:
-                continue  # deleted between listing and reading
-        hashes[source_id] = digest
-        if vouches(stamp, now):
-            stamps[source_id] = stamp
-    return FolderFiles(hashes, stamps)
+        record_file(files, folder, source_id, stamp, now, digest)
+    return files
+
+
+def record_file(
+    files: FolderFiles,
+    folder: Path,
+    source_id: str,
+    stamp: FileStamp,
+    read_at_ns: int,
+    digest: str | None = None,
+) -> None:
+    """Put one file's content hash in ``files`` (read now unless ``digest`` is given).
+
+    Its stamp goes with it only when it ``vouches``; a file deleted before it could
+    be read leaves ``files`` altogether.
+    """
+    files.stamps.pop(source_id, None)
+    if digest is None:
+        try:
+            digest = store.file_digest(folder / source_id)
+        except OSError:
+            files.hashes.pop(source_id, None)
+            return
+    files.hashes[source_id] = digest
+    if vouches(stamp, read_at_ns):
+        files.stamps[source_id] = stamp
 
 
 def vouches(stamp: FileStamp, read_at_ns: int) -> bool:

@@ -32,7 +32,6 @@ from bot.core.corpus import (
 )
 from bot.core.document import digest_of
 from bot.core.engine import Engine, Progress
-from bot.core.store import file_digest
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -135,19 +134,12 @@ class LiveCorpus:
         removed = sorted(key for key in self._seen if key not in stats)
         upserts: list[RawArticle] = []
         added, changed, failed = [], [], []
-        hashes, stamps = self._files.hashes, self._files.stamps
         now = time.time_ns()
         for key in sorted(ready):
             self._pending.pop(key, None)
             self._seen[key] = stats[key]
-            stamps.pop(key, None)
-            try:
-                hashes[key] = file_digest(self.folder / key)  # before reading: see index
-            except OSError:
-                hashes.pop(key, None)
-            else:
-                if index.vouches(stats[key], now):
-                    stamps[key] = stats[key]
+            # Hashed before it is read, as hash_files explains.
+            index.record_file(self._files, self.folder, key, stats[key], now)
             item = self._read(key)
             if item is None:
                 failed.append(self._errors[key])
@@ -161,8 +153,8 @@ class LiveCorpus:
         for key in removed:
             self._seen.pop(key, None)
             self._errors.pop(key, None)
-            hashes.pop(key, None)
-            stamps.pop(key, None)
+            self._files.hashes.pop(key, None)
+            self._files.stamps.pop(key, None)
         gone = [key for key in removed if key in known]
         change = CorpusChange(tuple(added), tuple(changed), tuple(gone), tuple(failed))
         if upserts or gone or failed:
