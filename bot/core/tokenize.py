@@ -14,6 +14,7 @@ question's new words are stemmed while it waits.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -119,7 +120,16 @@ class Tokenizer:
 
     def __post_init__(self) -> None:
         stemmer = Stemmer.Stemmer(self.language)
-        object.__setattr__(self, "_stem", cache(stemmer.stemWord))
+        # PyStemmer's algorithm keeps state and "must not be called concurrently", and the
+        # engine is shared between threads. Holding the GIL serialises it today; a
+        # free-threaded Python would not. The lock is taken only for words not seen yet.
+        lock = threading.Lock()
+
+        def stem(word: str) -> str:
+            with lock:
+                return stemmer.stemWord(word)
+
+        object.__setattr__(self, "_stem", cache(stem))
         # A word's terms depend on the word alone: news repeats its words, so remember them.
         object.__setattr__(self, "_word", lru_cache(maxsize=1 << 18)(self._terms_of))
 
