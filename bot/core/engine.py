@@ -415,7 +415,10 @@ class Engine:
         window = np.concatenate(
             [candidates, np.maximum(candidates - 1, 0), np.minimum(candidates + 1, last)]
         )
-        own = {term: self._own_has(term, window).reshape(3, -1) for term in need.key | need.speaker}
+        own = {
+            term: self._own_has(term, window).reshape(3, -1)
+            for term in need.key | need.speaker | need.topic
+        }
         keep = said.copy()
         for term in need.key:
             keep |= own[term][0]
@@ -590,8 +593,8 @@ class Engine:
         (not the heading): "the mutiny ... began on Friday" may be split over two
         sentences, but a section heading or the title alone never makes a sentence
         an answer. A sentence that quotes the speaker asked about adds their names.
-        ``own``: per term, ``_own_has`` for ``docs`` and for the sentences before and after
-        each (three rows); terms missing from it are looked up.
+        ``own``: per wanted term, ``_own_has`` for ``docs`` and for the sentences before
+        and after each (three rows).
         """
         if not wanted:
             return np.ones(docs.size)
@@ -607,9 +610,7 @@ class Engine:
         with_after = (docs < last) & (self._paragraph[after] == here)
         covered = np.zeros(docs.size)
         for term, weight in weights.items():
-            rows = own.get(term)
-            if rows is None:
-                rows = self._own_has(term, np.concatenate([docs, before, after])).reshape(3, -1)
+            rows = own[term]
             found = rows[0] | (with_before & rows[1]) | (with_after & rows[2])
             if said.any():
                 found |= said & self._speakers.has(term, docs)
