@@ -370,7 +370,7 @@ def _inside_quotes(sentence: str) -> list[bool]:
     if "“" not in sentence:
         return flags
     depth = opened = 0
-    for mark in _CURLY_MARK.finditer(sentence):
+    for mark in CURLY_MARKS.finditer(sentence):
         at = mark.start()
         if mark.group() == "“":
             if not depth:
@@ -385,7 +385,7 @@ def _inside_quotes(sentence: str) -> list[bool]:
     return flags
 
 
-_CURLY_MARK = re.compile("[“”]")
+CURLY_MARKS = re.compile("[“”]")  # typographic double quotation marks, open or close
 
 
 def quoted_share(sentence: str) -> float:

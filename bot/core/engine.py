@@ -25,6 +25,7 @@ import numpy as np
 from bot.core.answer_type import expected as expected_type
 from bot.core.answer_type import offers
 from bot.core.arrays import distinct, distinct_counts, lookup, member
+from bot.core.attribution import CURLY_MARKS
 from bot.core.bm25 import Parameters, SparseBM25
 from bot.core.corpus import LoadError, RawArticle, load_folder
 from bot.core.errors import QuestionError
@@ -887,7 +888,7 @@ def _quoted_terms(tok: Tokenizer, text: str) -> frozenset[str]:
     inside: list[str] = []
     pieces: list[str] = []
     depth = last = 0
-    for mark in _CURLY.finditer(text):
+    for mark in CURLY_MARKS.finditer(text):
         if depth:
             pieces.append(text[last : mark.start()])
         last = mark.end()
@@ -898,9 +899,6 @@ def _quoted_terms(tok: Tokenizer, text: str) -> frozenset[str]:
             inside.append("".join(pieces))
             pieces = []
     return _content_terms(tok, " ".join(inside))
-
-
-_CURLY = re.compile("[“”]")
 
 
 def _quote_balance(text: str) -> int:
