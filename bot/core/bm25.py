@@ -45,8 +45,7 @@ from __future__ import annotations
 import math
 import threading
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -217,9 +216,7 @@ class SparseBM25:
         if len(columns) == 1:  # one column: its postings are already distinct and sorted
             rows, added = self._postings_of(columns)
             return rows.astype(np.int64), added
-        with self._summed(columns) as (rows, buffer):
-            touched = distinct(rows)  # a stable sort merges the columns' sorted runs
-            values = buffer[touched]
+        touched, values = self._summed(columns)
         return touched.astype(np.int64, copy=False), values
 
     def scores_of(self, query: Iterable[str], docs: np.ndarray) -> np.ndarray:
@@ -241,8 +238,7 @@ class SparseBM25:
 
         ``scores_of`` is cheaper for a few sentences, this for thousands.
         """
-        with self._summed(self._columns(query)) as (_, buffer):
-            return buffer[docs]
+        return self._summed(self._columns(query), docs)[1]
 
     def _postings_of(self, columns: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """The columns' postings and what each adds to its sentence's score, in column order.
@@ -261,22 +257,27 @@ class SparseBM25:
         )
         return rows, added
 
-    @contextmanager
-    def _summed(self, columns: Sequence[int]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The columns' postings, and this thread's buffer holding their sentences' scores.
+    def _summed(
+        self, columns: Sequence[int], at: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The columns' scores summed per sentence, at ``at``: (``at``, scores).
 
-        The columns are added in query order, as rank-bm25 adds them; the buffer
-        is zeroed again where it was touched once the caller is done.
+        By default ``at`` is every sentence the columns touch, increasing (a stable
+        sort merges the columns' sorted runs). The columns are added in query order,
+        as rank-bm25 adds them, into this thread's buffer, zeroed again where touched.
         """
         rows, added = self._postings_of(columns)
         buffer = self._buffer()
         try:
             np.add.at(buffer, rows, added)
-            yield rows, buffer
+            if at is None:
+                at = distinct(rows)
+            values = buffer[at]
             buffer[rows] = 0.0
         except BaseException:
             self._local.buffer = None  # whatever it holds now, it is not all zeros
             raise
+        return at, values
 
     def _buffer(self) -> np.ndarray:
         buffer = getattr(self._local, "buffer", None)
