@@ -292,8 +292,12 @@ class Engine:
             if unknown is not None:
                 reason = f"No article mentions {unknown}."
             return Reply(text, no_answer_reason=reason, offset=offset, terms=need.terms), False
-        answers = self._answers(ranked, need, offset + k + 1)
-        page = tuple(answers[offset : offset + k])
+        # One past the page, to tell whether there are more; only the page is formatted.
+        chosen = self._chosen(ranked, need, offset + k + 1)
+        page = tuple(
+            self._answer(span, item, need, sources)
+            for span, item, sources in chosen[offset : offset + k]
+        )
         if not page:
             return Reply(
                 text,
@@ -301,7 +305,7 @@ class Engine:
                 offset=offset,
                 terms=need.terms,
             ), True
-        return Reply(text, page, None, offset, len(answers) > offset + k, need.terms), True
+        return Reply(text, page, None, offset, len(chosen) > offset + k, need.terms), True
 
     def _checked(self, question: str) -> str:
         text = " ".join(question.split())
@@ -638,7 +642,10 @@ class Engine:
     def _same_paragraph(self, doc: int, other: int) -> bool:
         return 0 <= other < len(self._paragraph) and self._paragraph[other] == self._paragraph[doc]
 
-    def _answers(self, ranked: list[_Ranked], need: _Need, wanted: int) -> list[Answer]:
+    def _chosen(
+        self, ranked: list[_Ranked], need: _Need, wanted: int
+    ) -> list[tuple[list[int], _Ranked, tuple[Source, ...]]]:
+        """Up to ``wanted`` distinct answers, best first: sentences quoted, candidate, sources."""
         chosen: list[tuple[list[int], _Ranked, list[Source]]] = []  # span, candidate, sources
         signatures: list[tuple[frozenset[_Term], frozenset[_Term]]] = []
         used: set[int] = set()
@@ -659,7 +666,7 @@ class Engine:
                 used.add(doc)
                 self._add_source(chosen[same_text[text]][2], doc)
                 continue
-            span = _unused_run(self._span(doc), doc, used)  # no sentence quoted twice
+            span = _unused_run(self._span(doc, text), doc, used)  # no sentence quoted twice
             if self.settings.extend_quotes and not need.speaker:
                 span = self._completed(span, need, used)
             used.update(span)
@@ -672,7 +679,7 @@ class Engine:
                     signatures.append(mine)
                 continue
             self._add_source(chosen[duplicate][2], doc)
-        return [self._answer(span, item, need, tuple(sources)) for span, item, sources in chosen]
+        return [(span, item, tuple(sources)) for span, item, sources in chosen]
 
     def _add_source(self, sources: list[Source], doc: int) -> None:
         source = self.table.sources[int(self._article[doc])]
@@ -704,15 +711,15 @@ class Engine:
     def _numbered(self, terms: frozenset[str]) -> frozenset[_Term]:
         return frozenset(self._term.get(term, term) for term in terms)
 
-    def _span(self, doc: int) -> list[int]:
-        """The sentences shown for ``doc``: whole quotations, and the sentence before a stub."""
+    def _span(self, doc: int, text: str) -> list[int]:
+        """The sentences shown for ``doc`` (``text``): whole quotations, and the sentence before a stub."""
         limit = self.settings.max_quote_sentences
         first = last = doc
 
         def same_paragraph(i: int) -> bool:
             return self._same_paragraph(doc, i)
 
-        balance = _quote_balance(self.sentence_text(doc))
+        balance = _quote_balance(text)
         while balance > 0 and same_paragraph(last + 1) and last - first + 1 < limit:
             last += 1
             balance += _quote_balance(self.sentence_text(last))
