@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     local_weight: float = Field(default=1.0, ge=0)
     phrase_weight: float = Field(default=1.0, ge=0)
     extend_quotes: bool = True
+    # A fact's quote takes in the sentences beside it while it stays this long (0: it does not).
+    passage_chars: int = Field(default=400, ge=0, le=4000)
 
     watch_interval_seconds: float = Field(default=1.0, ge=0)  # 0: do not watch the folder
     # Processes that prepare articles when many are indexed at once; 0 means one per core.

