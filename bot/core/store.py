@@ -308,6 +308,8 @@ def file_digest(path: Path) -> str:
 
 def article_changes(saved: Mapping[str, str], current: Mapping[str, str]) -> ArticleChanges:
     """Which articles (id -> content hash) were added, removed or changed since ``saved``."""
+    if saved == current:  # the usual start: one comparison, no sets of every id
+        return ArticleChanges((), (), ())
     return ArticleChanges(
         added=tuple(sorted(current.keys() - saved.keys())),
         removed=tuple(sorted(saved.keys() - current.keys())),
