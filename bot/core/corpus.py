@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import yaml
 
+from bot.core import yamltext
 from bot.core.errors import CorpusError
 from bot.core.models import Source
 
@@ -71,7 +72,7 @@ def split_front_matter(raw: str) -> tuple[dict[str, str | None], str]:
 
 def _parse_header(header: str) -> dict[str, str | None]:
     try:
-        data = yaml.safe_load(header)
+        data = yamltext.load(header)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""

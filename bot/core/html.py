@@ -32,6 +32,7 @@ import trafilatura
 import yaml
 from trafilatura.settings import Document
 
+from bot.core import yamltext
 from bot.core.corpus import METADATA_FIELDS, ArticleFormatError, RawArticle
 from bot.core.models import Source
 
@@ -330,7 +331,7 @@ def read_sidecar(path: Path) -> dict[str, str | None]:
         raise ArticleFormatError(f"metadata file {path.name} cannot be read ({exc})") from exc
     try:
         # ``---`` fences (front-matter style) are YAML document markers: allowed, not needed.
-        documents = [doc for doc in yaml.safe_load_all(raw) if doc is not None]
+        documents = [doc for doc in yamltext.load_all(raw) if doc is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""

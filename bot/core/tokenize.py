@@ -23,7 +23,8 @@ from importlib import resources
 from pathlib import Path
 
 import Stemmer
-import yaml
+
+from bot.core import yamltext
 
 SPEECH = "say"
 # Bump when a rule here (or in splitting, cleaning or attribution) changes what an article
@@ -98,7 +99,7 @@ def load_aliases(path: Path | None = None) -> dict[str, str]:
     else:
         raw = path.read_text("utf-8")
         origin = str(path)
-    data = yaml.safe_load(raw) or {}
+    data = yamltext.load(raw) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{origin}: expected 'canonical: [variant, ...]' entries")
     table: dict[str, str] = {}
