@@ -149,20 +149,18 @@ def record_file(
     source_id: str,
     stamp: FileStamp,
     read_at_ns: int,
-    digest: str | None = None,
 ) -> None:
-    """Put one file's content hash in ``files`` (read now unless ``digest`` is given).
+    """Read one file and put its content hash in ``files``.
 
     Its stamp goes with it only when it ``vouches``; a file deleted before it could
     be read leaves ``files`` altogether.
     """
     files.stamps.pop(source_id, None)
-    if digest is None:
-        try:
-            digest = store.file_digest(folder / source_id)
-        except OSError:
-            files.hashes.pop(source_id, None)
-            return
+    try:
+        digest = store.file_digest(folder / source_id)
+    except OSError:
+        files.hashes.pop(source_id, None)
+        return
     files.hashes[source_id] = digest
     if vouches(stamp, read_at_ns):
         files.stamps[source_id] = stamp
