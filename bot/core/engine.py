@@ -436,8 +436,14 @@ class Engine:
         cover = self._coverage(candidates, said, need.topic, own)
         best_cover = float(cover.max()) if cover.size else 0.0
         good = cover >= floor
-        if not good.any():  # the features below would only be computed for nothing
-            return [], self._not_covered(parsed, speaking, best_cover)
+        if not good.any():
+            about = parsed.topic if parsed.asks_for_speech else None
+            if about and speaking is not None and speaking.size:
+                return [], f"The articles quote {parsed.speaker}, but not about {about}."
+            return [], (
+                "The articles do not cover this question "
+                f"(best match covers {best_cover:.0%} of its key words)."
+            )
         candidates, said, cover = candidates[good], said[good], cover[good]
         value = base[good] + settings.position_weight * self._early[candidates]
         if not parsed.asks_for_speech:
@@ -475,20 +481,7 @@ class Engine:
                 strict=True,
             )
         ]
-        if not ranked:
-            return [], self._not_covered(parsed, speaking, best_cover)
         return ranked, None
-
-    @staticmethod
-    def _not_covered(parsed: ParsedQuestion, speaking: np.ndarray | None, best_cover: float) -> str:
-        """Why no candidate qualified: the speaker is quoted on other things, or too little matched."""
-        about = parsed.topic if parsed.asks_for_speech else None
-        if about and speaking is not None and speaking.size:
-            return f"The articles quote {parsed.speaker}, but not about {about}."
-        return (
-            "The articles do not cover this question "
-            f"(best match covers {best_cover:.0%} of its key words)."
-        )
 
     def _offering(
         self, docs: np.ndarray, value: np.ndarray, limit: int, offered: Callable[[str], bool]
