@@ -34,7 +34,7 @@ from bot.core.models import Answer, Reply, Source
 from bot.core.question import ParsedQuestion, parse_question
 from bot.core.sentences import SentenceSplitter
 from bot.core.table import CorpusTable
-from bot.core.tokenize import SPEECH, Tokenizer, load_aliases
+from bot.core.tokenize import Tokenizer, load_aliases
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ class Engine:
         self._early = 1.0 - c["sent_position"] / np.maximum(per_article, 1)[self._article]
         self._term = {term: number for number, term in enumerate(table.vocabulary)}
         # The one term every reporting word becomes ("said", "told" -> "say"), or -1.
-        self._say = self._term.get(tokenizer.stem(SPEECH), -1)
+        self._say = self._term.get(tokenizer.speech_term, -1)
         self._speakers = _SpeakerIndex(table, self._term)
         self._text = lru_cache(maxsize=256)(table.text)
         # Picking answers reads a sentence's own terms a few times over, as Python ints.

@@ -176,6 +176,11 @@ class Tokenizer:
         """The stem of one word with no alias applied ("reiterated" -> "reiter")."""
         return self._stem(american_spelling(normalise(word)))
 
+    @property
+    def speech_term(self) -> str:
+        """The index term every reporting word becomes ("said", "told" -> "say")."""
+        return self._stem(SPEECH)
+
     def is_speech(self, term: str) -> bool:
         """Whether an index term is the speech canonical ("say")."""
-        return term == self._stem(SPEECH)
+        return term == self.speech_term
