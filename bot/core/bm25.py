@@ -192,7 +192,7 @@ class SparseBM25:
 
     def matches(self, term: str, docs: Sequence[int] | np.ndarray) -> np.ndarray:
         """Which of ``docs`` have ``term``: a binary search in its postings, for many at once."""
-        wanted = np.asarray(docs, dtype=np.int64)
+        wanted = self.as_ids(docs)
         rows = self.postings(term)
         if not rows.size:
             return np.zeros(wanted.shape, dtype=bool)
@@ -226,9 +226,10 @@ class SparseBM25:
         its postings: a common term's hundred thousand postings are not read.
         """
         out = np.zeros(np.shape(docs))
+        wanted = self.as_ids(docs)
         for j in self._columns(query):
             start = self._indptr[j]
-            found = lookup(self._indices[start : self._indptr[j + 1]], docs)
+            found = lookup(self._indices[start : self._indptr[j + 1]], wanted)
             hit = found >= 0
             out[hit] += (self._idf[j] * self._weight).take(self._classes[start + found[hit]])
         return out
@@ -239,6 +240,15 @@ class SparseBM25:
         ``scores_of`` is cheaper for a few sentences, this for thousands.
         """
         return self._summed(self._columns(query), docs)[1]
+
+    def as_ids(self, docs: Sequence[int] | np.ndarray) -> np.ndarray:
+        """``docs`` in the postings' own integer type.
+
+        A binary search of int64 ids in int32 postings would first copy the whole
+        postings list to int64: at a million sentences that copy, not the search,
+        is what a common term costs.
+        """
+        return np.asarray(docs).astype(self._indices.dtype, copy=False)
 
     def _postings_of(self, columns: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """The columns' postings and what each adds to its sentence's score, in column order.

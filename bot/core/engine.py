@@ -412,28 +412,25 @@ class Engine:
         )
         # A quote about the question: its own words (not its heading's or paragraph's) meet the
         # key terms, or it quotes the speaker asked about.
-        # Per term, rows for each candidate itself and the sentences before and after it (the
-        # coverage window): one lookup for all three.
+        # Per term (one row each, in a fixed order), which of each candidate itself and the
+        # sentences before and after it (the coverage window) have it: one lookup for all three.
+        terms = sorted(need.key | need.speaker | need.topic)
+        row = {term: i for i, term in enumerate(terms)}
+        key = [row[term] for term in sorted(need.key)]
+        topic = [row[term] for term in sorted(need.topic)]
         last = self.index.size - 1
         window = np.concatenate(
             [candidates, np.maximum(candidates - 1, 0), np.minimum(candidates + 1, last)]
         )
-        own = {
-            term: self._own_has(term, window).reshape(3, -1)
-            for term in need.key | need.speaker | need.topic
-        }
-        keep = said.copy()
-        for term in need.key:
-            keep |= own[term][0]
+        own = self._own_has(terms, window).reshape(len(terms), 3, -1)
+        keep = said | own[key, 0].any(axis=0)
         if need.speaker:
             # Neither quoting the speaker nor reporting them speaking: not their words.
-            reported = self._reports[candidates]
-            for term in need.speaker:
-                reported &= own[term][0]
-            keep &= said | reported
+            speaker = [row[term] for term in need.speaker]
+            keep &= said | (self._reports[candidates] & own[speaker, 0].all(axis=0))
         candidates, said, base = candidates[keep], said[keep], base[keep]
-        own = {term: found[:, keep] for term, found in own.items()}
-        cover = self._coverage(candidates, said, need.topic, own)
+        own = own[:, :, keep]
+        cover = self._coverage(candidates, said, sorted(need.topic), own[topic])
         best_cover = float(cover.max()) if cover.size else 0.0
         good = cover >= floor
         if not good.any():
@@ -447,8 +444,7 @@ class Engine:
         candidates, said, cover = candidates[good], said[good], cover[good]
         value = base[good] + settings.position_weight * self._early[candidates]
         if not parsed.asks_for_speech:
-            own = {term: found[0, good] for term, found in own.items()}
-            value = value + self._fact_features(candidates, cover, need, own)
+            value = value + self._fact_features(candidates, cover, need, own[key, 0][:, good])
         if parsed.asks_for_speech:
             value = value + settings.quote_weight * (
                 self._quoted[candidates] + self._content[candidates]
@@ -519,7 +515,7 @@ class Engine:
         docs: np.ndarray,
         cover: np.ndarray,
         need: _Need,
-        own: dict[str, np.ndarray],
+        own: np.ndarray,
     ) -> np.ndarray:
         """Per candidate, what a fact question adds to BM25 (weights from the settings).
 
@@ -532,7 +528,9 @@ class Engine:
         settings = self.settings
         value = settings.coverage_weight * cover
         if settings.local_weight:
-            value = value + settings.local_weight * self._local_coverage(docs, need.key, own)
+            value = value + settings.local_weight * self._local_coverage(
+                docs, sorted(need.key), own
+            )
         if settings.phrase_weight and need.pairs.size:
             value = value + settings.phrase_weight * self._phrases(docs, need)
         return value
@@ -557,27 +555,24 @@ class Engine:
         had = np.bincount(found // need.pairs.size, weights, minlength=docs.size)
         return had / need.pair_weights.sum()
 
-    def _local_coverage(
-        self, docs: np.ndarray, wanted: frozenset[str], own: dict[str, np.ndarray]
-    ) -> np.ndarray:
+    def _local_coverage(self, docs: np.ndarray, wanted: list[str], own: np.ndarray) -> np.ndarray:
         """Per sentence, the share of ``wanted`` in its own words, by IDF within its article.
 
-        ``own``: ``_own_has`` of the wanted terms for ``docs``.
+        ``own``: ``_own_has`` of ``wanted`` for ``docs``.
         """
         offsets = self.table.columns["article_sentences"]
         article = self._article[docs]
         first, last = offsets[article], offsets[article + 1]
         size = last - first
-        bounds = np.concatenate([last, first])
-        covered, total = np.zeros(docs.size), np.zeros(docs.size)
-        for term in sorted(wanted):  # a fixed order: the same sums in every process
+        bounds = self.index.as_ids(np.concatenate([last, first]))
+        frequency = np.empty((len(wanted), docs.size), dtype=np.int64)
+        for i, term in enumerate(wanted):
             # How many sentences of each candidate's article have the term: two binary
             # searches in its postings per article, not a count over the whole corpus.
             found = np.searchsorted(self.index.postings(term), bounds)
-            frequency = found[: docs.size] - found[docs.size :]
-            weight = np.maximum(np.log((size + 1) / (frequency + 0.5)), 0.0)
-            covered += np.where(own[term], weight, 0.0)
-            total += weight
+            frequency[i] = found[: docs.size] - found[docs.size :]
+        weight = np.maximum(np.log((size + 1) / (frequency + 0.5)), 0.0)
+        covered, total = np.where(own, weight, 0.0).sum(axis=0), weight.sum(axis=0)
         return np.divide(covered, total, out=np.zeros(docs.size), where=total > 0)
 
     def _has_cue(self, doc: int, cue: str) -> bool:
@@ -587,8 +582,8 @@ class Engine:
         self,
         docs: np.ndarray,
         said: np.ndarray,
-        wanted: frozenset[str],
-        own: dict[str, np.ndarray],
+        wanted: list[str],
+        own: np.ndarray,
     ) -> np.ndarray:
         """Per sentence, the IDF-weighted share of ``wanted`` found in its window.
 
@@ -597,12 +592,12 @@ class Engine:
         sentences, but a section heading or the title alone never makes a sentence
         an answer. A sentence that quotes the speaker asked about adds their names.
         ``own``: per wanted term, ``_own_has`` for ``docs`` and for the sentences before
-        and after each (three rows).
+        and after each (terms x 3 x docs).
         """
         if not wanted:
             return np.ones(docs.size)
-        weights = {t: self.index.idf(t) for t in sorted(wanted)}  # summed in a fixed order
-        total = sum(weights.values())
+        weights = [self.index.idf(term) for term in wanted]
+        total = sum(weights)
         if total <= 0:
             return np.zeros(docs.size)
         last = len(self._paragraph) - 1
@@ -611,23 +606,23 @@ class Engine:
         here = self._paragraph[docs]
         with_before = (docs > 0) & (self._paragraph[before] == here)
         with_after = (docs < last) & (self._paragraph[after] == here)
-        covered = np.zeros(docs.size)
-        for term, weight in weights.items():
-            rows = own[term]
-            found = rows[0] | (with_before & rows[1]) | (with_after & rows[2])
-            if said.any():
-                found |= said & self._speakers.has(term, docs)
-            covered = covered + np.where(found, weight, 0.0)
+        found = own[:, 0] | (with_before & own[:, 1]) | (with_after & own[:, 2])
+        if said.any():
+            for i, term in enumerate(wanted):
+                found[i] |= said & self._speakers.has(term, docs)
+        covered = np.where(found, np.array(weights)[:, None], 0.0).sum(axis=0)
         return covered / total
 
-    def _own_has(self, term: str, docs: np.ndarray) -> np.ndarray:
-        """Which of ``docs`` have ``term`` among their own words (not their heading's)."""
-        found = self.index.matches(term, docs)
-        if not self._any_headed:
-            return found
-        number = self._term.get(term, -1)
-        for k in np.flatnonzero(found & self._headed[docs]).tolist():
-            found[k] = number in self.table.terms_of(int(docs[k]), own=True)
+    def _own_has(self, terms: list[str], docs: np.ndarray) -> np.ndarray:
+        """Per term, which of ``docs`` have it among their own words (not their heading's)."""
+        found = np.empty((len(terms), docs.size), dtype=bool)
+        for i, term in enumerate(terms):
+            found[i] = self.index.matches(term, docs)
+        if self._any_headed:
+            rows, columns = np.nonzero(found & self._headed[docs])
+            for i, k in zip(rows.tolist(), columns.tolist(), strict=True):
+                number = self._term.get(terms[i], -1)
+                found[i, k] = number in self.table.terms_of(int(docs[k]), own=True)
         return found
 
     def _same_paragraph(self, doc: int, other: int) -> bool:
