@@ -367,10 +367,22 @@ def _inside_quotes(sentence: str) -> list[bool]:
     not make whoever it names the speaker of the sentence.
     """
     flags = [False] * len(sentence)
-    if "“" not in sentence:
-        return flags
+    for start, end in quoted_spans(sentence):
+        flags[start:end] = [True] * (end - start)
+    return flags
+
+
+def quoted_spans(text: str) -> list[tuple[int, int]]:
+    """The outermost quotations in “curly” marks, as (start, end) character ranges.
+
+    A range holds its opening mark, not its closing one. A quotation still open
+    at the end runs to the end: in news it closes in a later sentence.
+    """
+    spans: list[tuple[int, int]] = []
+    if "“" not in text:
+        return spans
     depth = opened = 0
-    for mark in CURLY_MARKS.finditer(sentence):
+    for mark in _CURLY_MARKS.finditer(text):
         at = mark.start()
         if mark.group() == "“":
             if not depth:
@@ -378,14 +390,14 @@ def _inside_quotes(sentence: str) -> list[bool]:
             depth += 1
         elif depth:
             depth -= 1
-            if not depth:  # the opening mark is inside, the closing one is not
-                flags[opened:at] = [True] * (at - opened)
+            if not depth:
+                spans.append((opened, at))
     if depth:
-        flags[opened:] = [True] * (len(sentence) - opened)
-    return flags
+        spans.append((opened, len(text)))
+    return spans
 
 
-CURLY_MARKS = re.compile("[“”]")  # typographic double quotation marks, open or close
+_CURLY_MARKS = re.compile("[“”]")  # typographic double quotation marks, open or close
 
 
 def quoted_share(sentence: str) -> float:

@@ -25,7 +25,7 @@ import numpy as np
 from bot.core.answer_type import expected as expected_type
 from bot.core.answer_type import offers
 from bot.core.arrays import distinct, distinct_counts, lookup, member
-from bot.core.attribution import CURLY_MARKS
+from bot.core.attribution import quoted_spans
 from bot.core.bm25 import Parameters, SparseBM25
 from bot.core.corpus import LoadError, RawArticle, load_folder
 from bot.core.errors import QuestionError
@@ -907,22 +907,7 @@ def _content_terms(tok: Tokenizer, text: str) -> frozenset[str]:
 
 def _quoted_terms(tok: Tokenizer, text: str) -> frozenset[str]:
     """The terms inside “...” in ``text``: two reports of the same words share them."""
-    if "“" not in text:
-        return frozenset()
-    inside: list[str] = []
-    pieces: list[str] = []
-    depth = last = 0
-    for mark in CURLY_MARKS.finditer(text):
-        if depth:
-            pieces.append(text[last : mark.start()])
-        last = mark.end()
-        if mark.group() == "“":
-            depth += 1
-        elif depth:
-            depth -= 1
-            inside.append("".join(pieces))
-            pieces = []
-    return _content_terms(tok, " ".join(inside))
+    return _content_terms(tok, " ".join(text[start:end] for start, end in quoted_spans(text)))
 
 
 def _quote_balance(text: str) -> int:

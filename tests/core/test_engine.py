@@ -235,3 +235,24 @@ def test_the_question_words_side_by_side_rank_first(settings):
     assert [a.source.id for a in plain.ask(question).answers] == ["a.txt", "b.txt"]
     phrased = Engine.from_articles(articles, settings)
     assert [a.source.id for a in phrased.ask(question).answers] == ["b.txt", "a.txt"]
+
+
+def test_the_same_unclosed_quotation_in_two_articles_is_one_answer(settings):
+    # Each paragraph ends before the quotation closes; the framing differs too much for the
+    # words around it to match, so only the quoted words show it is one statement.
+    from bot.core.corpus import RawArticle
+    from bot.core.engine import Engine
+    from bot.core.models import Source
+
+    words = "“We will not retreat from the border, whatever it costs our farmers and exporters."
+    articles = [
+        RawArticle(Source("a.txt", "A"), f"The defence minister said on Monday: {words}\n"),
+        RawArticle(
+            Source("b.txt", "B"),
+            "Speaking in the capital after a long cabinet meeting on the harvest budget, "
+            f"the defence minister told reporters: {words}\n",
+        ),
+    ]
+    reply = Engine.from_articles(articles, settings).ask("What did the defence minister say?")
+    assert len(reply.answers) == 1
+    assert {s.id for s in reply.answers[0].sources} == {"a.txt", "b.txt"}
