@@ -148,9 +148,9 @@ class Tokenizer:
 
     def _terms_of(self, raw: str) -> tuple[str, ...]:
         if raw[0].isdigit():
-            return [raw.replace(",", "")]
+            return (raw.replace(",", ""),)
         if "." in raw:  # dotted acronym
-            return [self._one(raw.rstrip("."))]
+            return (self._one(raw.rstrip(".")),)
         negated = raw.endswith("n't")
         word = raw
         for ending in _CONTRACTIONS:
