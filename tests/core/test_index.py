@@ -192,6 +192,27 @@ def test_files_written_just_before_a_start_are_hashed_again_next_time(
     assert sorted(counted_reads) == names
 
 
+def test_a_start_rewrites_the_index_for_new_stamps_only_when_many_files_need_them(
+    corpus, indexed, monkeypatch, counted_reads
+):
+    for number in range(25):
+        (corpus / f"brief{number:02d}.txt").write_text(
+            f"Brief number {number} reports a quiet day at the harbour.\n", encoding="utf-8"
+        )
+    monkeypatch.setattr(index, "RACY_NS", 0)
+    index.open_engine(corpus, indexed)  # every file vouched for
+    monkeypatch.setattr(index, "RACY_NS", 10**18)  # the next file is written just before
+    (corpus / "late.txt").write_text(BRIDGE.replace("bridge", "ferry"), encoding="utf-8")
+    assert index.open_engine(corpus, indexed).status == "updated"
+    saved = index.index_file(corpus, indexed).stat()
+    monkeypatch.setattr(index, "RACY_NS", 0)  # late.txt could vouch now: 1 file of 31
+    counted_reads.clear()
+    for _ in range(2):
+        assert index.open_engine(corpus, indexed).status == "loaded"
+    assert counted_reads == ["late.txt", "late.txt"]  # read at each start, milliseconds
+    assert index.index_file(corpus, indexed).stat().st_mtime_ns == saved.st_mtime_ns
+
+
 def test_unreadable_files_are_remembered_and_dropped_once_fixed(corpus, indexed):
     (corpus / "broken.txt").write_bytes(b"\xff\xfe not utf-8")
     built = index.open_engine(corpus, indexed)
