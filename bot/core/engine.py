@@ -422,7 +422,7 @@ class Engine:
         window = np.concatenate(
             [candidates, np.maximum(candidates - 1, 0), np.minimum(candidates + 1, last)]
         )
-        own = self._own_has(terms, window).reshape(len(terms), 3, -1)
+        own = self._own_has(terms, window).reshape(len(terms), 3, candidates.size)
         keep = said | own[key, 0].any(axis=0)
         if need.speaker:
             # Neither quoting the speaker nor reporting them speaking: not their words.
@@ -632,45 +632,43 @@ class Engine:
         self, ranked: list[_Ranked], need: _Need, wanted: int
     ) -> list[tuple[list[int], _Ranked, tuple[Source, ...]]]:
         """Up to ``wanted`` distinct answers, best first: sentences quoted, candidate, sources."""
-        chosen: list[tuple[list[int], _Ranked, list[Source]]] = []  # span, candidate, sources
+        chosen: list[tuple[list[int], _Ranked, dict[str, Source]]] = []  # sources by id
         signatures: list[tuple[frozenset[_Term], frozenset[_Term]]] = []
         used: set[int] = set()
-        same_text: dict[str, int] = {}  # a chosen answer's sentence -> its place
+        # A sentence's text -> the answer that quotes it or took it as a source, None for
+        # none: a wire copy of it goes the same way, and is never quoted a second time.
+        seen: dict[str, int | None] = {}
         # Past the answers wanted, a few more candidates are read only to find the other
         # articles that carry an answer already chosen (one answer, several sources).
         for item in ranked[: wanted * _MERGE_LOOKAHEAD]:
             doc = item.doc
             if doc in used:
                 continue
-            if len(chosen) >= wanted:
-                # Reading on only for other sources: none from an article every answer has.
-                article = self.table.sources[int(self._article[doc])].id
-                if all(any(s.id == article for s in sources) for _, _, sources in chosen):
-                    continue
+            source = self.table.sources[int(self._article[doc])]
+            if len(chosen) >= wanted and all(source.id in found for _, _, found in chosen):
+                continue  # reading on only for sources: none from an article every answer has
             text = self.sentence_text(doc)
-            if text in same_text:  # the very sentence again (a wire copy): no need to compare
+            if text in seen:
                 used.add(doc)
-                self._add_source(chosen[same_text[text]][2], doc)
+                if (place := seen[text]) is not None:
+                    chosen[place][2].setdefault(source.id, source)
                 continue
             span = _unused_run(self._span(doc, text), doc, used)  # no sentence quoted twice
             if self.settings.extend_quotes and not need.speaker:
                 span = self._completed(span, need, used)
             used.update(span)
             mine = self._signature(span)
-            duplicate = _duplicate_of(mine, signatures)
-            if duplicate is None:
-                if len(chosen) < wanted:
-                    same_text[text] = len(chosen)
-                    chosen.append((span, item, [self.table.sources[int(self._article[doc])]]))
-                    signatures.append(mine)
-                continue
-            self._add_source(chosen[duplicate][2], doc)
-        return [(span, item, tuple(sources)) for span, item, sources in chosen]
-
-    def _add_source(self, sources: list[Source], doc: int) -> None:
-        source = self.table.sources[int(self._article[doc])]
-        if all(source.id != other.id for other in sources):
-            sources.append(source)
+            place = _duplicate_of(mine, signatures)
+            if place is None and len(chosen) < wanted:
+                place = len(chosen)
+                chosen.append((span, item, {}))
+                signatures.append(mine)
+                for other in span:
+                    seen.setdefault(self.sentence_text(other), place)
+            if place is not None:
+                chosen[place][2].setdefault(source.id, source)
+            seen[text] = place
+        return [(span, item, tuple(found.values())) for span, item, found in chosen]
 
     def _own_terms_of(self, doc: int) -> tuple[int, ...]:
         return tuple(self.table.terms_of(doc, own=True).tolist())
@@ -877,12 +875,16 @@ def _duplicate_of(
     Each answer is given as its content terms and the terms of its quotations.
     """
     content, quoted = mine
+    size = len(content)
     for i, (theirs, their_quoted) in enumerate(answers):
-        shared = len(content & theirs)
-        union = len(content) + len(theirs) - shared
-        if union and shared / union >= _DUPLICATE_OVERLAP:
-            return i
         if quoted and quoted == their_quoted:
+            return i
+        # The overlap is at most the smaller set over the larger: most pairs stop at that.
+        smaller, larger = sorted((size, len(theirs)))
+        if not larger or smaller / larger < _DUPLICATE_OVERLAP:
+            continue
+        shared = len(content & theirs)
+        if shared / (size + len(theirs) - shared) >= _DUPLICATE_OVERLAP:
             return i
     return None
 

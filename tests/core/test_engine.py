@@ -1,6 +1,7 @@
 import pytest
 
 from bot.core.errors import QuestionError
+from tests.conftest import SEEDS
 
 BOILERPLATE = ["Similar Posts", "Donate", "Fighting fund", "reader-owned", "Skip to", "- Russian"]
 HEADINGS = [
@@ -256,3 +257,30 @@ def test_the_same_unclosed_quotation_in_two_articles_is_one_answer(settings):
     reply = Engine.from_articles(articles, settings).ask("What did the defence minister say?")
     assert len(reply.answers) == 1
     assert {s.id for s in reply.answers[0].sources} == {"a.txt", "b.txt"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did Wagner forces seize?",
+        "Why did Prigozhin halt the uprising?",
+        "Did Beijing back Putin after the coup attempt?",
+        "what did the rudenko talks in beijing discuss",
+    ],
+)
+def test_a_wire_copy_never_shows_a_sentence_twice(tmp_path, settings, question):
+    # Three copies of each seed article: a sentence another answer already quotes, here
+    # inside a longer passage, is a source of that answer, not an answer of its own.
+    from bot.core.engine import Engine
+
+    for path in SEEDS.glob("*.txt"):
+        for copy in range(3):
+            (tmp_path / f"copy{copy}_{path.name}").write_bytes(path.read_bytes())
+    engine = Engine.from_folder(tmp_path, settings)
+    answers = engine.ask(question, top_k=10).answers
+    assert answers
+    shown = [{engine.sentence_text(i) for i in answer.sentences} for answer in answers]
+    for i, mine in enumerate(shown):
+        for theirs in shown[i + 1 :]:
+            assert not mine & theirs
+    assert all(len(answer.sources) == 3 for answer in answers[:2])
