@@ -558,7 +558,8 @@ class Engine:
     def _local_coverage(self, docs: np.ndarray, wanted: list[str], own: np.ndarray) -> np.ndarray:
         """Per sentence, the share of ``wanted`` in its own words, by IDF within its article.
 
-        ``own``: ``_own_has`` of ``wanted`` for ``docs``.
+        ``own``: ``_own_has`` of ``wanted`` for ``docs``. ``wanted`` comes sorted, so the
+        sums are made in the same order in every process.
         """
         offsets = self.table.columns["article_sentences"]
         article = self._article[docs]
@@ -592,7 +593,8 @@ class Engine:
         sentences, but a section heading or the title alone never makes a sentence
         an answer. A sentence that quotes the speaker asked about adds their names.
         ``own``: per wanted term, ``_own_has`` for ``docs`` and for the sentences before
-        and after each (terms x 3 x docs).
+        and after each (terms x 3 x docs). ``wanted`` comes sorted, so the sums are made
+        in the same order in every process.
         """
         if not wanted:
             return np.ones(docs.size)
