@@ -416,8 +416,9 @@ class Engine:
         # sentences before and after it (the coverage window) have it: one lookup for all three.
         terms = sorted(need.key | need.speaker | need.topic)
         row = {term: i for i, term in enumerate(terms)}
-        key = [row[term] for term in sorted(need.key)]
-        topic = [row[term] for term in sorted(need.topic)]
+        key_terms, topic_terms = sorted(need.key), sorted(need.topic)
+        key = [row[term] for term in key_terms]
+        topic = [row[term] for term in topic_terms]
         last = self.index.size - 1
         window = np.concatenate(
             [candidates, np.maximum(candidates - 1, 0), np.minimum(candidates + 1, last)]
@@ -430,7 +431,7 @@ class Engine:
             keep &= said | (self._reports[candidates] & own[speaker, 0].all(axis=0))
         candidates, said, base = candidates[keep], said[keep], base[keep]
         own = own[:, :, keep]
-        cover = self._coverage(candidates, said, sorted(need.topic), own[topic])
+        cover = self._coverage(candidates, said, topic_terms, own[topic])
         best_cover = float(cover.max()) if cover.size else 0.0
         good = cover >= floor
         if not good.any():
@@ -444,7 +445,9 @@ class Engine:
         candidates, said, cover = candidates[good], said[good], cover[good]
         value = base[good] + settings.position_weight * self._early[candidates]
         if not parsed.asks_for_speech:
-            value = value + self._fact_features(candidates, cover, need, own[key, 0][:, good])
+            value = value + self._fact_features(
+                candidates, cover, need, key_terms, own[key, 0][:, good]
+            )
         if parsed.asks_for_speech:
             value = value + settings.quote_weight * (
                 self._quoted[candidates] + self._content[candidates]
@@ -515,6 +518,7 @@ class Engine:
         docs: np.ndarray,
         cover: np.ndarray,
         need: _Need,
+        key_terms: list[str],
         own: np.ndarray,
     ) -> np.ndarray:
         """Per candidate, what a fact question adds to BM25 (weights from the settings).
@@ -524,13 +528,12 @@ class Engine:
         article about the Yuan dynasty, "Yuan" picks no sentence out, "famine" does);
         how many of the question's word pairs it has side by side, as a phrase
         ("the Russian ministry revealed" over "Russia ... the Chinese ministry").
+        ``own``: ``_own_has`` of ``key_terms`` (the question's key terms, sorted) for ``docs``.
         """
         settings = self.settings
         value = settings.coverage_weight * cover
         if settings.local_weight:
-            value = value + settings.local_weight * self._local_coverage(
-                docs, sorted(need.key), own
-            )
+            value = value + settings.local_weight * self._local_coverage(docs, key_terms, own)
         if settings.phrase_weight and need.pairs.size:
             value = value + settings.phrase_weight * self._phrases(docs, need)
         return value
