@@ -22,11 +22,19 @@ fresh memory, whose page faults dominate on these machines) took 0.8-1 s.
 A new bundle replaces the file by rename, so a mapping in use keeps the old
 file's data intact.
 
+Writers take turns: each holds an exclusive ``flock`` on the directory's
+``.lock`` file while it writes or deletes a bundle, so one writer never removes
+another's half-written temporary file, and a temporary file found while holding
+the lock was left by a crashed writer and is safe to remove. The kernel drops
+the lock of a process that dies, even by ``kill -9``. The lock file is never
+deleted (deleting it would let a waiter lock a file nobody else sees).
+
 The store knows nothing about what the arrays mean.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -34,10 +42,11 @@ import mmap
 import os
 import struct
 import tempfile
+import time
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -103,7 +112,7 @@ def save(directory: Path, bundle: Bundle, name: str = "index") -> Path:
                 "dtype": value.dtype.str,
                 "shape": list(value.shape),
                 "offset": offset,
-                "crc32": zlib.crc32(value.data.cast("B")),
+                "crc32": zlib.crc32(_bytes(value)),
             }
         )
         offset = _aligned(offset + value.nbytes)
@@ -116,23 +125,46 @@ def save(directory: Path, bundle: Bundle, name: str = "index") -> Path:
     }
     directory.mkdir(parents=True, exist_ok=True)
     target = bundle_path(directory, name)
-    for stale in directory.glob(f".{name}.*.tmp"):  # left by a crash mid-write
-        with suppress(OSError):
-            stale.unlink()
-    fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            _write(handle, header, arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temp)
-        raise
-    _fsync_directory(directory)
+    with locked(directory):
+        for stale in directory.glob(f".{name}.*.tmp"):  # left by a crashed writer
+            with suppress(OSError):
+                stale.unlink()
+        fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                _write(handle, header, arrays)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, target)
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(temp)
+            raise
+        _fsync_directory(directory)
     log.debug("saved %s (%d arrays)", target, len(arrays))
     return target
+
+
+@contextmanager
+def locked(directory: Path) -> Iterator[None]:
+    """Hold the directory's writer lock (blocking): one writer at a time."""
+    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock
+
+
+def remove(directory: Path, name: str) -> None:
+    """Delete the bundle ``name``, once no writer is busy; a mapping in use keeps its data."""
+    with locked(directory):
+        bundle_path(directory, name).unlink(missing_ok=True)
+
+
+def _bytes(value: np.ndarray) -> memoryview:
+    """A contiguous array's bytes, flat; an empty array (shape with a zero) is no bytes."""
+    return memoryview(value.reshape(-1).view(np.uint8))
 
 
 def _write(handle: IO[bytes], header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
@@ -143,7 +175,7 @@ def _write(handle: IO[bytes], header: Mapping[str, Any], arrays: Mapping[str, np
     handle.write(bytes(start - _PREFIX.size - len(encoded)))
     written = 0
     for value in arrays.values():
-        handle.write(value.data.cast("B"))
+        handle.write(_bytes(value))
         written += value.nbytes
         handle.write(bytes(_aligned(written) - written))
         written = _aligned(written)
@@ -167,29 +199,71 @@ def load(directory: Path, fingerprint: Mapping[str, Any], name: str = "index") -
         log.info("no saved index at %s; building one", path)  # a first run: nothing wrong
         return None
     try:
-        return _read(path, _canonical(fingerprint))
+        bundle = _read(path, _canonical(fingerprint))
     except _Unusable as exc:
         log.warning("saved index %s is out of date (%s); rebuilding", path, exc)
     except Exception as exc:  # damage shows up as many types
         reason = (str(exc).splitlines() or [""])[0] or type(exc).__name__
         log.warning("saved index %s is unreadable (%s); rebuilding", path, reason)
+    else:
+        # Its access time records its last use (see ``last_used``), whatever the mount options.
+        with suppress(OSError):  # a read-only folder: no record
+            os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns))
+        return bundle
     return None
+
+
+def last_used(directory: Path, name: str) -> int:
+    """When the bundle ``name`` was last loaded or saved (ns); OSError when it is gone."""
+    return bundle_path(directory, name).stat().st_atime_ns
+
+
+def saved_meta(directory: Path) -> dict[str, Mapping[str, Any]]:
+    """Bundle name -> its header's ``meta``, for every readable bundle in ``directory``.
+
+    Only headers are read (a few kilobytes each), never the arrays.
+    """
+    found = {}
+    for path in sorted(directory.glob(f"*{_SUFFIX}")):
+        try:
+            with _open_unused(path) as handle:
+                header, _ = _header(handle)
+        except Exception:  # not ours, or damaged (many types): its own load will say so
+            continue
+        meta = header.get("meta")
+        found[path.name.removesuffix(_SUFFIX)] = meta if isinstance(meta, dict) else {}
+    return found
+
+
+def _open_unused(path: Path) -> IO[bytes]:
+    """Open to read without counting as a use: no access time update where Linux allows it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOATIME", 0))
+    except PermissionError:  # O_NOATIME is for the file's owner (and root) only
+        fd = os.open(path, os.O_RDONLY)
+    return os.fdopen(fd, "rb")
+
+
+def _header(handle: IO[bytes]) -> tuple[dict[str, Any], int]:
+    """The bundle's JSON header and its length; ValueError when it is not one."""
+    prefix = handle.read(_PREFIX.size)
+    if len(prefix) != _PREFIX.size:
+        raise ValueError("file too short to be an index")
+    magic, length, crc = _PREFIX.unpack(prefix)
+    if magic != MAGIC:
+        raise ValueError("not an index file")
+    encoded = handle.read(length)
+    if len(encoded) != length or zlib.crc32(encoded) != crc:
+        raise ValueError("header is truncated or damaged")
+    header = json.loads(encoded.decode("utf-8"))
+    if not isinstance(header, dict):
+        raise ValueError("header is not a JSON object")
+    return header, length
 
 
 def _read(path: Path, fingerprint: dict[str, Any]) -> Bundle:
     with path.open("rb") as handle:
-        prefix = handle.read(_PREFIX.size)
-        if len(prefix) != _PREFIX.size:
-            raise ValueError("file too short to be an index")
-        magic, length, crc = _PREFIX.unpack(prefix)
-        if magic != MAGIC:
-            raise ValueError("not an index file")
-        encoded = handle.read(length)
-        if len(encoded) != length or zlib.crc32(encoded) != crc:
-            raise ValueError("header is truncated or damaged")
-        header = json.loads(encoded.decode("utf-8"))
-        if not isinstance(header, dict):
-            raise ValueError("header is not a JSON object")
+        header, length = _header(handle)
         if header.get("format") != FORMAT_VERSION:
             raise _Unusable(f"format {header.get('format')!r}, expected {FORMAT_VERSION}")
         saved = header.get("fingerprint")

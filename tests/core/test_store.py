@@ -5,10 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import pickle
 import struct
+import threading
 import zlib
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -115,7 +119,8 @@ def test_crash_before_rename_keeps_the_previous_bundle(tmp_path, monkeypatch):
         save(tmp_path, new)
     monkeypatch.undo()
     assert_equal(load(tmp_path, FINGERPRINT), old)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.nqi"]  # no temp file left
+    # No temp file left; the writers' lock file stays by design.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "index.nqi"]
 
 
 def test_crash_while_writing_keeps_the_previous_bundle(tmp_path, monkeypatch):
@@ -149,7 +154,50 @@ def test_writes_are_flushed_to_disk_before_the_rename(tmp_path, monkeypatch):
 def test_temp_files_left_by_a_hard_crash_are_cleaned_up(tmp_path):
     (tmp_path / ".index.abc123.tmp").write_bytes(b"half a bundle")
     save(tmp_path, make_bundle())
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.nqi"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "index.nqi"]
+
+
+def test_empty_arrays_round_trip(tmp_path):
+    """An empty corpus saves arrays with a zero in their shape: a normal state, not a crash."""
+    bundle = Bundle(
+        {"none": np.zeros(0, np.int64), "rows": np.zeros((0, 32), np.uint8)}, {"n": 0}, FINGERPRINT
+    )
+    save(tmp_path, bundle)
+    assert_equal(load(tmp_path, FINGERPRINT), bundle)
+
+
+def _save_many(directory: str, scale: int, rounds: int) -> None:
+    for _ in range(rounds):
+        save(Path(directory), make_bundle(scale))
+
+
+def test_concurrent_writers_never_break_each_others_save(tmp_path):
+    """Two processes saving the same bundle at once both succeed; the file is one of theirs.
+
+    Before writers took turns, each removed the other's temporary file as "stale" and
+    one save failed with FileNotFoundError.
+    """
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(2, mp_context=context) as pool:
+        runs = [pool.submit(_save_many, str(tmp_path), scale, 20) for scale in (20000, 20001)]
+        for run in runs:
+            run.result(timeout=120)  # re-raises a failed save
+    loaded = load(tmp_path, FINGERPRINT)
+    assert loaded is not None and loaded.meta["size"] in (60000, 60003)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_temp_file_is_left_alone_while_its_writer_holds_the_lock(tmp_path):
+    save(tmp_path, make_bundle())
+    in_progress = tmp_path / ".index.writer2.tmp"
+    with store.locked(tmp_path):
+        in_progress.write_bytes(b"being written")
+        saver = threading.Thread(target=save, args=(tmp_path, make_bundle(2)))
+        saver.start()
+        saver.join(0.5)
+        assert saver.is_alive() and in_progress.exists()  # waits its turn, deletes nothing
+    saver.join(10)
+    assert_equal(load(tmp_path, FINGERPRINT), make_bundle(2))
 
 
 # ------------------------------------------------------------------ bad files
