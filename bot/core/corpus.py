@@ -74,21 +74,29 @@ def _parse_header(header: str) -> dict[str, str | None]:
     try:
         data = yamltext.load(header)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 2})" if mark is not None else ""
-        raise ArticleFormatError(f"front matter is not valid YAML{where}") from exc
+        raise ArticleFormatError(f"front matter {yamltext.problem(exc, 2)}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ArticleFormatError("front matter must be 'key: value' lines")
-    return {key: _as_text(data.get(key)) for key in METADATA_FIELDS}
+    return {key: metadata_text(key, data.get(key)) for key in METADATA_FIELDS}
 
 
-def _as_text(value: object) -> str | None:
+def metadata_text(field: str, value: object) -> str | None:
+    """A metadata value as the text shown: dates in ISO form, a list of names joined by commas.
+
+    Anything else structured is refused: it is no title or author, and printing it could
+    take exponential time and memory (YAML aliases nest a few lines into gigabytes).
+    """
     if value is None:
         return None
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
+    if isinstance(value, list) and all(isinstance(item, str | int | float) for item in value):
+        value = ", ".join(str(item).strip() for item in value)
+    elif isinstance(value, list | dict | set | bytes):
+        kind = "list of lists" if isinstance(value, list) else type(value).__name__
+        raise ArticleFormatError(f"metadata field {field!r} must be text, not a {kind}")
     text = str(value).strip()
     return text or None
 
@@ -183,18 +191,36 @@ def article_files(root: Path) -> Iterator[Path]:
         yield root / source_id
 
 
-def load_folder(
-    root: Path, files: Iterable[Path] | None = None
-) -> tuple[list[RawArticle], list[LoadError]]:
-    """Every readable article under ``root``, and a ``LoadError`` for each that was skipped."""
-    require_folder(root)
+def read_one(folder: Path, source_id: str) -> RawArticle | LoadError:
+    """Read one article file; whatever goes wrong is that file's ``LoadError``, never the load's.
+
+    A failure the reader did not foresee (a bug, an odd file) is reported with its type, so
+    one file can never take a build, a start-up or the folder watcher down with it.
+    """
+    try:
+        return read_article(folder / source_id, source_id)
+    except ArticleFormatError as exc:
+        return LoadError(source_id, str(exc))
+    except Exception as exc:
+        log.debug("reading %s failed", source_id, exc_info=True)
+        first = (str(exc).splitlines() or [""])[0][:200]
+        return LoadError(source_id, f"could not be read ({type(exc).__name__}: {first})")
+
+
+def read_files(folder: Path, ids: Iterable[str]) -> tuple[list[RawArticle], list[LoadError]]:
+    """Read the named article files; each unreadable one is a warning line and a ``LoadError``."""
     articles: list[RawArticle] = []
     errors: list[LoadError] = []
-    for path in files if files is not None else article_files(root):
-        source_id = path.relative_to(root).as_posix()
-        try:
-            articles.append(read_article(path, source_id))
-        except ArticleFormatError as exc:
-            log.warning("skipped %s: %s", source_id, exc, extra={"file": source_id})
-            errors.append(LoadError(source_id, str(exc)))
+    for source_id in ids:
+        item = read_one(folder, source_id)
+        if isinstance(item, LoadError):
+            log.warning("skipped %s: %s", source_id, item.reason, extra={"file": source_id})
+            errors.append(item)
+        else:
+            articles.append(item)
     return articles, errors
+
+
+def load_folder(root: Path) -> tuple[list[RawArticle], list[LoadError]]:
+    """Every readable article under ``root``, and a ``LoadError`` for each that was skipped."""
+    return read_files(root, scan_folder(require_folder(root)))

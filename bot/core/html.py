@@ -33,7 +33,7 @@ import yaml
 from trafilatura.settings import Document
 
 from bot.core import yamltext
-from bot.core.corpus import METADATA_FIELDS, ArticleFormatError, RawArticle
+from bot.core.corpus import METADATA_FIELDS, ArticleFormatError, RawArticle, metadata_text
 from bot.core.models import Source
 
 if TYPE_CHECKING:
@@ -333,9 +333,7 @@ def read_sidecar(path: Path) -> dict[str, str | None]:
         # ``---`` fences (front-matter style) are YAML document markers: allowed, not needed.
         documents = [doc for doc in yamltext.load_all(raw) if doc is not None]
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ArticleFormatError(f"metadata file {path.name} is not valid YAML{where}") from exc
+        raise ArticleFormatError(f"metadata file {path.name} {yamltext.problem(exc)}") from exc
     if not documents:
         return {}
     data = documents[0]
@@ -344,13 +342,7 @@ def read_sidecar(path: Path) -> dict[str, str | None]:
     unknown = sorted(str(key) for key in data if key not in METADATA_FIELDS)
     if unknown:
         log.warning("%s: ignored unknown keys %s", path.name, ", ".join(unknown))
-    return {key: _as_text(data[key]) for key in METADATA_FIELDS if key in data}
-
-
-def _as_text(value: object) -> str | None:
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    return _clean(None if value is None else str(value))
+    return {key: _clean(metadata_text(key, data[key])) for key in METADATA_FIELDS if key in data}
 
 
 def _clean(value: str | None) -> str | None:

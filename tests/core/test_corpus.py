@@ -54,6 +54,40 @@ def test_broken_front_matter_is_explained(raw, reason):
         split_front_matter(raw)
 
 
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        ("2023-02-30", "impossible value: day is out of range for month"),
+        ("2024-05-00", "impossible value: day is out of range for month"),
+        ("2023-13-01", "impossible value: month must be in 1..12"),
+        ("!!int twelve", "impossible value"),
+        ("{when: today}", "'published' must be text, not a dict"),
+    ],
+)
+def test_an_impossible_value_in_front_matter_is_that_files_one_line_error(tmp_path, value, reason):
+    (tmp_path / "bad.md").write_text(f"---\npublished: {value}\n---\nText.\n", encoding="utf-8")
+    (tmp_path / "good.md").write_text("---\npublished: 2023-02-28\n---\nText.\n", encoding="utf-8")
+    articles, errors = load_folder(tmp_path)
+    assert [a.source.published for a in articles] == ["2023-02-28"]
+    assert [e.path for e in errors] == ["bad.md"]
+    assert reason in errors[0].reason and "\n" not in errors[0].reason
+
+
+def test_a_list_of_names_reads_as_one_line_and_nested_aliases_are_refused(tmp_path):
+    (tmp_path / "two.md").write_text("---\nauthor: [Jane Doe, John Roe]\n---\nText.\n", "utf-8")
+    # A "billion laughs": a few lines that would print as gigabytes of text.
+    laughs = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    for level in "bcdefghij":
+        prior = chr(ord(level) - 1)
+        laughs += f"{level}: &{level} [{', '.join(['*' + prior] * 9)}]\n"
+    (tmp_path / "laughs.md").write_text(f"---\n{laughs}title: *j\n---\nText.\n", "utf-8")
+    articles, errors = load_folder(tmp_path)
+    assert [a.source.author for a in articles] == ["Jane Doe, John Roe"]
+    assert [(e.path, e.reason) for e in errors] == [
+        ("laughs.md", "metadata field 'title' must be text, not a list of lists")
+    ]
+
+
 def test_unreadable_files_are_skipped_with_a_warning_and_the_rest_load(tmp_path, caplog):
     (tmp_path / "good.md").write_text("---\ntitle: Good\n---\nA fine article.\n", encoding="utf-8")
     (tmp_path / "latin1.txt").write_bytes("Caf\xe9 society.".encode("latin-1"))
