@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
-from bot.core.engine import ArticleInfo
+from bot.core.engine import NO_ARTICLES, ArticleInfo
 from bot.core.models import Reply, Source
 
 WIDTH = 88
@@ -42,7 +42,7 @@ def reply_text(reply: Reply) -> str:
 def sources_text(articles: Sequence[ArticleInfo]) -> str:
     """One line per article: id, sentence count and its metadata."""
     if not articles:
-        return "No articles are loaded."
+        return NO_ARTICLES
     lines = [f"{len(articles)} article(s):"]
     for info in articles:
         meta = source_line(info.source)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,9 @@ from bot.core.tokenize import Tokenizer, load_aliases
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# An empty corpus is a normal state (a new folder, every file unreadable, the last one removed).
+NO_ARTICLES = "No articles are loaded yet: add article files to the corpus folder."
 
 HONORIFICS = frozenset(["mr", "mrs", "ms", "miss", "dr", "sir", "madam", "lord", "lady"])
 _MIN_CONTENT_TERMS = 4
@@ -185,8 +189,9 @@ class Engine:
         tokenizer = Tokenizer(aliases=load_aliases(settings.aliases_file))
         splitter = SentenceSplitter.train(a.text for a in raw)
         workers = workers_for(settings.ingest_workers)
-        table = prepare_table(raw, splitter, tokenizer, progress, workers)
-        engine = cls(table, settings, tokenizer, splitter, errors)
+        prepared = prepare_table(raw, splitter, tokenizer, progress, workers)
+        errors = sorted([*errors, *prepared.failed], key=attrgetter("path"))
+        engine = cls(prepared.table, settings, tokenizer, splitter, errors)
         log.info(
             "corpus indexed",
             extra={
@@ -215,9 +220,14 @@ class Engine:
         """
         workers = workers_for(self.settings.ingest_workers)
         new = prepare_table(upserts, self.splitter, self.tokenizer, progress, workers)
+        # An upsert that could not be prepared leaves the index, like a file that cannot be read.
+        removed = [*removed, *(e.path for e in new.failed)]
+        errors = sorted(
+            [*(self.errors if errors is None else errors), *new.failed], key=attrgetter("path")
+        )
         return Engine(
-            CorpusTable.merge(self.table, new, removed), self.settings, self.tokenizer,
-            self.splitter, self.errors if errors is None else errors,
+            CorpusTable.merge(self.table, new.table, removed), self.settings, self.tokenizer,
+            self.splitter, errors,
         )  # fmt: skip
 
     # ----------------------------------------------------------------- listing
@@ -259,6 +269,8 @@ class Engine:
     def ask(self, question: str, top_k: int | None = None, offset: int = 0) -> Reply:
         """Answer ``question``: up to ``top_k`` excerpts after the first ``offset``, or a reason."""
         text = self._checked(question)
+        if not self.table.articles:
+            return Reply(text, no_answer_reason=NO_ARTICLES, offset=offset)
         k = top_k or self.settings.top_k
         parsed = parse_question(text)
         reply, found = self._reply(text, parsed, k, offset)

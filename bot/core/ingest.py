@@ -21,10 +21,11 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 
 from nltk.tokenize.punkt import PunktParameters
 
-from bot.core.corpus import RawArticle
+from bot.core.corpus import LoadError, RawArticle
 from bot.core.document import prepare_article
 from bot.core.sentences import SentenceSplitter
 from bot.core.table import CorpusTable
@@ -38,6 +39,18 @@ _BATCH = 100
 
 # Called after each batch: (articles done, articles in all, sentences so far).
 Progress = Callable[[int, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The table of the articles that could be prepared, and why each other one could not.
+
+    Preparing is pure computation on text already read, so a failure there is a bug
+    met by one odd article: it costs that article, never the whole batch.
+    """
+
+    table: CorpusTable
+    failed: tuple[LoadError, ...] = ()
 
 
 def workers_for(setting: int) -> int:
@@ -57,24 +70,26 @@ def prepare_table(
     progress: Progress | None = None,
     workers: int = 1,
     parallel_min: int = PARALLEL_MIN_ARTICLES,
-) -> CorpusTable:
+) -> Prepared:
     """The table of ``raw``, in that order, made by up to ``workers`` processes."""
     batches = [raw[i : i + _BATCH] for i in range(0, len(raw), _BATCH)]
     done = sentences = 0
     tables: list[CorpusTable] = []
+    failed: list[LoadError] = []
 
-    def finished(table: CorpusTable) -> None:
+    def finished(batch: Prepared) -> None:
         nonlocal done, sentences
-        tables.append(table)
-        done += table.articles
-        sentences += table.sentences
+        tables.append(batch.table)
+        failed.extend(batch.failed)
+        done += batch.table.articles + len(batch.failed)
+        sentences += batch.table.sentences
         if progress is not None:
             progress(done, len(raw), sentences)
 
     if workers < 2 or len(raw) < parallel_min:
         for batch in batches:
             finished(_prepare(batch, splitter, tokenizer))
-        return CorpusTable.join(tables)
+        return Prepared(CorpusTable.join(tables), tuple(failed))
     log.info("preparing articles", extra={"articles": len(raw), "workers": workers})
     with ProcessPoolExecutor(
         max_workers=workers,
@@ -87,9 +102,9 @@ def prepare_table(
             tokenizer.language,
         ),
     ) as pool:
-        for table in pool.map(_prepare_in_worker, batches):
-            finished(table)
-    return CorpusTable.join(tables)
+        for prepared in pool.map(_prepare_in_worker, batches):
+            finished(prepared)
+    return Prepared(CorpusTable.join(tables), tuple(failed))
 
 
 def _start_method() -> str:
@@ -100,8 +115,17 @@ def _start_method() -> str:
 
 def _prepare(
     batch: Sequence[RawArticle], splitter: SentenceSplitter, tokenizer: Tokenizer
-) -> CorpusTable:
-    return CorpusTable.of([prepare_article(item, splitter, tokenizer) for item in batch])
+) -> Prepared:
+    prepared, failed = [], []
+    for item in batch:
+        try:
+            prepared.append(prepare_article(item, splitter, tokenizer))
+        except Exception as exc:
+            log.warning("skipped %s: could not be prepared", item.source.id, exc_info=True)
+            first = (str(exc).splitlines() or [""])[0][:200]
+            reason = f"could not be prepared ({type(exc).__name__}: {first})"
+            failed.append(LoadError(item.source.id, reason))
+    return Prepared(CorpusTable.of(prepared), tuple(failed))
 
 
 _worker: tuple[SentenceSplitter, Tokenizer] | None = None
@@ -114,6 +138,6 @@ def _start_worker(
     _worker = (SentenceSplitter(params), Tokenizer(aliases, stopwords, language))
 
 
-def _prepare_in_worker(batch: Sequence[RawArticle]) -> CorpusTable:
+def _prepare_in_worker(batch: Sequence[RawArticle]) -> Prepared:
     assert _worker is not None, "the pool's initializer sets up each worker"
     return _prepare(batch, *_worker)

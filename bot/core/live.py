@@ -22,11 +22,10 @@ from pathlib import Path
 
 from bot.core import index
 from bot.core.corpus import (
-    ArticleFormatError,
     FileStamp,
     LoadError,
     RawArticle,
-    read_article,
+    read_one,
     require_folder,
     scan_folder,
 )
@@ -130,35 +129,55 @@ class LiveCorpus:
             return self._apply(stats, ready)
 
     def _apply(self, stats: dict[str, FileStamp], ready: set[str]) -> CorpusChange:
-        known = self._engine.digests()
+        """Apply the ``ready`` files and the deleted ones, all or nothing.
+
+        The folder state (seen stamps, hashes, errors) is committed only once the new
+        engine exists: if anything fails on the way, every file stays pending and the
+        next poll tries again, so no file is ever marked seen without being applied.
+        """
         removed = sorted(key for key in self._seen if key not in stats)
+        if not ready and not removed:
+            return CorpusChange()
+        known = self._engine.digests()
+        files = index.FolderFiles(dict(self._files.hashes), dict(self._files.stamps))
+        errors = dict(self._errors)
         upserts: list[RawArticle] = []
         added, changed, failed = [], [], []
         now = time.time_ns()
         for key in sorted(ready):
-            self._pending.pop(key, None)
-            self._seen[key] = stats[key]
             # Hashed before it is read, as hash_files explains.
-            index.record_file(self._files, self.folder, key, stats[key], now)
-            item = self._read(key)
-            if item is None:
-                failed.append(self._errors[key])
+            index.record_file(files, self.folder, key, stats[key], now)
+            item = read_one(self.folder, key)
+            if isinstance(item, LoadError):
+                if errors.get(key) != item:  # once per version of the file
+                    log.warning("skipped %s: %s", key, item.reason, extra={"file": key})
+                errors[key] = item
+                failed.append(item)
                 if key in known:
                     removed.append(key)
                 continue
+            errors.pop(key, None)
             if known.get(key) == digest_of(item):
                 continue
             (changed if key in known else added).append(key)
             upserts.append(item)
         for key in removed:
-            self._seen.pop(key, None)
-            self._errors.pop(key, None)
-            self._files.hashes.pop(key, None)
-            self._files.stamps.pop(key, None)
+            errors.pop(key, None)
+            files.hashes.pop(key, None)
+            files.stamps.pop(key, None)
         gone = [key for key in removed if key in known]
         change = CorpusChange(tuple(added), tuple(changed), tuple(gone), tuple(failed))
+        engine = self._engine
         if upserts or gone or failed:
-            self._engine = self._engine.with_changes(upserts, gone, self.errors)
+            engine = engine.with_changes(upserts, gone, [errors[key] for key in sorted(errors)])
+            errors.update((error.path, error) for error in engine.errors)  # failed to prepare
+        # Commit: the engine, then what it reflects.
+        self._engine, self._files, self._errors = engine, files, errors
+        for key in ready:
+            self._pending.pop(key, None)
+            self._seen[key] = stats[key]
+        for key in removed:
+            self._seen.pop(key, None)
         if change and self.settings.use_saved_index:
             index.save_quietly(self.folder, self.settings, self._engine, self._files)
         if change:
@@ -167,19 +186,6 @@ class LiveCorpus:
 
     def _stats(self) -> dict[str, FileStamp]:
         return scan_folder(require_folder(self.folder))
-
-    def _read(self, source_id: str) -> RawArticle | None:
-        """Read one file; a failure is logged once per version of the file and remembered."""
-        try:
-            item = read_article(self.folder / source_id, source_id)
-        except ArticleFormatError as exc:
-            error = LoadError(source_id, str(exc))
-            if self._errors.get(source_id) != error:
-                log.warning("skipped %s: %s", source_id, exc, extra={"file": source_id})
-            self._errors[source_id] = error
-            return None
-        self._errors.pop(source_id, None)
-        return item
 
 
 class Watcher:

@@ -128,3 +128,55 @@ def test_the_watcher_thread_picks_up_adds_edits_and_deletes(tmp_path, settings):
         (tmp_path / "bad.md").write_text("---\ntitle: [oops\n---\nText.", encoding="utf-8")
         assert eventually(lambda: [e.path for e in live.errors] == ["bad.md"])
         assert quotes(live, "when will the bridge reopen?")
+
+
+def test_an_impossible_date_is_one_files_error_and_a_good_file_beside_it_is_indexed(live, tmp_path):
+    write(tmp_path, "bad.md", "---\npublished: 2023-02-30\n---\nThe mayor said nothing.\n")
+    write(tmp_path, "festival.txt", "The mayor said the festival would return next summer.\n")
+    change = live.rescan()
+    assert change.added == ("festival.txt",)
+    assert [e.path for e in change.failed] == ["bad.md"]
+    assert "impossible value" in live.errors[0].reason
+    assert quotes(live, "what did the mayor say about the festival?")
+    write(tmp_path, "bad.md", "---\npublished: 2023-02-28\n---\nThe mayor said nothing.\n", 5)
+    assert live.rescan().added == ("bad.md",)
+    assert live.errors == ()
+
+
+def test_a_failed_update_leaves_every_file_pending_for_the_next_poll(live, tmp_path, monkeypatch):
+    write(tmp_path, "festival.txt", "The mayor said the festival would return next summer.\n")
+    (tmp_path / "school.txt").unlink()
+    real = type(live.engine).with_changes
+
+    def fails_once(*args, **kwargs):
+        monkeypatch.setattr(type(live.engine), "with_changes", real)
+        raise MemoryError("out of memory for a moment")
+
+    monkeypatch.setattr(type(live.engine), "with_changes", fails_once)
+    with pytest.raises(MemoryError):
+        live.rescan()
+    assert quotes(live, "what did the school board vote?")  # the old engine still answers
+    change = live.rescan()  # nothing was marked seen: the same changes apply now
+    assert change.added == ("festival.txt",) and change.removed == ("school.txt",)
+    assert quotes(live, "what did the mayor say about the festival?")
+    assert quotes(live, "what did the school board vote?") == []
+
+
+def test_an_article_that_breaks_preparation_costs_only_that_article(live, tmp_path, monkeypatch):
+    from bot.core import ingest
+
+    real = ingest.prepare_article
+
+    def fragile(raw, splitter, tokenizer):
+        if raw.source.id == "odd.txt":
+            raise IndexError("a bug this article meets")
+        return real(raw, splitter, tokenizer)
+
+    monkeypatch.setattr(ingest, "prepare_article", fragile)
+    write(tmp_path, "odd.txt", "The mayor said the odd thing.\n")
+    write(tmp_path, "festival.txt", "The mayor said the festival would return next summer.\n")
+    live.rescan()
+    assert quotes(live, "what did the mayor say about the festival?")
+    assert [(e.path, e.reason) for e in live.errors] == [
+        ("odd.txt", "could not be prepared (IndexError: a bug this article meets)")
+    ]

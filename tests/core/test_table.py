@@ -195,13 +195,14 @@ def test_articles_prepared_by_worker_processes_make_the_same_table(other_thread)
     if other_thread:
         thread.start()
     try:
-        parallel = prepare_table(
+        prepared = prepare_table(
             many, splitter, tokenizer, lambda *p: seen.append(p), workers=2, parallel_min=1
         )
     finally:
         stop.set()
     serial = CorpusTable.of([prepare_article(item, splitter, tokenizer) for item in many])
-    assert_same_table(parallel, serial)
+    assert prepared.failed == ()
+    assert_same_table(prepared.table, serial)
     assert seen[-1] == (240, 240, serial.sentences) and len(seen) == 3
 
 
