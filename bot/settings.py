@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # up to date with the folder. use_saved_index = false builds in memory every time.
     data_dir: Path = Field(default=PROJECT_ROOT / "data")
     use_saved_index: bool = True
+    # Saved indexes kept in data_dir: those of deleted folders go at every save, then the least
+    # recently used past this many (each --corpus folder ever asked has one).
+    max_saved_indexes: int = Field(default=20, ge=1)
 
     # Logging
     log_level: str = "WARNING"

@@ -35,6 +35,7 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
@@ -140,6 +141,8 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
     print(sources_text(engine.sources()))
+    if engine.errors and not args.errors:
+        print(f"\n{len(engine.errors)} file(s) could not be read: see sources --errors")
     if args.errors:
         if engine.errors:
             print(f"\n{len(engine.errors)} file(s) could not be read:")
@@ -158,8 +161,12 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     opened = index.open_engine(
         folder, settings, _progress(sys.stderr, args.quiet), rebuild=not args.update
     )
+    where = index.index_file(folder, settings)
+    if opened.save_error is not None:
+        print(f"error: {index.describe(opened)}; {where} is unchanged", file=sys.stderr)
+        return EXIT_FAILED
     if not args.quiet:
-        print(f"{index.describe(opened)}; saved to {index.index_file(folder, settings)}")
+        print(f"{index.describe(opened)}; saved to {where}")
     return 0
 
 

@@ -29,8 +29,9 @@ import logging
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,11 +42,9 @@ from nltk.tokenize.punkt import PunktParameters
 from bot.core import store
 from bot.core.bm25 import ARRAY_NAMES, SparseBM25
 from bot.core.corpus import (
-    ArticleFormatError,
     FileStamp,
     LoadError,
-    RawArticle,
-    read_article,
+    read_files,
     require_folder,
     scan_folder,
 )
@@ -83,6 +82,8 @@ class Opened:
     files: FolderFiles
     status: str  # "built", "loaded" or "updated"
     changes: store.ArticleChanges
+    # Why the index could not be saved (the old one, if any, stays); None when saved or unneeded.
+    save_error: str | None = None
 
 
 # --------------------------------------------------------------------- where and what
@@ -187,18 +188,6 @@ def stamps_worth_saving(files: FolderFiles, saved: FolderFiles) -> bool:
     return newly > 0 and newly >= RESAVE_SHARE * len(files.hashes)
 
 
-def read_files(folder: Path, ids: Iterable[str]) -> tuple[list[RawArticle], list[LoadError]]:
-    """Read the named article files; an unreadable one becomes a ``LoadError``."""
-    raw, errors = [], []
-    for source_id in ids:
-        try:
-            raw.append(read_article(folder / source_id, source_id))
-        except ArticleFormatError as exc:
-            log.warning("skipped %s: %s", source_id, exc, extra={"file": source_id})
-            errors.append(LoadError(source_id, str(exc)))
-    return raw, errors
-
-
 # --------------------------------------------------------------------- open / build / save
 
 
@@ -237,17 +226,17 @@ def open_engine(
     if engine is None or saved is None:
         raw, errors = read_files(folder, sorted(hashes))
         engine = Engine.from_articles(raw, settings, errors, progress)
-        if use:
-            save_quietly(folder, settings, engine, files)
-        return Opened(engine, files, "built", store.ArticleChanges((), (), ()))
+        failed = save_quietly(folder, settings, engine, files) if use else None
+        return Opened(engine, files, "built", store.ArticleChanges((), (), ()), failed)
     log.info("loaded index", extra={"file": str(index_file(folder, settings))})
     changes = store.article_changes(saved.hashes, hashes)
     if not changes:
+        failed = None
         if stamps_worth_saving(files, saved):
-            save_quietly(folder, settings, engine, files)  # so the next start reads fewer files
-        return Opened(engine, files, "loaded", changes)
+            failed = save_quietly(folder, settings, engine, files)  # the next start reads less
+        return Opened(engine, files, "loaded", changes, failed)
     engine = apply_changes(folder, engine, changes, progress)
-    save_quietly(folder, settings, engine, files)
+    failed = save_quietly(folder, settings, engine, files)
     log.info(
         "index updated",
         extra={
@@ -256,7 +245,7 @@ def open_engine(
             "removed": len(changes.removed),
         },
     )
-    return Opened(engine, files, "updated", changes)
+    return Opened(engine, files, "updated", changes, failed)
 
 
 def apply_changes(
@@ -272,28 +261,75 @@ def apply_changes(
 
 
 def save_engine(folder: Path, settings: Settings, engine: Engine, files: FolderFiles) -> Path:
-    """Save ``engine`` as the index of ``folder`` (atomically); returns the file."""
-    bundle = to_bundle(engine, files, fingerprint(engine.tokenizer, settings))
-    return store.save(settings.data_dir, bundle, index_name(folder))
+    """Save ``engine`` as the index of ``folder`` (atomically); returns the file.
+
+    Then drops the saved indexes of folders that no longer exist, and the least
+    recently used beyond ``max_saved_indexes``: every ``--corpus`` folder ever asked
+    would otherwise leave its index behind for good.
+    """
+    bundle = to_bundle(engine, files, fingerprint(engine.tokenizer, settings), folder)
+    path = store.save(settings.data_dir, bundle, index_name(folder))
+    prune_indexes(settings.data_dir, keep=index_name(folder), limit=settings.max_saved_indexes)
+    return path
 
 
-def save_quietly(folder: Path, settings: Settings, engine: Engine, files: FolderFiles) -> None:
-    """Save, or say in one line why not: the engine in hand still answers."""
+def save_quietly(
+    folder: Path, settings: Settings, engine: Engine, files: FolderFiles
+) -> str | None:
+    """Save, or say in one line why not (the engine in hand still answers); the reason, if any."""
     try:
         save_engine(folder, settings, engine, files)
     except OSError as exc:
+        reason = exc.strerror or str(exc)
         log.warning(
-            "could not save the index of %s (%s); it will be rebuilt next time", folder, exc
+            "could not save the index of %s to %s (%s); the previous one, if any, is kept",
+            folder,
+            settings.data_dir,
+            reason,
         )
+        return reason
+    return None
+
+
+def prune_indexes(data_dir: Path, keep: str, limit: int) -> list[str]:
+    """Delete saved indexes whose corpus folder is gone, then the oldest past ``limit``.
+
+    "Oldest" is by last use (``store.last_used``). Only bundles that record
+    their folder (this layout's) are considered; ``keep`` is never deleted.
+    Returns the names deleted.
+    """
+    gone, alive = [], []
+    for name, meta in store.saved_meta(data_dir).items():
+        folder = meta.get("folder")
+        if name == keep or not isinstance(folder, str):
+            continue
+        if not Path(folder).is_dir():
+            gone.append(name)
+            continue
+        with suppress(OSError):  # deleted meanwhile
+            alive.append((store.last_used(data_dir, name), name))
+    alive.sort()  # least recently used first; ``keep`` counts towards the limit
+    doomed = gone + [name for _, name in alive[: max(0, len(alive) + 1 - limit)]]
+    for name in doomed:
+        try:
+            store.remove(data_dir, name)
+        except OSError as exc:
+            log.warning("could not delete the unused index %s (%s)", name, exc.strerror or exc)
+            continue
+        log.info("deleted an unused saved index", extra={"file": name})
+    return doomed
 
 
 # --------------------------------------------------------------------- encoding
 
 
 def to_bundle(
-    engine: Engine, files: FolderFiles, settings_print: Mapping[str, Any]
+    engine: Engine, files: FolderFiles, settings_print: Mapping[str, Any], folder: Path
 ) -> store.Bundle:
-    """The engine's table, BM25 indexes and splitter as arrays and JSON (see module docs)."""
+    """The engine's table, BM25 indexes and splitter as arrays and JSON (see module docs).
+
+    The header names the corpus folder, so an index whose folder is gone can be pruned.
+    """
     arrays = engine.table.to_arrays()
     bm25_meta = {}
     number = {term: i for i, term in enumerate(engine.table.vocabulary)}
@@ -305,6 +341,7 @@ def to_bundle(
         arrays[f"{_BM25[name]}_terms"] = np.array([number[t] for t in terms], dtype=np.int32)
     params = engine.splitter.params
     meta = {
+        "folder": str(folder.resolve()),
         "errors": [{"path": e.path, "reason": e.reason} for e in engine.errors],
         "punkt": {
             "abbrev_types": sorted(params.abbrev_types),
@@ -382,14 +419,16 @@ def _punkt(saved: Mapping[str, Any]) -> PunktParameters:
 
 
 def describe(opened: Opened) -> str:
-    """One line for a person: what ``open_engine`` did."""
+    """One line for a person: what ``open_engine`` did, and whether it could save."""
     engine = opened.engine
     size = f"{engine.article_count} articles, {engine.sentence_count} sentences"
     if opened.status == "updated":
         c = opened.changes
-        return (
+        what = (
             f"index updated ({len(c.added)} added, {len(c.changed)} changed, "
-            f"{len(c.removed)} removed): {size}"
+            f"{len(c.removed)} removed)"
         )
-    status = "up to date" if opened.status == "loaded" else opened.status
-    return f"index {status}: {size}"
+    else:
+        what = "index up to date" if opened.status == "loaded" else f"index {opened.status}"
+    unsaved = "" if opened.save_error is None else f" (not saved: {opened.save_error})"
+    return f"{what}: {size}{unsaved}"

@@ -276,7 +276,7 @@ def _as_float(values):
 def test_an_index_whose_arrays_do_not_fit_is_rebuilt(corpus, indexed, caplog, name, damage):
     engine = index.open_engine(corpus, indexed).engine
     files = index.hash_files(corpus)
-    bundle = index.to_bundle(engine, files, index.fingerprint(engine.tokenizer, indexed))
+    bundle = index.to_bundle(engine, files, index.fingerprint(engine.tokenizer, indexed), corpus)
     arrays = dict(bundle.arrays)
     arrays[name] = damage(arrays[name])
     broken = store.Bundle(arrays, bundle.meta, bundle.fingerprint)
@@ -374,3 +374,78 @@ def test_a_live_corpus_starts_from_the_saved_index(corpus, indexed, caplog):
     assert "loaded index" in messages and "index updated" in messages
     assert "bridge.txt" not in [info.source.id for info in live.engine.sources()]
     assert not live.rescan()  # nothing left to apply
+
+
+# ------------------------------------------------------------------ empty corpora and saving
+
+
+def test_an_empty_corpus_saves_loads_and_declines(tmp_path, indexed):
+    folder = tmp_path / "new"
+    folder.mkdir()
+    built = index.open_engine(folder, indexed)
+    assert built.save_error is None and built.engine.article_count == 0
+    loaded = index.open_engine(folder, indexed)
+    assert loaded.status == "loaded"
+    reply = loaded.engine.ask("what did China say?")
+    assert reply.answers == () and "No articles are loaded yet" in reply.no_answer_reason
+    (folder / "bridge.txt").write_text(BRIDGE, encoding="utf-8")
+    assert index.open_engine(folder, indexed).engine.ask("when will the bridge reopen?").answers
+    (folder / "bridge.txt").unlink()
+    emptied = index.open_engine(folder, indexed)
+    assert emptied.status == "updated" and emptied.engine.article_count == 0
+    assert index.open_engine(folder, indexed).status == "loaded"
+
+
+def test_a_failed_save_is_reported_and_the_previous_index_is_kept(corpus, indexed, monkeypatch):
+    index.open_engine(corpus, indexed)
+    before = index.index_file(corpus, indexed).read_bytes()
+    (corpus / "festival.txt").write_text(FESTIVAL, encoding="utf-8")
+
+    def disk_full(handle, header, arrays):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "_write", disk_full)
+    opened = index.open_engine(corpus, indexed)
+    assert opened.save_error == "No space left on device"
+    assert "not saved: No space left on device" in index.describe(opened)
+    assert opened.engine.ask("what did the mayor say about the festival?").answers
+    assert index.index_file(corpus, indexed).read_bytes() == before
+    assert not list(indexed.data_dir.glob(".*.tmp"))
+
+
+def test_indexes_of_deleted_folders_are_dropped_at_the_next_save(tmp_path, indexed):
+    folders = []
+    for name in ("gone", "kept", "current"):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "bridge.txt").write_text(BRIDGE, encoding="utf-8")
+        folders.append(folder)
+    gone, kept, current = folders
+    for folder in (gone, kept):
+        index.open_engine(folder, indexed)
+    shutil.rmtree(gone)
+    unrelated = indexed.data_dir / "notes.nqi"
+    unrelated.write_bytes(b"not an index of ours")
+    index.open_engine(current, indexed)
+    assert not index.index_file(gone, indexed).exists()
+    assert index.index_file(kept, indexed).exists() and index.index_file(current, indexed).exists()
+    assert unrelated.exists()  # not a bundle this project wrote: never deleted
+
+
+def test_saved_indexes_past_the_limit_go_least_recently_used_first(tmp_path, indexed):
+    settings = indexed.model_copy(update={"max_saved_indexes": 2})
+    folders = []
+    for name in ("a", "b", "c"):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "bridge.txt").write_text(BRIDGE, encoding="utf-8")
+        folders.append(folder)
+    a, b, c = folders
+    index.open_engine(a, settings)
+    index.open_engine(b, settings)
+    os.utime(index.index_file(a, settings), ns=(1, 1))  # a long time ago
+    os.utime(index.index_file(b, settings), ns=(2, 2))
+    assert index.open_engine(a, settings).status == "loaded"  # a load counts as a use
+    index.open_engine(c, settings)
+    kept = sorted(p.name.split("-")[0] for p in settings.data_dir.glob("*.nqi"))
+    assert kept == ["a", "c"]
