@@ -162,7 +162,25 @@ def run_bot(
                 f"{' '.join(cmd)} exited {proc.returncode} after {len(replies)}/{len(lines)} "
                 f"replies:\n{tail}"
             )
+    _keep_replies(replies)
     return Run(replies, seconds, first)
+
+
+REPLIES_ENV = "NEWSQUOTE_EVAL_REPLIES"
+
+
+def _keep_replies(replies: Sequence[Reply]) -> None:
+    """Append every reply, as one sorted-key JSON line, to the file ``$NEWSQUOTE_EVAL_REPLIES``.
+
+    Two runs' files are equal byte for byte exactly when every answer is: the check that
+    a refactoring changed no answer (``cmp before.jsonl after.jsonl``).
+    """
+    path = os.environ.get(REPLIES_ENV)
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as out:
+        for reply in replies:
+            out.write(json.dumps(reply, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def _feed(proc: subprocess.Popen, lines: Sequence[str]) -> None:
