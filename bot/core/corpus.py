@@ -26,6 +26,8 @@ ARTICLE_SUFFIXES = (".txt", ".md")
 HTML_SUFFIXES = (".html", ".htm", ".html.gz")
 METADATA_FIELDS = ("title", "publisher", "url", "published", "author")
 _FENCE = "---"
+# The default of the ``max_article_bytes`` setting (see there for the choice).
+MAX_ARTICLE_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,22 +95,51 @@ def _as_text(value: object) -> str | None:
     return text or None
 
 
-def read_article(path: Path, source_id: str) -> RawArticle:
-    """Read one file; raise ``ArticleFormatError`` with a one-line reason when it cannot."""
+def read_article(path: Path, source_id: str, max_bytes: int = MAX_ARTICLE_BYTES) -> RawArticle:
+    """Read one file; raise ``ArticleFormatError`` with a one-line reason when it cannot.
+
+    A file over ``max_bytes`` is refused before it is read.
+    """
     if path.name.lower().endswith(HTML_SUFFIXES):
         from bot.core.html import read_html  # deferred: bot.core.html imports this module
 
-        return read_html(path, source_id)
+        return read_html(path, source_id, max_bytes)
     try:
-        raw = path.read_bytes().decode("utf-8")
+        raw = read_bounded(path, max_bytes).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ArticleFormatError(f"not UTF-8 text (byte {exc.start})") from exc
-    except OSError as exc:
-        raise ArticleFormatError(f"cannot be read: {exc.strerror or exc}") from exc
     meta, body = split_front_matter(raw)
     if not body.strip():
         raise ArticleFormatError("has no article text")
     return RawArticle(Source(id=source_id, **meta), body)
+
+
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """A file's bytes, or ``ArticleFormatError`` when it is over ``max_bytes`` or unreadable.
+
+    The size is checked before reading, and no more than ``max_bytes + 1`` bytes
+    are read in any case, so a file that grows meanwhile cannot slip through.
+    """
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            data = b"" if size > max_bytes else handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise ArticleFormatError(f"cannot be read: {exc.strerror or exc}") from exc
+    if size > max_bytes or len(data) > max_bytes:
+        shown = size_text(max(size, len(data)))
+        raise ArticleFormatError(
+            f"is {shown}, over the {size_text(max_bytes)} limit (max_article_bytes)"
+        )
+    return data
+
+
+def size_text(count: int) -> str:
+    """A byte count as a person reads it: "512 bytes", "40 KB", "52.3 MB" (powers of 1024)."""
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if count >= scale:
+            return f"{count / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{count} bytes"
 
 
 class MissingFolderError(CorpusError, FileNotFoundError):
@@ -184,7 +215,7 @@ def article_files(root: Path) -> Iterator[Path]:
 
 
 def load_folder(
-    root: Path, files: Iterable[Path] | None = None
+    root: Path, files: Iterable[Path] | None = None, max_bytes: int = MAX_ARTICLE_BYTES
 ) -> tuple[list[RawArticle], list[LoadError]]:
     """Every readable article under ``root``, and a ``LoadError`` for each that was skipped."""
     require_folder(root)
@@ -193,7 +224,7 @@ def load_folder(
     for path in files if files is not None else article_files(root):
         source_id = path.relative_to(root).as_posix()
         try:
-            articles.append(read_article(path, source_id))
+            articles.append(read_article(path, source_id, max_bytes))
         except ArticleFormatError as exc:
             log.warning("skipped %s: %s", source_id, exc, extra={"file": source_id})
             errors.append(LoadError(source_id, str(exc)))

@@ -41,6 +41,7 @@ from nltk.tokenize.punkt import PunktParameters
 from bot.core import store
 from bot.core.bm25 import ARRAY_NAMES, SparseBM25
 from bot.core.corpus import (
+    MAX_ARTICLE_BYTES,
     ArticleFormatError,
     FileStamp,
     LoadError,
@@ -111,6 +112,7 @@ def fingerprint(tokenizer: Tokenizer, settings: Settings) -> dict[str, Any]:
         bm25_k1=settings.bm25_k1,
         bm25_b=settings.bm25_b,
         bm25_epsilon=settings.bm25_epsilon,
+        max_article_bytes=settings.max_article_bytes,  # which files are in it at all
     )
 
 
@@ -187,12 +189,14 @@ def stamps_worth_saving(files: FolderFiles, saved: FolderFiles) -> bool:
     return newly > 0 and newly >= RESAVE_SHARE * len(files.hashes)
 
 
-def read_files(folder: Path, ids: Iterable[str]) -> tuple[list[RawArticle], list[LoadError]]:
+def read_files(
+    folder: Path, ids: Iterable[str], max_bytes: int = MAX_ARTICLE_BYTES
+) -> tuple[list[RawArticle], list[LoadError]]:
     """Read the named article files; an unreadable one becomes a ``LoadError``."""
     raw, errors = [], []
     for source_id in ids:
         try:
-            raw.append(read_article(folder / source_id, source_id))
+            raw.append(read_article(folder / source_id, source_id, max_bytes))
         except ArticleFormatError as exc:
             log.warning("skipped %s: %s", source_id, exc, extra={"file": source_id})
             errors.append(LoadError(source_id, str(exc)))
@@ -235,7 +239,7 @@ def open_engine(
     files = hash_files(folder, saved, scanned)
     hashes = files.hashes
     if engine is None or saved is None:
-        raw, errors = read_files(folder, sorted(hashes))
+        raw, errors = read_files(folder, sorted(hashes), settings.max_article_bytes)
         engine = Engine.from_articles(raw, settings, errors, progress)
         if use:
             save_quietly(folder, settings, engine, files)
@@ -263,7 +267,8 @@ def apply_changes(
     folder: Path, engine: Engine, changes: store.ArticleChanges, progress: Progress | None = None
 ) -> Engine:
     """``engine`` with the added and changed files read again and the removed ones dropped."""
-    raw, failed = read_files(folder, sorted(changes.added + changes.changed))
+    ids = sorted(changes.added + changes.changed)
+    raw, failed = read_files(folder, ids, engine.settings.max_article_bytes)
     touched = set(changes.added) | set(changes.changed) | set(changes.removed)
     errors = [e for e in engine.errors if e.path not in touched] + failed
     errors.sort(key=lambda e: e.path)

@@ -171,7 +171,8 @@ class LiveCorpus:
     def _read(self, source_id: str) -> RawArticle | None:
         """Read one file; a failure is logged once per version of the file and remembered."""
         try:
-            item = read_article(self.folder / source_id, source_id)
+            path, limit = self.folder / source_id, self.settings.max_article_bytes
+            item = read_article(path, source_id, limit)
         except ArticleFormatError as exc:
             error = LoadError(source_id, str(exc))
             if self._errors.get(source_id) != error:
