@@ -17,6 +17,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.core.corpus import MAX_ARTICLE_BYTES
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "settings.toml"
 CONFIG_ENV = "NEWSQUOTE_CONFIG"
@@ -47,6 +49,10 @@ class Settings(BaseSettings):
     unknown_name_coverage: float = Field(default=0.5, ge=0.0, le=1.0)
     # "What did X call Y?" with no attribution of X that fits: look for the words as a fact.
     speech_fallback: bool = True
+    # An article file over this size is skipped, and listed with the reason; a .html.gz
+    # counts once unpacked. News text is rarely over 200 KB and a saved page a few MB;
+    # preparing one file takes about 3 s per MB of text, so 8 MB is under half a minute.
+    max_article_bytes: int = Field(default=MAX_ARTICLE_BYTES, ge=1)
     max_question_chars: int = Field(default=300, ge=10, le=4000)
     max_quote_sentences: int = Field(default=3, ge=1, le=8)
     bm25_k1: float = Field(default=1.0, gt=0)

@@ -12,7 +12,7 @@ Minister Ma Zhaoxu"), so a question about China can find Mr Ma.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.core.models import Attribution
@@ -528,8 +528,11 @@ class ArticleSpeakers:
     """Resolves the speakers of one article's sentences, in reading order."""
 
     def __init__(self, sentences: Sequence[str]) -> None:
-        self._names = [run.group() for text in sentences for run in _NAME_RUN.finditer(text)]
+        self._runs = _RunIndex(
+            run.group() for text in sentences for run in _NAME_RUN.finditer(text)
+        )
         self._named: list[str] = []
+        self._grown: dict[str, str] = {}
 
     def attribute(self, sentence: str) -> list[Attribution]:
         """Attributions of the next sentence; call in reading order."""
@@ -565,8 +568,15 @@ class ArticleSpeakers:
 
         "Mr Ma" becomes "Chinese Vice-Foreign Minister Ma Zhaoxu" when the article
         has that run of capitalised words; phrases that start with a determiner
-        ("the Chinese side") are left as they are.
+        ("the Chinese side") are left as they are. The answer depends on the
+        speaker phrase alone, so each distinct phrase is worked out once.
         """
+        grown = self._grown.get(speaker)
+        if grown is None:
+            grown = self._grown[speaker] = self._grow(speaker)
+        return grown
+
+    def _grow(self, speaker: str) -> str:
         words = speaker.split()
         if words[0].lower() in _ANAPHORIC_DETERMINERS:
             return speaker
@@ -574,15 +584,51 @@ class ArticleSpeakers:
         if not names or len(names) > 2 or not all(n[:1].isupper() for n in names):
             return speaker
         best = speaker
-        for run in self._names:
-            titled = any(w.lower().rstrip(".") in _TITLES for w in run.split())
+        for run in self._runs.containing(names):
             if (
                 len(run) > len(best)
-                and len(run.split()) <= 8
-                and (titled or run.split()[-1] == names[-1])
+                and (_is_titled(run) or run.split()[-1] == names[-1])
                 and all(re.search(rf"\b{re.escape(name)}\b", run) for name in names)
             ):
                 best = run
         if best != speaker and speaker.lower() not in best.lower():
             return f"{speaker} ({best})"
         return best
+
+
+def _is_titled(run: str) -> bool:
+    return any(w.lower().rstrip(".") in _TITLES for w in run.split())
+
+
+_SEGMENT = re.compile(r"\w+")
+_MAX_RUN_WORDS = 8  # a longer run of capitals is a headline or a list, not someone's name
+
+
+class _RunIndex:
+    r"""An article's distinct runs of capitalised words, found by the words they hold.
+
+    ``full_name`` looks for runs in which a name stands as a whole word
+    (``\bname\b``). Such a run has the name's first ``\w+`` segment as one of
+    its own maximal ``\w+`` segments, so only the runs filed under that segment
+    need testing: a lookup costs the runs that share the word, not every run
+    of the article, which kept a single large article quadratic. Runs are
+    kept in order of first appearance, so "the first longest" is unchanged.
+    """
+
+    def __init__(self, runs: Iterable[str]) -> None:
+        self._by_segment: dict[str, list[str]] = {}
+        for run in dict.fromkeys(runs):
+            if len(run.split()) > _MAX_RUN_WORDS:
+                continue
+            for segment in dict.fromkeys(_SEGMENT.findall(run)):
+                self._by_segment.setdefault(segment, []).append(run)
+
+    def containing(self, names: Sequence[str]) -> list[str]:
+        """Every run that may hold all of ``names`` as whole words (a superset), in order."""
+        lists = []
+        for name in names:
+            head = _SEGMENT.match(name)
+            if head is None:
+                return []
+            lists.append(self._by_segment.get(head.group(), []))
+        return min(lists, key=len)

@@ -11,7 +11,9 @@ patterns of page furniture, not strings of any one page.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
+from itertools import accumulate
 
 from bot.core.models import Block, BlockKind
 
@@ -221,13 +223,12 @@ def classify(text: str, headings: Sequence[tuple[int, int]] | None = None) -> tu
     have no such markup (None), so a heading is guessed from its shape.
     """
     spans = [span for span in paragraphs(text) if span[1] > span[0]]
+    marked = _marked_headings(spans, headings)
     kinds: list[tuple[BlockKind, str]] = [
         _first_pass(
             text[s:e],
             at_edge=i < EDGE_PARAGRAPHS or i >= len(spans) - EDGE_PARAGRAPHS,
-            marked_heading=None
-            if headings is None
-            else any(hs <= s and e <= he for hs, he in headings),
+            marked_heading=marked[i],
         )
         for i, (s, e) in enumerate(spans)
     ]
@@ -235,6 +236,27 @@ def classify(text: str, headings: Sequence[tuple[int, int]] | None = None) -> tu
     _promotions(text, spans, kinds)
     _furniture_sections(text, spans, kinds)
     return tuple(Block(s, e, k, r) for (s, e), (k, r) in zip(spans, kinds, strict=True))
+
+
+def _marked_headings(
+    spans: Sequence[tuple[int, int]], headings: Sequence[tuple[int, int]] | None
+) -> list[bool | None]:
+    """Per paragraph, whether a marked-up heading span holds it (None: the format has none).
+
+    One binary search per paragraph, as a page can have thousands of headings:
+    a span ``(s, e)`` lies inside a heading when, of the headings that start at
+    or before ``s``, the one reaching furthest reaches ``e``.
+    """
+    if headings is None:
+        return [None] * len(spans)
+    ordered = sorted(headings)
+    starts = [start for start, _ in ordered]
+    reach = list(accumulate((end for _, end in ordered), max))
+    marked: list[bool | None] = []
+    for start, end in spans:
+        found = bisect_right(starts, start)
+        marked.append(found > 0 and reach[found - 1] >= end)
+    return marked
 
 
 def _first_pass(
@@ -303,12 +325,31 @@ def _near_furniture(kinds: Sequence[tuple[BlockKind, str]], i: int, reach: int =
 
 
 def _furniture_sections(text: str, spans: Sequence[tuple[int, int]], kinds: list) -> None:
-    """A short paragraph between two pieces of furniture is furniture too (a footer zone)."""
-    for i, (kind, _) in enumerate(kinds):
-        start, end = spans[i]
-        if kind is not BlockKind.CONTENT or len(words(text[start:end])) > PROMO_MAX_WORDS:
-            continue
-        before = next((k for k, _ in reversed(kinds[:i]) if k is not BlockKind.HEADING), None)
-        after = next((k for k, _ in kinds[i + 1 :] if k is not BlockKind.HEADING), None)
-        if before is BlockKind.BOILERPLATE and after is BlockKind.BOILERPLATE:
+    """A short paragraph between two pieces of furniture is furniture too (a footer zone).
+
+    Looks behind at the labels as this pass leaves them, ahead at those it has
+    not reached yet; both kept in step, so the pass stays one walk.
+    """
+    after = _next_non_heading(kinds)
+    before: BlockKind | None = None
+    for i, (start, end) in enumerate(spans):
+        if (
+            kinds[i][0] is BlockKind.CONTENT
+            and before is BlockKind.BOILERPLATE
+            and after[i] is BlockKind.BOILERPLATE
+            and len(words(text[start:end])) <= PROMO_MAX_WORDS
+        ):
             kinds[i] = (BlockKind.BOILERPLATE, "inside a block of page furniture")
+        if kinds[i][0] is not BlockKind.HEADING:
+            before = kinds[i][0]
+
+
+def _next_non_heading(kinds: Sequence[tuple[BlockKind, str]]) -> list[BlockKind | None]:
+    """Per paragraph, the kind of the first later paragraph that is not a heading."""
+    after: list[BlockKind | None] = [None] * len(kinds)
+    following: BlockKind | None = None
+    for i in range(len(kinds) - 1, -1, -1):
+        after[i] = following
+        if kinds[i][0] is not BlockKind.HEADING:
+            following = kinds[i][0]
+    return after

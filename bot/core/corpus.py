@@ -26,6 +26,8 @@ ARTICLE_SUFFIXES = (".txt", ".md")
 HTML_SUFFIXES = (".html", ".htm", ".html.gz")
 METADATA_FIELDS = ("title", "publisher", "url", "published", "author")
 _FENCE = "---"
+# The default of the ``max_article_bytes`` setting (see there for the choice).
+MAX_ARTICLE_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,22 +103,51 @@ def metadata_text(field: str, value: object) -> str | None:
     return text or None
 
 
-def read_article(path: Path, source_id: str) -> RawArticle:
-    """Read one file; raise ``ArticleFormatError`` with a one-line reason when it cannot."""
+def read_article(path: Path, source_id: str, max_bytes: int = MAX_ARTICLE_BYTES) -> RawArticle:
+    """Read one file; raise ``ArticleFormatError`` with a one-line reason when it cannot.
+
+    A file over ``max_bytes`` is refused before it is read.
+    """
     if path.name.lower().endswith(HTML_SUFFIXES):
         from bot.core.html import read_html  # deferred: bot.core.html imports this module
 
-        return read_html(path, source_id)
+        return read_html(path, source_id, max_bytes)
     try:
-        raw = path.read_bytes().decode("utf-8")
+        raw = read_bounded(path, max_bytes).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ArticleFormatError(f"not UTF-8 text (byte {exc.start})") from exc
-    except OSError as exc:
-        raise ArticleFormatError(f"cannot be read: {exc.strerror or exc}") from exc
     meta, body = split_front_matter(raw)
     if not body.strip():
         raise ArticleFormatError("has no article text")
     return RawArticle(Source(id=source_id, **meta), body)
+
+
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """A file's bytes, or ``ArticleFormatError`` when it is over ``max_bytes`` or unreadable.
+
+    The size is checked before reading, and no more than ``max_bytes + 1`` bytes
+    are read in any case, so a file that grows meanwhile cannot slip through.
+    """
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            data = b"" if size > max_bytes else handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise ArticleFormatError(f"cannot be read: {exc.strerror or exc}") from exc
+    if size > max_bytes or len(data) > max_bytes:
+        shown = size_text(max(size, len(data)))
+        raise ArticleFormatError(
+            f"is {shown}, over the {size_text(max_bytes)} limit (max_article_bytes)"
+        )
+    return data
+
+
+def size_text(count: int) -> str:
+    """A byte count as a person reads it: "512 bytes", "40 KB", "52.3 MB" (powers of 1024)."""
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if count >= scale:
+            return f"{count / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{count} bytes"
 
 
 class MissingFolderError(CorpusError, FileNotFoundError):
@@ -191,14 +222,16 @@ def article_files(root: Path) -> Iterator[Path]:
         yield root / source_id
 
 
-def read_one(folder: Path, source_id: str) -> RawArticle | LoadError:
+def read_one(
+    folder: Path, source_id: str, max_bytes: int = MAX_ARTICLE_BYTES
+) -> RawArticle | LoadError:
     """Read one article file; whatever goes wrong is that file's ``LoadError``, never the load's.
 
     A failure the reader did not foresee (a bug, an odd file) is reported with its type, so
     one file can never take a build, a start-up or the folder watcher down with it.
     """
     try:
-        return read_article(folder / source_id, source_id)
+        return read_article(folder / source_id, source_id, max_bytes)
     except ArticleFormatError as exc:
         return LoadError(source_id, str(exc))
     except Exception as exc:
@@ -207,12 +240,14 @@ def read_one(folder: Path, source_id: str) -> RawArticle | LoadError:
         return LoadError(source_id, f"could not be read ({type(exc).__name__}: {first})")
 
 
-def read_files(folder: Path, ids: Iterable[str]) -> tuple[list[RawArticle], list[LoadError]]:
+def read_files(
+    folder: Path, ids: Iterable[str], max_bytes: int = MAX_ARTICLE_BYTES
+) -> tuple[list[RawArticle], list[LoadError]]:
     """Read the named article files; each unreadable one is a warning line and a ``LoadError``."""
     articles: list[RawArticle] = []
     errors: list[LoadError] = []
     for source_id in ids:
-        item = read_one(folder, source_id)
+        item = read_one(folder, source_id, max_bytes)
         if isinstance(item, LoadError):
             log.warning("skipped %s: %s", source_id, item.reason, extra={"file": source_id})
             errors.append(item)
@@ -221,6 +256,8 @@ def read_files(folder: Path, ids: Iterable[str]) -> tuple[list[RawArticle], list
     return articles, errors
 
 
-def load_folder(root: Path) -> tuple[list[RawArticle], list[LoadError]]:
+def load_folder(
+    root: Path, max_bytes: int = MAX_ARTICLE_BYTES
+) -> tuple[list[RawArticle], list[LoadError]]:
     """Every readable article under ``root``, and a ``LoadError`` for each that was skipped."""
-    return read_files(root, scan_folder(require_folder(root)))
+    return read_files(root, scan_folder(require_folder(root)), max_bytes)

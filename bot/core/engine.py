@@ -173,7 +173,7 @@ class Engine:
         progress: Progress | None = None,
     ) -> Engine:
         """Load, clean, split and index every article under ``folder``."""
-        raw, errors = load_folder(folder)
+        raw, errors = load_folder(folder, max_bytes=settings.max_article_bytes)
         return cls.from_articles(raw, settings, errors, progress)
 
     @classmethod

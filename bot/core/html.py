@@ -21,6 +21,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import gzip
+import io
 import logging
 import re
 import zlib
@@ -33,7 +34,15 @@ import yaml
 from trafilatura.settings import Document
 
 from bot.core import yamltext
-from bot.core.corpus import METADATA_FIELDS, ArticleFormatError, RawArticle, metadata_text
+from bot.core.corpus import (
+    MAX_ARTICLE_BYTES,
+    METADATA_FIELDS,
+    ArticleFormatError,
+    RawArticle,
+    metadata_text,
+    read_bounded,
+    size_text,
+)
 from bot.core.models import Source
 
 if TYPE_CHECKING:
@@ -42,6 +51,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SIDECAR_SUFFIX = ".meta.yaml"
+# How much of a .html.gz is unpacked at a time (so at most this much past the size limit).
+_GUNZIP_PIECE = 1024 * 1024
 
 # Extraction settings, measured on the article-extraction benchmark (bench/extraction.py,
 # 181 news pages; figures are precision/recall of the CONTENT paragraphs): favor_precision
@@ -116,13 +127,14 @@ def sidecar_path(path: Path) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
 
 
-def read_html(path: Path, source_id: str) -> RawArticle:
+def read_html(path: Path, source_id: str, max_bytes: int = MAX_ARTICLE_BYTES) -> RawArticle:
     """Read one saved page; raise ``ArticleFormatError`` with a one-line reason when it cannot.
 
     The text is the page's main text, one paragraph per block, blank lines between;
-    the page's own headings are passed on, so ``clean`` need not guess them.
+    the page's own headings are passed on, so ``clean`` need not guess them. A page
+    over ``max_bytes``, as saved or once unpacked, is refused.
     """
-    raw = _read_bytes(path)
+    raw = _read_bytes(path, max_bytes)
     html = decode_html(raw)
     document = extract(html)
     text, headings = document_layout(document)
@@ -133,17 +145,33 @@ def read_html(path: Path, source_id: str) -> RawArticle:
     return RawArticle(Source(id=source_id, **fields), text, headings)
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ArticleFormatError(f"cannot be read: {exc.strerror or exc}") from exc
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
+    raw = read_bounded(path, max_bytes)
     if not path.name.lower().endswith(".gz"):
         return raw
+    return gunzip_bounded(raw, max_bytes)
+
+
+def gunzip_bounded(packed: bytes, max_bytes: int) -> bytes:
+    """Unpack gzip data, stopping as soon as it comes to more than ``max_bytes``.
+
+    A few megabytes of gzip can unpack to gigabytes (a "gzip bomb"): the data is
+    unpacked a piece at a time, never more than ``max_bytes`` and one piece of it.
+    """
     try:
-        return gzip.decompress(raw)
+        with gzip.GzipFile(fileobj=io.BytesIO(packed)) as stream:
+            pieces, total = [], 0
+            while total <= max_bytes:
+                piece = stream.read(_GUNZIP_PIECE)
+                if not piece:
+                    break
+                pieces.append(piece)
+                total += len(piece)
     except (OSError, EOFError, zlib.error) as exc:
         raise ArticleFormatError(f"not a readable gzip file ({exc})") from exc
+    if total > max_bytes:
+        raise ArticleFormatError(f"expands to more than {size_text(max_bytes)} (max_article_bytes)")
+    return b"".join(pieces)
 
 
 def decode_html(raw: bytes) -> str:

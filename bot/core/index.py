@@ -112,6 +112,7 @@ def fingerprint(tokenizer: Tokenizer, settings: Settings) -> dict[str, Any]:
         bm25_k1=settings.bm25_k1,
         bm25_b=settings.bm25_b,
         bm25_epsilon=settings.bm25_epsilon,
+        max_article_bytes=settings.max_article_bytes,  # which files are in it at all
     )
 
 
@@ -224,7 +225,7 @@ def open_engine(
     files = hash_files(folder, saved, scanned)
     hashes = files.hashes
     if engine is None or saved is None:
-        raw, errors = read_files(folder, sorted(hashes))
+        raw, errors = read_files(folder, sorted(hashes), settings.max_article_bytes)
         engine = Engine.from_articles(raw, settings, errors, progress)
         failed = save_quietly(folder, settings, engine, files) if use else None
         return Opened(engine, files, "built", store.ArticleChanges((), (), ()), failed)
@@ -252,7 +253,8 @@ def apply_changes(
     folder: Path, engine: Engine, changes: store.ArticleChanges, progress: Progress | None = None
 ) -> Engine:
     """``engine`` with the added and changed files read again and the removed ones dropped."""
-    raw, failed = read_files(folder, sorted(changes.added + changes.changed))
+    ids = sorted(changes.added + changes.changed)
+    raw, failed = read_files(folder, ids, engine.settings.max_article_bytes)
     touched = set(changes.added) | set(changes.changed) | set(changes.removed)
     errors = [e for e in engine.errors if e.path not in touched] + failed
     errors.sort(key=lambda e: e.path)

@@ -147,7 +147,7 @@ class LiveCorpus:
         for key in sorted(ready):
             # Hashed before it is read, as hash_files explains.
             index.record_file(files, self.folder, key, stats[key], now)
-            item = read_one(self.folder, key)
+            item = read_one(self.folder, key, self.settings.max_article_bytes)
             if isinstance(item, LoadError):
                 if errors.get(key) != item:  # once per version of the file
                     log.warning("skipped %s: %s", key, item.reason, extra={"file": key})

@@ -71,11 +71,15 @@ class SentenceSplitter:
 def _keep_quoted_ellipses(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Re-join a split made after an ellipsis while a quotation is still open."""
     merged: list[tuple[int, int]] = []
+    open_quotes = counted = 0  # quotes opened minus closed in text[:counted], kept running
     for start, end in spans:
         if merged:
             prev_start, prev_end = merged[-1]
             piece = text[prev_start:prev_end]
-            open_quotes = text[:prev_end].count(_OPEN) - text[:prev_end].count(_CLOSE)
+            open_quotes += text.count(_OPEN, counted, prev_end) - text.count(
+                _CLOSE, counted, prev_end
+            )
+            counted = prev_end
             if _ELLIPSIS_END.search(piece) and (open_quotes > 0 or text[start:end][:1].islower()):
                 merged[-1] = (prev_start, end)
                 continue

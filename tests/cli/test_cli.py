@@ -104,6 +104,21 @@ def test_sources_lists_articles_and_unreadable_files(tmp_path):
     assert "skipped bad.txt" in result.stderr
 
 
+def test_a_file_over_max_article_bytes_is_listed_with_its_size_and_the_rest_answer(tmp_path):
+    (tmp_path / "ok.md").write_text("---\ntitle: Fine\n---\nThe vote passed easily.\n")
+    (tmp_path / "huge.txt").write_text("The council said the bridge was safe. " * 80)
+    limited = run(
+        "sources", "--errors", "--corpus", str(tmp_path),
+        env={"NEWSQUOTE_MAX_ARTICLE_BYTES": "2048"},
+    )  # fmt: skip
+    assert limited.returncode == 0
+    assert "huge.txt: is 3 KB, over the 2 KB limit (max_article_bytes)" in limited.stdout
+    assert "Fine" in limited.stdout
+    # Raising the limit takes the file in, though the saved index had it refused.
+    raised = run("sources", "--errors", "--corpus", str(tmp_path))
+    assert "huge.txt" in raised.stdout and "could not be read" not in raised.stdout
+
+
 def test_settings_come_from_environment():
     result = run("ask", "--json", "what did China say?", env={"NEWSQUOTE_TOP_K": "1"})
     assert len(json.loads(result.stdout)["answers"]) == 1

@@ -1,6 +1,17 @@
-import pytest
+import re
 
-from bot.core.attribution import ArticleSpeakers, find_mentions, quoted_share
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.core.attribution import (
+    _ANAPHORIC_DETERMINERS,
+    _NAME_RUN,
+    _TITLES,
+    ArticleSpeakers,
+    find_mentions,
+    quoted_share,
+)
 
 
 @pytest.mark.parametrize(
@@ -67,3 +78,51 @@ def test_short_names_grow_to_the_articles_titled_form():
 def test_quoted_share_measures_the_speakers_own_words():
     assert quoted_share("“All of this is quoted,” he said.") > 0.6
     assert quoted_share("Nothing quoted here.") == 0
+
+
+def _grown_by_testing_every_run(sentences: list[str], speaker: str) -> str:
+    """``full_name`` as it was first written: every run of the article tested for each name."""
+    runs = [run.group() for text in sentences for run in _NAME_RUN.finditer(text)]
+    words = speaker.split()
+    if words[0].lower() in _ANAPHORIC_DETERMINERS:
+        return speaker
+    names = [w.rstrip("’'s") for w in words if w.lower().rstrip(".") not in _TITLES]
+    if not names or len(names) > 2 or not all(n[:1].isupper() for n in names):
+        return speaker
+    best = speaker
+    for run in runs:
+        titled = any(w.lower().rstrip(".") in _TITLES for w in run.split())
+        if (
+            len(run) > len(best)
+            and len(run.split()) <= 8
+            and (titled or run.split()[-1] == names[-1])
+            and all(re.search(rf"\b{re.escape(name)}\b", run) for name in names)
+        ):
+            best = run
+    if best != speaker and speaker.lower() not in best.lower():
+        return f"{speaker} ({best})"
+    return best
+
+
+_VOCABULARY = [
+    "Mr", "Mrs.", "Dr", "President", "Foreign", "Minister", "the", "of", "said", "told",
+    "Ma", "Zhaoxu", "Ma’s", "Jones", "Jone", "U.S.", "Vice-Foreign", "O'Brien", "Brien",
+    "Ann", "Lee", "Lee-Ann", "Chinese", "Wagner", "Group", "reporters", "on", "Monday",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sentences=st.lists(
+        st.lists(st.sampled_from(_VOCABULARY), min_size=1, max_size=12).map(" ".join),
+        min_size=1,
+        max_size=8,
+    ),
+    speaker=st.lists(st.sampled_from(_VOCABULARY), min_size=1, max_size=3).map(" ".join),
+)
+def test_names_grow_as_when_every_run_of_the_article_was_tested(sentences, speaker):
+    """Looking runs up by their words (linear in the article) picks what testing all did."""
+    expected = _grown_by_testing_every_run(sentences, speaker)
+    speakers = ArticleSpeakers(sentences)
+    assert speakers.full_name(speaker) == expected
+    assert speakers.full_name(speaker) == expected  # the remembered answer too

@@ -5,7 +5,13 @@ import time
 
 import pytest
 
-from bot.core.corpus import ArticleFormatError, load_folder, scan_folder, split_front_matter
+from bot.core.corpus import (
+    ArticleFormatError,
+    LoadError,
+    load_folder,
+    scan_folder,
+    split_front_matter,
+)
 from tests.conftest import SEEDS
 
 # sha256 of the two articles as they stand in shared/seeds: the bodies must not change.
@@ -127,3 +133,17 @@ def test_a_scan_lists_article_files_by_id_with_what_changes_on_a_write(tmp_path)
     (tmp_path / "b.txt").write_text("Other words here", encoding="utf-8")  # same size
     os.utime(tmp_path / "b.txt", ns=(before.mtime_ns, before.mtime_ns))  # same mtime
     assert scan_folder(tmp_path)["b.txt"] != before
+
+
+def test_a_file_over_the_size_limit_is_skipped_with_its_size_and_the_rest_load(tmp_path):
+    (tmp_path / "big.txt").write_text("The council said the bridge was safe. " * 80)  # 3040 B
+    (tmp_path / "small.md").write_text("---\ntitle: Small\n---\nThe vote passed easily.\n")
+    articles, errors = load_folder(tmp_path, max_bytes=2048)
+    assert [a.source.title for a in articles] == ["Small"]
+    assert errors == [LoadError("big.txt", "is 3 KB, over the 2 KB limit (max_article_bytes)")]
+
+
+def test_a_file_at_the_size_limit_loads(tmp_path):
+    (tmp_path / "exact.txt").write_bytes(b"The vote passed. " * 128)  # 2176 bytes
+    articles, errors = load_folder(tmp_path, max_bytes=2176)
+    assert (len(articles), errors) == (1, [])

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import gzip
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import pytest
 
 from bot.core.clean import classify
-from bot.core.corpus import ArticleFormatError, article_files, load_folder, read_article
+from bot.core.corpus import (
+    ArticleFormatError,
+    LoadError,
+    article_files,
+    load_folder,
+    read_article,
+)
 from bot.core.html import declared_encoding, decode_html, read_html
 from bot.core.models import BlockKind
 
@@ -331,3 +339,37 @@ def test_a_short_table_row_stays_content_when_the_page_says_it_is_no_heading(tmp
     assert blocks["Cars | 12,000 | 0"] is BlockKind.CONTENT
     assert blocks["Bicycles | 3,000 | 3,500"] is BlockKind.CONTENT
     assert content_paragraphs(article.text)[:2] == list(PARAGRAPHS[:2])
+
+
+def gzip_bomb(path: Path, unpacked_mb: int) -> Path:
+    """A .html.gz of a page followed by ``unpacked_mb`` MB of zeros (about 1 KB packed per MB)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: a gzip header and trailer
+    zeros = bytes(1024 * 1024)
+    with path.open("wb") as out:
+        out.write(packer.compress(news_page().encode("utf-8")))
+        for _ in range(unpacked_mb):
+            out.write(packer.compress(zeros))
+        out.write(packer.flush())
+    return path
+
+
+def test_a_gzip_bomb_is_refused_before_it_is_unpacked_whole(tmp_path):
+    bomb = gzip_bomb(tmp_path / "bomb.html.gz", unpacked_mb=64)
+    assert bomb.stat().st_size < 100_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ArticleFormatError) as refused:
+            read_article(bomb, "bomb.html.gz", max_bytes=1024 * 1024)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(refused.value) == "expands to more than 1 MB (max_article_bytes)"
+    assert peak < 8 * 1024 * 1024  # the 64 MB it would unpack to never sit in memory
+
+
+def test_a_gzip_bomb_beside_good_pages_leaves_them_loaded(tmp_path):
+    gzip_bomb(tmp_path / "bomb.html.gz", unpacked_mb=4)
+    write(tmp_path, "good.html.gz", news_page())
+    articles, errors = load_folder(tmp_path, max_bytes=1024 * 1024)
+    assert [a.source.id for a in articles] == ["good.html.gz"]
+    assert errors == [LoadError("bomb.html.gz", "expands to more than 1 MB (max_article_bytes)")]
