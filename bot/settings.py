@@ -7,13 +7,19 @@ package never needs a token or a file.
 from __future__ import annotations
 
 import os
+import re
+import tomllib
+import types
+import typing
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -111,7 +117,7 @@ class Settings(BaseSettings):
     def _known_level(cls, value: str) -> str:
         level = value.upper()
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ValueError(f"log_level {value!r} is not one of DEBUG, INFO, WARNING, ERROR")
+            raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
     @classmethod
@@ -124,5 +130,118 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Order of precedence: arguments, environment, ``.env``, the config file, defaults."""
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        path = config_file()
+        try:
+            toml = TomlConfigSettingsSource(settings_cls, toml_file=path)
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsFileError(f"config file {str(path)!r} is not valid TOML: {exc}") from exc
+        except OSError as exc:
+            raise SettingsFileError(
+                f"config file {str(path)!r} cannot be read: {exc.strerror or exc}"
+            ) from exc
         return (init_settings, env_settings, dotenv_settings, toml, file_secret_settings)
+
+
+class SettingsFileError(ValueError):
+    """A settings file that cannot be read at all; ``str(error)`` names it and says why."""
+
+
+# Everything building ``Settings()`` raises for a value or file an operator got wrong.
+SETTINGS_ERRORS = (ValidationError, SettingsError, SettingsFileError, UnicodeDecodeError, OSError)
+
+_SOURCE_FIELD = re.compile(r'field "(?P<field>\w+)" from source "(?P<source>\w+)"')
+_TYPE_WORDS: dict[object, str] = {
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    str: "text",
+    Path: "a path",
+    SecretStr: "text",
+}
+_SHOWN_CHARS = 60
+
+
+def settings_problem(exc: Exception) -> str:
+    """The one line an operator sees for any ``SETTINGS_ERRORS`` from ``Settings()``.
+
+    pydantic's own messages name the field but not the variable or file it came from,
+    and a list that is not JSON is a ``SettingsError`` with no value at all: this says
+    where the value was set, what was expected, and what was found.
+    """
+    if isinstance(exc, SettingsFileError):
+        return str(exc)
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        kind = str(first["type"])
+        if kind.endswith(("_parsing", "_type")) or field not in Settings.model_fields:
+            problem = f"expected {_expected(field)}"
+        else:
+            problem = str(first["msg"]).removeprefix("Value error, ")
+        return _about(field, problem, first.get("input")) + more
+    if isinstance(exc, SettingsError):
+        match = _SOURCE_FIELD.search(str(exc))
+        if match is not None and match["field"] in Settings.model_fields:
+            return _about(match["field"], f"expected {_expected(match['field'])}", None)
+        return f"settings: {exc}"
+    if isinstance(exc, UnicodeDecodeError):  # the config file's are SettingsFileErrors
+        return f"the {_env_file()} file is not UTF-8 text (byte {exc.start})"
+    if isinstance(exc, OSError):
+        return f"a settings file cannot be read: {exc.filename or ''}: {exc.strerror or exc}"
+    return f"settings: {exc}"
+
+
+def _about(field: str, problem: str, fallback: object) -> str:
+    """``setting NAME: problem, got 'value'``, NAME being where the value was set."""
+    name, value = _where(field)
+    if value is None:
+        value = fallback
+    if field == "discord_token" or value is None:
+        return f"setting {name}: {problem}"
+    shown = repr(value) if len(repr(value)) <= _SHOWN_CHARS else repr(value)[:_SHOWN_CHARS] + "..."
+    return f"setting {name}: {problem}, got {shown}"
+
+
+def _where(field: str) -> tuple[str, object]:
+    """Where ``field`` was set (in order of precedence) and its raw value there."""
+    info = Settings.model_fields.get(field)
+    env = (info.validation_alias if info and isinstance(info.validation_alias, str) else None) or (
+        f"NEWSQUOTE_{field.upper()}"
+    )
+    for label, values in (
+        (env, os.environ),
+        (f"{env} in {_env_file()}", _dotenv()),
+    ):
+        for key, value in values.items():
+            if key.upper() == env:
+                return label, value
+    try:
+        config = tomllib.loads(config_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = {}
+    if field in config:
+        return f"{field} in {config_file()}", config[field]
+    return field, None
+
+
+def _env_file() -> str:
+    return str(Settings.model_config.get("env_file") or ".env")
+
+
+def _dotenv() -> dict[str, str | None]:
+    try:
+        return dotenv_values(_env_file())
+    except (OSError, ValueError):
+        return {}
+
+
+def _expected(field: str) -> str:
+    """What a setting's type takes, in an operator's words."""
+    info = Settings.model_fields.get(field)
+    annotation = info.annotation if info is not None else None
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    if typing.get_origin(annotation) is list:
+        return "a JSON list of whole numbers like [123, 456]"
+    return _TYPE_WORDS.get(annotation, "another value")

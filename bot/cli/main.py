@@ -18,8 +18,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from pydantic import ValidationError
-
 from bot import __version__
 from bot.cli.render import reply_text, sources_text
 from bot.cli.repl import run_repl
@@ -31,7 +29,7 @@ from bot.core.live import LiveCorpus, Watcher
 from bot.core.models import Reply
 from bot.discord.commands import add_discord_commands
 from bot.logs import configure
-from bot.settings import Settings
+from bot.settings import SETTINGS_ERRORS, Settings, settings_problem
 
 log = logging.getLogger(__name__)
 
@@ -336,10 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.question = None
     try:
         settings = Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        print(f"error: setting {where}: {first['msg']}", file=sys.stderr)
+    except SETTINGS_ERRORS as exc:
+        print(f"error: {settings_problem(exc)}", file=sys.stderr)
         return EXIT_USAGE
     configure(settings.log_level, settings.log_format)
     try:
