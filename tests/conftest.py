@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 from bot.core.corpus import RawArticle
@@ -13,6 +15,19 @@ from bot.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
+
+# Property tests: a bounded number of examples each, no per-example deadline (a loaded
+# 2-core machine is slow, not wrong). In CI (CI=true) the examples are derandomized, so a
+# run is the same every time and a failure reproduces; locally each run explores anew.
+# HYPOTHESIS_PROFILE=thorough explores ten times as many examples.
+hypothesis.settings.register_profile("dev", max_examples=100, deadline=None)
+hypothesis.settings.register_profile(
+    "ci", max_examples=100, deadline=None, derandomize=True, database=None, print_blob=True
+)
+hypothesis.settings.register_profile("thorough", max_examples=1000, deadline=None)
+hypothesis.settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev")
+)
 
 NEWS = """Storm closes harbour
 
