@@ -270,7 +270,8 @@ class Engine:
         """Answer ``question``: up to ``top_k`` excerpts after the first ``offset``, or a reason."""
         text = self._checked(question)
         if not self.table.articles:
-            return Reply(text, no_answer_reason=NO_ARTICLES, offset=offset)
+            terms = tuple(self.tokenizer(text))
+            return Reply(text, no_answer_reason=NO_ARTICLES, offset=offset, terms=terms)
         k = top_k or self.settings.top_k
         parsed = parse_question(text)
         reply, found = self._reply(text, parsed, k, offset)
