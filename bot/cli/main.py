@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from pathlib import Path
 from typing import TextIO
 
@@ -22,7 +22,7 @@ from bot import __version__
 from bot.cli.render import reply_text, sources_text
 from bot.cli.repl import run_repl
 from bot.core import index
-from bot.core.corpus import article_files, is_article_file, require_folder
+from bot.core.corpus import article_files, is_article_file, links_outside, require_folder
 from bot.core.engine import Engine, Progress
 from bot.core.errors import UserError
 from bot.core.live import LiveCorpus, Watcher
@@ -172,26 +172,42 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     """Copy article files into the corpus folder and index them (the others are reused)."""
     folder = require_folder(_folder(args, settings))
     plan = [pair for name in args.paths for pair in _to_add(Path(name), folder)]
+    for _, target in plan:  # every target checked before anything is written
+        if _inside(target.parent, folder) is None:
+            raise UserError(
+                f"{target}: not written, a link on the way leads outside the corpus folder"
+            )
     for source, target in plan:
         if source.resolve() == target.resolve():
             continue  # already in the corpus folder: only indexed
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f".{target.name}.adding")  # hidden: never read half-copied
-        shutil.copyfile(source, temp)
-        os.replace(temp, target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temp = target.with_name(f".{target.name}.adding")  # hidden: never read half-copied
+            shutil.copyfile(source, temp)
+            os.replace(temp, target)  # replaces a link at ``target``, never writes through it
+        except OSError as exc:
+            raise UserError(f"{target}: cannot be written: {exc.strerror or exc}") from exc
     return _report(index.open_engine(folder, settings, _progress(sys.stderr, args.quiet)), args)
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     """Delete articles (by id or path) from the corpus folder and drop them from the index."""
     folder = require_folder(_folder(args, settings))
-    doomed = [path for name in args.items for path in _to_remove(name, folder)]
-    for path in doomed:
+    doomed = {
+        path: source_id
+        for name in args.items
+        for path, source_id in _to_remove(name, folder, args.recursive)
+    }  # every name checked before anything is deleted
+    for path, source_id in doomed.items():
         path.unlink(missing_ok=True)
-    return _report(index.open_engine(folder, settings, _progress(sys.stderr, args.quiet)), args)
+        if not args.quiet:
+            print(f"removed: {source_id}")
+    opened = index.open_engine(folder, settings, _progress(sys.stderr, args.quiet))
+    return _report(opened, args, shown=set(doomed.values()))
 
 
-def _report(opened: index.Opened, args: argparse.Namespace) -> int:
+def _report(opened: index.Opened, args: argparse.Namespace, shown: Set[str] = frozenset()) -> int:
+    """Print the index's changes (but not the ``shown`` ids again) and its size."""
     if not args.quiet:
         changes = opened.changes
         for label, ids in (
@@ -200,13 +216,14 @@ def _report(opened: index.Opened, args: argparse.Namespace) -> int:
             ("removed", changes.removed),
         ):
             for source_id in ids:
-                print(f"{label}: {source_id}")
+                if source_id not in shown:
+                    print(f"{label}: {source_id}")
         print(index.describe(opened))
     return 0
 
 
 def _inside(path: Path, folder: Path) -> Path | None:
-    """``path`` relative to ``folder`` if it lies inside it, else None."""
+    """``path`` relative to ``folder`` if it lies inside it, links followed, else None."""
     try:
         return path.resolve().relative_to(folder.resolve())
     except ValueError:
@@ -214,7 +231,11 @@ def _inside(path: Path, folder: Path) -> Path | None:
 
 
 def _to_add(path: Path, folder: Path) -> list[tuple[Path, Path]]:
-    """(file, where it goes in the corpus) for a FILE or every article file under a DIR."""
+    """(file, where it goes in the corpus) for a FILE or every article file under a DIR.
+
+    A link found in DIR that leads outside DIR is skipped with a warning: adding a
+    folder copies that folder, not whatever its links point at.
+    """
     if path.is_file():
         if not is_article_file(path):
             raise UserError(f"{path}: not an article file (use .txt, .md, .html or .html.gz)")
@@ -223,24 +244,56 @@ def _to_add(path: Path, folder: Path) -> list[tuple[Path, Path]]:
     if path.is_dir():
         inside = _inside(path, folder)
         base = folder / (inside if inside is not None else path.resolve().name)
-        files = [(f, base / f.relative_to(path)) for f in article_files(path)]
+        files = []
+        for file in article_files(path):
+            if links_outside(file, path):
+                print(f"skipped: {file} is a link to a file outside {path}", file=sys.stderr)
+            else:
+                files.append((file, base / file.relative_to(path)))
         if not files:
             raise UserError(f"{path}: no article files in this folder")
         return files
     raise UserError(f"{path}: no such file or folder")
 
 
-def _to_remove(name: str, folder: Path) -> list[Path]:
-    """The corpus files meant by an article id, or a path to a file or folder in the corpus."""
+def _to_remove(name: str, folder: Path, recursive: bool) -> list[tuple[Path, str]]:
+    """(file, id) of the corpus files meant by an article id, or a path to a file or folder.
+
+    Only what lies in the corpus folder is ever meant: a link is removed itself, never
+    what it points at, and the corpus folder as a whole is never meant at all.
+    """
+    if not name.strip():
+        raise UserError("remove: an empty name is not an article (give an id or a path)")
+    root = folder.resolve()
     for candidate in (folder / name, Path(name)):
-        inside = _inside(candidate, folder) if candidate.exists() else None
-        if inside is None:
+        if not (candidate.exists() or candidate.is_symlink()):
             continue
-        if candidate.is_dir():
-            return list(article_files(candidate))
+        if candidate.resolve() == root:
+            raise UserError(
+                f"{name}: is the corpus folder itself; remove never empties the whole corpus"
+            )
+        if _corpus_id(candidate, root) is None:
+            continue
+        if candidate.is_dir() and not candidate.is_symlink():
+            files = [(file, _corpus_id(file, root) or "") for file in article_files(candidate)]
+            if not recursive:
+                raise UserError(
+                    f"{name}: is a folder holding {len(files)} article(s); add --recursive "
+                    "(-r) to remove them all"
+                )
+            return files
         if is_article_file(candidate):
-            return [candidate]
+            return [(candidate, _corpus_id(candidate, root) or "")]
     raise UserError(f"{name}: not an article in the corpus folder {str(folder)!r}")
+
+
+def _corpus_id(path: Path, root: Path) -> str | None:
+    """The id of ``path`` in the corpus at ``root`` (resolved), the last link not followed."""
+    where = path.parent.resolve() / path.name if path.is_symlink() else path.resolve()
+    try:
+        return where.relative_to(root).as_posix()
+    except ValueError:
+        return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -311,9 +364,14 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[corpus, quiet],
         help="delete articles from the corpus and the index",
         description="Delete articles, given by id (their path in the corpus folder) or by "
-        "path, from the corpus folder, and drop them from the index.",
+        "path, from the corpus folder, and drop them from the index. A folder's articles "
+        "are removed only with --recursive; the corpus folder itself never is. A link is "
+        "removed itself, never what it points at.",
     )
-    remove.add_argument("items", nargs="+", metavar="ID|FILE")
+    remove.add_argument("items", nargs="+", metavar="ID|FILE|DIR")
+    remove.add_argument(
+        "-r", "--recursive", action="store_true", help="remove every article under a DIR"
+    )
     remove.set_defaults(func=cmd_remove)
     add_discord_commands(commands)
     return parser

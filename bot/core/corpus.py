@@ -106,8 +106,13 @@ def metadata_text(field: str, value: object) -> str | None:
 def read_article(path: Path, source_id: str, max_bytes: int = MAX_ARTICLE_BYTES) -> RawArticle:
     """Read one file; raise ``ArticleFormatError`` with a one-line reason when it cannot.
 
-    A file over ``max_bytes`` is refused before it is read.
+    A file over ``max_bytes`` is refused before it is read. The corpus is what lies in
+    its folder: a link to a file outside it is not read (``passwd.txt -> /etc/passwd``
+    would otherwise be quoted to anyone who asks).
     """
+    root = Path(*path.parts[: len(path.parts) - len(source_id.split("/"))])
+    if links_outside(path, root):
+        raise ArticleFormatError("is a link to a file outside the corpus folder")
     if path.name.lower().endswith(HTML_SUFFIXES):
         from bot.core.html import read_html  # deferred: bot.core.html imports this module
 
@@ -157,8 +162,22 @@ class MissingFolderError(CorpusError, FileNotFoundError):
 def require_folder(folder: Path) -> Path:
     """``folder`` itself, or a ``MissingFolderError`` naming it when it is not a folder."""
     if not folder.is_dir():
-        raise MissingFolderError(f"corpus folder {str(folder)!r} does not exist")
+        what = "is a file, not a folder" if folder.is_file() else "does not exist"
+        if folder.exists() and not folder.is_file():
+            what = "is not a folder"
+        raise MissingFolderError(f"corpus folder {str(folder)!r} {what}")
     return folder
+
+
+def links_outside(path: Path, root: Path) -> bool:
+    """Whether ``path`` is a link whose target is not a file inside ``root`` (links followed)."""
+    if not path.is_symlink():
+        return False
+    try:
+        path.resolve(strict=True).relative_to(root.resolve())
+    except (OSError, RuntimeError, ValueError):  # broken, a loop, or outside
+        return True
+    return False
 
 
 def is_article_file(path: Path) -> bool:

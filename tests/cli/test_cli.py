@@ -9,6 +9,7 @@ import tempfile
 
 import pytest
 
+from bot.cli.main import main
 from tests.conftest import REPO
 
 # Saved indexes of these runs go to a scratch folder, never the project's data/.
@@ -192,3 +193,151 @@ def test_removing_an_unknown_article_is_a_one_line_error(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("error: nope.txt: not an article")
     assert (corpus / "a.txt").exists()
+
+
+# ----------------------------------------------------- in-process: remove, add and links
+
+_BODY = "Title\n\nThe mayor said the harbour will reopen on Monday, number {n}.\n"
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, capsys):
+    """``main`` in this process on a scratch corpus; returns (exit code, stdout, stderr)."""
+    for name in list(os.environ):
+        if name.startswith("NEWSQUOTE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("NEWSQUOTE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+
+    def call(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return call
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """articles/a1..a3.txt and articles/sub/b1..b3.txt, with a folder outside beside it."""
+    root = tmp_path / "articles"
+    (root / "sub").mkdir(parents=True)
+    for n in (1, 2, 3):
+        (root / f"a{n}.txt").write_text(_BODY.format(n=n), encoding="utf-8")
+        (root / "sub" / f"b{n}.txt").write_text(_BODY.format(n=n), encoding="utf-8")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.txt").write_text(
+        "Secret\n\nThe admin said the secret password is swordfish.\n", encoding="utf-8"
+    )
+    return root
+
+
+def _files(folder) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("name", ["", " ", ".", "{corpus}", "{corpus}/", "sub/.."])
+@pytest.mark.parametrize("recursive", [[], ["-r"]])
+def test_remove_refuses_the_corpus_folder_itself_in_one_line(cli, corpus, name, recursive):
+    before = _files(corpus)
+    code, _, err = cli("remove", "--corpus", str(corpus), *recursive, name.format(corpus=corpus))
+    assert code == 2
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert _files(corpus) == before
+
+
+def test_remove_of_a_folder_needs_recursive_and_says_how_many_articles(cli, corpus):
+    code, _, err = cli("remove", "--corpus", str(corpus), "sub")
+    assert code == 2
+    assert "sub: is a folder holding 3 article(s); add --recursive (-r)" in err
+    assert len(_files(corpus)) == 6
+
+    code, out, _ = cli("remove", "--corpus", str(corpus), "-r", "sub")
+    assert code == 0
+    assert _files(corpus) == ["a1.txt", "a2.txt", "a3.txt"]
+    assert [line for line in out.splitlines() if line.startswith("removed: ")] == [
+        "removed: sub/b1.txt",
+        "removed: sub/b2.txt",
+        "removed: sub/b3.txt",
+    ]
+
+
+def test_remove_says_what_it_deleted_even_without_a_saved_index(cli, corpus):
+    code, out, _ = cli("remove", "--corpus", str(corpus), "a1.txt", "a1.txt")
+    assert code == 0
+    assert out.splitlines()[0] == "removed: a1.txt"
+    assert out.count("removed: a1.txt") == 1
+    assert not (corpus / "a1.txt").exists()
+
+
+def test_remove_checks_every_name_before_deleting_any(cli, corpus):
+    code, _, _ = cli("remove", "--corpus", str(corpus), "a1.txt", "")
+    assert code == 2
+    assert (corpus / "a1.txt").exists()
+
+
+def test_a_link_to_a_file_outside_the_corpus_is_not_read_but_listed(cli, corpus, tmp_path):
+    (corpus / "passwd.txt").symlink_to(tmp_path / "outside" / "secret.txt")
+    (corpus / "alias.txt").symlink_to(corpus / "a1.txt")  # inside: read as usual
+    _, out, _ = cli("ask", "--corpus", str(corpus), "what is the secret password?")
+    assert "swordfish" not in out
+    _, out, _ = cli("sources", "--errors", "--corpus", str(corpus))
+    assert "- passwd.txt: is a link to a file outside the corpus folder" in out
+    assert "alias.txt" in out.split("could not be read")[0]
+
+
+def test_remove_deletes_a_link_itself_never_what_it_points_at(cli, corpus, tmp_path):
+    secret = tmp_path / "outside" / "secret.txt"
+    (corpus / "passwd.txt").symlink_to(secret)
+    (corpus / "outlink").symlink_to(tmp_path / "outside")
+    for name in ("outlink", "outlink/secret.txt", str(secret), "../outside"):
+        code, _, err = cli("remove", "--corpus", str(corpus), "-r", name)
+        assert code == 2 and "not an article in the corpus folder" in err, (name, err)
+    code, _, _ = cli("remove", "--corpus", str(corpus), "passwd.txt")
+    assert code == 0
+    assert not (corpus / "passwd.txt").is_symlink()
+    assert secret.read_text(encoding="utf-8").startswith("Secret")
+
+
+def test_add_dir_skips_links_that_lead_outside_it(cli, corpus, tmp_path):
+    source = tmp_path / "incoming"
+    source.mkdir()
+    (source / "fire.txt").write_text(
+        "T\n\nThe fire chief said the blaze was out by noon.\n", encoding="utf-8"
+    )
+    (source / "passwd.txt").symlink_to(tmp_path / "outside" / "secret.txt")
+    (source / "copy.txt").symlink_to(source / "fire.txt")  # inside DIR: its content is copied
+    code, _, err = cli("add", "--corpus", str(corpus), str(source))
+    assert code == 0
+    assert f"skipped: {source / 'passwd.txt'} is a link to a file outside {source}" in err
+    assert not (corpus / "incoming" / "passwd.txt").exists()
+    assert (corpus / "incoming" / "copy.txt").read_text(encoding="utf-8").startswith("T\n")
+
+
+def test_add_never_writes_through_a_link_out_of_the_corpus(cli, corpus, tmp_path):
+    outside = tmp_path / "outside"
+    (corpus / "incoming").symlink_to(outside)
+    source = tmp_path / "incoming"
+    source.mkdir()
+    (source / "secret.txt").write_text("T\n\nOverwritten, the intruder said.\n", encoding="utf-8")
+    (source / "new.txt").write_text("T\n\nA new file, the intruder said.\n", encoding="utf-8")
+    code, _, err = cli("add", "--corpus", str(corpus), str(source))
+    assert code == 2
+    assert "not written, a link on the way leads outside the corpus folder" in err
+    assert err.count("\n") == 1
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+    assert (outside / "secret.txt").read_text(encoding="utf-8").startswith("Secret")
+
+
+def test_a_corpus_folder_that_is_a_link_works_for_every_command(cli, corpus, tmp_path):
+    link = tmp_path / "corpus-link"
+    link.symlink_to(corpus)
+    code, out, _ = cli("ask", "--corpus", str(link), "what did the mayor say?")
+    assert code == 0 and "harbour" in out
+    incoming = tmp_path / "new.txt"
+    incoming.write_text("T\n\nThe baker said bread prices will rise.\n", encoding="utf-8")
+    assert cli("add", "--corpus", str(link), str(incoming))[0] == 0
+    assert (corpus / "new.txt").exists()
+    assert cli("remove", "--corpus", str(link), "a1.txt")[0] == 0
+    assert not (corpus / "a1.txt").exists()
+    assert cli("remove", "--corpus", str(link), "-r", str(link))[0] == 2

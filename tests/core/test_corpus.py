@@ -2,6 +2,7 @@ import hashlib
 import logging
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -118,6 +119,36 @@ def test_source_ids_are_paths_relative_to_the_corpus(tmp_path):
 def test_missing_folder_raises(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_folder(tmp_path / "nope")
+
+
+def test_a_file_given_as_the_corpus_folder_is_called_a_file(tmp_path):
+    (tmp_path / "a.txt").write_text("The council met.\n", encoding="utf-8")
+    with pytest.raises(FileNotFoundError, match=r"a\.txt' is a file, not a folder"):
+        load_folder(tmp_path / "a.txt")
+
+
+def test_links_are_read_only_when_they_lead_to_a_file_inside_the_corpus(tmp_path):
+    corpus, outside = tmp_path / "corpus", tmp_path / "outside"
+    (corpus / "sub").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.txt").write_text("The password is swordfish.\n", encoding="utf-8")
+    (corpus / "sub" / "real.txt").write_text("The council met.\n", encoding="utf-8")
+    (corpus / "passwd.txt").symlink_to(outside / "secret.txt")
+    (corpus / "sub" / "up.txt").symlink_to(Path("..") / ".." / "outside" / "secret.txt")
+    (corpus / "alias.txt").symlink_to(Path("sub") / "real.txt")
+    (corpus / "linked").symlink_to(outside)  # a folder link: never followed
+    (tmp_path / "corpus-link").symlink_to(corpus)
+    for root in (corpus, tmp_path / "corpus-link"):
+        articles, errors = load_folder(root)
+        assert {a.source.id: a.text for a in articles} == {
+            "alias.txt": "The council met.\n",
+            "sub/real.txt": "The council met.\n",
+        }
+        reason = "is a link to a file outside the corpus folder"
+        assert {(e.path, e.reason) for e in errors} == {
+            ("passwd.txt", reason),
+            ("sub/up.txt", reason),
+        }
 
 
 def test_a_scan_lists_article_files_by_id_with_what_changes_on_a_write(tmp_path):
