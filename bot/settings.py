@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     shard_count: int | None = Field(default=None, ge=1)
     shard_ids: list[int] | None = None
     guild_ready_timeout: float = Field(default=2.0, ge=0)
+    # On SIGTERM, questions being answered get this long to finish; the rest are told the bot
+    # is restarting. Keep it well inside the host's stop timeout (Docker: 10 s, Heroku: 30 s).
+    shutdown_grace_seconds: float = Field(default=5.0, ge=0, le=60)
     # Prefix commands (!ask) need Discord's privileged Message Content intent: switch it on in
     # the Developer Portal first, then here. Slash commands and mentions work without it.
     message_content_intent: bool = False

@@ -27,6 +27,7 @@ from nltk.tokenize.punkt import PunktParameters
 
 from bot.core.corpus import LoadError, RawArticle
 from bot.core.document import prepare_article
+from bot.core.processes import die_with_parent
 from bot.core.sentences import SentenceSplitter
 from bot.core.table import CorpusTable
 from bot.core.tokenize import Tokenizer
@@ -96,6 +97,7 @@ def prepare_table(
         mp_context=multiprocessing.get_context(_start_method()),
         initializer=_start_worker,
         initargs=(
+            os.getpid(),
             splitter.params,
             dict(tokenizer.aliases),
             tokenizer.stopwords,
@@ -132,9 +134,14 @@ _worker: tuple[SentenceSplitter, Tokenizer] | None = None
 
 
 def _start_worker(
-    params: PunktParameters, aliases: Mapping[str, str], stopwords: frozenset[str], language: str
+    parent: int,
+    params: PunktParameters,
+    aliases: Mapping[str, str],
+    stopwords: frozenset[str],
+    language: str,
 ) -> None:
     global _worker
+    die_with_parent(parent)  # a killed ``index`` must not leave workers waiting forever
     _worker = (SentenceSplitter(params), Tokenizer(aliases, stopwords, language))
 
 

@@ -8,10 +8,11 @@ heartbeat never waits on scoring), and hands the reply to ``formatting`` to lay 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import discord
@@ -19,7 +20,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.models import Reply
-from bot.discord.errors import NO_MENTIONS, NotHere, OnCooldown, report, send_private
+from bot.discord.errors import NO_MENTIONS, NotHere, OnCooldown, Restarting, report, send_private
 from bot.discord.formatting import (
     MAX_EMBEDS,
     help_embed,
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 # interaction that gets no response within 3 seconds.
 DEFER_AFTER_SECONDS = 2.0
 EXPIRED = "These buttons have expired; ask again with /ask."
+# After the shutdown's grace period, how long the "restarting" replies get to go out.
+GIVE_UP_SECONDS = 2.0
 _LEADING_MENTION = re.compile(r"\s*<@!?(\d+)>\s*(.*)", re.DOTALL)
 
 Context = commands.Context[commands.Bot]
@@ -72,6 +75,11 @@ class Ask(commands.Cog, name="Questions"):
         self.page_size = min(settings.top_k, MAX_EMBEDS)
         self.cooldowns = Cooldowns(settings.cooldown_rate, settings.cooldown_seconds)
         self.views: dict[str, AnswerView] = {}
+        self.closing = False
+        self._owed = 0
+        self._settled = asyncio.Event()
+        self._settled.set()
+        self._give_up = asyncio.Event()
 
     @property
     def scorer(self) -> Scorer:
@@ -108,6 +116,62 @@ class Ask(commands.Cog, name="Questions"):
         if wait > 0:
             raise OnCooldown(f"You're asking quickly; try again in {math.ceil(wait)} s.")
 
+    # ---------------------------------------------------------------- shutdown
+
+    @contextlib.asynccontextmanager
+    async def owed(self, target: Context | discord.Interaction) -> AsyncIterator[None]:
+        """Around work someone waits for, reply included: a shutdown lets it finish first.
+
+        Refused once the worker is stopping; if the shutdown gives up on it, the user
+        is told so (``Restarting``) instead of being left with "thinking…" forever.
+        """
+        if self.closing:
+            raise Restarting()
+        self._owed += 1
+        self._settled.clear()
+        try:
+            yield
+        except Restarting as exc:
+            await report(target, exc)
+        finally:
+            self._owed -= 1
+            if not self._owed:
+                self._settled.set()
+
+    async def drain(self, grace: float) -> int:
+        """Take no more questions; give those in flight ``grace`` seconds, then give up on them.
+
+        Returns how many were still in flight when stopping began.
+        """
+        self.closing = True
+        owed = self._owed
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await self._settled.wait()
+        if not self._settled.is_set():
+            log.warning("%d question(s) not answered within %.0f s", self._owed, grace)
+            self._give_up.set()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(GIVE_UP_SECONDS):
+                    await self._settled.wait()
+        return owed
+
+    async def _unless_stopping(self, work: Awaitable[T]) -> T:
+        """``work``'s result, or ``Restarting`` if the shutdown gives up on it first."""
+        task = asyncio.ensure_future(work)
+        stop = asyncio.ensure_future(self._give_up.wait())
+        finished = False
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+            finished = task.done()
+        finally:
+            stop.cancel()
+            if not task.done():
+                task.cancel()  # abandoned: its result would have nobody to go to
+        if not finished:
+            raise Restarting()
+        return task.result()
+
     # --------------------------------------------------------------- answering
 
     async def fetch(
@@ -117,7 +181,8 @@ class Ask(commands.Cog, name="Questions"):
         defer: Callable[[], Awaitable[None]] | None = None,
     ) -> Reply:
         """The engine's reply, scored off the loop; calls ``defer`` first if it is slow."""
-        return await in_time(self.scorer.ask(question, self.page_size, offset), defer)
+        scoring = self.scorer.ask(question, self.page_size, offset)
+        return await in_time(self._unless_stopping(scoring), defer)
 
     async def listing_embed(self) -> discord.Embed:
         """What /sources and the Sources button show: the articles answering now."""
@@ -127,6 +192,10 @@ class Ask(commands.Cog, name="Questions"):
         """Check, ask, and reply with the answers and their buttons (or the no-answer reason)."""
         self.check_place(ctx.channel, ctx.guild is not None)
         self.check_rate(ctx.author.id)
+        async with self.owed(ctx):
+            await self._answer(ctx, question)
+
+    async def _answer(self, ctx: Context, question: str) -> None:
         reply = await self.fetch(question, defer=ctx.defer)
         page = reply_page(reply)
         if not reply.answers:
@@ -174,6 +243,10 @@ class Ask(commands.Cog, name="Questions"):
         # a server may change that in its Integrations settings; has_permissions refuses
         # them on every use whatever the server chose.
         self.check_place(ctx.channel, ctx.guild is not None)
+        async with self.owed(ctx):
+            await self._reload(ctx)
+
+    async def _reload(self, ctx: Context) -> None:
         reloaded = await in_time(self.scorer.reload(), lambda: ctx.defer(ephemeral=True))
         log.info(
             "corpus reloaded",

@@ -37,6 +37,13 @@ class OnCooldown(UserError):
     """The user asked more often than the cooldown allows."""
 
 
+class Restarting(UserError):
+    """Asked while the worker is stopping, or not answered within the shutdown's grace period."""
+
+    def __init__(self) -> None:
+        super().__init__("I'm restarting and could not answer that; ask again in a minute.")
+
+
 class Expired(UserError):
     """A button whose answer is no longer live (timed out or from before a restart)."""
 

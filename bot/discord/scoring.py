@@ -16,14 +16,17 @@ memory. Both scorers answer with exactly what it returns, errors included: a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from bot.core.models import Answer, Reply
+from bot.core.processes import die_with_parent
 from bot.discord.articles import Articles, Listing, Reloaded
 from bot.settings import Settings
 
@@ -67,13 +70,31 @@ class Scorer:
         return await self._call(Articles.reload)
 
     async def close(self) -> None:
-        """Stop watching, then stop scoring: queued questions are dropped and the worker ends."""
+        """Stop watching, then stop scoring, in bounded time: queued questions are dropped.
+
+        A question still being scored is waited for at most ``CLOSE_TIMEOUT_SECONDS``;
+        after that the scoring is abandoned (``_abandon``), never waited on forever.
+        """
         try:
             async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
                 await self._call(Articles.close)
         except Exception as exc:  # a broken child or a stuck scan must not block shutdown
             log.warning("could not stop the corpus watcher: %r", exc)
-        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+        stopped = asyncio.create_task(
+            asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+        )
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+                await asyncio.shield(stopped)
+            return
+        except TimeoutError:
+            log.warning("scoring did not stop within %.0f s; abandoning it", CLOSE_TIMEOUT_SECONDS)
+        if self._abandon():
+            await stopped
+
+    def _abandon(self) -> bool:
+        """End scoring that will not stop by itself; True when shutting down can now finish."""
+        return False  # a thread cannot be killed: the process exit ends it
 
 
 class ThreadScorer(Scorer):
@@ -95,6 +116,10 @@ class ThreadScorer(Scorer):
 class ProcessScorer(Scorer):
     """The corpus loaded, watched and scored in one child process, off our GIL."""
 
+    def __init__(self, executor: Executor, child_pid: int) -> None:
+        super().__init__(executor)
+        self.child_pid = child_pid
+
     @classmethod
     async def start(cls, settings: Settings) -> ProcessScorer:
         """Start the child and load the corpus there (``CorpusError`` if it cannot be read)."""
@@ -102,15 +127,21 @@ class ProcessScorer(Scorer):
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_child_setup,
-            initargs=(settings.log_level, settings.log_format),
+            initargs=(os.getpid(), settings.log_level, settings.log_format),
         )
         child_settings = settings.model_copy(update={"discord_token": None})
         try:
-            await asyncio.get_running_loop().run_in_executor(executor, _load, child_settings)
+            pid = await asyncio.get_running_loop().run_in_executor(executor, _load, child_settings)
         except BaseException:
             executor.shutdown(wait=False, cancel_futures=True)
             raise
-        return cls(executor)
+        return cls(executor, pid)
+
+    def _abandon(self) -> bool:
+        """Kill the scoring process (stuck in a question); the executor then finishes."""
+        with contextlib.suppress(ProcessLookupError):  # it ended on its own meanwhile
+            os.kill(self.child_pid, signal.SIGKILL)
+        return True
 
     async def _call(self, method: Method[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await self._run(_call_loaded, method, args, kwargs)
@@ -121,18 +152,25 @@ class ProcessScorer(Scorer):
 _articles: Articles | None = None
 
 
-def _child_setup(level: str, fmt: str) -> None:
-    """Log like the parent; leave SIGINT/SIGTERM to the parent, which shuts the child down."""
+def _child_setup(parent: int, level: str, fmt: str) -> None:
+    """Log like the parent; leave SIGINT/SIGTERM to the parent, which shuts the child down.
+
+    If the parent is killed outright (SIGKILL, the OOM killer) the child ends with it.
+    """
     from bot.logs import configure
+
+    die_with_parent(parent)
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     configure(level, fmt)
 
 
-def _load(settings: Settings) -> None:
+def _load(settings: Settings) -> int:
+    """Load the corpus here; returns this process's id, for killing it if it ever hangs."""
     global _articles
     _articles = Articles.watch(settings)
+    return os.getpid()
 
 
 def _call_loaded(method: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:

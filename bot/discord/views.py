@@ -106,7 +106,7 @@ class AnswerView(discord.ui.View):
 
     async def _more(self, interaction: discord.Interaction) -> None:
         """Replace the shown answers with the next page for the same question."""
-        async with self._paging:
+        async with self._paging, self.cog.owed(interaction):
             self.cog.check_rate(interaction.user.id)
             offset = self.reply.offset + len(self.reply.answers)
             reply = await self.cog.fetch(self.reply.question, offset)

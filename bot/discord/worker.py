@@ -2,9 +2,10 @@
 
 The corpus is loaded once, before connecting, in the scoring process (see
 ``scoring``), which then watches the folder and applies added, edited and deleted
-files as they settle. SIGTERM (what Heroku and systemd send) and SIGINT close the
-gateway connection cleanly within ``STOP_TIMEOUT_SECONDS``, then stop the watcher and
-the scoring process.
+files as they settle. SIGTERM (what Heroku and systemd send) and SIGINT first give the
+questions being answered ``shutdown_grace_seconds`` to finish (the rest are told the bot
+is restarting), then close the gateway connection within ``STOP_TIMEOUT_SECONDS``, then
+stop the watcher and the scoring process (killed if a question keeps it busy).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import logging
 import signal
 
 import discord
+from discord.ext import commands
 
 from bot.core.errors import UserError
 from bot.discord.client import create_bot, use_endpoints
+from bot.discord.cog import Ask
 from bot.discord.health import LoopLag
 from bot.discord.scoring import ProcessScorer, Scorer
 from bot.settings import Settings
@@ -91,14 +94,19 @@ async def serve(scorer: Scorer, settings: Settings, token: str, stop: asyncio.Ev
             await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
             if not runner.done():
-                return await _stop(bot, runner, lag)
+                return await _stop(bot, runner, lag, settings.shutdown_grace_seconds)
             _raise_startup_error(runner)
             return 0
     finally:
         await lag.stop()
 
 
-async def _stop(bot: discord.Client, runner: asyncio.Task[None], lag: LoopLag) -> int:
+async def _stop(bot: commands.Bot, runner: asyncio.Task[None], lag: LoopLag, grace: float) -> int:
+    """Answer what is in flight (within ``grace``), then close the gateway."""
+    cog = bot.get_cog(Ask.__cog_name__)
+    if isinstance(cog, Ask):
+        owed = await cog.drain(grace)
+        log.info("stopping: questions in flight settled", extra={"questions": owed})
     log.info("stopping: closing the gateway connection")
     try:
         async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
