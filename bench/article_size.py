@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.core.corpus import read_article
-from bot.core.engine import Engine
+from bot.core.answer.engine import Engine
+from bot.core.ingest.files import read_article
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

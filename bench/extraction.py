@@ -46,9 +46,9 @@ from pathlib import Path
 
 import trafilatura
 
-from bot.core.clean import classify
-from bot.core.corpus import ArticleFormatError
-from bot.core.html import decode_html, read_html
+from bot.core.ingest.clean import classify
+from bot.core.ingest.files import ArticleFormatError
+from bot.core.ingest.html import decode_html, read_html
 from bot.core.models import BlockKind
 
 log = logging.getLogger(__name__)

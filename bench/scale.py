@@ -12,7 +12,7 @@ else questions drawn from corpus sentences.
 
 Systems, each built and then served in its own subprocess so peak RSS is its own:
 
-* ``newsquote``: ``bot.core.bm25.SparseBM25`` saved with ``bot.core.store``;
+* ``newsquote``: ``bot.core.index.bm25.SparseBM25`` saved with ``bot.core.index.bundle``;
 * ``rank-bm25``: ``BM25Okapi`` with the project's IDF floor (what the engine used
   before its sparse scorer), saved with pickle, the only way it can be;
 * ``bm25s``: ``bm25s.BM25()`` (defaults: lucene IDF, float32), its own save/load;
@@ -20,7 +20,7 @@ Systems, each built and then served in its own subprocess so peak RSS is its own
   stemmer), i.e. bm25s as its users run it;
 * ``newsquote-engine``: the bot's whole answer path. The sentences are written as
   article files (20 per article, 2 per paragraph; untimed), built and saved with
-  ``bot.core.index.open_engine`` (read, clean, Punkt, attribution, tokenize, index,
+  ``bot.core.index.saved.open_engine`` (read, clean, Punkt, attribution, tokenize, index,
   save: all timed, on both cores), loaded from the saved index, asked with
   ``Engine.ask`` (top 10) and the reply serialised as ``ask --json`` prints it.
 
@@ -75,7 +75,7 @@ def base_sentences() -> tuple[list[str], str]:
     """The distinct sentences the corpus is replicated from, and where they came from."""
     if not BBC.exists():
         return generated_sentences(40_000), "generated news-like text (BBC file absent)"
-    from bot.core.sentences import SentenceSplitter
+    from bot.core.ingest.sentences import SentenceSplitter
 
     splitter = SentenceSplitter.untrained()
     out = []
@@ -157,8 +157,8 @@ def cached_tokens(work: Path, n: int) -> Iterator[list[str]]:
 
 
 def floor_idf(bm25: object) -> None:
-    """Apply the project's IDF floor (``bot.core.bm25``) to a BM25Okapi."""
-    from bot.core.bm25 import IDF_FLOOR
+    """Apply the project's IDF floor (``bot.core.index.bm25``) to a BM25Okapi."""
+    from bot.core.index.bm25 import IDF_FLOOR
 
     floor = max(IDF_FLOOR, bm25.epsilon * max(bm25.average_idf, 0.0))
     for term, value in bm25.idf.items():
@@ -174,7 +174,7 @@ def write_articles(work: Path, n: int) -> Path:
     cannot vouch for its hash, so the first start after the build would read
     it again and rewrite the index, which is not the restart being measured.
     """
-    from bot.core.index import RACY_NS
+    from bot.core.index.saved import RACY_NS
 
     folder = work / f"articles-{n}"
     if folder.is_dir() and len(list(folder.iterdir())) == -(-n // PER_ARTICLE):
@@ -201,7 +201,7 @@ def build(system: str, work: Path, n: int, index_dir: Path) -> dict[str, float]:
     """Index ``n`` sentences and save; returns seconds (tokens prepared beforehand, untimed)."""
     index_dir.mkdir(parents=True, exist_ok=True)
     if system == "newsquote-engine":
-        from bot.core.index import open_engine
+        from bot.core.index.saved import open_engine
 
         folder = write_articles(work, n)
         started = time.perf_counter()
@@ -211,8 +211,8 @@ def build(system: str, work: Path, n: int, index_dir: Path) -> dict[str, float]:
             "engine_sentences": opened.engine.sentence_count,
         }
     if system == "newsquote":
-        from bot.core.bm25 import SparseBM25
-        from bot.core.store import Bundle, save
+        from bot.core.index.bm25 import SparseBM25
+        from bot.core.index.bundle import Bundle, save
 
         started = time.perf_counter()
         index = SparseBM25(cached_tokens(work, n))  # streamed: no list of token lists
@@ -267,12 +267,12 @@ def open_system(system: str, index_dir: Path) -> Answer:
             return found.documents[0].tolist(), found.scores[0].tolist()
 
         return native
-    from bot.core.tokenize import Tokenizer
+    from bot.core.index.tokenize import Tokenizer
 
     tokenizer = Tokenizer()
     if system == "newsquote":
-        from bot.core.bm25 import SparseBM25
-        from bot.core.store import load
+        from bot.core.index.bm25 import SparseBM25
+        from bot.core.index.bundle import load
 
         bundle = load(index_dir, {"bench": True})
         if bundle is None:
@@ -309,7 +309,7 @@ def open_system(system: str, index_dir: Path) -> Answer:
 def serve_engine(work: Path, n: int, index_dir: Path, budget: float) -> dict[str, object]:
     """The engine path: load the saved index (hashing the files), first answer; then latency."""
     from bot.core.errors import UserError
-    from bot.core.index import open_engine
+    from bot.core.index.saved import open_engine
 
     asked = json.loads((work / "questions.json").read_text("utf-8"))
     started = time.perf_counter()
@@ -376,11 +376,16 @@ def serve(system: str, work: Path, n: int, index_dir: Path, budget: float) -> di
 
 
 IMPORTS = {
-    "newsquote": ("scipy.sparse", "bot.core.bm25", "bot.core.store", "bot.core.tokenize"),
-    "rank-bm25": ("rank_bm25", "bot.core.bm25", "bot.core.tokenize"),
-    "bm25s": ("bm25s", "bot.core.tokenize"),
+    "newsquote": (
+        "scipy.sparse",
+        "bot.core.index.bm25",
+        "bot.core.index.bundle",
+        "bot.core.index.tokenize",
+    ),
+    "rank-bm25": ("rank_bm25", "bot.core.index.bm25", "bot.core.index.tokenize"),
+    "bm25s": ("bm25s", "bot.core.index.tokenize"),
     "bm25s-native": ("bm25s",),
-    "newsquote-engine": ("bot.core.index",),
+    "newsquote-engine": ("bot.core.index.saved",),
 }
 
 
@@ -426,7 +431,7 @@ def run_phase(
 
 def prepare(work: Path, base: Sequence[str], asked: Sequence[str]) -> float:
     """Token cache of the base sentences; returns our tokenizer's seconds per sentence."""
-    from bot.core.tokenize import Tokenizer
+    from bot.core.index.tokenize import Tokenizer
 
     tokenizer = Tokenizer()
     started = time.perf_counter()

@@ -30,7 +30,7 @@ import numpy as np
 import yaml
 
 from bot.core.errors import UserError
-from bot.core.index import open_engine
+from bot.core.index.saved import open_engine
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

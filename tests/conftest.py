@@ -8,8 +8,8 @@ from pathlib import Path
 import hypothesis
 import pytest
 
-from bot.core.corpus import RawArticle
-from bot.core.engine import Engine
+from bot.core.answer.engine import Engine
+from bot.core.ingest.files import RawArticle
 from bot.core.models import Source
 from bot.settings import Settings
 

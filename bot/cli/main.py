@@ -21,10 +21,10 @@ from typing import TextIO
 from bot import __version__
 from bot.cli.render import reply_text, sources_text
 from bot.cli.repl import run_repl
-from bot.core import index
-from bot.core.corpus import article_files, is_article_file, links_outside, require_folder
-from bot.core.engine import Engine, Progress
+from bot.core.answer.engine import Engine, Progress
 from bot.core.errors import UserError
+from bot.core.index import saved as index
+from bot.core.ingest.files import article_files, is_article_file, links_outside, require_folder
 from bot.core.live import LiveCorpus, Watcher
 from bot.core.models import Reply
 from bot.discord.commands import add_discord_commands

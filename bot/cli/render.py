@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
-from bot.core.engine import NO_ARTICLES, ArticleInfo
+from bot.core.answer.engine import NO_ARTICLES, ArticleInfo
 from bot.core.models import Reply, Source
 
 WIDTH = 88

@@ -8,7 +8,7 @@ alone (``Engine.with_changes``) and the new engine replaces the old one in a
 single reference swap; questions already running finish on the old engine.
 
 With ``settings.use_saved_index`` the engine comes from the saved index
-(``bot.core.index``), brought up to date by content hash at start-up, and
+(``bot.core.index.saved``), brought up to date by content hash at start-up, and
 every applied change is saved again, so the next start loads rather than builds.
 """
 
@@ -20,8 +20,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.core import index
-from bot.core.corpus import (
+from bot.core.answer.engine import Engine, Progress
+from bot.core.index import saved as index
+from bot.core.ingest.document import digest_of
+from bot.core.ingest.files import (
     FileStamp,
     LoadError,
     RawArticle,
@@ -29,8 +31,6 @@ from bot.core.corpus import (
     require_folder,
     scan_folder,
 )
-from bot.core.document import digest_of
-from bot.core.engine import Engine, Progress
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

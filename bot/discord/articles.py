@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.core.corpus import LoadError
-from bot.core.engine import ArticleInfo, Engine
+from bot.core.answer.engine import ArticleInfo, Engine
+from bot.core.ingest.files import LoadError
 from bot.core.live import CorpusChange, LiveCorpus, Watcher
 from bot.core.models import Answer, Reply
 from bot.settings import Settings

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from bot.core.corpus import LoadError
+from bot.core.ingest.files import LoadError
 from bot.core.models import Answer, Reply, Source
 from bot.discord.articles import Listed, Listing, Reloaded, published_at
 

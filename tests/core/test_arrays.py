@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.core.arrays import distinct, distinct_counts, distinct_inverse, lookup, member
+from bot.core.index.arrays import distinct, distinct_counts, distinct_inverse, lookup, member
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, 7, 1000])

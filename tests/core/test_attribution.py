@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.attribution import (
+from bot.core.ingest.attribution import (
     _ANAPHORIC_DETERMINERS,
     _NAME_RUN,
     _TITLES,

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from bot.core import bm25 as bm25_module
-from bot.core.bm25 import IDF_FLOOR, Parameters, SparseBM25
-from bot.core.sentences import SentenceSplitter
-from bot.core.tokenize import Tokenizer
+from bot.core.index import bm25 as bm25_module
+from bot.core.index.bm25 import IDF_FLOOR, Parameters, SparseBM25
+from bot.core.index.tokenize import Tokenizer
+from bot.core.ingest.sentences import SentenceSplitter
 
 BBC = Path(__file__).resolve().parents[3] / "shared" / "data" / "news" / "bbc-news.jsonl"
 PARAMS = [(1.5, 0.75, 0.25), (1.2, 0.5, 0.5), (2.0, 1.0, 0.1), (0.9, 0.0, 0.25)]
@@ -115,7 +115,7 @@ def queries_from(docs: list[list[str]], n: int = 40, seed: int = 3) -> list[list
 
 
 def reference(docs, k1=1.5, b=0.75, epsilon=0.25, floor=True) -> BM25Okapi:
-    """BM25Okapi with the floor of bot.core.index applied to its IDFs the same way."""
+    """BM25Okapi with the floor of bot.core.index.saved applied to its IDFs the same way."""
     ref = BM25Okapi(docs, k1=k1, b=b, epsilon=epsilon)
     if floor:
         lowest = max(IDF_FLOOR, epsilon * max(ref.average_idf, 0.0))

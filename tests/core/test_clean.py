@@ -1,4 +1,4 @@
-from bot.core.clean import classify, ends_sentence, is_furniture, paragraphs
+from bot.core.ingest.clean import classify, ends_sentence, is_furniture, paragraphs
 from bot.core.models import BlockKind
 
 

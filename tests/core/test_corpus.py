@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.corpus import (
+from bot.core.ingest.files import (
     ArticleFormatError,
     LoadError,
     load_folder,

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.clean import classify
-from bot.core.corpus import (
+from bot.core.ingest.clean import classify
+from bot.core.ingest.files import (
     ArticleFormatError,
     LoadError,
     article_files,
     load_folder,
     read_article,
 )
-from bot.core.html import declared_encoding, decode_html, read_html
+from bot.core.ingest.html import declared_encoding, decode_html, read_html
 from bot.core.models import BlockKind
 
 PARAGRAPHS = (

@@ -7,9 +7,10 @@ import shutil
 import numpy as np
 import pytest
 
-from bot.core import index, store
-from bot.core.corpus import scan_folder
-from bot.core.engine import Engine
+from bot.core.answer.engine import Engine
+from bot.core.index import bundle as store
+from bot.core.index import saved as index
+from bot.core.ingest.files import scan_folder
 from tests.conftest import NEWS, SEEDS, SPORT, make_settings
 from tests.core.test_table import assert_same_table
 

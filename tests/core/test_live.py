@@ -163,7 +163,7 @@ def test_a_failed_update_leaves_every_file_pending_for_the_next_poll(live, tmp_p
 
 
 def test_an_article_that_breaks_preparation_costs_only_that_article(live, tmp_path, monkeypatch):
-    from bot.core import ingest
+    from bot.core.ingest import prepare as ingest
 
     real = ingest.prepare_article
 

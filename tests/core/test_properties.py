@@ -22,22 +22,22 @@ from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from bot.core.clean import classify
-from bot.core.corpus import (
+from bot.core.answer.engine import Engine
+from bot.core.answer.question import parse_question
+from bot.core.errors import UserError
+from bot.core.index.tokenize import Tokenizer
+from bot.core.ingest.clean import classify
+from bot.core.ingest.document import prepare_article
+from bot.core.ingest.files import (
     METADATA_FIELDS,
     ArticleFormatError,
     RawArticle,
     read_article,
     split_front_matter,
 )
-from bot.core.document import prepare_article
-from bot.core.engine import Engine
-from bot.core.errors import UserError
-from bot.core.html import read_html
+from bot.core.ingest.html import read_html
+from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.models import BlockKind, Reply, Source
-from bot.core.question import parse_question
-from bot.core.sentences import SentenceSplitter
-from bot.core.tokenize import Tokenizer
 from tests.conftest import NEWS, SPORT, make_settings
 
 # ------------------------------------------------------------------------- strategies

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.core.question import parse_question
+from bot.core.answer.question import parse_question
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.core.sentences import SentenceSplitter
+from bot.core.ingest.sentences import SentenceSplitter
 
 
 @pytest.fixture(scope="module")

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.core import store
-from bot.core.bm25 import SparseBM25
-from bot.core.sentences import curated_abbreviations
-from bot.core.store import Bundle, article_changes, bundle_path, load, save
-from bot.core.tokenize import Tokenizer
+from bot.core.index import bundle as store
+from bot.core.index.bm25 import SparseBM25
+from bot.core.index.bundle import Bundle, article_changes, bundle_path, load, save
+from bot.core.index.tokenize import Tokenizer
+from bot.core.ingest.sentences import curated_abbreviations
 
 FINGERPRINT = {"stopwords": "ab12", "stemmer": "snowball/english", "k1": 1.5, "b": 0.75}
 
@@ -50,7 +50,7 @@ def assert_equal(loaded: Bundle | None, bundle: Bundle) -> None:
 
 
 def one_warning(caplog) -> str:
-    records = [r for r in caplog.records if r.name == "bot.core.store"]
+    records = [r for r in caplog.records if r.name == "bot.core.index.bundle"]
     assert len(records) == 1 and records[0].levelno == logging.WARNING
     message = records[0].getMessage()
     assert "\n" not in message

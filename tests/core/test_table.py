@@ -8,14 +8,14 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from bot.core.corpus import RawArticle
-from bot.core.document import prepare_article
-from bot.core.engine import Engine
-from bot.core.ingest import prepare_table
+from bot.core.answer.engine import Engine
+from bot.core.index.table import CorpusTable, Packed
+from bot.core.index.tokenize import Tokenizer
+from bot.core.ingest.document import prepare_article
+from bot.core.ingest.files import RawArticle
+from bot.core.ingest.prepare import prepare_table
+from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.models import Source
-from bot.core.sentences import SentenceSplitter
-from bot.core.table import CorpusTable, Packed
-from bot.core.tokenize import Tokenizer
 from tests.conftest import NEWS, SPORT
 
 CHINA = """Beijing urges calm

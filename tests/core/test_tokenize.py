@@ -1,6 +1,6 @@
 import pytest
 
-from bot.core.tokenize import Tokenizer, load_aliases
+from bot.core.index.tokenize import Tokenizer, load_aliases
 
 
 @pytest.fixture(scope="module")

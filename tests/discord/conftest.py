@@ -12,8 +12,8 @@ import pytest
 from discord.ext import commands
 from pydantic import SecretStr
 
-from bot.core.corpus import RawArticle
-from bot.core.engine import Engine
+from bot.core.answer.engine import Engine
+from bot.core.ingest.files import RawArticle
 from bot.core.models import Source
 from bot.discord.articles import Articles
 from bot.discord.client import create_bot, restore_endpoints, use_endpoints

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.corpus import LoadError
-from bot.core.engine import ArticleInfo
+from bot.core.answer.engine import ArticleInfo
+from bot.core.ingest.files import LoadError
 from bot.core.live import CorpusChange
 from bot.core.models import Answer, Reply, Source
 from bot.discord.articles import Listed, Listing, Reloaded

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from bot.core.engine import Engine
+from bot.core.answer.engine import Engine
 from bot.core.errors import CorpusError, QuestionError
 from bot.discord.articles import Articles
 from bot.discord.scoring import ProcessScorer, ThreadScorer

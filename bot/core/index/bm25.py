@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from bot.core.arrays import distinct, distinct_inverse, lookup
+from bot.core.index.arrays import distinct, distinct_inverse, lookup
 
 IDF_FLOOR = 1e-3
 FORMAT = 2

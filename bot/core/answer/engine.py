@@ -23,19 +23,19 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.core.answer_type import expected as expected_type
-from bot.core.answer_type import offers
-from bot.core.arrays import distinct, distinct_counts, lookup, member
-from bot.core.attribution import quoted_spans
-from bot.core.bm25 import Parameters, SparseBM25
-from bot.core.corpus import LoadError, RawArticle, load_folder
+from bot.core.answer.answer_type import expected as expected_type
+from bot.core.answer.answer_type import offers
+from bot.core.answer.question import ParsedQuestion, parse_question
 from bot.core.errors import QuestionError
-from bot.core.ingest import Progress, prepare_table, workers_for
+from bot.core.index.arrays import distinct, distinct_counts, lookup, member
+from bot.core.index.bm25 import Parameters, SparseBM25
+from bot.core.index.table import CorpusTable
+from bot.core.index.tokenize import Tokenizer, load_aliases
+from bot.core.ingest.attribution import quoted_spans
+from bot.core.ingest.files import LoadError, RawArticle, load_folder
+from bot.core.ingest.prepare import Progress, prepare_table, workers_for
+from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.models import Answer, Reply, Source
-from bot.core.question import ParsedQuestion, parse_question
-from bot.core.sentences import SentenceSplitter
-from bot.core.table import CorpusTable
-from bot.core.tokenize import Tokenizer, load_aliases
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 import yaml
 
-from bot.core import yamltext
 from bot.core.errors import CorpusError
+from bot.core.ingest import yamltext
 from bot.core.models import Source
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,9 @@ def read_article(path: Path, source_id: str, max_bytes: int = MAX_ARTICLE_BYTES)
     if links_outside(path, root):
         raise ArticleFormatError("is a link to a file outside the corpus folder")
     if path.name.lower().endswith(HTML_SUFFIXES):
-        from bot.core.html import read_html  # deferred: bot.core.html imports this module
+        from bot.core.ingest.html import (
+            read_html,  # deferred: bot.core.ingest.html imports this module
+        )
 
         return read_html(path, source_id, max_bytes)
     try:

@@ -33,8 +33,8 @@ import trafilatura
 import yaml
 from trafilatura.settings import Document
 
-from bot.core import yamltext
-from bot.core.corpus import (
+from bot.core.ingest import yamltext
+from bot.core.ingest.files import (
     MAX_ARTICLE_BYTES,
     METADATA_FIELDS,
     ArticleFormatError,

@@ -11,18 +11,18 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from bot.core.attribution import (
+from bot.core.index.tokenize import Tokenizer
+from bot.core.ingest.attribution import (
     ArticleSpeakers,
     has_reporting_verb,
     quoted_share,
     reports_content,
     speaker_core,
 )
-from bot.core.clean import classify, is_furniture
-from bot.core.corpus import RawArticle
+from bot.core.ingest.clean import classify, is_furniture
+from bot.core.ingest.files import RawArticle
+from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.models import Article, Attribution, BlockKind, Sentence
-from bot.core.sentences import SentenceSplitter
-from bot.core.tokenize import Tokenizer
 
 log = logging.getLogger(__name__)
 

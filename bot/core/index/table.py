@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.core.document import PreparedArticle
+from bot.core.ingest.document import PreparedArticle
 from bot.core.models import Attribution, Source
 
 

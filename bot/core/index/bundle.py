@@ -55,7 +55,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from bot.core.tokenize import Tokenizer
+    from bot.core.index.tokenize import Tokenizer
 
 log = logging.getLogger(__name__)
 

@@ -39,19 +39,19 @@ from typing import Any
 import numpy as np
 from nltk.tokenize.punkt import PunktParameters
 
-from bot.core import store
-from bot.core.bm25 import ARRAY_NAMES, SparseBM25
-from bot.core.corpus import (
+from bot.core.answer.engine import Engine, Progress
+from bot.core.index import bundle as store
+from bot.core.index.bm25 import ARRAY_NAMES, SparseBM25
+from bot.core.index.table import CorpusTable, Packed
+from bot.core.index.tokenize import TOKENIZER_VERSION, Tokenizer, load_aliases
+from bot.core.ingest.files import (
     FileStamp,
     LoadError,
     read_files,
     require_folder,
     scan_folder,
 )
-from bot.core.engine import Engine, Progress
-from bot.core.sentences import TRAINING_CHARS, SentenceSplitter, curated_abbreviations
-from bot.core.table import CorpusTable, Packed
-from bot.core.tokenize import TOKENIZER_VERSION, Tokenizer, load_aliases
+from bot.core.ingest.sentences import TRAINING_CHARS, SentenceSplitter, curated_abbreviations
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

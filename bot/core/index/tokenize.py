@@ -24,7 +24,7 @@ from pathlib import Path
 
 import Stemmer
 
-from bot.core import yamltext
+from bot.core.ingest import yamltext
 
 SPEECH = "say"
 # Bump when a rule here (or in splitting, cleaning or attribution) changes what an article

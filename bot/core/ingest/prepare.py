@@ -25,12 +25,12 @@ from dataclasses import dataclass
 
 from nltk.tokenize.punkt import PunktParameters
 
-from bot.core.corpus import LoadError, RawArticle
-from bot.core.document import prepare_article
+from bot.core.index.table import CorpusTable
+from bot.core.index.tokenize import Tokenizer
+from bot.core.ingest.document import prepare_article
+from bot.core.ingest.files import LoadError, RawArticle
+from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.processes import die_with_parent
-from bot.core.sentences import SentenceSplitter
-from bot.core.table import CorpusTable
-from bot.core.tokenize import Tokenizer
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Questions in, answers out: parsing, ranking, passages, and the reply with its reasons."""

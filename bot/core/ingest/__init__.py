@@ -1,0 +1,1 @@
+"""Articles in: reading files and pages, cleaning, sentences, speakers, prepared tables."""
