@@ -86,7 +86,7 @@ def test_a_loaded_index_holds_exactly_what_a_build_makes(corpus, indexed):
 def test_a_loaded_index_restores_both_bm25_indexes_score_for_score(corpus, indexed):
     built = index.open_engine(corpus, indexed).engine
     loaded = index.open_engine(corpus, indexed).engine
-    assert np.array_equal(loaded._paragraph, built._paragraph)
+    assert np.array_equal(loaded.corpus.paragraph, built.corpus.paragraph)
     for question in [*QUESTIONS, "storm damage roads closed", "no such words zzz"]:
         terms = built.tokenizer(question)
         for name in ("index", "paragraphs"):
