@@ -41,6 +41,14 @@ DEFAULT_JVM_OPTS = (
 )
 
 
+def jvm_opts() -> tuple[str, ...]:
+    """The node JVM's options: the defaults, then any in NEWSQUOTE_OPENSEARCH_JAVA_OPTS.
+
+    The later options win in the JVM, so e.g. ``-Xmx2g`` there gives a benchmark a bigger heap.
+    """
+    return DEFAULT_JVM_OPTS + tuple(os.environ.get("NEWSQUOTE_OPENSEARCH_JAVA_OPTS", "").split())
+
+
 class ClusterError(RuntimeError):
     """The cluster could not be built, started or brought to health in time."""
 
@@ -108,7 +116,7 @@ class ClusterNode:
     classpath: str
     seed_hosts: Sequence[str]
     initial_cluster_managers: Sequence[str]
-    jvm_opts: Sequence[str] = DEFAULT_JVM_OPTS
+    jvm_opts: Sequence[str] = field(default_factory=jvm_opts)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     # Where this start's output begins in the log, so an earlier run's ready line is not read.
     log_offset: int = field(default=0, repr=False)

@@ -167,12 +167,17 @@ def test_two_nodes_hold_the_index_and_bm25_finds_the_sentence(
 
 @dataclass
 class _SearchLoop:
-    """Searches without pause in a thread until told to stop (bounded in count and time)."""
+    """Searches in a thread until told to stop (bounded in count and time).
+
+    A short pause between searches (still ~50 a second) keeps the loop from taking a whole
+    core of two away from the node that is restarting.
+    """
 
     client: OpenSearch
     expected_hits: int
     max_searches: int = 20_000
     max_seconds: float = 150.0
+    pause: float = 0.01
     done: int = 0
     failures: list[str] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -195,6 +200,7 @@ class _SearchLoop:
             except Exception as exc:  # every failure is a finding, whatever its type
                 self.failures.append(f"search {self.done}: {exc!r}")
             self.done += 1
+            time.sleep(self.pause)
 
     def wait_for(self, count: int, timeout: float = 30.0) -> None:
         """Wait until ``count`` more searches have run."""
