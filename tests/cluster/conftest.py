@@ -48,15 +48,21 @@ def opensearch_cluster(
     opensearch_classpath: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OpenSearchCluster]:
     """Two nodes forming one cluster, green; stopped at the end of the session."""
-    cluster = OpenSearchCluster(opensearch_classpath, tmp_path_factory.mktemp("opensearch"))
-    # Also at interpreter exit, should the session end without running fixture finalizers.
-    atexit.register(cluster.stop)
     began = time.monotonic()
-    try:
-        cluster.start(timeout=120)
-    except ClusterError as exc:
-        cluster.stop()
-        pytest.fail(str(exc))
+    for attempt in (1, 2):
+        cluster = OpenSearchCluster(opensearch_classpath, tmp_path_factory.mktemp("opensearch"))
+        # Also at interpreter exit, should the session end without running fixture finalizers.
+        atexit.register(cluster.stop)
+        try:
+            cluster.start(timeout=120)
+            break
+        except ClusterError as exc:
+            cluster.stop()
+            atexit.unregister(cluster.stop)
+            # A port chosen free can be taken before the node binds it: once, choose again.
+            if attempt == 1 and "Bind" in str(exc):
+                continue
+            pytest.fail(str(exc))
     _timings["start"] = time.monotonic() - began
     yield cluster
     began = time.monotonic()
