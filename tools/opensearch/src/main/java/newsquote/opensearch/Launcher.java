@@ -24,9 +24,10 @@ import org.opensearch.transport.TransportService;
 /**
  * Starts one OpenSearch node inside this JVM, for the project's tests and benchmarks.
  *
- * <p>Why in-process: the OpenSearch distribution (tarball) is not a Maven Central artifact, but
- * the server jar and its module jars are, so a node whose plugins are loaded from the classpath
- * (as OpenSearch's own test framework does) needs nothing but Maven. The plugin jars here are
+ * <p>Why in-process: the server jar and its module jars are plain Maven Central artifacts, so a
+ * node whose plugins are loaded from the classpath (as OpenSearch's own test framework does)
+ * needs nothing but Maven's ordinary dependency resolution: no distribution archive to fetch,
+ * unpack and configure. The plugin jars here are
  * the modules a real distribution always loads that this project needs: the netty4 transport
  * (HTTP and node-to-node) and analysis-common. There is no security plugin: plain HTTP,
  * bound to 127.0.0.1 only, never to another interface.
