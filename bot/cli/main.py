@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import secrets
 import shutil
 import sys
 import time
@@ -181,10 +182,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
         if source.resolve() == target.resolve():
             continue  # already in the corpus folder: only indexed
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temp = target.with_name(f".{target.name}.adding")  # hidden: never read half-copied
-            shutil.copyfile(source, temp)
-            os.replace(temp, target)  # replaces a link at ``target``, never writes through it
+            _copy_in(source, target)
         except OSError as exc:
             raise UserError(f"{target}: cannot be written: {exc.strerror or exc}") from exc
     return _report(index.open_engine(folder, settings, _progress(sys.stderr, args.quiet)), args)
@@ -204,6 +202,24 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
             print(f"removed: {source_id}")
     opened = index.open_engine(folder, settings, _progress(sys.stderr, args.quiet))
     return _report(opened, args, shown=set(doomed.values()))
+
+
+def _copy_in(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` so that nobody ever reads it half-copied.
+
+    The copy is written to a hidden temporary file of its own (two ``add``s of the same
+    name at once each write theirs), then renamed over ``target`` in one step, which
+    replaces a link at ``target`` and never writes through it.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.adding")
+    try:
+        with source.open("rb") as reader, temp.open("xb") as writer:
+            shutil.copyfileobj(reader, writer)
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 def _report(opened: index.Opened, args: argparse.Namespace, shown: Set[str] = frozenset()) -> int:

@@ -341,3 +341,25 @@ def test_a_corpus_folder_that_is_a_link_works_for_every_command(cli, corpus, tmp
     assert cli("remove", "--corpus", str(link), "a1.txt")[0] == 0
     assert not (corpus / "a1.txt").exists()
     assert cli("remove", "--corpus", str(link), "-r", str(link))[0] == 2
+
+
+def test_add_never_touches_another_add_copying_the_same_name(cli, tmp_path):
+    """Two ``add``s of one name at once: neither may take or clobber the other's copy."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    body = "Harbour closed\n\nThe harbour master said the port would stay shut until Friday.\n"
+    (incoming / "harbour.txt").write_text(body, encoding="utf-8")
+    # What another ``add`` of the same file would have half-written at this moment.
+    for name in (".harbour.txt.adding", ".harbour.txt.4242.0badc0de.adding"):
+        (corpus / name).write_text("half a copy", encoding="utf-8")
+    code, _, err = cli("add", str(incoming / "harbour.txt"), "--corpus", str(corpus), "--quiet")
+    assert code == 0, err
+    assert (corpus / "harbour.txt").read_text(encoding="utf-8") == body
+    assert sorted(p.name for p in corpus.iterdir()) == [
+        ".harbour.txt.4242.0badc0de.adding",
+        ".harbour.txt.adding",
+        "harbour.txt",
+    ]
+    assert (corpus / ".harbour.txt.adding").read_text(encoding="utf-8") == "half a copy"
