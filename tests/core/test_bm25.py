@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from bot.core.index import bm25 as bm25_module
+from bot.core.index import postings
 from bot.core.index.bm25 import IDF_FLOOR, Parameters, SparseBM25
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.sentences import SentenceSplitter
@@ -248,7 +248,7 @@ def test_top_breaks_ties_by_lower_id():
 
 def test_large_weight_class_keys_take_the_sorting_path(generated_docs, monkeypatch):
     expected = SparseBM25(generated_docs).scores(["say", "rostov"])
-    monkeypatch.setattr(bm25_module, "_DENSE_KEYS", 0)
+    monkeypatch.setattr(postings, "_DENSE_KEYS", 0)
     np.testing.assert_array_equal(SparseBM25(generated_docs).scores(["say", "rostov"]), expected)
 
 

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import math
 import threading
-from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,11 +52,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from bot.core.index.arrays import distinct, distinct_inverse, lookup
+from bot.core.index.postings import classify, columns_of, encode
 
 IDF_FLOOR = 1e-3
 FORMAT = 2
 ARRAY_NAMES = ("indptr", "indices", "classes", "doc_len", "class_tf", "class_dl")
-_DENSE_KEYS = 1 << 22  # below this, (tf, dl) keys are coded with a lookup table, not a sort
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +97,8 @@ class SparseBM25:
     ) -> None:
         params = Parameters(k1, b, epsilon, idf_floor)
         terms: dict[str, int] = {}
-        ids, lengths = _encode(documents, terms)
-        self._set(params, list(terms), _columns_of(ids, lengths, len(terms)), lengths)
+        ids, lengths = encode(documents, terms)
+        self._set(params, list(terms), columns_of(ids, lengths, len(terms)), lengths)
 
     @classmethod
     def from_ids(
@@ -126,14 +125,14 @@ class SparseBM25:
         renumber = np.zeros(len(terms), dtype=np.int32)
         renumber[used] = np.arange(used.size, dtype=np.int32)
         self = cls.__new__(cls)
-        columns = _columns_of(renumber[ids], lengths, used.size)
+        columns = columns_of(renumber[ids], lengths, used.size)
         self._set(params, [terms[j] for j in used.tolist()], columns, lengths)
         return self
 
     def _set(
         self, params: Parameters, terms: list[str], columns: sp.csc_array, lengths: np.ndarray
     ) -> None:
-        classes, class_tf, class_dl = _classify(columns.data, lengths[columns.indices])
+        classes, class_tf, class_dl = classify(columns.data, lengths[columns.indices])
         self._init(
             params, terms, columns.indptr, columns.indices, classes, lengths, class_tf, class_dl
         )
@@ -385,58 +384,6 @@ class SparseBM25:
             floor = max(self.params.idf_floor, self.params.epsilon * max(average, 0.0))
             idf = np.where(idf <= floor, floor, idf)
         return idf
-
-
-def _encode(
-    documents: Iterable[Sequence[str]], vocab: dict[str, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Column ids of every token, flat, and each document's length (new terms join ``vocab``)."""
-    ids, lengths = array("i"), array("q")
-    for doc in documents:
-        if isinstance(doc, str):
-            raise TypeError("documents must be token lists, not str: tokenize them first")
-        before = len(ids)
-        ids.extend(vocab.setdefault(term, len(vocab)) for term in doc)
-        lengths.append(len(ids) - before)
-    return np.frombuffer(ids, dtype=np.int32), np.frombuffer(lengths, dtype=np.int64)
-
-
-def _columns_of(ids: np.ndarray, lengths: np.ndarray, n_terms: int) -> sp.csc_array:
-    """Term x sentence counts as CSC (data = tf), rows sorted within each column."""
-    rows = np.repeat(np.arange(lengths.size, dtype=np.int32), lengths)
-    ones = np.ones(ids.size, dtype=np.int32)
-    columns = sp.csc_array((ones, (rows, ids)), shape=(lengths.size, n_terms))
-    columns.sum_duplicates()  # repeats become tf; indices sorted
-    return columns
-
-
-def _classify(tf: np.ndarray, dl: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weight class of each posting from its (tf, dl); returns classes and the class table.
-
-    The work is a few passes over int32 keys and a lookup table, not a sort:
-    11M postings take a fraction of a second.
-    """
-    stride = int(dl.max(initial=0)) + 1
-    top = int(tf.max(initial=0))
-    keys = tf.astype(np.int64 if (top + 1) * stride >= 1 << 31 else np.int32)
-    keys *= stride
-    keys += dl.astype(keys.dtype)
-    distinct = _distinct(keys)
-    dtype = np.uint16 if distinct.size <= 1 << 16 else np.uint32
-    if distinct.size and distinct[-1] < _DENSE_KEYS:
-        lookup = np.zeros(int(distinct[-1]) + 1, dtype=dtype)
-        lookup[distinct] = np.arange(distinct.size, dtype=dtype)
-        classes = lookup[keys]
-    else:
-        classes = np.searchsorted(distinct, keys).astype(dtype)
-    return classes, distinct // stride, distinct % stride
-
-
-def _distinct(keys: np.ndarray) -> np.ndarray:
-    """The distinct keys, increasing; in linear time when they are small (they nearly always are)."""
-    if not keys.size or keys.max() >= _DENSE_KEYS:
-        return distinct(keys)
-    return np.flatnonzero(np.bincount(keys))
 
 
 def _check_arrays(arrays: Mapping[str, np.ndarray], n_terms: int) -> None:

@@ -1,0 +1,70 @@
+"""Building BM25 postings: term x sentence counts, and each posting's weight class.
+
+A posting's BM25 weight depends only on its (tf, document length) pair, and a corpus
+has few distinct pairs: postings store a small class number, and each query weighs
+the classes once instead of every posting.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from bot.core.index.arrays import distinct
+
+_DENSE_KEYS = 1 << 22  # below this, (tf, dl) keys are coded with a lookup table, not a sort
+
+
+def encode(
+    documents: Iterable[Sequence[str]], vocab: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Column ids of every token, flat, and each document's length (new terms join ``vocab``)."""
+    ids, lengths = array("i"), array("q")
+    for doc in documents:
+        if isinstance(doc, str):
+            raise TypeError("documents must be token lists, not str: tokenize them first")
+        before = len(ids)
+        ids.extend(vocab.setdefault(term, len(vocab)) for term in doc)
+        lengths.append(len(ids) - before)
+    return np.frombuffer(ids, dtype=np.int32), np.frombuffer(lengths, dtype=np.int64)
+
+
+def columns_of(ids: np.ndarray, lengths: np.ndarray, n_terms: int) -> sp.csc_array:
+    """Term x sentence counts as CSC (data = tf), rows sorted within each column."""
+    rows = np.repeat(np.arange(lengths.size, dtype=np.int32), lengths)
+    ones = np.ones(ids.size, dtype=np.int32)
+    columns = sp.csc_array((ones, (rows, ids)), shape=(lengths.size, n_terms))
+    columns.sum_duplicates()  # repeats become tf; indices sorted
+    return columns
+
+
+def classify(tf: np.ndarray, dl: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weight class of each posting from its (tf, dl); returns classes and the class table.
+
+    The work is a few passes over int32 keys and a lookup table, not a sort:
+    11M postings take a fraction of a second.
+    """
+    stride = int(dl.max(initial=0)) + 1
+    top = int(tf.max(initial=0))
+    keys = tf.astype(np.int64 if (top + 1) * stride >= 1 << 31 else np.int32)
+    keys *= stride
+    keys += dl.astype(keys.dtype)
+    distinct = _distinct(keys)
+    dtype = np.uint16 if distinct.size <= 1 << 16 else np.uint32
+    if distinct.size and distinct[-1] < _DENSE_KEYS:
+        lookup = np.zeros(int(distinct[-1]) + 1, dtype=dtype)
+        lookup[distinct] = np.arange(distinct.size, dtype=dtype)
+        classes = lookup[keys]
+    else:
+        classes = np.searchsorted(distinct, keys).astype(dtype)
+    return classes, distinct // stride, distinct % stride
+
+
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """The distinct keys, increasing; in linear time when they are small (they nearly always are)."""
+    if not keys.size or keys.max() >= _DENSE_KEYS:
+        return distinct(keys)
+    return np.flatnonzero(np.bincount(keys))
