@@ -10,20 +10,22 @@ reply says plainly why there is none.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from bot.core.answer.indexed import IndexedCorpus
 from bot.core.answer.need import need_of, uncovered, unknown_name
-from bot.core.answer.passages import MERGE_LOOKAHEAD, PassagePicker
+from bot.core.answer.passages import MERGE_LOOKAHEAD, PassageOptions, PassagePicker
 from bot.core.answer.question import ParsedQuestion, parse_question
-from bot.core.answer.rank import Ranker
+from bot.core.answer.rank import Ranker, RankOptions
 from bot.core.answer.reasons import answer_of
 from bot.core.errors import QuestionError
 from bot.core.index.bm25 import Parameters, SparseBM25
@@ -36,6 +38,7 @@ from bot.core.models import Answer, Reply, Source
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # An empty corpus is a normal state (a new folder, every file unreadable, the last one removed).
 NO_ARTICLES = "No articles are loaded yet: add article files to the corpus folder."
@@ -83,8 +86,8 @@ class Engine:
         params = Parameters(settings.bm25_k1, settings.bm25_b, settings.bm25_epsilon)
         self.corpus = IndexedCorpus(table, params, tokenizer.speech_term, indexes)
         self.index, self.paragraphs = self.corpus.index, self.corpus.paragraphs
-        self._ranker = Ranker(self.corpus, tokenizer, settings)
-        self._passages = PassagePicker(self.corpus, tokenizer, settings)
+        self._ranker = Ranker(self.corpus, tokenizer, _options(RankOptions, settings))
+        self._passages = PassagePicker(self.corpus, tokenizer, _options(PassageOptions, settings))
 
     @classmethod
     def from_folder(
@@ -248,3 +251,7 @@ class Engine:
                 f"That question is {len(text)} characters long; please keep it under {limit}."
             )
         return text
+
+
+def _options(kind: type[T], settings: Settings) -> T:
+    return kind(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(kind)})

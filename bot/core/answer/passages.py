@@ -18,7 +18,6 @@ from bot.core.answer.rank import Ranked
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.attribution import quoted_spans
 from bot.core.models import Source
-from bot.settings import Settings
 
 # Candidates read per answer wanted: the rest find the other articles carrying an answer.
 MERGE_LOOKAHEAD = 5
@@ -30,6 +29,15 @@ _LEADING_PRONOUN = re.compile(
 )
 
 Signature = tuple[frozenset[Term], frozenset[Term]]
+
+
+@dataclass(frozen=True, slots=True)
+class PassageOptions:
+    """How long a passage may grow (set in ``Settings``, where each is explained)."""
+
+    extend_quotes: bool
+    passage_chars: int
+    max_quote_sentences: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +61,12 @@ class _Picking:
 class PassagePicker:
     """Chooses distinct passages from ranked sentences of one corpus."""
 
-    def __init__(self, corpus: IndexedCorpus, tokenizer: Tokenizer, settings: Settings) -> None:
+    def __init__(
+        self, corpus: IndexedCorpus, tokenizer: Tokenizer, options: PassageOptions
+    ) -> None:
         self.corpus = corpus
         self.tokenizer = tokenizer
-        self.settings = settings
+        self.options = options
 
     def choose(self, ranked: Sequence[Ranked], need: Need, wanted: int) -> list[Chosen]:
         """Up to ``wanted`` distinct answers, best first."""
@@ -83,7 +93,7 @@ class PassagePicker:
                     chosen[place].sources.setdefault(source.id, source)
                 continue
             span = _unused_run(self._span(doc, text), doc, used)  # no sentence quoted twice
-            if self.settings.extend_quotes and not need.speaker:
+            if self.options.extend_quotes and not need.speaker:
                 span = self._completed(span, need, used)
             used.update(span)
             mine = self._signature(span)
@@ -117,7 +127,7 @@ class PassagePicker:
     def _span(self, doc: int, text: str) -> list[int]:
         """The sentences shown for ``doc`` (``text``): whole quotations, and the sentence before a stub."""
         corpus = self.corpus
-        limit = self.settings.max_quote_sentences
+        limit = self.options.max_quote_sentences
         first = last = doc
 
         def same_paragraph(i: int) -> bool:
@@ -152,7 +162,7 @@ class PassagePicker:
         characters instead of 236. Never a sentence in ``used`` (an earlier answer quotes
         it already), at most ``max_quote_sentences``.
         """
-        limit = self.settings.max_quote_sentences
+        limit = self.options.max_quote_sentences
         first = span[0]
 
         def free(other: int) -> bool:
@@ -161,7 +171,7 @@ class PassagePicker:
         for other in self._neighbours(span, need, free):
             if len(span) < limit:
                 span = sorted([*span, other])
-        budget = self.settings.passage_chars
+        budget = self.options.passage_chars
         start_of, end_of = self.corpus.start, self.corpus.end
         for other in (span[-1] + 1, span[0] - 1):
             start, end = min(other, span[0]), max(other, span[-1])

@@ -23,10 +23,25 @@ from bot.core.answer.need import Need
 from bot.core.answer.question import ParsedQuestion
 from bot.core.index.arrays import distinct, lookup, member
 from bot.core.index.tokenize import Tokenizer
-from bot.settings import Settings
 
 RERANK = 100  # candidates re-ranked with per-sentence features, by BM25 order
 _GENERIC_VERBS = frozenset("say said says tell told think thought".split())
+
+
+@dataclass(frozen=True, slots=True)
+class RankOptions:
+    """The ranking weights and coverage floors (set in ``Settings``, where each is explained)."""
+
+    min_coverage: float
+    unknown_name_coverage: float
+    speaker_weight: float
+    quote_weight: float
+    position_weight: float
+    paragraph_weight: float
+    answer_type_weight: float
+    coverage_weight: float
+    local_weight: float
+    phrase_weight: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +75,12 @@ class _Pool:
 
 
 class Ranker:
-    """Ranks one corpus's sentences for parsed questions; weights come from the settings."""
+    """Ranks one corpus's sentences for parsed questions."""
 
-    def __init__(self, corpus: IndexedCorpus, tokenizer: Tokenizer, settings: Settings) -> None:
+    def __init__(self, corpus: IndexedCorpus, tokenizer: Tokenizer, options: RankOptions) -> None:
         self.corpus = corpus
         self.tokenizer = tokenizer
-        self.settings = settings
+        self.options = options
 
     def rank(self, parsed: ParsedQuestion, need: Need, limit: int, floor: float) -> Ranking:
         """The best ``limit`` candidates that cover ``floor`` of the question, best first."""
@@ -85,10 +100,10 @@ class Ranker:
         if not good.any():
             return Ranking(reason=self._uncovered(parsed, pool, cover))
         pool, cover = pool.take(good), cover[good]
-        value = pool.base + self.settings.position_weight * self.corpus.early[pool.docs]
+        value = pool.base + self.options.position_weight * self.corpus.early[pool.docs]
         if parsed.asks_for_speech:
             quoted = self.corpus.quoted[pool.docs] + self.corpus.content[pool.docs]
-            value = value + self.settings.quote_weight * quoted
+            value = value + self.options.quote_weight * quoted
         else:
             own_key = own[[row[t] for t in key_terms], 0][:, good]
             value = value + self._fact_features(pool.docs, cover, need, key_terms, own_key)
@@ -105,7 +120,7 @@ class Ranker:
 
     def _candidates(self, parsed: ParsedQuestion, need: Need) -> _Pool | str:
         """The sentences worth a closer look with their BM25 base values, or why none are."""
-        corpus, settings = self.corpus, self.settings
+        corpus, weights = self.corpus, self.options
         speaking = None
         if need.speaker:
             speaking = corpus.speakers.sentences(need.speaker)
@@ -124,7 +139,7 @@ class Ranker:
         top = float(scores.max()) if scores.size else 0.0
         base = scores / top if top > 0 else scores
         if speaking is not None:
-            base = base + settings.speaker_weight * 2.0 * said
+            base = base + weights.speaker_weight * 2.0 * said
         if not parsed.asks_for_speech:
             # Context helps find a fact; for someone's words it only favours busy paragraphs.
             # Every paragraph holding a question term holds a candidate, so the best of
@@ -132,7 +147,7 @@ class Ranker:
             context = corpus.paragraphs.scores_at(need.terms, corpus.paragraph[docs])
             top = float(context.max()) if context.size else 0.0
             if top > 0:
-                base = base + settings.paragraph_weight * context / top
+                base = base + weights.paragraph_weight * context / top
         pool = _Pool(docs, base, said, speaking)
         if docs.size > RERANK:
             # Kept in id order: the lookups below then walk each postings list forwards.
@@ -183,24 +198,24 @@ class Ranker:
         Only for the candidates they can still lift into the best ``limit``: the others
         stay out whatever they add, so they are dropped first.
         """
-        settings = self.settings
+        weights = self.options
         kind = expected_type(parsed.text)
         cue = None
         if parsed.asks_for_speech and parsed.verb and parsed.verb not in _GENERIC_VERBS:
             cue = self.tokenizer.stem(parsed.verb)  # "what did China reiterate?": reiterated
-        bonus = (settings.speaker_weight if cue else 0.0) + (
-            settings.answer_type_weight if kind else 0.0
+        bonus = (weights.speaker_weight if cue else 0.0) + (
+            weights.answer_type_weight if kind else 0.0
         )
         if bonus and docs.size > limit:
             kth = np.partition(value, docs.size - limit)[docs.size - limit]
             alive = value >= kth - bonus
             docs, cover, value = docs[alive], cover[alive], value[alive]
         if cue:
-            value = value + settings.speaker_weight * np.fromiter(
+            value = value + weights.speaker_weight * np.fromiter(
                 (self._has_cue(doc, cue) for doc in docs.tolist()), bool, docs.size
             )
         if kind:
-            value = value + settings.answer_type_weight * self._offering(
+            value = value + weights.answer_type_weight * self._offering(
                 docs, value, limit, offers(kind, parsed.text)
             )
         return docs, cover, value
@@ -214,7 +229,7 @@ class Ranker:
         ``limit`` with the bonus: once ``limit`` are read, one whose value plus the bonus
         is below the ``limit``-th best total so far cannot. The others stay False.
         """
-        bonus = self.settings.answer_type_weight
+        bonus = self.options.answer_type_weight
         found = np.zeros(docs.size, dtype=bool)
         totals: list[float] = []  # a min-heap of the best ``limit`` totals read so far
         for i in np.argsort(-value, kind="stable").tolist():
@@ -244,7 +259,7 @@ class Ranker:
         key_terms: list[str],
         own: np.ndarray,
     ) -> np.ndarray:
-        """Per candidate, what a fact question adds to BM25 (weights from the settings).
+        """Per candidate, what a fact question adds to BM25 (weights from the options).
 
         How much of the question its window covers; how much its own words cover
         when each word is weighted by its rarity *in the sentence's article* (in an
@@ -253,12 +268,12 @@ class Ranker:
         ("the Russian ministry revealed" over "Russia ... the Chinese ministry").
         ``own``: ``own_has`` of ``key_terms`` (the question's key terms, sorted) for ``docs``.
         """
-        settings = self.settings
-        value = settings.coverage_weight * cover
-        if settings.local_weight:
-            value = value + settings.local_weight * self._local_coverage(docs, key_terms, own)
-        if settings.phrase_weight and need.pairs.size:
-            value = value + settings.phrase_weight * self._phrases(docs, need)
+        weights = self.options
+        value = weights.coverage_weight * cover
+        if weights.local_weight:
+            value = value + weights.local_weight * self._local_coverage(docs, key_terms, own)
+        if weights.phrase_weight and need.pairs.size:
+            value = value + weights.phrase_weight * self._phrases(docs, need)
         return value
 
     def _phrases(self, docs: np.ndarray, need: Need) -> np.ndarray:
