@@ -5,13 +5,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.ingest.attribution import (
-    _ANAPHORIC_DETERMINERS,
     _NAME_RUN,
-    _TITLES,
     ArticleSpeakers,
     find_mentions,
     quoted_share,
 )
+from bot.core.lexicon import ANAPHORIC_DETERMINERS, TITLES
 
 
 @pytest.mark.parametrize(
@@ -84,14 +83,14 @@ def _grown_by_testing_every_run(sentences: list[str], speaker: str) -> str:
     """``full_name`` as it was first written: every run of the article tested for each name."""
     runs = [run.group() for text in sentences for run in _NAME_RUN.finditer(text)]
     words = speaker.split()
-    if words[0].lower() in _ANAPHORIC_DETERMINERS:
+    if words[0].lower() in ANAPHORIC_DETERMINERS:
         return speaker
-    names = [w.rstrip("’'s") for w in words if w.lower().rstrip(".") not in _TITLES]
+    names = [w.rstrip("’'s") for w in words if w.lower().rstrip(".") not in TITLES]
     if not names or len(names) > 2 or not all(n[:1].isupper() for n in names):
         return speaker
     best = speaker
     for run in runs:
-        titled = any(w.lower().rstrip(".") in _TITLES for w in run.split())
+        titled = any(w.lower().rstrip(".") in TITLES for w in run.split())
         if (
             len(run) > len(best)
             and len(run.split()) <= 8

@@ -10,27 +10,32 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_SPEECH_VERBS = (
-    r"say|said|says|claim|claimed|announce|announced|state|stated|declare|declared|tell|told"
-    r"|think|thought|believe|write|wrote|post|posted|tweet|tweeted|comment|commented|report"
-    r"|reported|reveal|revealed|argue|argued|warn|warned|confirm|confirmed|deny|denied"
-    r"|respond|responded|react|reacted|reply|replied|express|expressed|emphasi[sz]e|stress"
-    r"|insist|promise|pledge|pledged|vow|vowed|mention|acknowledge|admit|propose|suggest"
-    r"|call|called|describe|described|label|labelled|labeled|characteri[sz]e|allege|alleged"
-    r"|accuse|accused|condemn|condemned|demand|demanded|reiterate|reiterated|affirm|affirmed"
-    r"|dismiss|dismissed|reject|rejected|praise|praised|critici[sz]e|critici[sz]ed|urge|urged"
+from bot.core.lexicon import (
+    PLACEHOLDER_SUBJECTS,
+    QUESTION_NAME_GLUE,
+    QUESTION_SPEECH_VERBS,
+    REACTION_VERBS,
+    STANCE_NOUNS,
+    alternation,
 )
-_STANCE_NOUNS = (
-    r"position|stance|view|views|reaction|response|comment|comments|statement|statements"
-    r"|opinion|take|line|message|words|remarks|answer"
-)
+
+# The word lists are bot/core/data/question_speech_verbs.txt, stance_nouns.txt and
+# reaction_verbs.txt, made into alternations here.
+_SPEECH_VERBS = alternation(QUESTION_SPEECH_VERBS)
+_STANCE_NOUNS = alternation(STANCE_NOUNS)
+_REACTION_VERBS = alternation(REACTION_VERBS)
+# The X of a question is a short phrase; a longer one means the shape matched by accident
+# ("What did the committee that met after ... say").
+SPEAKER_MAX_WORDS = 8
+# Where a shape is loose, X must look like a name, and names are shorter still.
+NAME_MAX_WORDS = 6
 _TOPIC = r"(?:\s+(?:(?:about|on|regarding|concerning|over|of|to|towards|in\s+response\s+to)\s+)?(?P<topic>.+?))?"
 _END = r"\s*[?.!]*\s*$"
 _PATTERNS = [
     re.compile(rf"^(?:so\s+|and\s+)?what\s+(?:did|does|do|has|have|had|will|would)\s+(?P<who>.+?)\s+(?P<verb>{_SPEECH_VERBS})(?:\s+(?:anything|something))?{_TOPIC}{_END}", re.I),
     re.compile(rf"^what\s+(?:is|was|are|were)\s+(?P<who>.+?)(?:'s|’s|’|')\s+(?:{_STANCE_NOUNS}){_TOPIC}{_END}", re.I),
     re.compile(rf"^what\s+(?:is|was|are|were)\s+the\s+(?:{_STANCE_NOUNS})\s+of\s+(?P<who>.+?){_TOPIC}{_END}", re.I),
-    re.compile(rf"^how\s+(?:did|does|do|has|have|had)\s+(?P<who>.+?)\s+(?:react|respond|reply|comment|answer|feel|see|view|describe|characteri[sz]e|explain|justify|defend){_TOPIC}{_END}", re.I),
+    re.compile(rf"^how\s+(?:did|does|do|has|have|had)\s+(?P<who>.+?)\s+(?:{_REACTION_VERBS}){_TOPIC}{_END}", re.I),
     re.compile(rf"^(?:did|does|has|have)\s+(?P<who>.+?)\s+(?P<verb>{_SPEECH_VERBS})(?:\s+(?:anything|something))?{_TOPIC}{_END}", re.I),
     re.compile(rf"^(?:quotes?|statements?|comments?|words)\s+(?:from|by|of)\s+(?P<who>.+?){_TOPIC}{_END}", re.I),
     re.compile(rf"^(?P<who>[^?]+?)(?:'s|’s|’|')\s+(?:{_STANCE_NOUNS}){_TOPIC}{_END}", re.I),
@@ -40,13 +45,14 @@ _LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.I)
 # Shapes loose enough to misread "What Panther defender was called for holding?" or
 # "Le grand concludes that an author's words..." as speech: they need a name for X.
 _NAME_ONLY = (_PATTERNS[-2], _PATTERNS[-1])
-_NAME_GLUE = frozenset("the of for and de van von al".split())
 
 
 def _looks_like_name(text: str) -> bool:
     """Whether every word is capitalised (or glue like "of"), as in "the Chinese Foreign Ministry"."""
     words = text.split()
-    return len(words) <= 6 and all(w[:1].isupper() or w.lower() in _NAME_GLUE for w in words)
+    return len(words) <= NAME_MAX_WORDS and all(
+        w[:1].isupper() or w.lower() in QUESTION_NAME_GLUE for w in words
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +78,7 @@ def parse_question(text: str) -> ParsedQuestion:
         if match is None:
             continue
         who = match.group("who").strip(" ,")
-        if not who or len(who.split()) > 8 or who.lower() in {"it", "this", "that", "there"}:
+        if not who or len(who.split()) > SPEAKER_MAX_WORDS or who.lower() in PLACEHOLDER_SUBJECTS:
             continue
         if pattern in _NAME_ONLY and not _looks_like_name(who):
             continue

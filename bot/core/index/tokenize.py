@@ -24,6 +24,7 @@ from pathlib import Path
 
 import Stemmer
 
+from bot.core import lexicon
 from bot.core.ingest import yamltext
 
 SPEECH = "say"
@@ -79,16 +80,9 @@ def _without_accents(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(kept))
 
 
-@cache
-def _bundled_lines(name: str) -> tuple[str, ...]:
-    text = resources.files("bot.core").joinpath(f"data/{name}").read_text("utf-8")
-    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return tuple(line for line in lines if line)
-
-
 def bundled_stopwords() -> frozenset[str]:
     """The bundled stopword list (function words and question words, no negations)."""
-    return frozenset(_bundled_lines("stopwords.txt"))
+    return lexicon.words("stopwords.txt")
 
 
 def load_aliases(path: Path | None = None) -> dict[str, str]:

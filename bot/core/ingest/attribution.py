@@ -15,267 +15,74 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from bot.core.lexicon import (
+    ACCORDING_TO_STOPS,
+    AFTER_VERB_STOPS,
+    ANAPHORIC_DETERMINERS,
+    DOTTED_TITLES,
+    NAME_RUN_GLUE,
+    NOUN_MARKERS,
+    REFERENCE_DOCUMENTS,
+    REFERENCE_PLURALS,
+    REFERENCE_STAND_INS,
+    REPORTING_PARTICIPLES,
+    REPORTING_VERBS,
+    SPEAKER_ASSOCIATES,
+    SPEAKER_PHRASE_BOUNDARIES,
+    SPEAKER_PHRASE_INNER,
+    SUBJECT_PRONOUNS,
+    TITLES,
+    UNNAMED_SPEAKER_HEADS,
+    VERB_LEAD_INS,
+    alternation,
+)
 from bot.core.models import Attribution
 
-REPORTING_VERBS = frozenset(
-    [
-        "said",
-        "says",
-        "say",
-        "saying",
-        "told",
-        "tells",
-        "declared",
-        "declares",
-        "stated",
-        "states",
-        "added",
-        "adds",
-        "warned",
-        "warns",
-        "emphasised",
-        "emphasized",
-        "emphasises",
-        "emphasizes",
-        "affirmed",
-        "affirms",
-        "confirmed",
-        "confirms",
-        "announced",
-        "announces",
-        "noted",
-        "notes",
-        "insisted",
-        "insists",
-        "claimed",
-        "claims",
-        "argued",
-        "argues",
-        "explained",
-        "explains",
-        "urged",
-        "urges",
-        "stressed",
-        "stresses",
-        "reiterated",
-        "reiterates",
-        "pledged",
-        "pledges",
-        "revealed",
-        "reveals",
-        "disclosed",
-        "discloses",
-        "expressed",
-        "expresses",
-        "condemned",
-        "condemns",
-        "alleged",
-        "alleges",
-        "asked",
-        "asks",
-        "replied",
-        "replies",
-        "wrote",
-        "writes",
-        "posted",
-        "tweeted",
-        "acknowledged",
-        "acknowledges",
-        "admitted",
-        "admits",
-        "denied",
-        "denies",
-        "countered",
-        "counters",
-        "concluded",
-        "predicted",
-        "suggested",
-        "suggests",
-        "contended",
-        "cautioned",
-        "complained",
-        "conceded",
-        "recalled",
-        "agreed",
-        "testified",
-        "responded",
-        "remarked",
-        "commented",
-        "observed",
-        "vowed",
-        "promised",
-        "believes",
-        "thinks",
-        "thought",
-        "believed",
-        "accused",
-        "criticised",
-        "criticized",
-        "praised",
-        "dismissed",
-        "rejected",
-        "welcomed",
-        "hailed",
-    ]
+# Limits: each bounds how far a rule reads before it gives up, at a length past which the
+# words are no longer what the rule is looking for.
+
+# A speaker phrase has at most this many words: a title, a role and a name ("the spokesperson
+# for the Chinese Foreign Ministry Wang Wenbin" is nine); a longer run is a clause.
+SPEAKER_MAX_WORDS = 10
+# The opening subject that a trailing participle (", saying ...") refers to is shorter:
+# "Attorney General Roy Cooper (D)"; an opening longer than this is not a name.
+OPENING_SUBJECT_MAX_WORDS = 8
+# What follows "according to" names a source in a few words; past this it runs on into
+# what the source said.
+ACCORDING_TO_MAX_WORDS = 12
+# "said (in a statement on Tuesday) that ...": a "that" this close after the verb introduces
+# what was said; farther on it more likely belongs to another clause.
+CONTENT_LOOKAHEAD_WORDS = 8
+# An aside between a name and its verb ("(D-Mo.)", "(pictured)") is a few tokens; an opening
+# bracket farther back than this is not one.
+ASIDE_MAX_TOKENS = 12
+# A nominal reference that is resolved ("the ministry", "the Chinese side") is short; a longer
+# description identifies its speaker by itself and is kept as written.
+REFERENCE_MAX_WORDS = 3
+# A reference points back to someone quoted a little earlier: at most this many named
+# speakers back.
+ANTECEDENT_WINDOW = 6
+# Only a short name ("Mr Ma", "Ma Zhaoxu", titles aside) is grown to the article's fullest
+# form; one of more words is full already.
+SHORT_NAME_MAX_WORDS = 2
+# A run of more capitalised words than this is a headline or a list, not someone's name.
+NAME_RUN_MAX_WORDS = 8
+# A transcript label ("MR SMITH: ...") is a name in capitals: at most this many characters
+# between its first and last letter.
+TRANSCRIPT_LABEL_MAX_CHARS = 40
+
+_WORD = re.compile(rf"\b(?:{alternation(DOTTED_TITLES)})\.|\w[\w’'-]*(?:\.\w+)*|[^\w\s]")
+_TRANSCRIPT = re.compile(
+    rf"^[\"“]?(?P<name>[A-Z][A-Z.’' -]{{1,{TRANSCRIPT_LABEL_MAX_CHARS}}}[A-Z]):\s"
 )
-_WORD = re.compile(
-    r"\b(?:Mr|Mrs|Ms|Dr|Sen|Rep|Gov|Gen|Lt|Col|Sgt|Capt|Cmdr|Adm|Prof|St|Jr|Sr|Rev|Hon|Pres|Sens|Reps)\."
-    r"|\w[\w’'-]*(?:\.\w+)*|[^\w\s]"
-)
-_TRANSCRIPT = re.compile(r"^[\"“]?(?P<name>[A-Z][A-Z.’' -]{1,40}[A-Z]):\s")
-_PARTICIPLES = frozenset(
-    "saying adding noting arguing tweeting writing telling warning insisting claiming "
-    "explaining declaring stating stressing urging asking".split()
-)
-# A speaker phrase ending in one of these speaks *about* the names before it, not as them:
-# "McConnell aides said" is not McConnell speaking.
-NOT_THE_NAMED = frozenset(
-    "aides aide allies ally supporters supporter critics critic opponents opponent voters fans "
-    "advisers adviser advisors advisor staff staffers surrogates backers friends rivals rival "
-    "lawyers lawyer attorneys attorney family relatives biographer detractors".split()
-)
+# Every word that can be a speech cue: finite reporting verbs and the participles.
+_CUES = REPORTING_VERBS | REPORTING_PARTICIPLES
 _OPENERS = '“"‘«'
 _CLOSERS = '”"’»'
-REPORTING_VERBS = REPORTING_VERBS | _PARTICIPLES
-_BOUNDARY_WORDS = frozenset(
-    [
-        "that",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "while",
-        "after",
-        "before",
-        "as",
-        "because",
-        "if",
-        "and",
-        "but",
-        "or",
-        "since",
-        "though",
-        "although",
-        "where",
-        "whether",
-        "than",
-        "then",
-        "so",
-        "to",
-        "of",
-        "in",
-        "on",
-        "at",
-        "by",
-        "with",
-        "from",
-        "for",
-        "about",
-        "against",
-        "into",
-        "during",
-        "including",
-        "under",
-        "over",
-        "between",
-        "among",
-        "without",
-        "through",
-        "it",
-        "is",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "has",
-        "have",
-        "had",
-        "not",
-        "also",
-    ]
-)
-_NP_INNER = frozenset(
-    ["of", "for", "the", "at", "in", "on", "and", "de", "al", "bin", "van", "von", "da"]
-)
-_ADVERBS = frozenset(
-    [
-        "further",
-        "also",
-        "later",
-        "again",
-        "then",
-        "once",
-        "previously",
-        "earlier",
-        "already",
-        "swiftly",
-        "quickly",
-        "repeatedly",
-        "firmly",
-        "strongly",
-        "separately",
-        "subsequently",
-        "recently",
-        "publicly",
-        "privately",
-        "reportedly",
-        "allegedly",
-        "has",
-        "have",
-        "had",
-        "had",
-        "would",
-        "will",
-    ]
-)
-_PRONOUNS = frozenset(["he", "she", "they", "it", "we", "i", "you", "who"])
-_ANAPHORIC_DETERMINERS = frozenset(
-    ["the", "this", "that", "these", "those", "his", "her", "its", "their"]
-)
-_TITLES = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "sir",
-        "madam",
-        "president",
-        "minister",
-        "secretary",
-        "senator",
-        "sen",
-        "rep",
-        "gov",
-        "governor",
-        "general",
-        "gen",
-        "prime",
-        "chancellor",
-        "spokesman",
-        "spokeswoman",
-        "spokesperson",
-        "premier",
-        "ambassador",
-        "vice-foreign",
-        "deputy",
-        "foreign",
-        "vice",
-        "king",
-        "queen",
-        "prince",
-        "pope",
-        "judge",
-        "mayor",
-    ]
-)
 _ACCORDING = re.compile(r"\baccording to\s+", re.IGNORECASE)
-_NAME_RUN = re.compile(r"[A-Z][\w’'-]*(?:[ \t]+(?:[A-Z][\w’'-]*|of|for|de|al))*")
-_NOUN_MARKERS = frozenset(
-    ["the", "a", "an", "his", "her", "its", "their", "our", "my", "your", "this", "that"]
-)
+_ACCORDING_END = re.compile(rf"[,;:.“”\"()]|\s(?:{alternation(ACCORDING_TO_STOPS)})\s")
+_NAME_RUN = re.compile(rf"[A-Z][\w’'-]*(?:[ \t]+(?:[A-Z][\w’'-]*|{alternation(NAME_RUN_GLUE)}))*")
+_UNNAMED_HEADS = tuple(sorted(UNNAMED_SPEAKER_HEADS))  # str.endswith takes a tuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,13 +103,15 @@ def speaker_core(speaker: str) -> str:
     words = speaker.split()
     if not words:
         return speaker
-    if words[-1].lower() in NOT_THE_NAMED:
+    if words[-1].lower() in SPEAKER_ASSOCIATES:
         return words[-1]
     last_common = max(
         (
             i
             for i, w in enumerate(words)
-            if w[:1].islower() and w not in _NP_INNER and w.lower() not in _ANAPHORIC_DETERMINERS
+            if w[:1].islower()
+            and w not in SPEAKER_PHRASE_INNER
+            and w.lower() not in ANAPHORIC_DETERMINERS
         ),
         default=-1,
     )
@@ -319,9 +128,9 @@ def is_named(speaker: str) -> bool:
     words = speaker.split()
     if not words:
         return False
-    if words[0].lower() in _PRONOUNS:
+    if words[0].lower() in SUBJECT_PRONOUNS:
         return False
-    rest = words[1:] if words[0].lower() in _ANAPHORIC_DETERMINERS else words
+    rest = words[1:] if words[0].lower() in ANAPHORIC_DETERMINERS else words
     return any(w[:1].isupper() for w in rest)
 
 
@@ -342,9 +151,9 @@ def find_mentions(sentence: str) -> list[_Mention]:
     if transcript:
         found.append(_Mention(transcript.group("name"), ":", 0))
     for i, (word, offset) in enumerate(tokens):
-        if word.lower() not in REPORTING_VERBS or _used_as_noun(tokens, i) or quoted[offset]:
+        if word.lower() not in _CUES or _used_as_noun(tokens, i) or quoted[offset]:
             continue
-        if word.lower() in _PARTICIPLES:
+        if word.lower() in REPORTING_PARTICIPLES:
             speaker = _clause_subject(tokens) if i and tokens[i - 1][0] == "," else None
         else:
             speaker = _subject_before(tokens, i) or _subject_after_quote(tokens, i)
@@ -352,8 +161,8 @@ def find_mentions(sentence: str) -> list[_Mention]:
             found.append(_Mention(speaker, word.lower(), offset))
     for match in _ACCORDING.finditer(sentence):
         tail = sentence[match.end() :]
-        phrase = re.split(r"[,;:.“”\"()]|\s(?:that|which|who)\s", tail, maxsplit=1)[0].strip()
-        if phrase and len(phrase.split()) <= 12:
+        phrase = _ACCORDING_END.split(tail, maxsplit=1)[0].strip()
+        if phrase and len(phrase.split()) <= ACCORDING_TO_MAX_WORDS:
             found.append(_Mention(phrase, "according to", match.start()))
     found.sort(key=lambda m: m.start)
     return found
@@ -417,8 +226,8 @@ def reports_content(sentence: str) -> bool:
         return True
     words = [m.group().lower() for m in _WORD.finditer(sentence)]
     for i, word in enumerate(words):
-        if word in REPORTING_VERBS:
-            ahead = words[i + 1 : i + 9]
+        if word in _CUES:
+            ahead = words[i + 1 : i + 1 + CONTENT_LOOKAHEAD_WORDS]
             if ahead[:1] == [":"] or "that" in ahead:
                 return True
     return False
@@ -426,7 +235,7 @@ def reports_content(sentence: str) -> bool:
 
 def has_reporting_verb(sentence: str) -> bool:
     """Whether any word of the sentence is a reporting verb (said, told, declared...)."""
-    return any(m.group().lower() in REPORTING_VERBS for m in _WORD.finditer(sentence))
+    return any(m.group().lower() in _CUES for m in _WORD.finditer(sentence))
 
 
 def _used_as_noun(tokens: Sequence[tuple[str, int]], i: int) -> bool:
@@ -434,13 +243,13 @@ def _used_as_noun(tokens: Sequence[tuple[str, int]], i: int) -> bool:
     if i == 0:
         return False
     before = tokens[i - 1][0]
-    return before.lower() in _NOUN_MARKERS or before.endswith(("’s", "'s", "s’", "s'"))
+    return before.lower() in NOUN_MARKERS or before.endswith(("’s", "'s", "s’", "s'"))
 
 
 def _subject_before(tokens: Sequence[tuple[str, int]], verb: int) -> str | None:
     """The noun phrase ending just before the verb, skipping adverbs and a parenthetical."""
     j = verb - 1
-    while j >= 0 and tokens[j][0].lower() in _ADVERBS:
+    while j >= 0 and tokens[j][0].lower() in VERB_LEAD_INS:
         j -= 1
     j = _before_brackets(tokens, j)
     if j >= 1 and tokens[j][0] == ",":
@@ -453,17 +262,20 @@ def _subject_before(tokens: Sequence[tuple[str, int]], verb: int) -> str | None:
         else:
             return None
     words: list[str] = []
-    while j >= 0 and len(words) < 10:
+    while j >= 0 and len(words) < SPEAKER_MAX_WORDS:
         word = tokens[j][0]
         if (
             not re.match(r"\w", word)
-            or (word.lower() in _BOUNDARY_WORDS and word.lower() not in _NP_INNER)
-            or word.lower() in REPORTING_VERBS
+            or (
+                word.lower() in SPEAKER_PHRASE_BOUNDARIES
+                and word.lower() not in SPEAKER_PHRASE_INNER
+            )
+            or word.lower() in _CUES
         ):
             break
         words.append(word)
         j -= 1
-    while words and words[-1].lower() in _NP_INNER - {"the"}:
+    while words and words[-1].lower() in SPEAKER_PHRASE_INNER - {"the"}:
         words.pop()
     phrase = " ".join(reversed(words))
     return phrase if _plausible_speaker(phrase) else None
@@ -473,7 +285,7 @@ def _before_brackets(tokens: Sequence[tuple[str, int]], j: int) -> int:
     """Step back over a bracketed aside such as "(D-Mo.)" that ends at ``j``."""
     if j >= 0 and tokens[j][0] == ")":
         k = j
-        while k >= 0 and tokens[k][0] != "(" and j - k < 12:
+        while k >= 0 and tokens[k][0] != "(" and j - k < ASIDE_MAX_TOKENS:
             k -= 1
         if k >= 0 and tokens[k][0] == "(":
             return k - 1
@@ -484,10 +296,13 @@ def _clause_subject(tokens: Sequence[tuple[str, int]]) -> str | None:
     """The named phrase a sentence opens with ("Attorney General Roy Cooper (D), ...")."""
     words: list[str] = []
     for word, _ in tokens:
-        if not re.match(r"\w", word) or word.lower() in _BOUNDARY_WORDS - _NP_INNER:
+        if (
+            not re.match(r"\w", word)
+            or word.lower() in SPEAKER_PHRASE_BOUNDARIES - SPEAKER_PHRASE_INNER
+        ):
             break
         words.append(word)
-        if len(words) > 8:
+        if len(words) > OPENING_SUBJECT_MAX_WORDS:
             return None
     phrase = " ".join(words)
     return phrase if is_named(phrase) else None
@@ -500,9 +315,9 @@ def _subject_after_quote(tokens: Sequence[tuple[str, int]], verb: int) -> str | 
         return None
     words: list[str] = []
     j = verb + 1
-    while j < len(tokens) and len(words) < 10:
+    while j < len(tokens) and len(words) < SPEAKER_MAX_WORDS:
         word = tokens[j][0]
-        if not re.match(r"\w", word) or word.lower() in {"that", "who", "which", "in", "on"}:
+        if not re.match(r"\w", word) or word.lower() in AFTER_VERB_STOPS:
             break
         words.append(word)
         j += 1
@@ -512,16 +327,14 @@ def _subject_after_quote(tokens: Sequence[tuple[str, int]], verb: int) -> str | 
 
 def _plausible_speaker(phrase: str) -> bool:
     words = phrase.split()
-    if not words or len(words) > 10:
+    if not words or len(words) > SPEAKER_MAX_WORDS:
         return False
     first = words[0].lower()
-    if first in _PRONOUNS:
+    if first in SUBJECT_PRONOUNS:
         return len(words) == 1
     if is_named(phrase):
         return True
-    return first in _ANAPHORIC_DETERMINERS or words[-1].lower().endswith(
-        ("official", "officials", "statement", "ministry", "spokesman", "spokesperson")
-    )
+    return first in ANAPHORIC_DETERMINERS or words[-1].lower().endswith(_UNNAMED_HEADS)
 
 
 class ArticleSpeakers:
@@ -546,7 +359,7 @@ class ArticleSpeakers:
             resolved = self._resolve(mention.text)
             if resolved is not None:
                 out.append(Attribution(resolved, mention.cue, mention.text))
-            elif mention.text.lower() not in _PRONOUNS:
+            elif mention.text.lower() not in SUBJECT_PRONOUNS:
                 out.append(Attribution(mention.text, mention.cue))
         return out
 
@@ -554,12 +367,14 @@ class ArticleSpeakers:
         """The nearest earlier named speaker that fits a pronoun or nominal reference."""
         words = phrase.lower().split()
         head = head_noun(phrase)
-        if len(words) > 3 or (head.endswith("s") and head not in {"ministries", "officials"}):
+        if len(words) > REFERENCE_MAX_WORDS or (
+            head.endswith("s") and head not in REFERENCE_PLURALS
+        ):
             return None
-        for candidate in reversed(self._named[-6:]):
-            if head in {"statement", "readout", "report"} or head in candidate.lower():
+        for candidate in reversed(self._named[-ANTECEDENT_WINDOW:]):
+            if head in REFERENCE_DOCUMENTS or head in candidate.lower():
                 return candidate
-        if words[0] in _PRONOUNS or head in {"official", "spokesperson", "spokesman"}:
+        if words[0] in SUBJECT_PRONOUNS or head in REFERENCE_STAND_INS:
             return self._named[-1] if self._named else None
         return None
 
@@ -578,10 +393,14 @@ class ArticleSpeakers:
 
     def _grow(self, speaker: str) -> str:
         words = speaker.split()
-        if words[0].lower() in _ANAPHORIC_DETERMINERS:
+        if words[0].lower() in ANAPHORIC_DETERMINERS:
             return speaker
-        names = [w.rstrip("’'s") for w in words if w.lower().rstrip(".") not in _TITLES]
-        if not names or len(names) > 2 or not all(n[:1].isupper() for n in names):
+        names = [w.rstrip("’'s") for w in words if w.lower().rstrip(".") not in TITLES]
+        if (
+            not names
+            or len(names) > SHORT_NAME_MAX_WORDS
+            or not all(n[:1].isupper() for n in names)
+        ):
             return speaker
         best = speaker
         for run in self._runs.containing(names):
@@ -597,11 +416,10 @@ class ArticleSpeakers:
 
 
 def _is_titled(run: str) -> bool:
-    return any(w.lower().rstrip(".") in _TITLES for w in run.split())
+    return any(w.lower().rstrip(".") in TITLES for w in run.split())
 
 
 _SEGMENT = re.compile(r"\w+")
-_MAX_RUN_WORDS = 8  # a longer run of capitals is a headline or a list, not someone's name
 
 
 class _RunIndex:
@@ -618,7 +436,7 @@ class _RunIndex:
     def __init__(self, runs: Iterable[str]) -> None:
         self._by_segment: dict[str, list[str]] = {}
         for run in dict.fromkeys(runs):
-            if len(run.split()) > _MAX_RUN_WORDS:
+            if len(run.split()) > NAME_RUN_MAX_WORDS:
                 continue
             for segment in dict.fromkeys(_SEGMENT.findall(run)):
                 self._by_segment.setdefault(segment, []).append(run)

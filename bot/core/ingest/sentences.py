@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import cache
-from importlib import resources
 
 from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer, PunktTrainer
+
+from bot.core import lexicon
 
 TRAINING_CHARS = 2_000_000
 _ELLIPSIS_END = re.compile(r"(?:…|\.\.\.|\. \. \.)[\"'”’]?\s*$")
@@ -23,9 +24,7 @@ _OPEN, _CLOSE = "“", "”"
 @cache
 def curated_abbreviations() -> frozenset[str]:
     """The bundled abbreviation list (``data/abbreviations.txt``)."""
-    text = resources.files("bot.core").joinpath("data/abbreviations.txt").read_text("utf-8")
-    lines = (line.split("#", 1)[0].strip().lower() for line in text.splitlines())
-    return frozenset(line for line in lines if line)
+    return frozenset(entry.lower() for entry in lexicon.entries("abbreviations.txt"))
 
 
 class SentenceSplitter:
