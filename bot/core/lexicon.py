@@ -82,7 +82,7 @@ REACTION_VERBS = words("reaction_verbs.txt")
 QUESTION_NAME_GLUE = words("question_name_glue.txt")
 PLACEHOLDER_SUBJECTS = words("placeholder_subjects.txt")
 
-# --- ranking and answers (bot/core/answer/engine.py, which still holds its own copies)
+# --- ranking and answers (bot/core/answer/: need, rank, passages, engine)
 HONORIFICS = words("honorifics.txt")
 GENERIC_SPEECH_VERBS = words("generic_speech_verbs.txt")
 NAMING_VERBS = words("naming_verbs.txt")

@@ -34,6 +34,7 @@ from bot.core.index.tokenize import Tokenizer, load_aliases
 from bot.core.ingest.files import LoadError, RawArticle, load_folder
 from bot.core.ingest.prepare import Progress, prepare_table, workers_for
 from bot.core.ingest.sentences import SentenceSplitter
+from bot.core.lexicon import NAMING_VERBS
 from bot.core.models import Answer, Reply, Source
 from bot.settings import Settings
 
@@ -42,9 +43,6 @@ T = TypeVar("T")
 
 # An empty corpus is a normal state (a new folder, every file unreadable, the last one removed).
 NO_ARTICLES = "No articles are loaded yet: add article files to the corpus folder."
-
-# Verbs that also name things ("what did Luther call these donations?"), not only report speech.
-_NAMING_VERBS = frozenset("call calls called name names named term termed dub dubbed".split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +197,7 @@ class Engine:
         k = top_k or self.settings.top_k
         parsed = parse_question(text)
         reply, found = self._reply(text, parsed, k, offset)
-        naming = (parsed.verb or "").lower() in _NAMING_VERBS
+        naming = (parsed.verb or "").lower() in NAMING_VERBS
         if not found and naming and parsed.topic and self.settings.speech_fallback:
             # "What did Luther call these donations?" may ask for words no attribution holds:
             # prose names things itself, so the question's words are then looked for as a

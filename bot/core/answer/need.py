@@ -16,8 +16,8 @@ import numpy as np
 from bot.core.answer.indexed import IndexedCorpus
 from bot.core.answer.question import ParsedQuestion
 from bot.core.index.tokenize import Tokenizer
+from bot.core.lexicon import HONORIFICS
 
-HONORIFICS = frozenset(["mr", "mrs", "ms", "miss", "dr", "sir", "madam", "lord", "lady"])
 _NO_PAIRS = np.zeros(0, dtype=np.int64)
 _NAME = re.compile(r"(?<=\s)(?:[A-Z][\w’'.-]*)(?:\s+[A-Z][\w’'.-]*)*")
 

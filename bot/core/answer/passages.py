@@ -17,6 +17,7 @@ from bot.core.answer.need import Need
 from bot.core.answer.rank import Ranked
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.attribution import quoted_spans
+from bot.core.lexicon import LEADING_PRONOUNS, alternation
 from bot.core.models import Source
 
 # Candidates read per answer wanted: the rest find the other articles carrying an answer.
@@ -24,9 +25,7 @@ MERGE_LOOKAHEAD = 5
 _MIN_CONTENT_TERMS = 4
 _DUPLICATE_OVERLAP = 0.6
 # A sentence opening with one of these needs the one before it to say what it is about.
-_LEADING_PRONOUN = re.compile(
-    r"^\W*(?:it|its|he|his|she|her|they|their|them|this|these|those|that|such)\b", re.I
-)
+_LEADING_PRONOUN = re.compile(rf"^\W*(?:{alternation(LEADING_PRONOUNS)})\b", re.I)
 
 Signature = tuple[frozenset[Term], frozenset[Term]]
 

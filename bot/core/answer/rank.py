@@ -23,9 +23,9 @@ from bot.core.answer.need import Need
 from bot.core.answer.question import ParsedQuestion
 from bot.core.index.arrays import distinct, lookup, member
 from bot.core.index.tokenize import Tokenizer
+from bot.core.lexicon import GENERIC_SPEECH_VERBS
 
 RERANK = 100  # candidates re-ranked with per-sentence features, by BM25 order
-_GENERIC_VERBS = frozenset("say said says tell told think thought".split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +201,7 @@ class Ranker:
         weights = self.options
         kind = expected_type(parsed.text)
         cue = None
-        if parsed.asks_for_speech and parsed.verb and parsed.verb not in _GENERIC_VERBS:
+        if parsed.asks_for_speech and parsed.verb and parsed.verb not in GENERIC_SPEECH_VERBS:
             cue = self.tokenizer.stem(parsed.verb)  # "what did China reiterate?": reiterated
         bonus = (weights.speaker_weight if cue else 0.0) + (
             weights.answer_type_weight if kind else 0.0
