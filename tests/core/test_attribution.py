@@ -5,11 +5,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.ingest.attribution import (
-    _NAME_RUN,
-    ArticleSpeakers,
     find_mentions,
     quoted_share,
 )
+from bot.core.ingest.speakers import _NAME_RUN, ArticleSpeakers
 from bot.core.lexicon import ANAPHORIC_DETERMINERS, TITLES
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.attribution import (
-    ArticleSpeakers,
     has_reporting_verb,
     quoted_share,
     reports_content,
@@ -22,6 +21,7 @@ from bot.core.ingest.attribution import (
 from bot.core.ingest.clean import classify, is_furniture
 from bot.core.ingest.files import RawArticle
 from bot.core.ingest.sentences import SentenceSplitter
+from bot.core.ingest.speakers import ArticleSpeakers
 from bot.core.models import Article, Attribution, BlockKind, Sentence
 
 log = logging.getLogger(__name__)
