@@ -24,7 +24,7 @@ from bot.cli.repl import run_repl
 from bot.core import index
 from bot.core.corpus import article_files, is_article_file, links_outside, require_folder
 from bot.core.engine import Engine, Progress
-from bot.core.errors import UserError
+from bot.core.errors import UserError, echoed
 from bot.core.live import LiveCorpus, Watcher
 from bot.core.models import Reply
 from bot.discord.commands import add_discord_commands
@@ -82,9 +82,15 @@ def _reply_json(reply: Reply) -> str:
     return json.dumps(reply.to_json(), ensure_ascii=False)
 
 
-def _error_json(question: str, message: str) -> str:
+def _error_json(question: str, message: str, limit: int) -> str:
+    """The contract's object for a refused question; a too-long one is echoed as a prefix."""
     return json.dumps(
-        {"question": question, "answers": [], "no_answer_reason": message, "error": message},
+        {
+            "question": echoed(question, limit),
+            "answers": [],
+            "no_answer_reason": message,
+            "error": message,
+        },
         ensure_ascii=False,
     )
 
@@ -99,7 +105,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             reply = engine.ask(question, k)
         except UserError as exc:
             if args.json:
-                print(_error_json(question, str(exc)))
+                print(_error_json(question, str(exc), settings.max_question_chars))
             else:
                 print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -113,7 +119,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         try:
             print(_reply_json(engine.ask(question, k)), flush=True)
         except UserError as exc:
-            print(_error_json(question, str(exc)), flush=True)
+            print(_error_json(question, str(exc), settings.max_question_chars), flush=True)
     return 0
 
 

@@ -29,7 +29,7 @@ from bot.core.arrays import distinct, distinct_counts, lookup, member
 from bot.core.attribution import quoted_spans
 from bot.core.bm25 import Parameters, SparseBM25
 from bot.core.corpus import LoadError, RawArticle, load_folder
-from bot.core.errors import QuestionError
+from bot.core.errors import QuestionError, too_long
 from bot.core.ingest import Progress, prepare_table, workers_for
 from bot.core.models import Answer, Reply, Source
 from bot.core.question import ParsedQuestion, parse_question
@@ -324,9 +324,7 @@ class Engine:
             raise QuestionError("Ask a question, for example: what did China say?")
         limit = self.settings.max_question_chars
         if len(text) > limit:
-            raise QuestionError(
-                f"That question is {len(text)} characters long; please keep it under {limit}."
-            )
+            raise QuestionError(too_long(len(text), limit))
         return text
 
     def _need(self, parsed: ParsedQuestion) -> _Need:

@@ -1,7 +1,10 @@
 import pytest
 
+from bot.core.corpus import RawArticle
+from bot.core.engine import Engine
 from bot.core.errors import QuestionError
-from tests.conftest import SEEDS
+from bot.core.models import Source
+from tests.conftest import SEEDS, make_settings
 
 BOILERPLATE = ["Similar Posts", "Donate", "Fighting fund", "reader-owned", "Skip to", "- Russian"]
 HEADINGS = [
@@ -108,6 +111,19 @@ def test_context_gives_the_neighbouring_sentences_verbatim(seed_engine):
 def test_empty_or_overlong_questions_are_user_errors(seed_engine, question):
     with pytest.raises(QuestionError):
         seed_engine.ask(question)
+
+
+def test_the_refusal_states_the_length_rule_it_applies():
+    articles = [RawArticle(Source("a.txt"), "The city council said the bridge would reopen in May.\n")]
+    engine = Engine.from_articles(articles, make_settings(max_question_chars=30))
+    at_limit = "What did the city council say?"
+    assert len(at_limit) == 30
+    assert engine.ask(at_limit).answers  # exactly the limit is accepted
+    with pytest.raises(QuestionError) as refused:
+        engine.ask(at_limit + "x")
+    assert str(refused.value) == (
+        "That question is 31 characters long; a question may be at most 30 characters."
+    )
 
 
 def test_json_contract_fields(seed_engine):

@@ -107,7 +107,9 @@ async def test_no_answer_is_a_short_plain_reply(fake, bot):
 async def test_too_long_question_gets_one_private_line(fake, bot):
     interaction = await fake.slash("ask", {"question": "why " * 200})
     content = assert_one_private_line(await fake.response_to(interaction), "characters long")
-    assert "Traceback" not in content
+    assert content == (
+        "That question is 799 characters long; a question may be at most 300 characters."
+    )
 
 
 async def test_empty_prefix_question_gets_a_one_line_hint(fake, start_bot):
