@@ -80,7 +80,8 @@ def _without_accents(text: str) -> str:
 
 
 @cache
-def _bundled_lines(name: str) -> tuple[str, ...]:
+def bundled_lines(name: str) -> tuple[str, ...]:
+    """The lines of a bundled ``data/`` list, comments (``#``) and blank lines left out."""
     text = resources.files("bot.core").joinpath(f"data/{name}").read_text("utf-8")
     lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return tuple(line for line in lines if line)
@@ -88,7 +89,7 @@ def _bundled_lines(name: str) -> tuple[str, ...]:
 
 def bundled_stopwords() -> frozenset[str]:
     """The bundled stopword list (function words and question words, no negations)."""
-    return frozenset(_bundled_lines("stopwords.txt"))
+    return frozenset(bundled_lines("stopwords.txt"))
 
 
 def load_aliases(path: Path | None = None) -> dict[str, str]:

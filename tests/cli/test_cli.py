@@ -93,6 +93,15 @@ def test_the_length_limit_setting_is_the_rule_stated():
     assert "a question may be at most 19 characters." in refused.stderr
 
 
+def test_ask_json_searches_the_question_not_the_greeting_or_mention_around_it():
+    bare, chatty = "what did China say?", "@everyone Hey bot, 'what did China say?' thanks 🙏"
+    result = run("ask", "--json", stdin=f"{bare}\n{chatty}\n")
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert second["question"] == chatty  # repeated as asked
+    assert second["terms"] == first["terms"] == ["china", "say"]
+    assert second["answers"] == first["answers"]
+
+
 def test_ask_json_against_another_corpus(tmp_path):
     (tmp_path / "a.txt").write_text(
         "The council said the bridge would reopen in May.\n\nTraffic was diverted.\n"

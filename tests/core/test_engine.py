@@ -114,7 +114,9 @@ def test_empty_or_overlong_questions_are_user_errors(seed_engine, question):
 
 
 def test_the_refusal_states_the_length_rule_it_applies():
-    articles = [RawArticle(Source("a.txt"), "The city council said the bridge would reopen in May.\n")]
+    articles = [
+        RawArticle(Source("a.txt"), "The city council said the bridge would reopen in May.\n")
+    ]
     engine = Engine.from_articles(articles, make_settings(max_question_chars=30))
     at_limit = "What did the city council say?"
     assert len(at_limit) == 30
