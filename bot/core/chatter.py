@@ -29,8 +29,10 @@ _MARKUP = re.compile(
 _SEPARATORS = ",;:-–—~"
 _TERMINAL = "?!."
 # Unicode categories of characters that decorate rather than say: emoji and other
-# symbols, their modifiers, joiners and variation selectors, private-use glyphs.
-_DECORATION = frozenset({"So", "Sk", "Cf", "Mn", "Me", "Co", "Cs"})
+# symbols, their skin-tone modifiers, joiners, private-use glyphs. Combining marks are
+# letters' own in many scripts (Hindi, Hebrew); only those that shape an emoji count.
+_DECORATION = frozenset({"So", "Sk", "Cf", "Co", "Cs"})
+_EMOJI_MARKS = re.compile("[\ufe00-\ufe0f\u20e3\U000e0100-\U000e01ef]")
 # Wrapping marks and the mark that closes each. Markdown's emphasis, code and spoiler
 # marks wrap a whole message the same way quotes do.
 _CLOSING = {
@@ -72,7 +74,7 @@ def _without_markup(text: str) -> str:
 
 
 def _is_decoration(char: str) -> bool:
-    return unicodedata.category(char) in _DECORATION
+    return unicodedata.category(char) in _DECORATION or _EMOJI_MARKS.match(char) is not None
 
 
 def _undecorated(text: str) -> str:

@@ -71,6 +71,7 @@ def test_a_quoted_question_keeps_its_speaker_and_topic():
         "what did the council write to me@example.com?",
         "Who said, “Here I stand”?",
         "what is China's view ?",
+        "मोदी ने क्या कहा कि वे आएँ",  # ends in a combining mark (candrabindu) of its word
     ],
 )
 def test_a_question_without_chatter_is_untouched(question):
