@@ -23,7 +23,7 @@ from bot import __version__
 from bot.cli.render import reply_text, sources_text
 from bot.cli.repl import run_repl
 from bot.core.answer.engine import Engine, Progress
-from bot.core.errors import UserError
+from bot.core.errors import UserError, echoed
 from bot.core.index import saved as index
 from bot.core.ingest.files import article_files, is_article_file, links_outside, require_folder
 from bot.core.live import LiveCorpus, Watcher
@@ -83,9 +83,15 @@ def _reply_json(reply: Reply) -> str:
     return json.dumps(reply.to_json(), ensure_ascii=False)
 
 
-def _error_json(question: str, message: str) -> str:
+def _error_json(question: str, message: str, limit: int) -> str:
+    """The contract's object for a refused question; a too-long one is echoed as a prefix."""
     return json.dumps(
-        {"question": question, "answers": [], "no_answer_reason": message, "error": message},
+        {
+            "question": echoed(question, limit),
+            "answers": [],
+            "no_answer_reason": message,
+            "error": message,
+        },
         ensure_ascii=False,
     )
 
@@ -100,7 +106,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             reply = engine.ask(question, k)
         except UserError as exc:
             if args.json:
-                print(_error_json(question, str(exc)))
+                print(_error_json(question, str(exc), settings.max_question_chars))
             else:
                 print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -114,7 +120,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         try:
             print(_reply_json(engine.ask(question, k)), flush=True)
         except UserError as exc:
-            print(_error_json(question, str(exc)), flush=True)
+            print(_error_json(question, str(exc), settings.max_question_chars), flush=True)
     return 0
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.cli.render import reply_text, sources_text
-from bot.core.errors import UserError
+from bot.core.errors import UserError, echoed
 from bot.core.live import LiveCorpus
 from bot.core.models import Reply
 
@@ -82,7 +82,7 @@ def run_repl(
             last = corpus.engine.ask(last.question, top_k, last.offset + top_k)
             print(reply_text(last), file=out)
         elif command.startswith(":"):
-            print(f"Unknown command {command!r}; :help lists the commands.", file=out)
+            print(f"Unknown command {echoed(command)!r}; :help lists the commands.", file=out)
         else:
             try:
                 last = corpus.engine.ask(command, top_k)

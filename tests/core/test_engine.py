@@ -1,7 +1,10 @@
 import pytest
 
+from bot.core.answer.engine import Engine
 from bot.core.errors import QuestionError
-from tests.conftest import SEEDS
+from bot.core.ingest.files import RawArticle
+from bot.core.models import Source
+from tests.conftest import SEEDS, make_settings
 
 BOILERPLATE = ["Similar Posts", "Donate", "Fighting fund", "reader-owned", "Skip to", "- Russian"]
 HEADINGS = [
@@ -110,6 +113,21 @@ def test_empty_or_overlong_questions_are_user_errors(seed_engine, question):
         seed_engine.ask(question)
 
 
+def test_the_refusal_states_the_length_rule_it_applies():
+    articles = [
+        RawArticle(Source("a.txt"), "The city council said the bridge would reopen in May.\n")
+    ]
+    engine = Engine.from_articles(articles, make_settings(max_question_chars=30))
+    at_limit = "What did the city council say?"
+    assert len(at_limit) == 30
+    assert engine.ask(at_limit).answers  # exactly the limit is accepted
+    with pytest.raises(QuestionError) as refused:
+        engine.ask(at_limit + "x")
+    assert str(refused.value) == (
+        "That question is 31 characters long; a question may be at most 30 characters."
+    )
+
+
 def test_json_contract_fields(seed_engine):
     payload = seed_engine.ask("what did China say?").to_json()
     assert {"question", "answers", "no_answer_reason"} <= payload.keys()
@@ -133,8 +151,9 @@ SEASON = (
 
 
 def _season_engine(settings):
-    from bot.core.answer.engine import Engine
     from bot.core.ingest.files import RawArticle
+
+    from bot.core.answer.engine import Engine
     from bot.core.models import Source
 
     return Engine.from_articles(
@@ -167,8 +186,9 @@ KHAN = (
 
 
 def test_the_sentence_after_that_opens_with_a_pronoun_goes_on_about_the_subject(settings):
-    from bot.core.answer.engine import Engine
     from bot.core.ingest.files import RawArticle
+
+    from bot.core.answer.engine import Engine
     from bot.core.models import Source
 
     plain = settings.model_copy(update={"passage_chars": 0})
@@ -196,8 +216,9 @@ DONATIONS = (
 
 
 def test_a_naming_question_without_a_quote_is_answered_from_the_prose(settings):
-    from bot.core.answer.engine import Engine
     from bot.core.ingest.files import RawArticle
+
+    from bot.core.answer.engine import Engine
     from bot.core.models import Source
 
     engine = Engine.from_articles([RawArticle(Source("l.txt", "Luther"), DONATIONS)], settings)
@@ -217,8 +238,9 @@ def test_a_speaker_never_quoted_stays_unanswered_even_with_a_topic(seed_engine):
 
 
 def test_the_question_words_side_by_side_rank_first(settings):
-    from bot.core.answer.engine import Engine
     from bot.core.ingest.files import RawArticle
+
+    from bot.core.answer.engine import Engine
     from bot.core.models import Source
 
     articles = [
@@ -241,8 +263,9 @@ def test_the_question_words_side_by_side_rank_first(settings):
 def test_the_same_unclosed_quotation_in_two_articles_is_one_answer(settings):
     # Each paragraph ends before the quotation closes; the framing differs too much for the
     # words around it to match, so only the quoted words show it is one statement.
-    from bot.core.answer.engine import Engine
     from bot.core.ingest.files import RawArticle
+
+    from bot.core.answer.engine import Engine
     from bot.core.models import Source
 
     words = "“We will not retreat from the border, whatever it costs our farmers and exporters."

@@ -21,13 +21,14 @@ from typing import TypeVar
 
 import numpy as np
 
+from bot.core.answer.chatter import without_chatter
 from bot.core.answer.indexed import IndexedCorpus
 from bot.core.answer.need import need_of, uncovered, unknown_name
 from bot.core.answer.passages import MERGE_LOOKAHEAD, PassageOptions, PassagePicker
 from bot.core.answer.question import ParsedQuestion, parse_question
 from bot.core.answer.rank import Ranker, RankOptions
 from bot.core.answer.reasons import answer_of
-from bot.core.errors import QuestionError
+from bot.core.errors import QuestionError, too_long
 from bot.core.index.bm25 import Parameters, SparseBM25
 from bot.core.index.table import CorpusTable
 from bot.core.index.tokenize import Tokenizer, load_aliases
@@ -43,6 +44,7 @@ T = TypeVar("T")
 
 # An empty corpus is a normal state (a new folder, every file unreadable, the last one removed).
 NO_ARTICLES = "No articles are loaded yet: add article files to the corpus folder."
+ASK_SOMETHING = "Ask a question, for example: what did China say?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,11 +193,12 @@ class Engine:
     def ask(self, question: str, top_k: int | None = None, offset: int = 0) -> Reply:
         """Answer ``question``: up to ``top_k`` excerpts after the first ``offset``, or a reason."""
         text = self._checked(question)
+        wanted = self._wanted(text)
         if not self.table.articles:
-            terms = tuple(self.tokenizer(text))
+            terms = tuple(self.tokenizer(wanted))
             return Reply(text, no_answer_reason=NO_ARTICLES, offset=offset, terms=terms)
         k = top_k or self.settings.top_k
-        parsed = parse_question(text)
+        parsed = parse_question(wanted)
         reply, found = self._reply(text, parsed, k, offset)
         naming = (parsed.verb or "").lower() in NAMING_VERBS
         if not found and naming and parsed.topic and self.settings.speech_fallback:
@@ -203,13 +206,17 @@ class Engine:
             # prose names things itself, so the question's words are then looked for as a
             # fact. "What did Lukashenko say about Wagner?" asks for speech only, and stays
             # unanswered when Lukashenko is never quoted.
-            plain, found = self._reply(text, ParsedQuestion(text), k, offset)
+            plain, found = self._reply(text, ParsedQuestion(wanted), k, offset)
             if found:
                 return plain
         return reply
 
     def _reply(self, text: str, parsed: ParsedQuestion, k: int, offset: int) -> tuple[Reply, bool]:
-        """The reply to ``parsed``, and whether any sentence qualified as an answer."""
+        """The reply to ``parsed``, and whether any sentence qualified as an answer.
+
+        ``text`` is the question as asked, which the reply repeats; ``parsed`` is what of
+        it is searched for.
+        """
         corpus = self.corpus
         need = need_of(parsed, self.tokenizer, corpus)
         reason = uncovered(parsed, need, corpus)
@@ -240,15 +247,26 @@ class Engine:
         return Reply(text, page, None, offset, len(chosen) > offset + k, need.terms), True
 
     def _checked(self, question: str) -> str:
+        """``question`` with its spaces tidied, refused if empty or over the length limit."""
         text = " ".join(question.split())
         if not text:
-            raise QuestionError("Ask a question, for example: what did China say?")
+            raise QuestionError(ASK_SOMETHING)
         limit = self.settings.max_question_chars
         if len(text) > limit:
-            raise QuestionError(
-                f"That question is {len(text)} characters long; please keep it under {limit}."
-            )
+            raise QuestionError(too_long(len(text), limit))
         return text
+
+    @staticmethod
+    def _wanted(text: str) -> str:
+        """What ``text`` asks once mentions, links, greetings and wrappers are out.
+
+        The reply still repeats the question as asked; only this part is searched, so
+        "Hey, what did China say?" is answered as "what did China say?" is.
+        """
+        wanted = without_chatter(text)
+        if not wanted:
+            raise QuestionError(ASK_SOMETHING)
+        return wanted
 
 
 def _options(kind: type[T], settings: Settings) -> T:
