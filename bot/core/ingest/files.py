@@ -171,33 +171,40 @@ def article_files(root: Path) -> Iterator[Path]:
 
 
 def read_one(
-    folder: Path, source_id: str, max_bytes: int = MAX_ARTICLE_BYTES
+    folder: Path,
+    source_id: str,
+    max_bytes: int = MAX_ARTICLE_BYTES,
+    reported: LoadError | None = None,
 ) -> RawArticle | LoadError:
     """Read one article file; whatever goes wrong is that file's ``LoadError``, never the load's.
 
     A failure the reader did not foresee (a bug, an odd file) is reported with its type, so
-    one file can never take a build, a start-up or the folder watcher down with it.
+    one file can never take a build, a start-up or the folder watcher down with it. Each
+    failure is one warning line for the operator, unless it is ``reported``, the very
+    failure already told for this file: a watcher seeing a broken file again stays quiet.
     """
     try:
         return read_article(folder / source_id, source_id, max_bytes)
     except ArticleFormatError as exc:
-        return LoadError(source_id, str(exc))
+        error = LoadError(source_id, str(exc))
     except Exception as exc:
         log.debug("reading %s failed", source_id, exc_info=True)
         first = (str(exc).splitlines() or [""])[0][:200]
-        return LoadError(source_id, f"could not be read ({type(exc).__name__}: {first})")
+        error = LoadError(source_id, f"could not be read ({type(exc).__name__}: {first})")
+    if error != reported:
+        log.warning("skipped %s: %s", source_id, error.reason, extra={"file": source_id})
+    return error
 
 
 def read_files(
     folder: Path, ids: Iterable[str], max_bytes: int = MAX_ARTICLE_BYTES
 ) -> tuple[list[RawArticle], list[LoadError]]:
-    """Read the named article files; each unreadable one is a warning line and a ``LoadError``."""
+    """Read the named article files: the readable ones, and a ``LoadError`` for each other."""
     articles: list[RawArticle] = []
     errors: list[LoadError] = []
     for source_id in ids:
         item = read_one(folder, source_id, max_bytes)
         if isinstance(item, LoadError):
-            log.warning("skipped %s: %s", source_id, item.reason, extra={"file": source_id})
             errors.append(item)
         else:
             articles.append(item)
