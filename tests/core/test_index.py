@@ -356,7 +356,7 @@ def test_without_the_saved_index_nothing_is_written(corpus, tmp_path):
 
 
 def test_a_live_corpus_saves_what_it_applies(corpus, indexed):
-    from bot.core.live import LiveCorpus
+    from bot.core.corpus.live import LiveCorpus
 
     live = LiveCorpus.load(corpus, indexed)
     (corpus / "festival.txt").write_text(FESTIVAL, encoding="utf-8")
@@ -367,7 +367,7 @@ def test_a_live_corpus_saves_what_it_applies(corpus, indexed):
 
 
 def test_a_live_corpus_starts_from_the_saved_index(corpus, indexed, caplog):
-    from bot.core.live import LiveCorpus
+    from bot.core.corpus.live import LiveCorpus
 
     index.open_engine(corpus, indexed)
     (corpus / "bridge.txt").unlink()
