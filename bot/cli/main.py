@@ -47,7 +47,7 @@ def _error_json(question: str, message: str) -> str:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """One question from the command line, or (with --json and no question) many from stdin."""
     folder = corpus_folder(args, settings)
-    articles = Articles.open(folder, settings, progress_bar(sys.stderr, args.json))
+    articles = Articles.open(settings, folder, progress_bar(sys.stderr, args.json))
     k = top_k(args, settings)
     if args.question is not None:
         question = " ".join(args.question)
@@ -86,7 +86,7 @@ def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     """List the loaded articles (and, with --errors, the files that could not be read)."""
     folder = corpus_folder(args, settings)
-    articles = Articles.open(folder, settings, progress_bar(sys.stderr, args.json))
+    articles = Articles.open(settings, folder, progress_bar(sys.stderr, args.json))
     listed, errors = articles.sources(), articles.unreadable
     if args.json:
         payload = {

@@ -85,7 +85,10 @@ def newest_first(articles: Sequence[Listed]) -> tuple[Listed, ...]:
 
 
 class Articles:
-    """A ``LiveCorpus`` (watched when the settings ask) or a fixed ``Engine``, asked alike."""
+    """A folder kept in step (``LiveCorpus``, watched unless told not to) or a fixed engine.
+
+    Asked alike either way, so no door needs to know which it has.
+    """
 
     def __init__(self, source: Engine | LiveCorpus, watcher: Watcher | None = None) -> None:
         self._source = source
@@ -97,11 +100,18 @@ class Articles:
         return cls(engine)
 
     @classmethod
-    def open(cls, folder: Path, settings: Settings, progress: Progress | None = None) -> Articles:
-        """The folder as it is now, for one command: its saved index brought up to date.
+    def open(
+        cls,
+        settings: Settings,
+        folder: Path | None = None,
+        progress: Progress | None = None,
+    ) -> Articles:
+        """``folder`` (``settings.corpus_dir`` by default) as it is now, for one command.
 
-        Not watched, so ``reload`` is a no-op; a one-shot command ends before it matters.
+        Its saved index is brought up to date (or built) once; it is not watched, so
+        ``reload`` is a no-op: a one-shot command ends before a change could matter.
         """
+        folder = settings.corpus_dir if folder is None else folder
         return cls(open_engine(folder, settings, progress).engine)
 
     @classmethod
