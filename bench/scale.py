@@ -174,7 +174,7 @@ def write_articles(work: Path, n: int) -> Path:
     cannot vouch for its hash, so the first start after the build would read
     it again and rewrite the index, which is not the restart being measured.
     """
-    from bot.core.index.saved import RACY_NS
+    from bot.core.index.changes import RACY_NS
 
     folder = work / f"articles-{n}"
     if folder.is_dir() and len(list(folder.iterdir())) == -(-n // PER_ARTICLE):

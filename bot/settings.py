@@ -23,7 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from bot.core.ingest.files import MAX_ARTICLE_BYTES
+from bot.core.ingest.raw import MAX_ARTICLE_BYTES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "settings.toml"

@@ -9,7 +9,7 @@ import hypothesis
 import pytest
 
 from bot.core.answer.engine import Engine
-from bot.core.ingest.files import RawArticle
+from bot.core.ingest.raw import RawArticle
 from bot.core.models import Source
 from bot.settings import Settings
 

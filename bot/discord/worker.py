@@ -14,6 +14,7 @@ import asyncio
 import gc
 import logging
 import signal
+from pathlib import Path
 
 import discord
 from discord.ext import commands
@@ -37,21 +38,24 @@ class StartupError(UserError):
     """Discord refused to let the worker in, for a reason the operator can fix."""
 
 
-def run(settings: Settings, token: str) -> int:
-    """Load the corpus, connect, and answer until told to stop; 0 after a clean stop."""
+def run(settings: Settings, token: str, folder: Path | None = None) -> int:
+    """Load ``folder`` (default ``settings.corpus_dir``), connect, and answer until stopped.
+
+    0 after a clean stop.
+    """
     _quiet_expected_warnings(settings)
     if not settings.message_content_intent:
         log.info("prefix commands are off: message_content_intent is false (/ask and @ work)")
     use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
-    return asyncio.run(_run(settings, token))
+    return asyncio.run(_run(settings, token, folder))
 
 
-async def _run(settings: Settings, token: str) -> int:
+async def _run(settings: Settings, token: str, folder: Path | None) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    scorer = await ProcessScorer.start(settings)
+    scorer = await ProcessScorer.start(settings, folder)
     try:
         if stop.is_set():  # told to stop while the corpus was loading
             return 0

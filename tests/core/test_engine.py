@@ -151,9 +151,8 @@ SEASON = (
 
 
 def _season_engine(settings):
-    from bot.core.ingest.files import RawArticle
-
     from bot.core.answer.engine import Engine
+    from bot.core.ingest.raw import RawArticle
     from bot.core.models import Source
 
     return Engine.from_articles(
@@ -186,9 +185,8 @@ KHAN = (
 
 
 def test_the_sentence_after_that_opens_with_a_pronoun_goes_on_about_the_subject(settings):
-    from bot.core.ingest.files import RawArticle
-
     from bot.core.answer.engine import Engine
+    from bot.core.ingest.raw import RawArticle
     from bot.core.models import Source
 
     plain = settings.model_copy(update={"passage_chars": 0})
@@ -216,9 +214,8 @@ DONATIONS = (
 
 
 def test_a_naming_question_without_a_quote_is_answered_from_the_prose(settings):
-    from bot.core.ingest.files import RawArticle
-
     from bot.core.answer.engine import Engine
+    from bot.core.ingest.raw import RawArticle
     from bot.core.models import Source
 
     engine = Engine.from_articles([RawArticle(Source("l.txt", "Luther"), DONATIONS)], settings)
@@ -238,9 +235,8 @@ def test_a_speaker_never_quoted_stays_unanswered_even_with_a_topic(seed_engine):
 
 
 def test_the_question_words_side_by_side_rank_first(settings):
-    from bot.core.ingest.files import RawArticle
-
     from bot.core.answer.engine import Engine
+    from bot.core.ingest.raw import RawArticle
     from bot.core.models import Source
 
     articles = [
@@ -263,9 +259,8 @@ def test_the_question_words_side_by_side_rank_first(settings):
 def test_the_same_unclosed_quotation_in_two_articles_is_one_answer(settings):
     # Each paragraph ends before the quotation closes; the framing differs too much for the
     # words around it to match, so only the quoted words show it is one statement.
-    from bot.core.ingest.files import RawArticle
-
     from bot.core.answer.engine import Engine
+    from bot.core.ingest.raw import RawArticle
     from bot.core.models import Source
 
     words = "“We will not retreat from the border, whatever it costs our farmers and exporters."

@@ -9,6 +9,7 @@ import pytest
 
 from bot.core.answer.engine import Engine
 from bot.core.index import bundle as store
+from bot.core.index import changes, encoding
 from bot.core.index import saved as index
 from bot.core.ingest.files import scan_folder
 from tests.conftest import NEWS, SEEDS, SPORT, make_settings
@@ -96,7 +97,7 @@ def test_a_loaded_index_restores_both_bm25_indexes_score_for_score(corpus, index
 
 
 def test_an_index_saved_by_the_old_layout_is_rebuilt(corpus, indexed, monkeypatch, caplog):
-    monkeypatch.setattr(index, "LAYOUT_VERSION", index.LAYOUT_VERSION - 1)
+    monkeypatch.setattr(encoding, "LAYOUT_VERSION", encoding.LAYOUT_VERSION - 1)
     index.open_engine(corpus, indexed)
     monkeypatch.undo()
     with caplog.at_level(logging.WARNING, logger="bot"):
@@ -132,7 +133,7 @@ def test_added_changed_and_removed_files_equal_a_rebuild(corpus, indexed):
     (corpus / "sport.txt").unlink()
     opened = index.open_engine(corpus, indexed)
     assert opened.status == "updated"
-    assert opened.changes == store.ArticleChanges(
+    assert opened.changes == changes.ArticleChanges(
         ("festival.txt",), ("sport.txt",), ("bridge.txt",)
     )
     reference = Engine.from_folder(corpus, make_settings())
@@ -156,22 +157,22 @@ def test_an_edit_that_keeps_size_and_mtime_is_found_by_its_hash(corpus, indexed)
 def counted_reads(monkeypatch):
     """Files read to be hashed, by name."""
     read = []
-    digest = store.file_digest
+    digest = changes.file_digest
 
     def counting(path):
         read.append(path.name)
         return digest(path)
 
-    monkeypatch.setattr(store, "file_digest", counting)
+    monkeypatch.setattr(changes, "file_digest", counting)
     return read
 
 
 def test_files_untouched_since_the_last_start_are_not_read_again(
     corpus, indexed, monkeypatch, counted_reads
 ):
-    monkeypatch.setattr(index, "RACY_NS", 0)  # the files here were written just now
+    monkeypatch.setattr(changes, "RACY_NS", 0)  # the files here were written just now
     index.open_engine(corpus, indexed)
-    assert len(counted_reads) == len(index.hash_files(corpus).hashes) > 4
+    assert len(counted_reads) == len(changes.hash_files(corpus).hashes) > 4
     counted_reads.clear()
     assert index.open_engine(corpus, indexed).status == "loaded"
     assert counted_reads == []
@@ -200,13 +201,13 @@ def test_a_start_rewrites_the_index_for_new_stamps_only_when_many_files_need_the
         (corpus / f"brief{number:02d}.txt").write_text(
             f"Brief number {number} reports a quiet day at the harbour.\n", encoding="utf-8"
         )
-    monkeypatch.setattr(index, "RACY_NS", 0)
+    monkeypatch.setattr(changes, "RACY_NS", 0)
     index.open_engine(corpus, indexed)  # every file vouched for
-    monkeypatch.setattr(index, "RACY_NS", 10**18)  # the next file is written just before
+    monkeypatch.setattr(changes, "RACY_NS", 10**18)  # the next file is written just before
     (corpus / "late.txt").write_text(BRIDGE.replace("bridge", "ferry"), encoding="utf-8")
     assert index.open_engine(corpus, indexed).status == "updated"
     saved = index.index_file(corpus, indexed).stat()
-    monkeypatch.setattr(index, "RACY_NS", 0)  # late.txt could vouch now: 1 file of 31
+    monkeypatch.setattr(changes, "RACY_NS", 0)  # late.txt could vouch now: 1 file of 31
     counted_reads.clear()
     for _ in range(2):
         assert index.open_engine(corpus, indexed).status == "loaded"
@@ -276,8 +277,10 @@ def _as_float(values):
 )
 def test_an_index_whose_arrays_do_not_fit_is_rebuilt(corpus, indexed, caplog, name, damage):
     engine = index.open_engine(corpus, indexed).engine
-    files = index.hash_files(corpus)
-    bundle = index.to_bundle(engine, files, index.fingerprint(engine.tokenizer, indexed), corpus)
+    files = changes.hash_files(corpus)
+    bundle = encoding.to_bundle(
+        engine, files, encoding.fingerprint(engine.tokenizer, indexed), corpus
+    )
     arrays = dict(bundle.arrays)
     arrays[name] = damage(arrays[name])
     broken = store.Bundle(arrays, bundle.meta, bundle.fingerprint)
@@ -331,7 +334,7 @@ def test_changed_settings_mean_a_rebuild(corpus, indexed, tmp_path, caplog, chan
 
 def test_another_tokenizer_version_means_a_rebuild(corpus, indexed, monkeypatch):
     index.open_engine(corpus, indexed)
-    monkeypatch.setattr(index, "TOKENIZER_VERSION", index.TOKENIZER_VERSION + 1)
+    monkeypatch.setattr(encoding, "TOKENIZER_VERSION", encoding.TOKENIZER_VERSION + 1)
     assert index.open_engine(corpus, indexed).status == "built"
 
 
@@ -353,7 +356,7 @@ def test_without_the_saved_index_nothing_is_written(corpus, tmp_path):
 
 
 def test_a_live_corpus_saves_what_it_applies(corpus, indexed):
-    from bot.core.live import LiveCorpus
+    from bot.core.corpus.live import LiveCorpus
 
     live = LiveCorpus.load(corpus, indexed)
     (corpus / "festival.txt").write_text(FESTIVAL, encoding="utf-8")
@@ -364,7 +367,7 @@ def test_a_live_corpus_saves_what_it_applies(corpus, indexed):
 
 
 def test_a_live_corpus_starts_from_the_saved_index(corpus, indexed, caplog):
-    from bot.core.live import LiveCorpus
+    from bot.core.corpus.live import LiveCorpus
 
     index.open_engine(corpus, indexed)
     (corpus / "bridge.txt").unlink()

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from bot.core.live import LiveCorpus, Watcher
+from bot.core.corpus.live import LiveCorpus, Watcher
 
 BASE = {
     "harbour.txt": "The harbour authority said the port would stay closed until Friday.\n\n"

@@ -29,14 +29,9 @@ from bot.core.errors import UserError
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.clean import classify
 from bot.core.ingest.document import prepare_article
-from bot.core.ingest.files import (
-    METADATA_FIELDS,
-    ArticleFormatError,
-    RawArticle,
-    read_article,
-    split_front_matter,
-)
+from bot.core.ingest.files import read_article, split_front_matter
 from bot.core.ingest.html import read_html
+from bot.core.ingest.raw import METADATA_FIELDS, ArticleFormatError, RawArticle
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.lexicon import entries
 from bot.core.models import BlockKind, Reply, Source

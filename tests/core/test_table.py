@@ -12,8 +12,8 @@ from bot.core.answer.engine import Engine
 from bot.core.index.table import CorpusTable, Packed
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.document import prepare_article
-from bot.core.ingest.files import RawArticle
 from bot.core.ingest.prepare import prepare_table
+from bot.core.ingest.raw import RawArticle
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.models import Source
 from tests.conftest import NEWS, SPORT

@@ -13,9 +13,9 @@ from discord.ext import commands
 from pydantic import SecretStr
 
 from bot.core.answer.engine import Engine
-from bot.core.ingest.files import RawArticle
+from bot.core.corpus.service import Articles
+from bot.core.ingest.raw import RawArticle
 from bot.core.models import Source
-from bot.discord.articles import Articles
 from bot.discord.client import create_bot, restore_endpoints, use_endpoints
 from bot.discord.scoring import Scorer, ThreadScorer
 from bot.settings import Settings

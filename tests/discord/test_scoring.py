@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from bot.core.answer.engine import Engine
+from bot.core.corpus.service import Articles
 from bot.core.errors import CorpusError, QuestionError
-from bot.discord.articles import Articles
 from bot.discord.scoring import ProcessScorer, ThreadScorer
 from tests.discord.conftest import make_settings
 from tests.discord.worker_process import write_corpus

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,9 @@ def clean_env(**extra: str) -> dict[str, str]:
 class WorkerProcess:
     """One ``python -m bot run`` child with JSON logs on stderr, read as they come."""
 
-    def __init__(self, fake: FakeDiscord, workdir: Path, **settings: str) -> None:
+    def __init__(
+        self, fake: FakeDiscord, workdir: Path, args: Sequence[str] = (), **settings: str
+    ) -> None:
         self.env = clean_env(
             DISCORD_TOKEN=TOKEN,
             NEWSQUOTE_DISCORD_API_BASE=fake.api_base,
@@ -57,6 +60,7 @@ class WorkerProcess:
             **settings,
         )
         self.workdir = workdir
+        self.args = tuple(args)  # after ``python -m bot run``
         self.lines: list[str] = []
         self.process: asyncio.subprocess.Process | None = None
 
@@ -66,6 +70,7 @@ class WorkerProcess:
             "-m",
             "bot",
             "run",
+            *self.args,
             cwd=self.workdir,
             env=self.env,
             stdout=asyncio.subprocess.PIPE,

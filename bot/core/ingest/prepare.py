@@ -28,7 +28,7 @@ from nltk.tokenize.punkt import PunktParameters
 from bot.core.index.table import CorpusTable
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.document import prepare_article
-from bot.core.ingest.files import LoadError, RawArticle
+from bot.core.ingest.raw import LoadError, RawArticle
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.processes import die_with_parent
 
