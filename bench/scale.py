@@ -194,7 +194,7 @@ def write_articles(work: Path, n: int) -> Path:
 def engine_settings(index_dir: Path) -> object:
     from bot.settings import Settings
 
-    return Settings(_env_file=None, data_dir=index_dir, use_saved_index=True)
+    return Settings(_env_file=None, data_dir=index_dir, use_saved_index=True).core_options()
 
 
 def build(system: str, work: Path, n: int, index_dir: Path) -> dict[str, float]:

@@ -6,12 +6,14 @@ package never needs a token or a file.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
 import types
 import typing
 from pathlib import Path
+from typing import TypeVar
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -23,11 +25,21 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.core.answer.engine import AskOptions, EngineOptions
+from bot.core.answer.passages import PassageOptions
+from bot.core.answer.rank import RankOptions
+from bot.core.index.bm25 import Parameters
+from bot.core.index.bundle import StoreOptions
+from bot.core.ingest.prepare import IngestOptions
 from bot.core.ingest.raw import MAX_ARTICLE_BYTES
+from bot.core.options import CoreOptions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "settings.toml"
 CONFIG_ENV = "NEWSQUOTE_CONFIG"
+
+
+T = TypeVar("T")
 
 
 def config_file() -> Path:
@@ -123,6 +135,23 @@ class Settings(BaseSettings):
             raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    def core_options(self) -> CoreOptions:
+        """What the core reads, built once by a door: the core never sees ``Settings``."""
+        return CoreOptions(
+            corpus_dir=self.corpus_dir,
+            watch_interval_seconds=self.watch_interval_seconds,
+            engine=EngineOptions(
+                ingest=IngestOptions(
+                    self.aliases_file, self.ingest_workers, self.max_article_bytes
+                ),
+                bm25=Parameters(self.bm25_k1, self.bm25_b, self.bm25_epsilon),
+                ask=_picked(AskOptions, self),
+                rank=_picked(RankOptions, self),
+                passages=_picked(PassageOptions, self),
+            ),
+            store=_picked(StoreOptions, self),
+        )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -143,6 +172,11 @@ class Settings(BaseSettings):
                 f"config file {str(path)!r} cannot be read: {exc.strerror or exc}"
             ) from exc
         return (init_settings, env_settings, dotenv_settings, toml, file_secret_settings)
+
+
+def _picked(kind: type[T], settings: Settings) -> T:
+    """An options type whose fields are settings of the same names."""
+    return kind(**{field.name: getattr(settings, field.name) for field in dataclasses.fields(kind)})
 
 
 class SettingsFileError(ValueError):

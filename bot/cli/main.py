@@ -53,7 +53,7 @@ def _error_json(question: str, message: str, limit: int) -> str:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """One question from the command line, or (with --json and no question) many from stdin."""
     folder = corpus_folder(args, settings)
-    articles = Articles.open(settings, folder, progress_bar(sys.stderr, args.json))
+    articles = Articles.open(settings.core_options(), folder, progress_bar(sys.stderr, args.json))
     k = top_k(args, settings)
     if args.question is not None:
         question = " ".join(args.question)
@@ -82,7 +82,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
     """The interactive loop over the corpus, which is watched for changes while it runs."""
     folder = corpus_folder(args, settings)
-    articles = Articles.watch(settings, folder, progress_bar(sys.stderr))
+    articles = Articles.watch(settings.core_options(), folder, progress_bar(sys.stderr))
     try:
         return run_repl(articles, top_k(args, settings))
     finally:
@@ -92,7 +92,7 @@ def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     """List the loaded articles (and, with --errors, the files that could not be read)."""
     folder = corpus_folder(args, settings)
-    articles = Articles.open(settings, folder, progress_bar(sys.stderr, args.json))
+    articles = Articles.open(settings.core_options(), folder, progress_bar(sys.stderr, args.json))
     listed, errors = articles.sources(), articles.unreadable
     if args.json:
         payload = {

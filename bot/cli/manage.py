@@ -68,10 +68,11 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.use_saved_index:
         raise UserError("use_saved_index is off: turn it on to save an index")
     folder = corpus_folder(args, settings)
+    options = settings.core_options()
     opened = index.open_engine(
-        folder, settings, progress_bar(sys.stderr, args.quiet), rebuild=not args.update
+        folder, options, progress_bar(sys.stderr, args.quiet), rebuild=not args.update
     )
-    where = index.index_file(folder, settings)
+    where = index.index_file(folder, options)
     if opened.save_error is not None:
         print(f"error: {index.describe(opened)}; {where} is unchanged", file=sys.stderr)
         return EXIT_FAILED
@@ -96,7 +97,10 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
             _copy_in(source, target)
         except OSError as exc:
             raise UserError(f"{target}: cannot be written: {exc.strerror or exc}") from exc
-    return _report(index.open_engine(folder, settings, progress_bar(sys.stderr, args.quiet)), args)
+    return _report(
+        index.open_engine(folder, settings.core_options(), progress_bar(sys.stderr, args.quiet)),
+        args,
+    )
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
@@ -111,7 +115,9 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
         path.unlink(missing_ok=True)
         if not args.quiet:
             print(f"removed: {source_id}")
-    opened = index.open_engine(folder, settings, progress_bar(sys.stderr, args.quiet))
+    opened = index.open_engine(
+        folder, settings.core_options(), progress_bar(sys.stderr, args.quiet)
+    )
     return _report(opened, args, shown=set(doomed.values()))
 
 

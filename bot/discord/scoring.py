@@ -111,7 +111,7 @@ class ThreadScorer(Scorer):
 
         ``CorpusError`` if it cannot be read.
         """
-        return cls(await asyncio.to_thread(Articles.watch, settings, folder))
+        return cls(await asyncio.to_thread(Articles.watch, settings.core_options(), folder))
 
     async def _call(self, method: Method[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await self._run(lambda: method(self.articles, *args, **kwargs))
@@ -178,7 +178,7 @@ def _child_setup(parent: int, level: str, fmt: str) -> None:
 def _load(settings: Settings, folder: Path | None) -> int:
     """Load the corpus here; returns this process's id, for killing it if it ever hangs."""
     global _articles
-    _articles = Articles.watch(settings, folder)
+    _articles = Articles.watch(settings.core_options(), folder)
     return os.getpid()
 
 

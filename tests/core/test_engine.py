@@ -117,7 +117,9 @@ def test_the_refusal_states_the_length_rule_it_applies():
     articles = [
         RawArticle(Source("a.txt"), "The city council said the bridge would reopen in May.\n")
     ]
-    engine = Engine.from_articles(articles, make_settings(max_question_chars=30))
+    engine = Engine.from_articles(
+        articles, make_settings(max_question_chars=30).core_options().engine
+    )
     at_limit = "What did the city council say?"
     assert len(at_limit) == 30
     assert engine.ask(at_limit).answers  # exactly the limit is accepted
@@ -156,7 +158,7 @@ def _season_engine(settings):
     from bot.core.models import Source
 
     return Engine.from_articles(
-        [RawArticle(Source("season.txt", "Season", None), SEASON)], settings
+        [RawArticle(Source("season.txt", "Season", None), SEASON)], settings.core_options().engine
     )
 
 
@@ -190,7 +192,9 @@ def test_the_sentence_after_that_opens_with_a_pronoun_goes_on_about_the_subject(
     from bot.core.models import Source
 
     plain = settings.model_copy(update={"passage_chars": 0})
-    engine = Engine.from_articles([RawArticle(Source("khan.txt", "Khan"), KHAN)], plain)
+    engine = Engine.from_articles(
+        [RawArticle(Source("khan.txt", "Khan"), KHAN)], plain.core_options().engine
+    )
     quote = engine.ask("Who became Great Khan in 1251?").answers[0].quote
     assert quote.startswith("Möngke Khan became") and "He died in 1259" in quote
     # One sentence on: the chain of pronouns does not run on through the paragraph.
@@ -218,12 +222,14 @@ def test_a_naming_question_without_a_quote_is_answered_from_the_prose(settings):
     from bot.core.ingest.raw import RawArticle
     from bot.core.models import Source
 
-    engine = Engine.from_articles([RawArticle(Source("l.txt", "Luther"), DONATIONS)], settings)
+    engine = Engine.from_articles(
+        [RawArticle(Source("l.txt", "Luther"), DONATIONS)], settings.core_options().engine
+    )
     reply = engine.ask("What did Luther call these donations?")
     assert reply.answers and "a fraud upon the faithful" in reply.answers[0].quote
     off = Engine.from_articles(
         [RawArticle(Source("l.txt", "Luther"), DONATIONS)],
-        settings.model_copy(update={"speech_fallback": False}),
+        settings.model_copy(update={"speech_fallback": False}).core_options().engine,
     )
     assert not off.ask("What did Luther call these donations?").answers
 
@@ -250,9 +256,11 @@ def test_the_question_words_side_by_side_rank_first(settings):
         ),
     ]
     question = "Who did the Russian foreign ministry meet?"
-    plain = Engine.from_articles(articles, settings.model_copy(update={"phrase_weight": 0.0}))
+    plain = Engine.from_articles(
+        articles, settings.model_copy(update={"phrase_weight": 0.0}).core_options().engine
+    )
     assert [a.source.id for a in plain.ask(question).answers] == ["a.txt", "b.txt"]
-    phrased = Engine.from_articles(articles, settings)
+    phrased = Engine.from_articles(articles, settings.core_options().engine)
     assert [a.source.id for a in phrased.ask(question).answers] == ["b.txt", "a.txt"]
 
 
@@ -272,7 +280,9 @@ def test_the_same_unclosed_quotation_in_two_articles_is_one_answer(settings):
             f"the defence minister told reporters: {words}\n",
         ),
     ]
-    reply = Engine.from_articles(articles, settings).ask("What did the defence minister say?")
+    reply = Engine.from_articles(articles, settings.core_options().engine).ask(
+        "What did the defence minister say?"
+    )
     assert len(reply.answers) == 1
     assert {s.id for s in reply.answers[0].sources} == {"a.txt", "b.txt"}
 
@@ -294,7 +304,7 @@ def test_a_wire_copy_never_shows_a_sentence_twice(tmp_path, settings, question):
     for path in SEEDS.glob("*.txt"):
         for copy in range(3):
             (tmp_path / f"copy{copy}_{path.name}").write_bytes(path.read_bytes())
-    engine = Engine.from_folder(tmp_path, settings)
+    engine = Engine.from_folder(tmp_path, settings.core_options().engine)
     answers = engine.ask(question, top_k=10).answers
     assert answers
     shown = [{engine.sentence_text(i) for i in answer.sentences} for answer in answers]

@@ -30,7 +30,7 @@ def write(folder, name, text, mtime_step=0):
 def live(tmp_path, settings):
     for name, text in BASE.items():
         write(tmp_path, name, text)
-    return LiveCorpus.load(tmp_path, settings, settle_seconds=1.0)
+    return LiveCorpus.load(tmp_path, settings.core_options(), settle_seconds=1.0)
 
 
 def quotes(live, question):
@@ -110,7 +110,7 @@ def test_rescan_applies_changes_without_waiting(live, tmp_path):
 def test_the_watcher_thread_picks_up_adds_edits_and_deletes(tmp_path, settings):
     for name, text in BASE.items():
         write(tmp_path, name, text)
-    live = LiveCorpus.load(tmp_path, settings, settle_seconds=0.1)
+    live = LiveCorpus.load(tmp_path, settings.core_options(), settle_seconds=0.1)
 
     def eventually(check, seconds=10.0):
         deadline = time.monotonic() + seconds

@@ -369,7 +369,7 @@ def engine() -> Engine:
         RawArticle(Source("news/storm.txt", "Storm closes harbour", "Coast Courier"), NEWS),
         RawArticle(Source("sport/final.txt", "Rovers win the cup final"), SPORT),
     ]
-    return Engine.from_articles(articles, make_settings(ingest_workers=1))
+    return Engine.from_articles(articles, make_settings(ingest_workers=1).core_options().engine)
 
 
 _question_words = st.sampled_from(
@@ -425,7 +425,7 @@ def test_an_engine_over_any_articles_answers_any_question_with_slices(
     bodies: list[str], words: list[str]
 ) -> None:
     raw = [RawArticle(Source(f"{i}.txt"), body) for i, body in enumerate(bodies)]
-    built = Engine.from_articles(raw, make_settings(ingest_workers=1))
+    built = Engine.from_articles(raw, make_settings(ingest_workers=1).core_options().engine)
     # The question borrows the articles' own words, so some are answered.
     question = " ".join(words + [w for b in bodies for w in b.split()[:3]])[:290]
     _check_ask(built, question, 5, 0)

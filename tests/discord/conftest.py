@@ -119,7 +119,7 @@ def engine() -> Engine:
         RawArticle(Source("local/harbour.md", "Harbour closed by storm", "Coast Courier"), HARBOUR),
         RawArticle(Source("local/keeper.md", "Lighthouse keeper retires", None), SPEECH),
     ]
-    return Engine.from_articles(articles, Settings(_env_file=None))
+    return Engine.from_articles(articles, Settings(_env_file=None).core_options().engine)
 
 
 @pytest.fixture

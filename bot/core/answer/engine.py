@@ -10,7 +10,6 @@ reply says plainly why there is none.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -33,11 +32,10 @@ from bot.core.index.bm25 import Parameters, SparseBM25
 from bot.core.index.table import CorpusTable
 from bot.core.index.tokenize import Tokenizer, load_aliases
 from bot.core.ingest.files import LoadError, RawArticle, load_folder
-from bot.core.ingest.prepare import Progress, prepare_table, workers_for
+from bot.core.ingest.prepare import IngestOptions, Progress, prepare_table, workers_for
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.lexicon import NAMING_VERBS
 from bot.core.models import Answer, Reply, Source
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,6 +53,26 @@ class ArticleInfo:
     sentences: int
 
 
+@dataclass(frozen=True, slots=True)
+class AskOptions:
+    """How questions are taken and answered (set in ``Settings``, where each is explained)."""
+
+    top_k: int
+    max_question_chars: int
+    speech_fallback: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """What an engine reads: how it prepares articles, scores, ranks and quotes."""
+
+    ingest: IngestOptions
+    bm25: Parameters
+    ask: AskOptions
+    rank: RankOptions
+    passages: PassageOptions
+
+
 class Engine:
     """Holds the indexed corpus and answers questions about it; safe to share between threads.
 
@@ -66,7 +84,7 @@ class Engine:
     def __init__(
         self,
         table: CorpusTable,
-        settings: Settings,
+        options: EngineOptions,
         tokenizer: Tokenizer,
         splitter: SentenceSplitter,
         errors: Sequence[LoadError] = (),
@@ -78,44 +96,43 @@ class Engine:
         (saved with it), so a load need not build them again; None builds them
         from the table's term numbers (nothing is tokenized again).
         """
-        self.settings = settings
+        self.options = options
         self.tokenizer = tokenizer
         self.splitter = splitter
         self.errors = tuple(errors)
         self.table = table
-        params = Parameters(settings.bm25_k1, settings.bm25_b, settings.bm25_epsilon)
-        self.corpus = IndexedCorpus(table, params, tokenizer.speech_term, indexes)
+        self.corpus = IndexedCorpus(table, options.bm25, tokenizer.speech_term, indexes)
         self.index, self.paragraphs = self.corpus.index, self.corpus.paragraphs
-        self._ranker = Ranker(self.corpus, tokenizer, _options(RankOptions, settings))
-        self._passages = PassagePicker(self.corpus, tokenizer, _options(PassageOptions, settings))
+        self._ranker = Ranker(self.corpus, tokenizer, options.rank)
+        self._passages = PassagePicker(self.corpus, tokenizer, options.passages)
 
     @classmethod
     def from_folder(
         cls,
         folder: Path,
-        settings: Settings,
+        options: EngineOptions,
         progress: Progress | None = None,
     ) -> Engine:
         """Load, clean, split and index every article under ``folder``."""
-        raw, errors = load_folder(folder, max_bytes=settings.max_article_bytes)
-        return cls.from_articles(raw, settings, errors, progress)
+        raw, errors = load_folder(folder, max_bytes=options.ingest.max_article_bytes)
+        return cls.from_articles(raw, options, errors, progress)
 
     @classmethod
     def from_articles(
         cls,
         raw: Sequence[RawArticle],
-        settings: Settings,
+        options: EngineOptions,
         errors: Sequence[LoadError] = (),
         progress: Progress | None = None,
     ) -> Engine:
         """Index already-read articles; Punkt is trained on them first."""
         started = time.perf_counter()
-        tokenizer = Tokenizer(aliases=load_aliases(settings.aliases_file))
+        tokenizer = Tokenizer(aliases=load_aliases(options.ingest.aliases_file))
         splitter = SentenceSplitter.train(a.text for a in raw)
-        workers = workers_for(settings.ingest_workers)
+        workers = workers_for(options.ingest.workers)
         prepared = prepare_table(raw, splitter, tokenizer, progress, workers)
         errors = sorted([*errors, *prepared.failed], key=attrgetter("path"))
-        engine = cls(prepared.table, settings, tokenizer, splitter, errors)
+        engine = cls(prepared.table, options, tokenizer, splitter, errors)
         log.info(
             "corpus indexed",
             extra={
@@ -142,7 +159,7 @@ class Engine:
         term numbers (vectorised, about a second at a million sentences), so their
         scores are a fresh build's.
         """
-        workers = workers_for(self.settings.ingest_workers)
+        workers = workers_for(self.options.ingest.workers)
         new = prepare_table(upserts, self.splitter, self.tokenizer, progress, workers)
         # An upsert that could not be prepared leaves the index, like a file that cannot be read.
         removed = [*removed, *(e.path for e in new.failed)]
@@ -150,7 +167,7 @@ class Engine:
             [*(self.errors if errors is None else errors), *new.failed], key=attrgetter("path")
         )
         return Engine(
-            CorpusTable.merge(self.table, new.table, removed), self.settings, self.tokenizer,
+            CorpusTable.merge(self.table, new.table, removed), self.options, self.tokenizer,
             self.splitter, errors,
         )  # fmt: skip
 
@@ -197,11 +214,11 @@ class Engine:
         if not self.table.articles:
             terms = tuple(self.tokenizer(wanted))
             return Reply(text, no_answer_reason=NO_ARTICLES, offset=offset, terms=terms)
-        k = top_k or self.settings.top_k
+        k = top_k or self.options.ask.top_k
         parsed = parse_question(wanted)
         reply, found = self._reply(text, parsed, k, offset)
         naming = (parsed.verb or "").lower() in NAMING_VERBS
-        if not found and naming and parsed.topic and self.settings.speech_fallback:
+        if not found and naming and parsed.topic and self.options.ask.speech_fallback:
             # "What did Luther call these donations?" may ask for words no attribution holds:
             # prose names things itself, so the question's words are then looked for as a
             # fact. "What did Lukashenko say about Wagner?" asks for speech only, and stays
@@ -225,9 +242,9 @@ class Engine:
         # A name no article has (often misspelt: "Melanchhon") does not decline on its own, but
         # the rest of the question must then be covered better.
         unknown = unknown_name(parsed, self.tokenizer, corpus)
-        floor = self.settings.min_coverage
+        floor = self.options.rank.min_coverage
         if unknown is not None:
-            floor = max(floor, self.settings.unknown_name_coverage)
+            floor = max(floor, self.options.rank.unknown_name_coverage)
         ranking = self._ranker.rank(parsed, need, (offset + k + 1) * MERGE_LOOKAHEAD, floor)
         if ranking.reason is not None:
             reason = ranking.reason
@@ -251,7 +268,7 @@ class Engine:
         text = " ".join(question.split())
         if not text:
             raise QuestionError(ASK_SOMETHING)
-        limit = self.settings.max_question_chars
+        limit = self.options.ask.max_question_chars
         if len(text) > limit:
             raise QuestionError(too_long(len(text), limit))
         return text
@@ -267,7 +284,3 @@ class Engine:
         if not wanted:
             raise QuestionError(ASK_SOMETHING)
         return wanted
-
-
-def _options(kind: type[T], settings: Settings) -> T:
-    return kind(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(kind)})

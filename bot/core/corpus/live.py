@@ -8,7 +8,7 @@ alone (``saved.apply_changes``, the same update a start applies) and the new
 engine replaces the old one in a single reference swap; questions already
 running finish on the old engine.
 
-With ``settings.use_saved_index`` the engine comes from the saved index
+With ``options.store.use_saved_index`` the engine comes from the saved index
 (``bot.core.index.saved``), brought up to date by content hash at start-up, and
 every applied change is saved again, so the next start loads rather than builds.
 """
@@ -26,7 +26,7 @@ from bot.core.index import saved as index
 from bot.core.index.changes import CorpusChange, FolderFiles, record_file
 from bot.core.ingest.files import FileStamp, require_folder, scan_folder
 from bot.core.ingest.raw import LoadError
-from bot.settings import Settings
+from bot.core.options import CoreOptions
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class LiveCorpus:
     """Owns the engine for a folder and updates it when the folder changes."""
 
     folder: Path
-    settings: Settings
+    options: CoreOptions
     settle_seconds: float = 1.0
     _engine: Engine = field(init=False)
     _seen: dict[str, FileStamp] = field(init=False, default_factory=dict)
@@ -55,14 +55,14 @@ class LiveCorpus:
     def load(
         cls,
         folder: Path,
-        settings: Settings,
+        options: CoreOptions,
         progress: Progress | None = None,
         settle_seconds: float = 1.0,
     ) -> LiveCorpus:
         """Load the folder's saved index (updated to the files as they are) or build it."""
-        live = cls(folder, settings, settle_seconds)
+        live = cls(folder, options, settle_seconds)
         stats = live._stats()  # before hashing: a later edit is seen as a change
-        opened = index.open_engine(folder, settings, progress)
+        opened = index.open_engine(folder, options, progress)
         live._engine = opened.engine
         live._files = opened.files.copy()
         live._errors = {error.path: error for error in opened.engine.errors}
@@ -126,7 +126,7 @@ class LiveCorpus:
             ready,
             removed,
             self._errors,
-            self.settings.max_article_bytes,
+            self.options.engine.ingest.max_article_bytes,
             reported=self._errors,  # each told once per version of the file
         )
         # Commit: the engine, then what it reflects.
@@ -137,8 +137,8 @@ class LiveCorpus:
         for key in removed:
             self._seen.pop(key, None)
         change = applied.change
-        if change and self.settings.use_saved_index:
-            index.save_quietly(self.folder, self.settings, self._engine, self._files)
+        if change and self.options.store.use_saved_index:
+            index.save_quietly(self.folder, self.options, self._engine, self._files)
         if change:
             log.info("corpus updated", extra={"change": change.summary()})
         return change

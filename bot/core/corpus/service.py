@@ -24,7 +24,7 @@ from bot.core.index.changes import CorpusChange
 from bot.core.index.saved import open_engine
 from bot.core.ingest.raw import LoadError
 from bot.core.models import Answer, Reply
-from bot.settings import Settings
+from bot.core.options import CoreOptions
 
 log = logging.getLogger(__name__)
 
@@ -102,35 +102,35 @@ class Articles:
     @classmethod
     def open(
         cls,
-        settings: Settings,
+        options: CoreOptions,
         folder: Path | None = None,
         progress: Progress | None = None,
     ) -> Articles:
-        """``folder`` (``settings.corpus_dir`` by default) as it is now, for one command.
+        """``folder`` (``options.corpus_dir`` by default) as it is now, for one command.
 
         Its saved index is brought up to date (or built) once; it is not watched, so
         ``reload`` is a no-op: a one-shot command ends before a change could matter.
         """
-        folder = settings.corpus_dir if folder is None else folder
-        return cls(open_engine(folder, settings, progress).engine)
+        folder = options.corpus_dir if folder is None else folder
+        return cls(open_engine(folder, options, progress).engine)
 
     @classmethod
     def watch(
         cls,
-        settings: Settings,
+        options: CoreOptions,
         folder: Path | None = None,
         progress: Progress | None = None,
     ) -> Articles:
-        """Load ``folder`` (``settings.corpus_dir`` by default) and watch it.
+        """Load ``folder`` (``options.corpus_dir`` by default) and watch it.
 
         A changed file is applied once it has kept still for one interval, so with the
         default ``watch_interval_seconds`` of 1 s an edit is answered from within about
         two seconds. An interval of 0 does not watch: only ``reload`` rescans.
         """
-        folder = settings.corpus_dir if folder is None else folder
-        interval = settings.watch_interval_seconds
+        folder = options.corpus_dir if folder is None else folder
+        interval = options.watch_interval_seconds
         settle = interval if interval > 0 else 1.0
-        corpus = LiveCorpus.load(folder, settings, progress, settle_seconds=settle)
+        corpus = LiveCorpus.load(folder, options, progress, settle_seconds=settle)
         watcher = Watcher(corpus, interval).start() if interval > 0 else None
         log.info(
             "corpus loaded",

@@ -64,6 +64,15 @@ _SUFFIX = ".nqi"
 
 
 @dataclass(frozen=True, slots=True)
+class StoreOptions:
+    """Where saved indexes live and how many are kept (set in ``Settings``)."""
+
+    data_dir: Path
+    use_saved_index: bool  # False: nothing is read or written, every start builds
+    max_saved_indexes: int
+
+
+@dataclass(frozen=True, slots=True)
 class Bundle:
     """What is saved: arrays by name, JSON-able metadata and the settings fingerprint."""
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from nltk.tokenize.punkt import PunktParameters
 
-from bot.core.answer.engine import Engine
+from bot.core.answer.engine import Engine, EngineOptions
 from bot.core.index.bm25 import ARRAY_NAMES, SparseBM25
 from bot.core.index.bundle import Bundle
 from bot.core.index.changes import FolderFiles
@@ -36,7 +36,6 @@ from bot.core.index.tokenize import TOKENIZER_VERSION, Tokenizer
 from bot.core.ingest.files import FileStamp
 from bot.core.ingest.raw import LoadError
 from bot.core.ingest.sentences import TRAINING_CHARS, SentenceSplitter, curated_abbreviations
-from bot.settings import Settings
 
 LAYOUT_VERSION = 4
 _BM25 = {"sentences": "bm25s", "paragraphs": "bm25p"}  # saved index -> array prefix
@@ -45,7 +44,7 @@ _BM25 = {"sentences": "bm25s", "paragraphs": "bm25p"}  # saved index -> array pr
 # --------------------------------------------------------------------- fingerprint
 
 
-def fingerprint(tokenizer: Tokenizer, settings: Settings) -> dict[str, Any]:
+def fingerprint(tokenizer: Tokenizer, options: EngineOptions) -> dict[str, Any]:
     """Every setting and rule version that shapes the saved data; any change means rebuild."""
     return tokenizer_fingerprint(
         tokenizer,
@@ -53,10 +52,10 @@ def fingerprint(tokenizer: Tokenizer, settings: Settings) -> dict[str, Any]:
         tokenizer_version=TOKENIZER_VERSION,
         layout=LAYOUT_VERSION,
         punkt_training_chars=TRAINING_CHARS,
-        bm25_k1=settings.bm25_k1,
-        bm25_b=settings.bm25_b,
-        bm25_epsilon=settings.bm25_epsilon,
-        max_article_bytes=settings.max_article_bytes,  # which files are in it at all
+        bm25_k1=options.bm25.k1,
+        bm25_b=options.bm25.b,
+        bm25_epsilon=options.bm25.epsilon,
+        max_article_bytes=options.ingest.max_article_bytes,  # which files are in it at all
     )
 
 
@@ -164,7 +163,7 @@ def saved_files(bundle: Bundle) -> FolderFiles:
     return FolderFiles(hashes, vouched)
 
 
-def from_bundle(bundle: Bundle, settings: Settings, tokenizer: Tokenizer) -> Engine:
+def from_bundle(bundle: Bundle, options: EngineOptions, tokenizer: Tokenizer) -> Engine:
     """An engine from a saved bundle; ValueError (or KeyError, TypeError) if it does not fit."""
     a, meta = bundle.arrays, bundle.meta
     table = CorpusTable.from_arrays(a)
@@ -174,7 +173,7 @@ def from_bundle(bundle: Bundle, settings: Settings, tokenizer: Tokenizer) -> Eng
         _bm25(a, meta["bm25"], "sentences", table.vocabulary),
         _bm25(a, meta["bm25"], "paragraphs", table.vocabulary),
     )
-    return Engine(table, settings, tokenizer, splitter, errors, indexes)
+    return Engine(table, options, tokenizer, splitter, errors, indexes)
 
 
 def _bm25(

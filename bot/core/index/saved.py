@@ -38,7 +38,7 @@ from bot.core.index.tokenize import Tokenizer, load_aliases
 from bot.core.ingest.document import digest_of
 from bot.core.ingest.files import read_files, read_one, require_folder, scan_folder
 from bot.core.ingest.raw import LoadError, RawArticle
-from bot.settings import Settings
+from bot.core.options import CoreOptions
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +74,9 @@ def index_name(folder: Path) -> str:
     return f"{slug}-{hashlib.sha256(str(resolved).encode('utf-8')).hexdigest()[:12]}"
 
 
-def index_file(folder: Path, settings: Settings) -> Path:
+def index_file(folder: Path, options: CoreOptions) -> Path:
     """Where the saved index of ``folder`` lives."""
-    return store.bundle_path(settings.data_dir, index_name(folder))
+    return store.bundle_path(options.store.data_dir, index_name(folder))
 
 
 # --------------------------------------------------------------------- open
@@ -84,44 +84,48 @@ def index_file(folder: Path, settings: Settings) -> Path:
 
 def open_engine(
     folder: Path,
-    settings: Settings,
+    options: CoreOptions,
     progress: Progress | None = None,
     rebuild: bool = False,
 ) -> Opened:
     """The engine for ``folder``: the saved index, brought up to date, or a fresh build.
 
-    Without ``settings.use_saved_index`` nothing is read or written: a fresh build.
+    Without ``options.store.use_saved_index`` nothing is read or written: a fresh build.
     """
-    tokenizer = Tokenizer(aliases=load_aliases(settings.aliases_file))
-    use = settings.use_saved_index
+    tokenizer = Tokenizer(aliases=load_aliases(options.engine.ingest.aliases_file))
+    use = options.store.use_saved_index
     require_folder(folder)
     loaded: tuple[Engine, FolderFiles] | None = None
     # The folder scan mostly waits on the file system; the index loads meanwhile.
     with ThreadPoolExecutor(1, thread_name_prefix="folder-scan") as pool:
         scanning = pool.submit(scan_folder, folder)
         if use and not rebuild:
-            loaded = _load(folder, settings, tokenizer)
+            loaded = _load(folder, options, tokenizer)
         scanned = scanning.result()
     files = hash_files(folder, loaded[1] if loaded else None, scanned)
     if loaded is None:
-        raw, errors = read_files(folder, sorted(files.hashes), settings.max_article_bytes)
-        engine = Engine.from_articles(raw, settings, errors, progress)
-        failed = save_quietly(folder, settings, engine, files) if use else None
+        raw, errors = read_files(
+            folder, sorted(files.hashes), options.engine.ingest.max_article_bytes
+        )
+        engine = Engine.from_articles(raw, options.engine, errors, progress)
+        failed = save_quietly(folder, options, engine, files) if use else None
         return Opened(engine, files, "built", ArticleChanges((), (), ()), failed)
-    log.info("loaded index", extra={"file": str(index_file(folder, settings))})
-    return _brought_up_to_date(folder, settings, *loaded, files, progress)
+    log.info("loaded index", extra={"file": str(index_file(folder, options))})
+    return _brought_up_to_date(folder, options, *loaded, files, progress)
 
 
 def _load(
-    folder: Path, settings: Settings, tokenizer: Tokenizer
+    folder: Path, options: CoreOptions, tokenizer: Tokenizer
 ) -> tuple[Engine, FolderFiles] | None:
     """The saved engine of ``folder`` and the files it reflects; None when there is none to use."""
-    bundle = store.load(settings.data_dir, fingerprint(tokenizer, settings), index_name(folder))
+    bundle = store.load(
+        options.store.data_dir, fingerprint(tokenizer, options.engine), index_name(folder)
+    )
     if bundle is None:
         return None
     try:
         saved = saved_files(bundle)
-        return from_bundle(bundle, settings, tokenizer), saved
+        return from_bundle(bundle, options.engine, tokenizer), saved
     except Exception as exc:  # a file that passed the bundle's checks but does not fit
         reason = (str(exc).splitlines() or [""])[0] or type(exc).__name__
         log.warning("saved index for %s is damaged (%s); rebuilding", folder, reason)
@@ -130,7 +134,7 @@ def _load(
 
 def _brought_up_to_date(
     folder: Path,
-    settings: Settings,
+    options: CoreOptions,
     engine: Engine,
     saved: FolderFiles,
     files: FolderFiles,
@@ -141,7 +145,7 @@ def _brought_up_to_date(
     if not changes:
         failed = None
         if stamps_worth_saving(files, saved):
-            failed = save_quietly(folder, settings, engine, files)  # the next start reads less
+            failed = save_quietly(folder, options, engine, files)  # the next start reads less
         return Opened(engine, files, "loaded", changes, failed)
     known = {error.path: error for error in engine.errors}
     applied = apply_changes(
@@ -150,10 +154,10 @@ def _brought_up_to_date(
         changes.added + changes.changed,
         changes.removed,
         known,
-        settings.max_article_bytes,
+        options.engine.ingest.max_article_bytes,
         progress=progress,
     )
-    failed = save_quietly(folder, settings, applied.engine, files)
+    failed = save_quietly(folder, options, applied.engine, files)
     log.info(
         "index updated",
         extra={
@@ -219,31 +223,33 @@ def apply_changes(
 # --------------------------------------------------------------------- save
 
 
-def save_engine(folder: Path, settings: Settings, engine: Engine, files: FolderFiles) -> Path:
+def save_engine(folder: Path, options: CoreOptions, engine: Engine, files: FolderFiles) -> Path:
     """Save ``engine`` as the index of ``folder`` (atomically); returns the file.
 
     Then drops the saved indexes of folders that no longer exist, and the least
     recently used beyond ``max_saved_indexes``: every ``--corpus`` folder ever asked
     would otherwise leave its index behind for good.
     """
-    bundle = to_bundle(engine, files, fingerprint(engine.tokenizer, settings), folder)
-    path = store.save(settings.data_dir, bundle, index_name(folder))
-    prune_indexes(settings.data_dir, keep=index_name(folder), limit=settings.max_saved_indexes)
+    bundle = to_bundle(engine, files, fingerprint(engine.tokenizer, options.engine), folder)
+    path = store.save(options.store.data_dir, bundle, index_name(folder))
+    prune_indexes(
+        options.store.data_dir, keep=index_name(folder), limit=options.store.max_saved_indexes
+    )
     return path
 
 
 def save_quietly(
-    folder: Path, settings: Settings, engine: Engine, files: FolderFiles
+    folder: Path, options: CoreOptions, engine: Engine, files: FolderFiles
 ) -> str | None:
     """Save, or say in one line why not (the engine in hand still answers); the reason, if any."""
     try:
-        save_engine(folder, settings, engine, files)
+        save_engine(folder, options, engine, files)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         log.warning(
             "could not save the index of %s to %s (%s); the previous one, if any, is kept",
             folder,
-            settings.data_dir,
+            options.store.data_dir,
             reason,
         )
         return reason

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from nltk.tokenize.punkt import PunktParameters
 
@@ -40,6 +41,15 @@ _BATCH = 100
 
 # Called after each batch: (articles done, articles in all, sentences so far).
 Progress = Callable[[int, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOptions:
+    """What reading and preparing articles reads from the settings."""
+
+    aliases_file: Path | None  # the tokenizer's aliases; None: the bundled ones
+    workers: int  # processes for a large batch; 0: one per usable core
+    max_article_bytes: int  # a larger file is refused before it is read
 
 
 @dataclass(frozen=True, slots=True)
