@@ -346,6 +346,16 @@ def test_another_tokenizer_version_means_a_rebuild(corpus, indexed, monkeypatch)
     assert index.open_engine(corpus, indexed.core_options()).status == "built"
 
 
+def test_an_edited_word_list_means_a_rebuild(corpus, indexed, monkeypatch):
+    """A new reporting verb changes who is found speaking: a saved index must not hide it."""
+    from bot.core import lexicon
+
+    index.open_engine(corpus, indexed.core_options())
+    assert index.open_engine(corpus, indexed.core_options()).status == "loaded"
+    monkeypatch.setattr(lexicon, "digest", lambda: "an edited list")
+    assert index.open_engine(corpus, indexed.core_options()).status == "built"
+
+
 def test_two_corpora_keep_separate_indexes(corpus, indexed, tmp_path):
     other = tmp_path / "other" / "articles"  # same folder name, another place
     other.mkdir(parents=True)

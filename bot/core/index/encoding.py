@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from nltk.tokenize.punkt import PunktParameters
 
+from bot.core import lexicon
 from bot.core.answer.engine import Engine, EngineOptions
 from bot.core.index.bm25 import ARRAY_NAMES, SparseBM25
 from bot.core.index.bundle import Bundle
@@ -56,6 +57,7 @@ def fingerprint(tokenizer: Tokenizer, options: EngineOptions) -> dict[str, Any]:
         bm25_b=options.bm25.b,
         bm25_epsilon=options.bm25.epsilon,
         max_article_bytes=options.ingest.max_article_bytes,  # which files are in it at all
+        word_lists=lexicon.digest(),  # reporting verbs, titles…: who is found speaking
     )
 
 
