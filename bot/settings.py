@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     shard_count: int | None = Field(default=None, ge=1)
     shard_ids: list[int] | None = None
     guild_ready_timeout: float = Field(default=2.0, ge=0)
+    # The worker logs a "health" line (live asyncio tasks and answer views, loop lag) at INFO
+    # every this many seconds while it runs; 0: only the "stopped" line at the end.
+    health_log_seconds: float = Field(default=0.0, ge=0)
     # Prefix commands (!ask) need Discord's privileged Message Content intent: switch it on in
     # the Developer Portal first, then here. Slash commands and mentions work without it.
     message_content_intent: bool = False
