@@ -7,28 +7,31 @@ not copied) and ``python -m bot run`` as a child process on a corpus of its own:
 seed articles, the Discord tests' articles and generated wire stories. Then, for the
 whole duration and at a bounded rate, it sends what users send (``/ask``, ``!ask``
 and ``@newsquote`` questions that the articles answer, that they do not, malformed
-and too long ones, clicks on answer buttons, ``/sources``, ``/help`` and ``/reload``)
-while it adds, edits and deletes article files under the worker (some of them
-unreadable, some deleted before they settle) so that the watcher keeps reloading.
+and too long ones, clicks on answer buttons, ``/sources``, ``/help`` and ``/reload``),
+channel chatter the bot must ignore, and it adds, edits and deletes article files under
+the worker (some of them unreadable, some deleted before they settle) so that the
+watcher keeps reloading.
 
 What it measures, and when it fails (exit 1):
 
 - **lost replies**: every request must get its reply within ``--reply-timeout``
   (30 s); a deferred interaction counts only once its follow-up arrives;
 - **errors**: apologies ("something went wrong"), ERROR lines in the worker's log,
-  duplicate replies, payloads the stand-in refuses, a worker that does not exit 0
-  on SIGTERM;
+  duplicate replies, replies to chatter, payloads the stand-in refuses, a worker that
+  does not exit 0 on SIGTERM;
 - **task leak**: the worker logs its live asyncio tasks every second (the
   ``health_log_seconds`` setting); once traffic stops and the answer buttons have
   timed out, the count must come back to what it was before traffic;
 - **memory**: the worker's and its scoring process's RSS (``/proc/PID/status``),
   sampled every few seconds; the growth over the second half (least-squares slope
   times that half's length) must stay under ``--max-growth-mb``. The first half is
-  warm-up: discord.py's message cache (1,000 messages), the answer views alive for
-  one button timeout and the tokenizer's caches all fill while traffic starts.
+  warm-up: discord.py's cache of the last 1,000 messages (full after about four
+  minutes of questions and chatter), the answer views alive for one button timeout
+  and the tokenizer's word caches fill while traffic starts.
 
 Needs the ``dev`` extra (aiohttp serves the stand-in). Everything runs on 127.0.0.1
-in a temporary folder, bounded in count (``rate * seconds`` requests) and time.
+in a temporary folder, bounded in count (``rate * seconds`` requests, ``chatter_rate *
+seconds`` messages, ``seconds / edit_every`` folder changes) and time.
 ``tests/discord/test_soak.py`` runs the same thing for 20 seconds.
 """
 
@@ -74,6 +77,9 @@ class Plan:
 
     seconds: float = 600.0
     rate: float = 3.0  # requests per second
+    # Channel messages not for the bot, which it must ignore; they also fill discord.py's
+    # cache of the last 1,000 messages within the first half, so it is full when measured.
+    chatter_rate: float = 3.0
     edit_every: float = 2.0  # seconds between two changes to the corpus folder
     sample_every: float = 5.0  # seconds between two memory and task samples
     reply_timeout: float = 30.0
@@ -91,6 +97,10 @@ class Plan:
     @property
     def edits(self) -> int:
         return int(self.seconds / self.edit_every)
+
+    @property
+    def chatter(self) -> int:
+        return int(self.seconds * self.chatter_rate)
 
 
 # ------------------------------------------------------------------ what users ask
@@ -132,6 +142,17 @@ UNANSWERABLE = [
     "what is the capital of Peru?",
     "how many goals did the striker score?",
     "what did the zqxv blorft committee decide?",
+]
+# What else people write in a channel: no mention, no prefix, or another bot's command.
+CHATTER = [
+    "anyone watching the match tonight?",
+    "lol",
+    "what did China say?",
+    "newsquote is quick today",
+    "!weather Kelmouth",
+    "!asking for a friend",
+    "@here meeting moved to 3pm",
+    "brb",
 ]
 MALFORMED = ["???", "   ", "🙂", "what did say?", "!!!", "@everyone", "\u200b", "what", "<@&123>"]
 
@@ -338,6 +359,8 @@ class Replies:
         self.duplicates: list[str] = []
         # Replies seen before their request was recorded (the push had not returned yet).
         self.orphans: list[Call] = []
+        self.chatter: set[str] = set()
+        self.unwanted: list[str] = []  # replies to chatter
 
     def interaction(self, request: Request, interaction: dict[str, Any]) -> None:
         self.requests.append(request)
@@ -389,8 +412,11 @@ class Replies:
                 self._done(request, call, body, call.path)
         elif call.method == "POST" and call.path.endswith("/messages"):
             reference = body.get("message_reference") or {}
-            request = self.by_message.get(str(reference.get("message_id")))
-            if request is not None:
+            replied_to = str(reference.get("message_id"))
+            request = self.by_message.get(replied_to)
+            if replied_to in self.chatter:
+                self.unwanted.append(f"replied to chatter: {body.get('content')!r}")
+            elif request is not None:
                 self._done(request, call, body, f"message {reference.get('message_id')}")
             elif reference:
                 self.orphans.append(call)
@@ -504,6 +530,7 @@ class Figures:
     latency_ms: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     folder_changes: Counter[str] = field(default_factory=Counter)
+    chatter: int = 0
     articles_at_start: int = 0
     samples: list[Sample] = field(default_factory=list)
     tasks_baseline: int = 0
@@ -568,6 +595,7 @@ class Figures:
             f"replies received: {self.replies} ({_counts(self.outcomes)}; "
             f"{self.deferred} deferred first)",
             f"lost replies: {len(self.lost)}",
+            f"chatter (messages not for the bot, to be ignored): {self.chatter}",
             f"errors: {len(self.errors)}",
             f"latency ms: p50 {self.latency_ms.get('p50', 0):.0f}, "
             f"p95 {self.latency_ms.get('p95', 0):.0f}, max {self.latency_ms.get('max', 0):.0f}",
@@ -614,6 +642,7 @@ class Figures:
             "deferred": self.deferred,
             "latency_ms": self.latency_ms,
             "folder_changes": dict(self.folder_changes),
+            "chatter": self.chatter,
             "memory_mb": {name: self.memory(name) for name in ("worker", "scoring")},
             "tasks": {
                 **self.tasks(),
@@ -671,6 +700,7 @@ class Traffic:
         self.manager = fake.user("editor")
         self.mention = f"<@{fake.app_id}>"
         self.owed = list(KINDS)  # each kind once first (a click once an answer has buttons)
+        self.chatter_rng = random.Random(rng.getrandbits(32))
 
     async def send(self) -> None:
         rng, fake = self.rng, self.fake
@@ -701,6 +731,12 @@ class Traffic:
                 content = "!ask" if category == "malformed" else f"!ask {question}"
                 message = await fake.say(content, user)
             self.replies.message(Request(kind, category, sent, user), message)
+
+    async def chat(self) -> None:
+        """A message for the channel, not for the bot: it must not answer."""
+        rng = self.chatter_rng
+        message = await self.fake.say(rng.choice(CHATTER), rng.choice(self.users))
+        self.replies.chatter.add(message["id"])
 
     async def _click(self, user: dict[str, Any], sent: float) -> bool:
         """Click a live button under a recent answer; False when no answer has live buttons."""
@@ -779,6 +815,7 @@ async def run_soak(plan: Plan, fake: FakeDiscord, workdir: Path) -> Figures:
             await asyncio.gather(
                 _paced(plan.requests, plan.rate, started, traffic.send),
                 _paced(plan.edits, 1 / plan.edit_every, started, wire.change),
+                _paced(plan.chatter, plan.chatter_rate, started, traffic.chat),
             )
             last_request = time.perf_counter()
             sample()
@@ -851,7 +888,8 @@ def _tally(
     }
     figures.folder_changes = wire.done
     figures.errors += [f"apology to a {r.kind}" for r in replies.requests if r.outcome == "apology"]
-    figures.errors += replies.duplicates
+    figures.errors += replies.duplicates + replies.unwanted
+    figures.chatter = len(replies.chatter)
     figures.errors += [
         f"a reply to no request: {call.method} {call.path}" for call in replies.orphans
     ]
@@ -870,6 +908,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=Plan.rate, help="requests per second")
     parser.add_argument("--edit-every", type=float, default=Plan.edit_every, help="seconds")
+    parser.add_argument(
+        "--chatter-rate", type=float, default=Plan.chatter_rate, help="messages per second"
+    )
     parser.add_argument("--seed", type=int, default=Plan.seed)
     parser.add_argument("--max-growth-mb", type=float, default=Plan.max_growth_mb)
     parser.add_argument("--json", type=Path, help="write the figures and samples here")
@@ -878,11 +919,13 @@ def main(argv: list[str] | None = None) -> int:
         seconds=args.minutes * 60,
         rate=args.rate,
         edit_every=args.edit_every,
+        chatter_rate=args.chatter_rate,
         seed=args.seed,
         max_growth_mb=args.max_growth_mb,
     )
     print(
-        f"soak: {plan.requests} requests and {plan.edits} folder changes over "
+        f"soak: {plan.requests} requests, {plan.chatter} chatter messages and "
+        f"{plan.edits} folder changes over "
         f"{args.minutes:g} min; figures at the end",
         flush=True,
     )

@@ -1,7 +1,8 @@
 """The soak of ``bench/soak.py``, short: 20 s of mixed traffic against a real worker process.
 
-Questions of every kind by every door, button clicks, /reload, and article files added,
-edited, deleted, made unreadable and deleted before they settle, all at once. Each request
+Questions of every kind by every door, button clicks, /reload, channel chatter the bot must
+ignore, and article files added, edited, deleted, made unreadable and deleted before they
+settle, all at once. Each request
 must get its reply, nothing may be logged as an error, and once the traffic stops and the
 answer buttons time out, the worker's asyncio tasks must be back to their count before
 traffic (a leaked task per request would keep it up). Memory is left to the 10-minute
@@ -32,6 +33,7 @@ async def test_twenty_seconds_of_mixed_traffic_lose_no_reply_and_leak_no_task(fa
     assert set(figures.categories) == set(CATEGORIES), report
     assert set(figures.folder_changes) == set(CHANGES), report
     assert sum(figures.folder_changes.values()) == plan.edits, report
+    assert figures.chatter == plan.chatter == 60, report  # not one of them answered (errors)
 
     assert figures.lost == [], report
     assert figures.replies == figures.requests, report
