@@ -471,6 +471,7 @@ class WorkerLog:
         self.health: dict[str, Any] = {}
         self.healths = 0
         self.errors: list[str] = []
+        self.tracebacks: list[str] = []
         self.raw: list[str] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -502,7 +503,11 @@ class WorkerLog:
             self.health = record
             self.healths += 1
         elif record.get("level") in ("error", "critical"):
-            self.errors.append(f"{record.get('logger')}: {record.get('message')}")
+            trace = str(record.get("traceback") or "").strip()
+            cause = f" ({trace.splitlines()[-1]})" if trace else ""
+            self.errors.append(f"{record.get('logger')}: {record.get('message')}{cause}")
+            if trace:
+                self.tracebacks.append(trace)
 
     async def next_health(self, timeout: float = 10.0) -> dict[str, Any]:
         """The first health line logged from now on."""
@@ -530,6 +535,7 @@ class Figures:
     deferred: int = 0
     latency_ms: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    tracebacks: list[str] = field(default_factory=list)  # of the worker's ERROR lines
     folder_changes: Counter[str] = field(default_factory=Counter)
     chatter: int = 0
     articles_at_start: int = 0
@@ -640,6 +646,7 @@ class Figures:
             "outcomes": dict(self.outcomes),
             "lost": self.lost,
             "errors": self.errors,
+            "tracebacks": self.tracebacks,
             "deferred": self.deferred,
             "latency_ms": self.latency_ms,
             "folder_changes": dict(self.folder_changes),
@@ -895,6 +902,7 @@ def _tally(
         f"a reply to no request: {call.method} {call.path}" for call in replies.orphans
     ]
     figures.errors += [f"worker log: {e}" for e in log.errors]
+    figures.tracebacks = log.tracebacks
     figures.errors += [f"worker stderr: {line}" for line in log.raw[:20]]
     figures.errors += [f"stand-in: {p}" for p in fake.problems()]
     if figures.exit_code != 0:
