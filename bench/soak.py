@@ -50,7 +50,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -857,7 +857,9 @@ async def run_soak(plan: Plan, fake: FakeDiscord, workdir: Path) -> Figures:
     return figures
 
 
-async def _paced(count: int, rate: float, started: float, action: Callable[[], Any]) -> None:
+async def _paced(
+    count: int, rate: float, started: float, action: Callable[[], Awaitable[None]]
+) -> None:
     """``count`` calls of ``action``, the i-th at ``started + i / rate`` (never faster)."""
     for i in range(count):
         delay = started + i / rate - time.perf_counter()
