@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     # On SIGTERM, questions being answered get this long to finish; the rest are told the bot
     # is restarting. Keep it well inside the host's stop timeout (Docker: 10 s, Heroku: 30 s).
     shutdown_grace_seconds: float = Field(default=5.0, ge=0, le=60)
+    # The worker logs a "health" line (live asyncio tasks and answer views, loop lag) at INFO
+    # every this many seconds while it runs; 0: only the "stopped" line at the end.
+    health_log_seconds: float = Field(default=0.0, ge=0)
     # Prefix commands (!ask) need Discord's privileged Message Content intent: switch it on in
     # the Developer Portal first, then here. Slash commands and mentions work without it.
     message_content_intent: bool = False

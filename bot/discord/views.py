@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 CUSTOM_ID_PREFIX = "newsquote"
 BUTTONS_PER_ROW = 5
 NOT_YOURS = "Only the person who asked can page through these answers; ask your own with /ask."
+GONE = "That article has been removed or no longer has this quote; ask again with /ask."
 
 Callback = Callable[[discord.Interaction], Awaitable[None]]
 
@@ -157,6 +158,8 @@ class AnswerView(discord.ui.View):
             raise Expired("That answer is no longer shown; use the buttons under the new page.")
         answer = self.reply.answers[index]
         sentences = await self.host.context(answer)
+        if not sentences:  # the folder changed since the answer was given
+            raise Expired(GONE)
         embed = context_embed(answer, sentences, self.reply.offset + index + 1)
         await interaction.response.send_message(
             embed=discord.Embed.from_dict(embed), ephemeral=True, allowed_mentions=NO_MENTIONS

@@ -11,6 +11,7 @@ stop the watcher and the scoring process (killed if a question keeps it busy).
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import signal
@@ -22,7 +23,7 @@ from discord.ext import commands
 from bot.core.errors import UserError
 from bot.discord.client import create_bot, use_endpoints
 from bot.discord.cog import Ask
-from bot.discord.health import LoopLag
+from bot.discord.health import LoopLag, health_lines
 from bot.discord.scoring import ProcessScorer, Scorer
 from bot.settings import Settings
 
@@ -92,7 +93,8 @@ async def serve(scorer: Scorer, settings: Settings, token: str, stop: asyncio.Ev
     lag = LoopLag()
     lag.start()
     try:
-        async with bot:
+        gauges = functools.partial(_gauges, bot)
+        async with bot, health_lines(settings.health_log_seconds, lag, gauges):
             runner = asyncio.create_task(bot.start(token), name="discord-gateway")
             stopper = asyncio.create_task(stop.wait(), name="stop-signal")
             await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -103,6 +105,12 @@ async def serve(scorer: Scorer, settings: Settings, token: str, stop: asyncio.Ev
             return 0
     finally:
         await lag.stop()
+
+
+def _gauges(bot: commands.Bot) -> dict[str, int]:
+    """For the health line: answers whose buttons are live (each waits on a timeout task)."""
+    cog = bot.get_cog("Questions")
+    return {"answer_views": len(cog.views) if isinstance(cog, Ask) else 0}
 
 
 async def _stop(bot: commands.Bot, runner: asyncio.Task[None], lag: LoopLag, grace: float) -> int:

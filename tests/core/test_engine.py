@@ -312,3 +312,56 @@ def test_a_wire_copy_never_shows_a_sentence_twice(tmp_path, settings, question):
         for theirs in shown[i + 1 :]:
             assert not mine & theirs
     assert all(len(answer.sources) == 3 for answer in answers[:2])
+
+
+HARBOUR = (
+    "The harbour authority said the port would stay closed until Friday.\n\n"
+    "Fishing crews protested outside the town hall on Monday.\n\n"
+    "The mayor said the council would meet the crews on Wednesday.\n"
+)
+BRIDGE = (
+    "The council said the old bridge would reopen in May after repairs.\n\n"
+    "Traffic was diverted through the market square meanwhile.\n"
+)
+ABBEY = (
+    "The abbey trust said the roof would be mended by the spring.\n\n"
+    "Visitors may still walk the cloister on weekdays.\n\n"
+    "A concert in the nave raised money for the repairs.\n"
+)
+
+
+def _article(name, text):
+    return RawArticle(Source(name, name.removesuffix(".txt").title()), text)
+
+
+@pytest.fixture
+def two_articles(settings):
+    return Engine.from_articles(
+        [_article("harbour.txt", HARBOUR), _article("zoo.txt", BRIDGE)],
+        settings.core_options().engine,
+    )
+
+
+def test_context_after_the_corpus_changed_is_still_the_answers_own_article(two_articles):
+    # The Context button asks the engine of the moment about an answer given earlier: an
+    # article added before it (ids sort) moved its numbers, and the context shown was
+    # another article's sentences, or an IndexError (found by bench/soak.py).
+    answer = two_articles.ask("what did the harbour authority say?").answers[0]
+    assert answer.source.id == "harbour.txt"
+    before = two_articles.context(answer)
+    later = two_articles.with_changes([_article("abbey.txt", ABBEY)])
+    assert later.context(answer) == before
+    assert all(text in HARBOUR for text in before) and len(before) == 3
+    shrunk = later.with_changes(removed=["abbey.txt", "zoo.txt"])
+    assert shrunk.context(answer) == before
+
+
+def test_no_context_for_an_answer_whose_article_was_removed_or_rewritten(two_articles):
+    answer = two_articles.ask("what did the harbour authority say?").answers[0]
+    assert two_articles.with_changes(removed=["harbour.txt"]).context(answer) == ()
+    rewritten = _article("harbour.txt", "The harbour reopened on Tuesday.\n\n" + HARBOUR)
+    around = two_articles.with_changes([rewritten]).context(answer)
+    assert answer.quote in around  # found where the edit moved it
+    assert around[0] == "The harbour reopened on Tuesday."
+    gone = _article("harbour.txt", "The harbour reopened on Tuesday after the storm.\n")
+    assert two_articles.with_changes([gone]).context(answer) == ()

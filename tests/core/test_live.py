@@ -180,3 +180,17 @@ def test_an_article_that_breaks_preparation_costs_only_that_article(live, tmp_pa
     assert [(e.path, e.reason) for e in live.errors] == [
         ("odd.txt", "could not be prepared (IndexError: a bug this article meets)")
     ]
+
+
+def test_files_that_vanish_before_they_settle_are_forgotten(live, tmp_path):
+    # A copier's or an editor's short-lived files: seen once, gone by the next poll. The
+    # corpus must not remember each one for as long as it runs (found by bench/soak.py).
+    for i in range(50):
+        path = write(tmp_path, f"flash-{i}.txt", "The mayor said the fair was cancelled.\n")
+        live.poll(now=float(i))
+        path.unlink()
+    write(tmp_path, "kept.txt", "The coach said the team would train at dawn all week.\n")
+    live.poll(now=60.0)
+    assert live.poll(now=62.0).added == ("kept.txt",)
+    assert len(live._pending) == 0  # the only record of files not yet applied
+    assert live.rescan().added == ()

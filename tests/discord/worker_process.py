@@ -46,13 +46,21 @@ class WorkerProcess:
     """One ``python -m bot run`` child with JSON logs on stderr, read as they come."""
 
     def __init__(
-        self, fake: FakeDiscord, workdir: Path, args: Sequence[str] = (), **settings: str
+        self,
+        fake: FakeDiscord,
+        workdir: Path,
+        args: Sequence[str] = (),
+        *,
+        corpus: Path | None = None,
+        **settings: str,
     ) -> None:
+        """``args`` follow ``python -m bot run``; ``corpus``: the articles folder to serve
+        (default: the test articles, written anew)."""
         self.env = clean_env(
             DISCORD_TOKEN=TOKEN,
             NEWSQUOTE_DISCORD_API_BASE=fake.api_base,
             NEWSQUOTE_DISCORD_GATEWAY_URL=fake.gateway_url,
-            NEWSQUOTE_CORPUS_DIR=str(write_corpus(workdir / "articles")),
+            NEWSQUOTE_CORPUS_DIR=str(corpus or write_corpus(workdir / "articles")),
             NEWSQUOTE_GUILD_READY_TIMEOUT="0.05",
             NEWSQUOTE_DATA_DIR=str(workdir / "data"),
             NEWSQUOTE_LOG_LEVEL="INFO",

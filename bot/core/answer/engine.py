@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from operator import attrgetter
 from pathlib import Path
 from typing import TypeVar
@@ -199,11 +200,35 @@ class Engine:
         return self.corpus.sentence_text(doc)
 
     def context(self, answer: Answer, before: int = 2, after: int = 2) -> tuple[str, ...]:
-        """The quotable sentences around an answer in its article, each verbatim, in order."""
+        """The quotable sentences around an answer in its article, each verbatim, in order.
+
+        The answer may come from an earlier engine (a Context button pressed after the
+        folder changed), whose article and sentence numbers have moved since: so its
+        article is found again by id, and its quote in that article's text. Empty when
+        the article is gone or no longer holds the quote.
+        """
+        article = self._article_numbers.get(answer.source.id)
+        if article is None:
+            return ()
+        text = self.corpus.text(article)
+        start = answer.start
+        if text[start : answer.end] != answer.quote:
+            start = text.find(answer.quote)
+            if start < 0:
+                return ()
         offsets = self.table.columns["article_sentences"]
-        first = max(answer.sentences[0] - before, int(offsets[answer.article]))
-        last = min(answer.sentences[-1] + after, int(offsets[answer.article + 1]) - 1)
+        low, high = int(offsets[article]), int(offsets[article + 1])
+        starts = self.corpus.start[low:high]
+        # The sentences holding the quote's first and last characters.
+        first = int(np.searchsorted(starts, start, side="right")) - 1
+        last = int(np.searchsorted(starts, start + len(answer.quote) - 1, side="right")) - 1
+        first, last = max(low + first - before, low), min(low + last + after, high - 1)
         return tuple(self.sentence_text(i) for i in range(first, last + 1))
+
+    @cached_property
+    def _article_numbers(self) -> dict[str, int]:
+        """Article id -> its number in this engine."""
+        return {source.id: number for number, source in enumerate(self.table.sources)}
 
     # --------------------------------------------------------------- answering
 

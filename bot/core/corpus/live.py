@@ -83,6 +83,7 @@ class LiveCorpus:
         """Apply every change now, settled or not (an explicit reload)."""
         with self._lock:
             stats = self._stats()
+            self._forget_vanished(stats)
             ready = {key for key, stat in stats.items() if self._seen.get(key) != stat}
             return self._apply(stats, ready)
 
@@ -91,6 +92,7 @@ class LiveCorpus:
         now = time.monotonic() if now is None else now
         with self._lock:
             stats = self._stats()
+            self._forget_vanished(stats)
             ready: set[str] = set()
             for key, stat in stats.items():
                 if self._seen.get(key) == stat:
@@ -102,6 +104,11 @@ class LiveCorpus:
                 elif now - pending.since >= self.settle_seconds:
                     ready.add(key)
             return self._apply(stats, ready)
+
+    def _forget_vanished(self, stats: dict[str, FileStamp]) -> None:
+        """Drop pending files deleted before they settled, or each would be kept forever."""
+        for key in self._pending.keys() - stats.keys():
+            del self._pending[key]
 
     def _apply(self, stats: dict[str, FileStamp], ready: set[str]) -> CorpusChange:
         """Apply the ``ready`` files and the deleted ones, all or nothing.
