@@ -605,8 +605,14 @@ def driver(args: argparse.Namespace) -> None:
 def _versions() -> str:
     from importlib import metadata
 
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:  # a peer left out (--systems): still a report
+            return "not installed"
+
     names = ("numpy", "scipy", "rank-bm25", "bm25s")
-    return ", ".join(f"{name} {metadata.version(name)}" for name in names)
+    return ", ".join(f"{name} {version(name)}" for name in names)
 
 
 def main() -> None:
