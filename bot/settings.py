@@ -88,6 +88,25 @@ class Settings(BaseSettings):
     # recently used past this many (each --corpus folder ever asked has one).
     max_saved_indexes: int = Field(default=20, ge=1)
 
+    # News in by itself (#17): pages fetched by `add URL`, feeds (RSS, Atom, sitemaps) polled
+    # by the worker and the REPL. Fetched pages go to web/ in the corpus folder, the feed
+    # state (ETags, last fetch, errors) to data_dir.
+    feeds: list[str] = Field(default_factory=list)
+    feed_interval_minutes: float = Field(default=15.0, ge=0)  # 0: only `feeds --poll` polls
+    # New entries fetched per feed per poll (the rest wait for the next poll), and per
+    # sitemap given to `add`.
+    feed_max_new_per_poll: int = Field(default=50, ge=1, le=5000)
+    # Retention of fetched articles (files a person put in the corpus are never deleted).
+    max_articles: int = Field(default=0, ge=0)  # 0: no limit
+    max_age_days: float = Field(default=0.0, ge=0)  # 0: no limit
+    # Only for tests and closed networks: let fetches reach private and loopback addresses.
+    fetch_allow_private: bool = False
+    fetch_user_agent: str | None = None  # None: "newsquote/VERSION (...)"
+    fetch_connect_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    fetch_timeout_seconds: float = Field(default=30.0, gt=0, le=600)  # a whole fetch
+    fetch_max_redirects: int = Field(default=5, ge=0, le=20)
+    fetch_host_interval_seconds: float = Field(default=1.0, ge=0, le=3600)  # 0: no rate limit
+
     # Logging
     log_level: str = "WARNING"
     log_format: str = Field(default="auto", pattern="^(json|text|auto)$")
@@ -246,5 +265,7 @@ def _expected(field: str) -> str:
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
     if typing.get_origin(annotation) is list:
+        if typing.get_args(annotation) == (str,):
+            return 'a JSON list of texts like ["https://example.org/feed.xml"]'
         return "a JSON list of whole numbers like [123, 456]"
     return _TYPE_WORDS.get(annotation, "another value")

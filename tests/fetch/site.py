@@ -221,3 +221,72 @@ class Site:
         except (BrokenPipeError, ConnectionResetError):
             pass
         handler.close_connection = True
+
+
+FEED_TITLE = "Harbour Gazette: latest"
+TRAPS = {
+    "/news/gone": "HTTP 404",
+    "/slow": "timed out",
+    "/huge": "over the",
+    "/loop-a": "redirect loop",
+    "/files/report.pdf": "is application/pdf",
+    "/private/secret": "robots.txt",
+}
+
+
+def newsroom(site: Site) -> dict[str, str]:
+    """The issue's test site: two feeds (20 items; 3 shared + 1 own + traps), a broken one.
+
+    Returns the feed URLs by name: ``main``, ``second``, ``broken``.
+    """
+    base = site.base
+    items = []
+    for number in range(1, 21):
+        site.page(f"/news/item-{number}", number, canonical=f"{base}/news/item-{number}")
+        items.append((f"item-{number}", f"/news/item-{number}", http_date(1_714_000_000 + number)))
+    site.routes["/feed.xml"] = Route(
+        rss(FEED_TITLE, items, base).encode(), "application/rss+xml", etag='"main-1"'
+    )
+    site.page("/news/item-21", 21)
+    site.page("/mirror/item-4", 4)  # the same text as item 4, at another address
+    site.routes["/slow"] = Route(page_html(90).encode(), delay=5.0)
+    site.routes["/huge"] = Route(stream_bytes=HUGE_BYTES)
+    site.routes["/loop-a"] = Route(status=302, headers={"Location": "/loop-b"})
+    site.routes["/loop-b"] = Route(status=302, headers={"Location": "/loop-a"})
+    site.routes["/files/report.pdf"] = Route(b"%PDF-1.4\n...", "application/pdf")
+    site.page("/private/secret", 91)
+    shared = [
+        ("b-3", "/news/item-3?utm_source=second", "2024-05-01T10:00:00Z"),
+        ("b-4", "/mirror/item-4", "2024-05-01T10:00:00Z"),
+        ("b-5", "/news/item-5", "2024-05-01T10:00:00Z"),
+        ("b-21", "/news/item-21", "2024-05-01T10:00:00Z"),
+    ]
+    traps = [(f"trap{path}", path, "2024-05-01T09:00:00Z") for path in TRAPS]
+    site.routes["/atom.xml"] = Route(
+        atom("Second Desk", shared + traps, base).encode(),
+        "application/atom+xml",
+        last_modified=http_date(1_714_000_000),
+    )
+    site.routes["/broken.xml"] = Route(b"<rss><channel><<<>>>", "application/rss+xml")
+    return {
+        "main": site.url("/feed.xml"),
+        "second": site.url("/atom.xml"),
+        "broken": site.url("/broken.xml"),
+    }
+
+
+def update_item(site: Site, number: int, extra: str, etag: str) -> None:
+    """Item ``number`` changes in place: new page text, a new date in the feed, a new ETag."""
+    base = site.base
+    site.page(f"/news/item-{number}", number, canonical=f"{base}/news/item-{number}", extra=extra)
+    items = [
+        (
+            f"item-{n}",
+            f"/news/item-{n}",
+            http_date(1_714_000_000 + n + (9999 if n == number else 0)),
+        )
+        for n in range(1, 21)
+    ]
+    site.routes["/feed.xml"] = Route(
+        rss(FEED_TITLE, items, base).encode(), "application/rss+xml", etag=etag
+    )

@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SIDECAR_SUFFIX = ".meta.yaml"
+# Sidecar keys a fetched page's sidecar also holds (where and when it was fetched, by
+# bot.core.fetch.pages): not metadata shown with a quote, and no cause for a warning.
+PROVENANCE_FIELDS = ("source_url", "final_url", "fetched", "feeds")
 # How much of a .html.gz is unpacked at a time (so at most this much past the size limit).
 _GUNZIP_PIECE = 1024 * 1024
 
@@ -367,7 +370,9 @@ def read_sidecar(path: Path) -> dict[str, str | None]:
     data = documents[0]
     if len(documents) > 1 or not isinstance(data, dict):
         raise ArticleFormatError(f"metadata file {path.name} must be 'key: value' lines")
-    unknown = sorted(str(key) for key in data if key not in METADATA_FIELDS)
+    unknown = sorted(
+        str(key) for key in data if key not in METADATA_FIELDS and key not in PROVENANCE_FIELDS
+    )
     if unknown:
         log.warning("%s: ignored unknown keys %s", path.name, ", ".join(unknown))
     return {key: _clean(metadata_text(key, data[key])) for key in METADATA_FIELDS if key in data}
