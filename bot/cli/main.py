@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import __version__
+from bot.cli.fetching import add_feed_commands, add_urls, fetch_failures, is_url
 from bot.cli.render import reply_text, sources_text
 from bot.cli.repl import run_repl
 from bot.core.answer.engine import Engine, Progress
@@ -136,6 +137,10 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
                 {**info.source.to_json(), "sentences": info.sentences} for info in engine.sources()
             ],
             "errors": [{"id": e.path, "reason": e.reason} for e in engine.errors],
+            "fetch_errors": [
+                {"url": f.url, "reason": f.reason}
+                for f in fetch_failures(_folder(args, settings), settings)
+            ],
         }
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
@@ -149,6 +154,13 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"- {error.path}: {error.reason}")
         else:
             print("\nEvery file was read.")
+    fetching = fetch_failures(_folder(args, settings), settings)
+    if fetching and args.errors:
+        print(f"\n{len(fetching)} page(s) or feed(s) could not be fetched:")
+        for failure in fetching:
+            print(f"- {failure.url}: {failure.reason}")
+    elif fetching:
+        print(f"{len(fetching)} page(s) or feed(s) could not be fetched: see sources --errors")
     return 0
 
 
@@ -170,9 +182,10 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
-    """Copy article files into the corpus folder and index them (the others are reused)."""
+    """Copy article files (or fetch URLs) into the corpus folder and index them."""
     folder = require_folder(_folder(args, settings))
-    plan = [pair for name in args.paths for pair in _to_add(Path(name), folder)]
+    urls = [name for name in args.paths if is_url(name)]
+    plan = [pair for name in args.paths if not is_url(name) for pair in _to_add(Path(name), folder)]
     for _, target in plan:  # every target checked before anything is written
         if _inside(target.parent, folder) is None:
             raise UserError(
@@ -185,7 +198,11 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
             _copy_in(source, target)
         except OSError as exc:
             raise UserError(f"{target}: cannot be written: {exc.strerror or exc}") from exc
-    return _report(index.open_engine(folder, settings, _progress(sys.stderr, args.quiet)), args)
+    fetched = add_urls(urls, folder, settings, args.quiet) if urls else None
+    shown = {taken.id for taken in fetched.taken} if fetched else set()
+    opened = index.open_engine(folder, settings, _progress(sys.stderr, args.quiet))
+    code = _report(opened, args, shown)
+    return EXIT_FAILED if fetched and fetched.failed else code
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
@@ -369,11 +386,14 @@ def build_parser() -> argparse.ArgumentParser:
     add = commands.add_parser(
         "add",
         parents=[corpus, quiet],
-        help="copy articles into the corpus and index them",
+        help="copy articles (or fetch URLs) into the corpus and index them",
         description="Copy FILEs (or every article under DIRs, kept in a folder of that name) "
-        "into the corpus folder, replacing files of the same name, and index only them.",
+        "into the corpus folder, replacing files of the same name, and index only them. "
+        "A URL is fetched (robots.txt, rate limits and size limits apply) and saved as raw "
+        "HTML with a NAME.meta.yaml sidecar under web/; a sitemap's or feed's URL fetches "
+        "its articles. Exits 1 when a URL could not be fetched.",
     )
-    add.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    add.add_argument("paths", nargs="+", metavar="FILE|DIR|URL")
     add.set_defaults(func=cmd_add)
     remove = commands.add_parser(
         "remove",
@@ -389,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-r", "--recursive", action="store_true", help="remove every article under a DIR"
     )
     remove.set_defaults(func=cmd_remove)
+    add_feed_commands(commands, [corpus, quiet])
     add_discord_commands(commands)
     return parser
 
