@@ -72,3 +72,14 @@ def start_polling(
         extra={"feeds": len(poller.news.feed_urls()), "interval": settings.feed_interval_minutes},
     )
     return poller
+
+
+@contextlib.contextmanager
+def polling(settings: Settings, folder: Path, rescan: Callable[[], object]) -> Iterator[None]:
+    """Follow the feeds while the block runs (REPL and worker); ``rescan`` after each change."""
+    poller = start_polling(settings, folder, lambda report: rescan())
+    try:
+        yield
+    finally:
+        if poller is not None:
+            poller.stop(timeout=2.0)

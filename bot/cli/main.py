@@ -30,6 +30,7 @@ from bot.core.ingest.files import article_files, is_article_file, links_outside,
 from bot.core.live import LiveCorpus, Watcher
 from bot.core.models import Reply
 from bot.discord.commands import add_discord_commands
+from bot.fetching import polling
 from bot.logs import configure
 from bot.settings import SETTINGS_ERRORS, Settings, settings_problem
 
@@ -120,12 +121,13 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
-    """The interactive loop over the corpus, which is watched for changes while it runs."""
+    """The interactive loop over the corpus, watched (and its feeds followed) while it runs."""
     corpus = LiveCorpus.load(_folder(args, settings), settings, _progress(sys.stderr))
-    if settings.watch_interval_seconds <= 0:
-        return run_repl(corpus, _top_k(args, settings))
-    with Watcher(corpus, settings.watch_interval_seconds):
-        return run_repl(corpus, _top_k(args, settings))
+    with polling(settings, corpus.folder, corpus.rescan):
+        if settings.watch_interval_seconds <= 0:
+            return run_repl(corpus, _top_k(args, settings))
+        with Watcher(corpus, settings.watch_interval_seconds):
+            return run_repl(corpus, _top_k(args, settings))
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:

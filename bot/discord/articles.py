@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.core.answer.engine import ArticleInfo, Engine
+from bot.core.feeds.poller import FeedPoller
 from bot.core.ingest.files import LoadError
 from bot.core.live import CorpusChange, LiveCorpus, Watcher
 from bot.core.models import Answer, Reply
+from bot.fetching import start_polling
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -81,9 +83,15 @@ def newest_first(articles: Sequence[Listed]) -> tuple[Listed, ...]:
 class Articles:
     """A ``LiveCorpus`` (watched when the settings ask) or a fixed ``Engine``, asked alike."""
 
-    def __init__(self, source: Engine | LiveCorpus, watcher: Watcher | None = None) -> None:
+    def __init__(
+        self,
+        source: Engine | LiveCorpus,
+        watcher: Watcher | None = None,
+        poller: FeedPoller | None = None,
+    ) -> None:
         self._source = source
         self._watcher = watcher
+        self._poller = poller
 
     @classmethod
     def fixed(cls, engine: Engine) -> Articles:
@@ -105,7 +113,15 @@ class Articles:
             "corpus loaded",
             extra={"folder": str(settings.corpus_dir), "watch_interval_seconds": interval},
         )
-        return cls(corpus, watcher)
+        # The feeds are followed here, beside the corpus, so what a poll fetches is
+        # rescanned at once (and the worker's event loop never does the fetching).
+        poller = start_polling(settings, corpus.folder, lambda report: corpus.rescan())
+        return cls(corpus, watcher, poller)
+
+    def folder(self) -> Path | None:
+        """The corpus folder answered from; None for an engine built in memory."""
+        source = self._source
+        return source.folder if isinstance(source, LiveCorpus) else None
 
     @property
     def engine(self) -> Engine:
@@ -140,7 +156,10 @@ class Articles:
         return Reloaded(change, self.unreadable, articles, self._watcher is not None)
 
     def close(self) -> None:
-        """Stop watching the folder (waits for a scan in progress to finish)."""
+        """Stop following feeds and watching the folder (a scan in progress finishes first)."""
+        if self._poller is not None:
+            self._poller.stop(timeout=2.0)
+            self._poller = None
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None

@@ -16,6 +16,7 @@ from discord.ext import commands
 from bot.core.errors import UserError
 from bot.discord.cog import Ask
 from bot.discord.errors import NO_MENTIONS, report
+from bot.discord.news import NewsCommands
 from bot.discord.scoring import Scorer
 from bot.settings import Settings
 
@@ -59,6 +60,7 @@ class _Newsquote:
         """Add the commands; syncing them with Discord is a separate, explicit step."""
         bot: commands.Bot = self  # type: ignore[assignment]
         await bot.add_cog(Ask(bot, self.scorer, self.settings))
+        await bot.add_cog(NewsCommands(bot, self.scorer, self.settings))
         bot.tree.on_error = report  # type: ignore[assignment]
 
     async def on_ready(self) -> None:

@@ -23,6 +23,7 @@ import os
 import signal
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from bot.core.models import Answer, Reply
@@ -68,6 +69,10 @@ class Scorer:
     async def reload(self) -> Reloaded:
         """Rescan the corpus folder now and say what changed."""
         return await self._call(Articles.reload)
+
+    async def folder(self) -> Path | None:
+        """The corpus folder answered from (where /add saves pages); None if built in memory."""
+        return await self._call(Articles.folder)
 
     async def close(self) -> None:
         """Stop watching, then stop scoring, in bounded time: queued questions are dropped.
