@@ -7,6 +7,7 @@ exactly what was (and was not) fetched. Nothing here ever talks to another addre
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import threading
 from collections import Counter
@@ -126,10 +127,9 @@ class Site:
             disable_nagle_algorithm = True  # headers and body go out at once, no 40 ms stall
 
             def handle(self) -> None:
-                try:
+                # the client may hang up (a refused huge page, say)
+                with contextlib.suppress(ConnectionResetError, BrokenPipeError):
                     super().handle()
-                except (ConnectionResetError, BrokenPipeError):
-                    pass  # the client hung up (a refused huge page, say)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
