@@ -179,7 +179,7 @@ def test_no_robots_txt_allows_everything(site: Site, fetcher: Fetcher):
     ("url", "reason"),
     [
         ("ftp://example.org/x", "only http and https"),
-        ("not a url", "only http and https"),
+        ("not a url", "not a URL: give it with http:// or https://"),
         ("http://", "no host name"),
     ],
 )

@@ -95,9 +95,12 @@ def test_fetched_pages_are_answerable_with_title_publisher_and_url(site, feeds, 
     assert meta["fetched"].endswith("+00:00") and meta["feeds"] == [feeds["main"]]
 
 
-def test_conditional_requests_answered_304_refetch_nothing(site, feeds, tmp_path):
+def test_failed_pages_are_retried_then_conditional_requests_refetch_nothing(site, feeds, tmp_path):
     news = make_news(tmp_path, (feeds["main"], feeds["second"]))
     news.poll()
+    assert news.poll().feeds[0].status == "not modified"  # main: nothing failed
+    news.poll()  # the second feed's failed pages: tried on two more polls, then left
+    assert site.hits["/news/gone"] == 3 and site.hits["/files/report.pdf"] == 3
     before = sum(site.hits.values())
     report = news.poll()
     assert [feed.status for feed in report.feeds] == ["not modified", "not modified"]

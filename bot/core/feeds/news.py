@@ -355,7 +355,12 @@ class News:
                 added.append(taken.id)
             elif taken.change == "replaced":
                 replaced.append(taken.id)
-        complete = len(done) == len(todo)
+        # Entries left for later (the cap, a stop) or to be tried again need the next poll
+        # to get the whole feed, not a 304.
+        retrying = sum(
+            1 for state in done.values() if state.error and state.attempts < self.options.retries
+        )
+        complete = len(done) == len(todo) and not retrying
         listed = {entry.key for entry in listing.entries}
         self._remember_failures(failed, url)
         with self.store.change() as state:
@@ -365,7 +370,6 @@ class News:
                 for key in listed
                 if key in done or key in record.entries
             }
-            # Only a poll that took every entry may skip the next full answer with a 304.
             record.etag = fetched.etag if complete else None
             record.last_modified = fetched.last_modified if complete else None
             record.title = listing.title or record.title
@@ -375,7 +379,7 @@ class News:
             status = f"ok: {len(added)} new, {len(replaced)} updated"
             if failed:
                 status += f", {len(failed)} failed"
-            if not complete:
+            if len(done) < len(todo):
                 status += f", {len(todo) - len(done)} left for the next poll"
             record.status = status
         log.info("feed polled", extra={"feed": url, "status": status})

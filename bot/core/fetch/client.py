@@ -94,9 +94,10 @@ def parse_url(url: str) -> httpx.URL:
         parsed = httpx.URL(text)
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
         raise FetchError(text, f"not a valid URL ({exc})") from exc
+    if not parsed.scheme:
+        raise FetchError(text, "not a URL: give it with http:// or https://")
     if parsed.scheme not in ("http", "https"):
-        scheme = parsed.scheme or "no scheme"
-        raise FetchError(text, f"only http and https URLs are fetched, not {scheme}")
+        raise FetchError(text, f"only http and https URLs are fetched, not {parsed.scheme}")
     if not parsed.host:
         raise FetchError(text, "the URL has no host name")
     return parsed.copy_with(fragment=None)
