@@ -16,6 +16,7 @@ Network work happens outside the state lock; the lock is held only to decide and
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -198,7 +199,8 @@ class News:
 
     def feed_urls(self, state: FeedState | None = None) -> list[str]:
         """The feeds followed: the settings' and those added by command, in that order."""
-        state = state or self.store.read()
+        if state is None:
+            return self.store.peek(self.feed_urls)
         added = [url for url, feed in state.feeds.items() if feed.origin == "added"]
         return list(dict.fromkeys([*self.options.feeds, *added]))
 
@@ -271,15 +273,18 @@ class News:
 
     def due(self, now: float | None = None) -> list[str]:
         """The followed feeds not asked within ``interval_seconds``."""
-        now = self.clock() if now is None else now
-        state = self.store.read()
-        due = []
-        for url in self.feed_urls(state):
-            record = state.feeds.get(url)
-            last = record.last_attempt if record is not None else None
-            if last is None or now - last >= self.options.interval_seconds:
-                due.append(url)
-        return due
+        moment = self.clock() if now is None else now
+
+        def look(state: FeedState) -> list[str]:
+            due = []
+            for url in self.feed_urls(state):
+                record = state.feeds.get(url)
+                last = record.last_attempt if record is not None else None
+                if last is None or moment - last >= self.options.interval_seconds:
+                    due.append(url)
+            return due
+
+        return self.store.peek(look)
 
     def poll(self, *, due_only: bool = False, stop: threading.Event | None = None) -> PollReport:
         """Poll the followed feeds (all, or only those due) at once, then apply retention."""
@@ -300,21 +305,19 @@ class News:
             log.exception("polling %s failed", url)
             reason = f"could not be polled ({type(exc).__name__}: {_reason(exc)})"[:300]
             try:
-                return self._settle(url, f"error: {reason}", reason, None)
+                return self._settle(url, f"error: {reason}", reason, self.clock(), success=False)
             except Exception:  # the state itself cannot be written: say so in the report
                 return FeedReport(url, f"error: {reason}", error=reason)
 
     def poll_feed(self, url: str, stop: threading.Event | None = None) -> FeedReport:
         """Fetch one feed (conditionally) and take its new and changed entries."""
         now = self.clock()
-        with self.store.change() as state:
-            record = state.feeds.get(url)
-            if record is None:
-                origin = "settings" if url in self.options.feeds else "added"
-                record = state.feeds[url] = FeedRecord(url, origin=origin)
-            record.last_attempt = now
-            etag, modified = record.etag, record.last_modified
-            known = dict(record.entries)
+
+        def look(state: FeedState) -> tuple[str | None, str | None, dict[str, EntryState]]:
+            record = state.feeds.get(url) or FeedRecord(url)
+            return record.etag, record.last_modified, copy.deepcopy(record.entries)
+
+        etag, modified, known = self.store.peek(look)
         try:
             fetched = self.fetcher.get(url, FEED_TYPES, etag, modified)
             if fetched.not_modified:
@@ -322,7 +325,7 @@ class News:
             listing = self._listing(fetched)
         except (FetchError, DocumentError) as exc:
             reason = _reason(exc)
-            return self._settle(url, f"error: {reason}", reason, None)
+            return self._settle(url, f"error: {reason}", reason, now, success=False)
         todo = []
         for entry in newest_first(listing.entries):
             old = known.get(entry.key)
@@ -364,7 +367,8 @@ class News:
         listed = {entry.key for entry in listing.entries}
         self._remember_failures(failed, url)
         with self.store.change() as state:
-            record = state.feeds.setdefault(url, FeedRecord(url))
+            record = self._record(state, url)
+            record.last_attempt = now
             record.entries = {
                 key: done.get(key) or record.entries[key]
                 for key in listed
@@ -386,17 +390,26 @@ class News:
         return FeedReport(url, status, tuple(added), tuple(replaced), tuple(failed))
 
     def _settle(
-        self, url: str, status: str, error: str | None, success: float | None
+        self, url: str, status: str, error: str | None, attempt: float, success: bool = True
     ) -> FeedReport:
         with self.store.change() as state:
-            record = state.feeds.setdefault(url, FeedRecord(url))
+            record = self._record(state, url)
             record.status = status
             record.error = error
-            if success is not None:
-                record.last_success = success
+            record.last_attempt = attempt
+            if success:
+                record.last_success = attempt
         if error:
             log.warning("feed failed: %s: %s", url, error, extra={"feed": url})
         return FeedReport(url, status, error=error)
+
+    def _record(self, state: FeedState, url: str) -> FeedRecord:
+        """The feed's record in ``state``, made when it is polled the first time."""
+        record = state.feeds.get(url)
+        if record is None:
+            origin = "settings" if url in self.options.feeds else "added"
+            record = state.feeds[url] = FeedRecord(url, origin=origin)
+        return record
 
     def _listing(self, fetched: Fetched) -> Listing:
         """A feed or sitemap; a sitemap index's nested sitemaps are read too (a few)."""
@@ -524,7 +537,7 @@ class News:
         corpus are not in the state and are never candidates. Articles whose file is
         gone (removed by hand) are forgotten.
         """
-        if not self._doomed(self.store.read()):
+        if not self.store.peek(self._doomed):
             return []  # nothing to do: the state file is not even rewritten
         pruned = []
         with self.store.change() as state:

@@ -15,6 +15,7 @@ see half a file and no writer's change is lost.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import fcntl
 import hashlib
@@ -24,13 +25,14 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 STATE_VERSION = 1
 # Pages that failed are remembered (for ``sources --errors``) up to this many, newest kept.
 MAX_FAILURES = 200
@@ -157,19 +159,25 @@ class FeedStore:
         self._cached: tuple[tuple[int, int, int], FeedState] | None = None
 
     def read(self) -> FeedState:
-        """The state as the file has it now (an empty state before the first write).
+        """A copy of the state as the file has it now (empty before the first write)."""
+        return self.peek(copy.deepcopy)
 
-        The returned object may be shared with later reads: treat it as read-only.
+    def peek(self, look: Callable[[FeedState], T]) -> T:
+        """``look(state)`` on the current state without copying it.
+
+        ``look`` must not change the state nor keep a reference to any part of it (the
+        next ``change`` may alter it in place): it returns what it needs, copied.
         """
         with self._lock:
-            return self._load()
+            return look(self._load())
 
     @contextlib.contextmanager
     def change(self) -> Iterator[FeedState]:
-        """The current state to change in place; written back when the block ends without error."""
+        """The current state to change in place; written back when the block ends without error.
+
+        The file is parsed again only when another writer changed it since we last did.
+        """
         with self._lock, self._file_lock():
-            # Parsed afresh, never the cached object: readers may be holding that one.
-            self._cached = None
             state = self._load()
             try:
                 yield state
