@@ -250,6 +250,7 @@ class Fetcher:
         etag = reply.headers.get("etag")
         modified = reply.headers.get("last-modified")
         if status == 304:
+            reply.read()  # nothing to read, but the connection can then be used again
             return Fetched(asked, final, 304, "", b"", etag, modified, time.time())
         if status >= 400:
             phrase = f" {reply.reason_phrase}" if reply.reason_phrase else ""
