@@ -37,11 +37,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.core.feeds.news import FeedOptions, News  # noqa: E402
+from bot.core.corpus.live import LiveCorpus  # noqa: E402
+from bot.core.feeds.news import News  # noqa: E402
+from bot.core.feeds.options import FeedOptions  # noqa: E402
 from bot.core.feeds.poller import FeedPoller  # noqa: E402
 from bot.core.feeds.state import FeedStore, state_file  # noqa: E402
 from bot.core.fetch.client import Fetcher, FetchOptions  # noqa: E402
-from bot.core.live import LiveCorpus  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.fetch.site import Route, Site, http_date, page_html, rss, sitemap  # noqa: E402
 
@@ -109,7 +110,7 @@ def to_answerable(runs: int) -> dict[str, float]:
             )
 
         publish(1)
-        live = LiveCorpus.load(corpus, settings_for(tmp))
+        live = LiveCorpus.load(corpus, settings_for(tmp).core_options())
         news = News(
             corpus,
             FeedStore(state_file(tmp / "data", corpus)),
@@ -161,7 +162,7 @@ def week(feeds: int, days: float, max_articles: int) -> dict[str, object]:
 
         for feed in range(feeds):
             new_item(feed)
-        live = LiveCorpus.load(corpus, settings_for(tmp))
+        live = LiveCorpus.load(corpus, settings_for(tmp).core_options())
         news = News(
             corpus,
             FeedStore(state_file(tmp / "data", corpus)),

@@ -6,12 +6,14 @@ package never needs a token or a file.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
 import types
 import typing
 from pathlib import Path
+from typing import TypeVar
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -23,11 +25,23 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from bot.core.ingest.files import MAX_ARTICLE_BYTES
+from bot.core.answer.engine import AskOptions, EngineOptions
+from bot.core.answer.passages import PassageOptions
+from bot.core.answer.rank import RankOptions
+from bot.core.feeds.options import FeedOptions
+from bot.core.fetch.client import DEFAULT_USER_AGENT, FetchOptions
+from bot.core.index.bm25 import Parameters
+from bot.core.index.bundle import StoreOptions
+from bot.core.ingest.prepare import IngestOptions
+from bot.core.ingest.raw import MAX_ARTICLE_BYTES
+from bot.core.options import CoreOptions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "settings.toml"
 CONFIG_ENV = "NEWSQUOTE_CONFIG"
+
+
+T = TypeVar("T")
 
 
 def config_file() -> Path:
@@ -127,6 +141,9 @@ class Settings(BaseSettings):
     # On SIGTERM, questions being answered get this long to finish; the rest are told the bot
     # is restarting. Keep it well inside the host's stop timeout (Docker: 10 s, Heroku: 30 s).
     shutdown_grace_seconds: float = Field(default=5.0, ge=0, le=60)
+    # The worker logs a "health" line (live asyncio tasks and answer views, loop lag) at INFO
+    # every this many seconds while it runs; 0: only the "stopped" line at the end.
+    health_log_seconds: float = Field(default=0.0, ge=0)
     # Prefix commands (!ask) need Discord's privileged Message Content intent: switch it on in
     # the Developer Portal first, then here. Slash commands and mentions work without it.
     message_content_intent: bool = False
@@ -141,6 +158,39 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    def core_options(self) -> CoreOptions:
+        """What the core reads, built once by a door: the core never sees ``Settings``."""
+        return CoreOptions(
+            corpus_dir=self.corpus_dir,
+            watch_interval_seconds=self.watch_interval_seconds,
+            engine=EngineOptions(
+                ingest=IngestOptions(
+                    self.aliases_file, self.ingest_workers, self.max_article_bytes
+                ),
+                bm25=Parameters(self.bm25_k1, self.bm25_b, self.bm25_epsilon),
+                ask=_picked(AskOptions, self),
+                rank=_picked(RankOptions, self),
+                passages=_picked(PassageOptions, self),
+            ),
+            store=_picked(StoreOptions, self),
+            fetch=FetchOptions(
+                user_agent=self.fetch_user_agent or DEFAULT_USER_AGENT,
+                connect_timeout=self.fetch_connect_timeout_seconds,
+                total_timeout=self.fetch_timeout_seconds,
+                max_bytes=self.max_article_bytes,  # a page is no larger than an article may be
+                max_redirects=self.fetch_max_redirects,
+                host_interval=self.fetch_host_interval_seconds,
+                allow_private=self.fetch_allow_private,
+            ),
+            feeds=FeedOptions(
+                feeds=tuple(dict.fromkeys(url.strip() for url in self.feeds if url.strip())),
+                interval_seconds=self.feed_interval_minutes * 60.0,
+                max_new_per_poll=self.feed_max_new_per_poll,
+                max_articles=self.max_articles,
+                max_age_days=self.max_age_days,
+            ),
+        )
 
     @classmethod
     def settings_customise_sources(
@@ -162,6 +212,11 @@ class Settings(BaseSettings):
                 f"config file {str(path)!r} cannot be read: {exc.strerror or exc}"
             ) from exc
         return (init_settings, env_settings, dotenv_settings, toml, file_secret_settings)
+
+
+def _picked(kind: type[T], settings: Settings) -> T:
+    """An options type whose fields are settings of the same names."""
+    return kind(**{field.name: getattr(settings, field.name) for field in dataclasses.fields(kind)})
 
 
 class SettingsFileError(ValueError):

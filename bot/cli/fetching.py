@@ -15,14 +15,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.core.feeds.news import Added, Failed, FeedView
+from bot.cli.options import EXIT_FAILED, corpus_folder
+from bot.core.feeds.results import Added, Failed, FeedView
+from bot.core.feeds.service import news_for
 from bot.core.feeds.state import state_file
 from bot.core.index import saved as index
 from bot.core.ingest.files import require_folder
-from bot.fetching import news_for
 from bot.settings import Settings
 
-EXIT_FAILED = 1
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -33,7 +33,7 @@ def is_url(name: str) -> bool:
 
 def add_urls(urls: Sequence[str], folder: Path, settings: Settings, quiet: bool) -> Added:
     """Fetch pages (or a sitemap's or feed's articles) into ``folder``; print what happened."""
-    with news_for(settings, folder) as news:
+    with news_for(settings.core_options(), folder) as news:
         added = news.add(urls)
         news.prune()
     if not quiet:
@@ -60,14 +60,25 @@ def fetch_failures(folder: Path, settings: Settings) -> list[Failed]:
     """Feeds and pages that could not be fetched for ``folder``, and why; [] if none were."""
     if not state_file(settings.data_dir, folder).exists():
         return []
-    with news_for(settings, folder) as news:
+    with news_for(settings.core_options(), folder) as news:
         return news.failures()
+
+
+def print_fetch_failures(failures: Sequence[Failed], listed: bool) -> None:
+    """Under ``sources``: each failed page and feed with why (``--errors``), or their count."""
+    if failures and listed:
+        print(f"\n{len(failures)} page(s) or feed(s) could not be fetched:")
+        for failure in failures:
+            print(f"- {failure.url}: {failure.reason}")
+    elif failures:
+        print(f"{len(failures)} page(s) or feed(s) could not be fetched: see sources --errors")
 
 
 def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
     """List the followed feeds; follow or drop one; or poll them all once and index."""
-    folder = require_folder(Path(args.corpus) if args.corpus else settings.corpus_dir)
-    with news_for(settings, folder) as news:
+    folder = require_folder(corpus_folder(args, settings))
+    options = settings.core_options()
+    with news_for(options, folder) as news:
         if args.add:
             view = news.follow(args.add)
             if not args.quiet:
@@ -91,8 +102,8 @@ def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
         print(f"pruned {len(report.pruned)} old fetched article(s)")
     if not report.feeds and not args.quiet:
         print("No feeds are followed: add some to the feeds setting, or use feeds --add URL.")
-    if report.changed or not index.index_file(folder, settings).exists():
-        opened = index.open_engine(folder, settings)
+    if report.changed or not index.index_file(folder, options).exists():
+        opened = index.open_engine(folder, options)
         if not args.quiet:
             print(index.describe(opened))
     return EXIT_FAILED if failed else 0

@@ -59,8 +59,9 @@ class _Newsquote:
     async def setup_hook(self) -> None:
         """Add the commands; syncing them with Discord is a separate, explicit step."""
         bot: commands.Bot = self  # type: ignore[assignment]
-        await bot.add_cog(Ask(bot, self.scorer, self.settings))
-        await bot.add_cog(NewsCommands(bot, self.scorer, self.settings))
+        questions = Ask(bot, self.scorer, self.settings)
+        await bot.add_cog(questions)
+        await bot.add_cog(NewsCommands(bot, self.scorer, self.settings, questions))
         bot.tree.on_error = report  # type: ignore[assignment]
 
     async def on_ready(self) -> None:

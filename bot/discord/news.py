@@ -8,6 +8,10 @@ extracted once, briefly), and the files land in the corpus folder of the scoring
 process, which is then told to rescan: an added page is answerable as soon as the
 reply says so. Feeds themselves are polled in the scoring process (``Articles``);
 /feeds only changes which feeds the shared state file lists.
+
+/add and /feeds add fetch, and someone waits for their reply: like a question, each is
+owed an answer (``Ask.owed``), so a shutdown lets it finish within the grace period and
+otherwise tells its user the bot is restarting.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.errors import UserError
-from bot.core.feeds.news import Added, FeedView, News
+from bot.core.feeds.news import News
+from bot.core.feeds.results import Added, FeedView
+from bot.core.feeds.service import open_news
+from bot.discord.cog import Ask
 from bot.discord.errors import NO_MENTIONS
 from bot.discord.formatting import SOURCES_COLOUR, clip, escape, one_line
 from bot.discord.scoring import Scorer
-from bot.fetching import open_news
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,10 +93,13 @@ def feeds_embed(views: list[FeedView]) -> dict[str, object]:
 class NewsCommands(commands.Cog, name="News"):
     """Adding pages and following feeds (server managers only)."""
 
-    def __init__(self, bot: commands.Bot, scorer: Scorer | None, settings: Settings) -> None:
+    def __init__(
+        self, bot: commands.Bot, scorer: Scorer | None, settings: Settings, questions: Ask
+    ) -> None:
         self.bot = bot
         self.scorer = scorer
         self.settings = settings
+        self.questions = questions  # whose shutdown drain counts /add and /feeds add too
         self._news: dict[Path, News] = {}
 
     async def cog_unload(self) -> None:
@@ -104,7 +113,7 @@ class NewsCommands(commands.Cog, name="News"):
         if folder is None:
             raise UserError(NO_FOLDER)
         if folder not in self._news:
-            self._news[folder] = open_news(self.settings, folder)
+            self._news[folder] = open_news(self.settings.core_options(), folder)
         return self._news[folder]
 
     async def _say(self, ctx: Context, text: str) -> None:
@@ -119,9 +128,13 @@ class NewsCommands(commands.Cog, name="News"):
     @app_commands.describe(url="The address of a news article (or of a sitemap or feed)")
     async def add(self, ctx: Context, url: str) -> None:
         """Fetch a news article into the corpus, so I can quote it (server managers only)."""
+        async with self.questions.owed(ctx):
+            await self._add(ctx, url)
+
+    async def _add(self, ctx: Context, url: str) -> None:
         await ctx.defer(ephemeral=True)  # a fetch can take longer than Discord's 3 seconds
         news = await self.news()
-        added = await asyncio.to_thread(news.add, [url])
+        added = await self.questions.unless_stopping(asyncio.to_thread(news.add, [url]))
         if added.changed and self.scorer is not None:
             await self.scorer.reload()
         log.info(
@@ -151,9 +164,13 @@ class NewsCommands(commands.Cog, name="News"):
     @app_commands.describe(url="The address of an RSS or Atom feed, or of a sitemap")
     async def feeds_add(self, ctx: Context, url: str) -> None:
         """Follow a feed or sitemap: its new articles are fetched at every poll."""
+        async with self.questions.owed(ctx):
+            await self._follow(ctx, url)
+
+    async def _follow(self, ctx: Context, url: str) -> None:
         await ctx.defer(ephemeral=True)
         news = await self.news()
-        view = await asyncio.to_thread(news.follow, url)
+        view = await self.questions.unless_stopping(asyncio.to_thread(news.follow, url))
         minutes = self.settings.feed_interval_minutes
         when = f"every {minutes:g} min" if minutes > 0 else "when python -m bot feeds --poll runs"
         name = f"“{view.title}”" if view.title else view.url

@@ -10,7 +10,8 @@ import yaml
 
 from bot.core.answer.engine import Engine
 from bot.core.errors import UserError
-from bot.core.feeds.news import FeedOptions, News
+from bot.core.feeds.news import News
+from bot.core.feeds.options import FeedOptions
 from bot.core.feeds.state import FeedStore, state_file
 from bot.core.fetch.client import Fetcher
 from tests.conftest import make_settings
@@ -81,7 +82,7 @@ def test_a_poll_takes_every_page_once_dedupes_and_says_why_others_failed(site, f
 def test_fetched_pages_are_answerable_with_title_publisher_and_url(site, feeds, tmp_path):
     news = make_news(tmp_path, (feeds["main"],))
     news.poll()
-    engine = Engine.from_folder(news.folder, make_settings())
+    engine = Engine.from_folder(news.folder, make_settings().core_options().engine)
     assert engine.article_count == 20 and not engine.errors
     reply = engine.ask("When will bridge 7 reopen?", 3)
     source = reply.answers[0].source

@@ -1,17 +1,12 @@
 """Pages and feeds into the corpus folder: ``add`` a URL, follow feeds, poll them, prune.
 
 Everything fetched lands in the corpus folder as files (``bot.core.fetch.pages``), so
-the folder watcher, the next start-up and a rebuild all see it; this module decides
-what to fetch and what a fetched page is:
-
-* a page already fetched under the same URL (asked, final or canonical) is the same
-  article; so is a page whose text is the same as one already fetched. Either way
-  the article gains the feed as a source and nothing is written twice;
-* a feed entry that comes back changed (updated date, title or summary) is fetched
-  again and replaces its article, under the same id;
-* a feed that answers 304 to a conditional request costs nothing more.
-
-Network work happens outside the state lock; the lock is held only to decide and write.
+the folder watcher, the next start-up and a rebuild all see it. This module decides
+what to fetch: every article a sitemap or feed lists, a followed feed's new entries
+and those that came back changed (updated date, title or summary: fetched again,
+replacing their article under the same id), nothing more when a feed answers 304 to a
+conditional request. ``taking`` decides what a fetched page is (new, a replacement,
+or a duplicate of one already there); ``retention`` prunes.
 """
 
 from __future__ import annotations
@@ -27,121 +22,15 @@ from pathlib import Path
 
 from bot.core.errors import UserError
 from bot.core.feeds.documents import DocumentError, Entry, Listing, newest_first, read_listing
-from bot.core.feeds.state import (
-    ArticleRecord,
-    EntryState,
-    Failure,
-    FeedRecord,
-    FeedState,
-    FeedStore,
-)
+from bot.core.feeds.options import FeedOptions
+from bot.core.feeds.results import Added, Failed, FeedReport, FeedView, PollReport, Taken
+from bot.core.feeds.retention import prune
+from bot.core.feeds.state import EntryState, Failure, FeedRecord, FeedState, FeedStore
+from bot.core.feeds.taking import Intake
 from bot.core.fetch.client import FEED_TYPES, HTML_TYPES, Fetched, Fetcher, FetchError, parse_url
-from bot.core.fetch.pages import (
-    Hints,
-    Page,
-    article_id,
-    read_page,
-    remove_article,
-    sidecar_fields,
-    update_sidecar,
-    url_key,
-    write_article,
-)
+from bot.core.fetch.pages import Hints
 
 log = logging.getLogger(__name__)
-
-DAY_SECONDS = 86400.0
-
-
-@dataclass(frozen=True, slots=True)
-class FeedOptions:
-    """How feeds are followed and fetched articles kept; the defaults are the settings'."""
-
-    feeds: tuple[str, ...] = ()  # from the settings; more may be added by command
-    interval_seconds: float = 900.0
-    max_new_per_poll: int = 50  # per feed (and per sitemap given to ``add``)
-    max_articles: int = 0  # fetched articles kept; 0: no limit
-    max_age_days: float = 0.0  # fetched articles older than this are deleted; 0: never
-    retries: int = 3  # a page that failed is tried again on this many polls
-    max_sitemaps: int = 10  # nested sitemaps read from one sitemap index
-    workers: int = 4  # feeds polled at once (each host is still paced)
-
-
-@dataclass(frozen=True, slots=True)
-class Taken:
-    """A page taken into the corpus: its id and what it says it is.
-
-    ``change``: "added", "replaced", "duplicate" (already there under another URL or
-    with the same text) or "unchanged" (fetched again, same text).
-    """
-
-    id: str
-    change: str
-    title: str | None
-    publisher: str | None
-    url: str
-
-
-@dataclass(frozen=True, slots=True)
-class Failed:
-    """A URL that could not be taken, and the one-line reason."""
-
-    url: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Added:
-    """What ``add`` did with the URLs it was given."""
-
-    taken: tuple[Taken, ...] = ()
-    failed: tuple[Failed, ...] = ()
-    skipped: int = 0  # sitemap or feed entries past ``max_new_per_poll``
-
-    @property
-    def changed(self) -> bool:
-        """Whether any file in the corpus changed."""
-        return any(item.change in ("added", "replaced") for item in self.taken)
-
-
-@dataclass(frozen=True, slots=True)
-class FeedReport:
-    """One feed's poll: its status line, the articles it added or replaced, pages that failed."""
-
-    url: str
-    status: str
-    added: tuple[str, ...] = ()
-    replaced: tuple[str, ...] = ()
-    failed: tuple[Failed, ...] = ()
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PollReport:
-    """A poll of some feeds, then retention."""
-
-    feeds: tuple[FeedReport, ...] = ()
-    pruned: tuple[str, ...] = ()
-
-    @property
-    def changed(self) -> bool:
-        """Whether any file in the corpus changed (so the index needs updating)."""
-        return bool(self.pruned) or any(f.added or f.replaced for f in self.feeds)
-
-
-@dataclass(frozen=True, slots=True)
-class FeedView:
-    """A followed feed as listed by ``feeds`` and ``/feeds``."""
-
-    url: str
-    origin: str
-    title: str | None
-    kind: str | None
-    last_attempt: float | None
-    last_success: float | None
-    status: str
-    error: str | None
-    articles: int
 
 
 @dataclass
@@ -149,6 +38,16 @@ class _Todo:
     entry: Entry
     replace: str | None
     state: EntryState | None = field(default=None)
+
+
+@dataclass
+class _Outcome:
+    """What taking one poll's entries did; ``done`` is each entry's new state, by key."""
+
+    done: dict[str, EntryState] = field(default_factory=dict)
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    failed: list[Failed] = field(default_factory=list)
 
 
 class News:
@@ -167,6 +66,7 @@ class News:
         self.fetcher = fetcher
         self.options = options
         self.clock = clock
+        self.intake = Intake(folder, store, fetcher, clock)
 
     # ------------------------------------------------------------------ add
 
@@ -179,7 +79,7 @@ class News:
             try:
                 fetched = self.fetcher.get(url, HTML_TYPES | FEED_TYPES)
                 if fetched.content_type in HTML_TYPES:
-                    taken.append(self._take(url, None, Hints(), fetched=fetched))
+                    taken.append(self.intake.take(url, None, Hints(), fetched=fetched))
                     continue
                 listing = self._listing(fetched)
             except (FetchError, DocumentError) as exc:
@@ -189,7 +89,7 @@ class News:
             skipped += max(0, len(entries) - self.options.max_new_per_poll)
             for entry in entries[: self.options.max_new_per_poll]:
                 try:
-                    taken.append(self._take(entry.url, None, _hints(entry, listing)))
+                    taken.append(self.intake.take(entry.url, None, _hints(entry, listing)))
                 except FetchError as exc:
                     failed.append(_failed(entry.url, exc))
         self._remember_failures(failed, None)
@@ -326,6 +226,17 @@ class News:
         except (FetchError, DocumentError) as exc:
             reason = _reason(exc)
             return self._settle(url, f"error: {reason}", reason, now, success=False)
+        todo = self._todo(listing, known)
+        outcome = self._take_entries(url, listing, todo[: self.options.max_new_per_poll], stop)
+        self._remember_failures(outcome.failed, url)
+        status = self._record_poll(url, now, fetched, listing, len(todo), outcome)
+        log.info("feed polled", extra={"feed": url, "status": status})
+        return FeedReport(
+            url, status, tuple(outcome.added), tuple(outcome.replaced), tuple(outcome.failed)
+        )
+
+    def _todo(self, listing: Listing, known: dict[str, EntryState]) -> list[_Todo]:
+        """The entries to fetch, newest first: new, changed, or failed and worth a retry."""
         todo = []
         for entry in newest_first(listing.entries):
             old = known.get(entry.key)
@@ -335,37 +246,58 @@ class News:
                 todo.append(_Todo(entry, old.article))
             elif old.article is None and old.attempts < self.options.retries:
                 todo.append(_Todo(entry, None, old))
-        chosen = todo[: self.options.max_new_per_poll]
-        added: list[str] = []
-        replaced: list[str] = []
-        failed: list[Failed] = []
-        done: dict[str, EntryState] = {}
+        return todo
+
+    def _take_entries(
+        self, url: str, listing: Listing, chosen: list[_Todo], stop: threading.Event | None
+    ) -> _Outcome:
+        """Take each chosen entry of feed ``url`` (until ``stop``), noting what became of it."""
+        outcome = _Outcome()
         for item in chosen:
             if stop is not None and stop.is_set():
                 break
             entry = item.entry
             try:
-                taken = self._take(entry.url, url, _hints(entry, listing), replace=item.replace)
+                taken = self.intake.take(
+                    entry.url, url, _hints(entry, listing), replace=item.replace
+                )
             except FetchError as exc:
                 attempts = (item.state.attempts if item.state else 0) + 1
-                done[entry.key] = EntryState(
+                outcome.done[entry.key] = EntryState(
                     entry.url, entry.fingerprint, None, exc.reason, attempts
                 )
-                failed.append(_failed(entry.url, exc))
+                outcome.failed.append(_failed(entry.url, exc))
                 continue
-            done[entry.key] = EntryState(entry.url, entry.fingerprint, taken.id)
+            outcome.done[entry.key] = EntryState(entry.url, entry.fingerprint, taken.id)
             if taken.change == "added":
-                added.append(taken.id)
+                outcome.added.append(taken.id)
             elif taken.change == "replaced":
-                replaced.append(taken.id)
+                outcome.replaced.append(taken.id)
+        return outcome
+
+    def _record_poll(
+        self,
+        url: str,
+        now: float,
+        fetched: Fetched,
+        listing: Listing,
+        wanted: int,
+        outcome: _Outcome,
+    ) -> str:
+        """Write the feed's record after a poll that read it; its status line."""
+        done = outcome.done
         # Entries left for later (the cap, a stop) or to be tried again need the next poll
         # to get the whole feed, not a 304.
         retrying = sum(
             1 for state in done.values() if state.error and state.attempts < self.options.retries
         )
-        complete = len(done) == len(todo) and not retrying
+        complete = len(done) == wanted and not retrying
         listed = {entry.key for entry in listing.entries}
-        self._remember_failures(failed, url)
+        status = f"ok: {len(outcome.added)} new, {len(outcome.replaced)} updated"
+        if outcome.failed:
+            status += f", {len(outcome.failed)} failed"
+        if len(done) < wanted:
+            status += f", {wanted - len(done)} left for the next poll"
         with self.store.change() as state:
             record = self._record(state, url)
             record.last_attempt = now
@@ -380,14 +312,8 @@ class News:
             record.kind = listing.kind
             record.last_success = now
             record.error = listing.warning
-            status = f"ok: {len(added)} new, {len(replaced)} updated"
-            if failed:
-                status += f", {len(failed)} failed"
-            if len(done) < len(todo):
-                status += f", {len(todo) - len(done)} left for the next poll"
             record.status = status
-        log.info("feed polled", extra={"feed": url, "status": status})
-        return FeedReport(url, status, tuple(added), tuple(replaced), tuple(failed))
+        return status
 
     def _settle(
         self, url: str, status: str, error: str | None, attempt: float, success: bool = True
@@ -425,101 +351,6 @@ class News:
         unique = {entry.key: entry for entry in entries}
         return Listing(listing.kind, listing.title, tuple(unique.values()), (), listing.warning)
 
-    # ------------------------------------------------------------------ taking
-
-    def _take(
-        self,
-        url: str,
-        feed: str | None,
-        hints: Hints,
-        replace: str | None = None,
-        fetched: Fetched | None = None,
-    ) -> Taken:
-        """Fetch a page (unless known) and save it as an article, new or replacing one."""
-        if fetched is None and replace is None:
-            with self.store.change() as state:
-                known = state.find_key({url_key(url)})
-                if known is not None and (self.folder / known.id).exists():
-                    return self._attach(state, known, feed, "duplicate")
-        if fetched is None:
-            fetched = self.fetcher.get(url)
-        page = read_page(fetched)
-        keys = {url_key(fetched.url), url_key(fetched.final_url)}
-        if page.url:
-            keys.add(url_key(page.url))
-        with self.store.change() as state:
-            target = replace if replace in state.articles else None
-            existing = state.articles[target] if target else state.find_key(keys)
-            if existing is not None and not (self.folder / existing.id).exists():
-                existing = None  # deleted by hand: fetched anew
-            if existing is None:
-                same = state.find_digest(page.digest)
-                if same is not None and (self.folder / same.id).exists():
-                    same.keys = sorted(set(same.keys) | keys)
-                    return self._attach(state, same, feed, "duplicate")
-            elif existing.digest == page.digest:
-                existing.keys = sorted(set(existing.keys) | keys)
-                return self._attach(state, existing, feed, "unchanged")
-            return self._save(state, existing, fetched, page, keys, feed, hints)
-
-    def _save(
-        self,
-        state: FeedState,
-        existing: ArticleRecord | None,
-        fetched: Fetched,
-        page: Page,
-        keys: set[str],
-        feed: str | None,
-        hints: Hints,
-    ) -> Taken:
-        if existing is not None:
-            source_id = existing.id
-            feeds = set(existing.feeds)
-        else:
-            source_id = self._free_id(state, article_id(page.url or fetched.final_url))
-            feeds = set()
-        if feed:
-            feeds.add(feed)
-        fields = sidecar_fields(fetched, page, hints, sorted(feeds))
-        try:
-            write_article(self.folder, source_id, fetched.body, fields)
-        except OSError as exc:
-            raise FetchError(fetched.url, f"cannot be saved: {exc.strerror or exc}") from exc
-        title = page.title or hints.title
-        publisher = page.publisher or hints.publisher
-        url = str(fields["url"])
-        state.articles[source_id] = ArticleRecord(
-            id=source_id,
-            keys=sorted(keys | set(existing.keys if existing else [])),
-            digest=page.digest,
-            fetched=self.clock(),
-            url=url,
-            title=title,
-            publisher=publisher,
-            feeds=sorted(feeds),
-        )
-        state.failures.pop(fetched.url, None)
-        change = "replaced" if existing is not None else "added"
-        log.info("page %s", change, extra={"file": source_id, "url": url})
-        return Taken(source_id, change, title, publisher, url)
-
-    def _free_id(self, state: FeedState, wanted: str) -> str:
-        """``wanted``, unless a file a person put there (or another article) has it."""
-        candidate, number = wanted, 1
-        while candidate in state.articles or (self.folder / candidate).exists():
-            number += 1
-            candidate = wanted.replace(".html", f"-{number}.html")
-        return candidate
-
-    def _attach(
-        self, state: FeedState, record: ArticleRecord, feed: str | None, change: str
-    ) -> Taken:
-        """Count ``record`` as ``feed``'s too (its sidecar lists every feed that had it)."""
-        if feed and feed not in record.feeds:
-            record.feeds = sorted({*record.feeds, feed})
-            update_sidecar(self.folder, record.id, {"feeds": record.feeds})
-        return Taken(record.id, change, record.title, record.publisher, record.url)
-
     def _remember_failures(self, failed: list[Failed], feed: str | None) -> None:
         if not failed:
             return
@@ -528,43 +359,9 @@ class News:
             for item in failed:
                 state.fail(Failure(item.url, item.reason, now, feed))
 
-    # ---------------------------------------------------------------- retention
-
     def prune(self) -> list[str]:
-        """Delete the fetched articles past ``max_age_days`` or past ``max_articles``, oldest first.
-
-        Only articles this bot fetched are ever deleted; files a person put in the
-        corpus are not in the state and are never candidates. Articles whose file is
-        gone (removed by hand) are forgotten.
-        """
-        if not self.store.peek(self._doomed):
-            return []  # nothing to do: the state file is not even rewritten
-        pruned = []
-        with self.store.change() as state:
-            for article in self._doomed(state):
-                if remove_article(self.folder, article):
-                    pruned.append(article)
-                del state.articles[article]
-        if pruned:
-            log.info("pruned fetched articles", extra={"count": len(pruned)})
-        return pruned
-
-    def _doomed(self, state: FeedState) -> list[str]:
-        """Ids to forget: those whose file is gone, then those retention deletes, oldest first."""
-        options = self.options
-        present = sorted(
-            (a for a in state.articles.values() if (self.folder / a.id).exists()),
-            key=lambda a: (a.fetched, a.id),
-        )
-        doomed = [key for key in state.articles if not (self.folder / key).exists()]
-        old = []
-        if options.max_age_days > 0:
-            cutoff = self.clock() - options.max_age_days * DAY_SECONDS
-            old = [a for a in present if a.fetched < cutoff]
-        kept = present[len(old) :]  # ``present`` is oldest first, so ``old`` leads it
-        if options.max_articles > 0 and len(kept) > options.max_articles:
-            old += kept[: len(kept) - options.max_articles]
-        return doomed + [a.id for a in old]
+        """Delete the fetched articles retention no longer keeps (``retention.prune``)."""
+        return prune(self.folder, self.store, self.options, self.clock)
 
 
 def _hints(entry: Entry, listing: Listing) -> Hints:

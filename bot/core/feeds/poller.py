@@ -13,7 +13,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from bot.core.feeds.news import News, PollReport
+from bot.core.feeds.news import News
+from bot.core.feeds.results import PollReport
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from bot import __version__
 from bot.core.fetch.guard import BlockedAddress, GuardedTransport, check_host
 from bot.core.fetch.pacing import HostPacer
 from bot.core.fetch.robots import MAX_ROBOTS_BYTES, Robots, RobotsAnswer
-from bot.core.ingest.files import MAX_ARTICLE_BYTES, size_text
+from bot.core.ingest.raw import MAX_ARTICLE_BYTES, size_text
 
 ROBOTS_AGENT = "newsquote"
 DEFAULT_USER_AGENT = (

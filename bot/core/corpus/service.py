@@ -1,9 +1,15 @@
-"""What the scorer answers from: a watched corpus folder, or an engine built in memory.
+"""The one corpus service every door asks: a folder opened once, or watched, or an engine.
 
-Discord-free, and the same object wherever scoring runs (the worker's child process,
-or the thread of a ``ThreadScorer``). Every method reads the current engine once, so
-a question that starts before the watcher swaps engines finishes on the one it began
-with. Results are small frozen dataclasses, cheap to send back from a child process.
+The terminal's one-shot commands open the folder for a single question or listing;
+the REPL and the Discord worker watch it, so added, edited and deleted files are
+answered from as they settle; tests and tools that built an engine wrap it as it is.
+Whichever it is, a door asks it alike: ``ask``, ``context``, ``listing``, ``reload``.
+A watched folder also follows its feeds (``bot.core.feeds``): what a poll fetches
+lands in the folder and is rescanned at once.
+
+Every method reads the current engine once, so a question that starts before the
+watcher swaps engines finishes on the one it began with. Results are small frozen
+dataclasses, cheap to send back from the Discord worker's scoring process.
 """
 
 from __future__ import annotations
@@ -14,13 +20,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.core.answer.engine import ArticleInfo, Engine
+from bot.core.answer.engine import ArticleInfo, Engine, Progress
+from bot.core.corpus.live import LiveCorpus, Watcher
 from bot.core.feeds.poller import FeedPoller
-from bot.core.ingest.files import LoadError
-from bot.core.live import CorpusChange, LiveCorpus, Watcher
+from bot.core.feeds.service import start_polling
+from bot.core.index.changes import CorpusChange
+from bot.core.index.saved import open_engine
+from bot.core.ingest.raw import LoadError
 from bot.core.models import Answer, Reply
-from bot.fetching import start_polling
-from bot.settings import Settings
+from bot.core.options import CoreOptions
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +89,10 @@ def newest_first(articles: Sequence[Listed]) -> tuple[Listed, ...]:
 
 
 class Articles:
-    """A ``LiveCorpus`` (watched when the settings ask) or a fixed ``Engine``, asked alike."""
+    """A folder kept in step (``LiveCorpus``, watched unless told not to) or a fixed engine.
+
+    Asked alike either way, so no door needs to know which it has.
+    """
 
     def __init__(
         self,
@@ -99,23 +110,46 @@ class Articles:
         return cls(engine)
 
     @classmethod
-    def watch(cls, settings: Settings) -> Articles:
-        """Load ``settings.corpus_dir`` and, unless ``watch_interval_seconds`` is 0, watch it.
+    def open(
+        cls,
+        options: CoreOptions,
+        folder: Path | None = None,
+        progress: Progress | None = None,
+    ) -> Articles:
+        """``folder`` (``options.corpus_dir`` by default) as it is now, for one command.
+
+        Its saved index is brought up to date (or built) once; it is not watched, so
+        ``reload`` is a no-op: a one-shot command ends before a change could matter.
+        """
+        folder = options.corpus_dir if folder is None else folder
+        return cls(open_engine(folder, options, progress).engine)
+
+    @classmethod
+    def watch(
+        cls,
+        options: CoreOptions,
+        folder: Path | None = None,
+        progress: Progress | None = None,
+    ) -> Articles:
+        """Load ``folder`` (``options.corpus_dir`` by default) and watch it.
 
         A changed file is applied once it has kept still for one interval, so with the
-        default of 1 s an edit is answered from within about two seconds.
+        default ``watch_interval_seconds`` of 1 s an edit is answered from within about
+        two seconds. An interval of 0 does not watch: only ``reload`` rescans. The
+        feeds are followed every ``options.feeds.interval_seconds`` (0: not at all).
         """
-        interval = settings.watch_interval_seconds
+        folder = options.corpus_dir if folder is None else folder
+        interval = options.watch_interval_seconds
         settle = interval if interval > 0 else 1.0
-        corpus = LiveCorpus.load(settings.corpus_dir, settings, settle_seconds=settle)
+        corpus = LiveCorpus.load(folder, options, progress, settle_seconds=settle)
         watcher = Watcher(corpus, interval).start() if interval > 0 else None
         log.info(
             "corpus loaded",
-            extra={"folder": str(settings.corpus_dir), "watch_interval_seconds": interval},
+            extra={"folder": str(folder), "watch_interval_seconds": interval},
         )
         # The feeds are followed here, beside the corpus, so what a poll fetches is
         # rescanned at once (and the worker's event loop never does the fetching).
-        poller = start_polling(settings, corpus.folder, lambda report: corpus.rescan())
+        poller = start_polling(options, corpus.folder, lambda report: corpus.rescan())
         return cls(corpus, watcher, poller)
 
     def folder(self) -> Path | None:
@@ -142,9 +176,13 @@ class Articles:
         """``Engine.context`` on the current engine."""
         return self.engine.context(answer)
 
+    def sources(self) -> list[ArticleInfo]:
+        """The loaded articles in id order, as the terminal lists them."""
+        return self.engine.sources()
+
     def listing(self) -> Listing:
         """The loaded articles, newest first, and the unreadable files."""
-        folder = self._source.folder if isinstance(self._source, LiveCorpus) else None
+        folder = self.folder()
         listed = [Listed(info, _modified(folder, info.source.id)) for info in self.engine.sources()]
         return Listing(newest_first(listed), self.unreadable)
 
