@@ -14,6 +14,7 @@ from bot.core.feeds.news import News
 from bot.core.feeds.options import FeedOptions
 from bot.core.feeds.state import FeedStore, state_file
 from bot.core.fetch.client import Fetcher
+from bot.core.ingest.html import read_html
 from tests.conftest import make_settings
 from tests.fetch.conftest import local_options
 from tests.fetch.site import (
@@ -23,6 +24,7 @@ from tests.fetch.site import (
     Route,
     Site,
     newsroom,
+    page_html,
     sitemap,
     update_item,
 )
@@ -211,3 +213,18 @@ def test_the_poll_stops_between_pages_when_told(site, feeds, tmp_path):
     stop.set()
     report = news.poll(stop=stop)
     assert report.feeds[0].added == () and "20 left for the next poll" in report.feeds[0].status
+
+
+def test_a_charset_given_only_in_the_header_is_kept_for_the_rebuild(site, tmp_path):
+    # windows-1251 Cyrillic read as UTF-8, then windows-1252 (the fallback), is mojibake:
+    # only the header says what the bytes are, so the saved page must remember it.
+    said = "Мэр Анна Орлова сказала, что мост откроется в мае."
+    html = page_html(30, extra=said).replace('<meta charset="utf-8">', "")
+    site.routes["/news/cyrillic"] = Route(
+        html.encode("windows-1251"), "text/html; charset=windows-1251"
+    )
+    news = make_news(tmp_path)
+    (taken,) = news.add([site.url("/news/cyrillic")]).taken
+    assert sidecar(news, taken.id)["charset"] == "cp1251"
+    rebuilt = read_html(news.folder / taken.id, taken.id)  # as a rebuild reads the folder
+    assert said in rebuilt.text

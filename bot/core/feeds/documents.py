@@ -149,7 +149,7 @@ class _Sitemap(SitemapObject):
 
 
 def _sitemap(fetched: Fetched) -> Listing:
-    text = decode_html(fetched.body)
+    text = decode_html(fetched.body, fetched.charset)
     base = httpx.URL(fetched.final_url)
     origin = f"{base.scheme}://{base.netloc.decode('ascii')}"
     reader = _Sitemap(origin, base.host, [], external=True)

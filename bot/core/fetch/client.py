@@ -11,6 +11,7 @@ whose text is one line a user can act on.
 
 from __future__ import annotations
 
+import codecs
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -80,6 +81,9 @@ class Fetched:
     etag: str | None = None
     last_modified: str | None = None
     fetched_at: float = 0.0
+    # The Content-Type header's charset, as a Python codec name; a page that states
+    # none in its own <head> is read in it, and its saved copy keeps it in the sidecar.
+    charset: str | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -257,7 +261,8 @@ class Fetcher:
             raise StatusError(asked, status, f"HTTP {status}{phrase}")
         if status >= 300 or status < 200:
             raise StatusError(asked, status, f"unexpected HTTP {status}")
-        declared = reply.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        header = reply.headers.get("content-type", "")
+        declared = header.split(";", 1)[0].strip().lower()
         if (
             accept is not None
             and declared not in accept
@@ -273,7 +278,8 @@ class Fetcher:
         kind = declared if declared not in ("", "application/octet-stream") else _sniff(body)
         if accept is not None and kind not in accept:
             raise FetchError(asked, _refused_type(kind, accept))
-        return Fetched(asked, final, status, kind, body, etag, modified, time.time())
+        charset = header_charset(header)
+        return Fetched(asked, final, status, kind, body, etag, modified, time.time(), charset)
 
     def _read(
         self, reply: httpx.Response, asked: str, max_bytes: int, deadline: float, truncate: bool
@@ -299,6 +305,19 @@ class StatusError(FetchError):
     def __init__(self, url: str, status: int, reason: str) -> None:
         self.status = status
         super().__init__(url, reason)
+
+
+def header_charset(content_type: str) -> str | None:
+    """The ``charset=`` of a Content-Type header as a Python codec name; None if absent or unknown."""
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            label = value.strip().strip("\"'").lower()
+            try:
+                return codecs.lookup(label).name if label else None
+            except LookupError:
+                return None
+    return None
 
 
 def _sniff(body: bytes) -> str:

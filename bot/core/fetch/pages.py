@@ -69,7 +69,7 @@ def url_key(url: str) -> str:
 
 def read_page(fetched: Fetched) -> Page:
     """Extract the page as the corpus reader will; ``FetchError`` if it holds no article text."""
-    html = decode_html(fetched.body)
+    html = decode_html(fetched.body, fetched.charset)
     try:
         document = extract(html)
         text, _ = document_layout(document)
@@ -129,6 +129,8 @@ def sidecar_fields(
         timespec="seconds"
     )
     fields["feeds"] = sorted(feeds)
+    if fetched.charset:  # the header's charset, so a rebuild decodes the page as we did
+        fields["charset"] = fetched.charset
     return fields
 
 
