@@ -117,6 +117,7 @@ class Site:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
+        self.order: list[str] = []  # every path asked, in the order asked
         self.conditional: list[tuple[str, str | None, str | None]] = []
         self.agents: set[str] = set()
         self._stop = threading.Event()
@@ -162,6 +163,7 @@ class Site:
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
         path = urlsplit(handler.path).path
         self.hits[path] += 1
+        self.order.append(path)
         self.agents.add(handler.headers.get("User-Agent", ""))
         route = self.routes.get(path)
         if route is None:
