@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import sys
@@ -224,6 +225,7 @@ def main() -> None:
     parser.add_argument("--max-articles", type=int, default=1000)
     args = parser.parse_args()
     print("throughput…", flush=True)
+    load_before = os.getloadavg()
     results: dict[str, object] = {"throughput": throughput(args.pages)}
     print(results["throughput"], flush=True)
     print("new item to answerable…", flush=True)
@@ -231,6 +233,11 @@ def main() -> None:
     print(results["to_answerable"], flush=True)
     print("a simulated week…", flush=True)
     results["week"] = week(args.feeds, args.days, args.max_articles)
+    # The machine is shared: the load average says how far to trust the timings.
+    results["load_average"] = {
+        "start": [round(x, 2) for x in load_before],
+        "end": [round(x, 2) for x in os.getloadavg()],
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "feeds.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     (RESULTS / "feeds.md").write_text(markdown(results), encoding="utf-8")
@@ -241,12 +248,14 @@ def markdown(results: dict[str, object]) -> str:
     t = results["throughput"]
     a = results["to_answerable"]
     w = results["week"]
+    load = results.get("load_average", {})
     days = "\n".join(
         f"| {d['day']} | {d['articles']} | {d['sentences']:,} | {d['rss_mb']} |" for d in w["daily"]
     )
     return f"""# Fetching and feeds (bench/feeds.py)
 
-Local server on 127.0.0.1, rate limit off; one process, 2 cores.
+Local server on 127.0.0.1, rate limit off; one process, 2 cores shared with other work
+(load average, 1/5/15 min: {load.get("start")} at the start, {load.get("end")} at the end).
 
 | figure | value |
 | --- | --- |
