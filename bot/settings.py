@@ -28,6 +28,8 @@ from pydantic_settings import (
 from bot.core.answer.engine import AskOptions, EngineOptions
 from bot.core.answer.passages import PassageOptions
 from bot.core.answer.rank import RankOptions
+from bot.core.feeds.options import FeedOptions
+from bot.core.fetch.client import DEFAULT_USER_AGENT, FetchOptions
 from bot.core.index.bm25 import Parameters
 from bot.core.index.bundle import StoreOptions
 from bot.core.ingest.prepare import IngestOptions
@@ -100,6 +102,25 @@ class Settings(BaseSettings):
     # recently used past this many (each --corpus folder ever asked has one).
     max_saved_indexes: int = Field(default=20, ge=1)
 
+    # News in by itself (#17): pages fetched by `add URL`, feeds (RSS, Atom, sitemaps) polled
+    # by the worker and the REPL. Fetched pages go to web/ in the corpus folder, the feed
+    # state (ETags, last fetch, errors) to data_dir.
+    feeds: list[str] = Field(default_factory=list)
+    feed_interval_minutes: float = Field(default=15.0, ge=0)  # 0: only `feeds --poll` polls
+    # New entries fetched per feed per poll (the rest wait for the next poll), and per
+    # sitemap given to `add`.
+    feed_max_new_per_poll: int = Field(default=50, ge=1, le=5000)
+    # Retention of fetched articles (files a person put in the corpus are never deleted).
+    max_articles: int = Field(default=0, ge=0)  # 0: no limit
+    max_age_days: float = Field(default=0.0, ge=0)  # 0: no limit
+    # Only for tests and closed networks: let fetches reach private and loopback addresses.
+    fetch_allow_private: bool = False
+    fetch_user_agent: str | None = None  # None: "newsquote/VERSION (...)"
+    fetch_connect_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    fetch_timeout_seconds: float = Field(default=30.0, gt=0, le=600)  # a whole fetch
+    fetch_max_redirects: int = Field(default=5, ge=0, le=20)
+    fetch_host_interval_seconds: float = Field(default=1.0, ge=0, le=3600)  # 0: no rate limit
+
     # Logging
     log_level: str = "WARNING"
     log_format: str = Field(default="auto", pattern="^(json|text|auto)$")
@@ -153,6 +174,22 @@ class Settings(BaseSettings):
                 passages=_picked(PassageOptions, self),
             ),
             store=_picked(StoreOptions, self),
+            fetch=FetchOptions(
+                user_agent=self.fetch_user_agent or DEFAULT_USER_AGENT,
+                connect_timeout=self.fetch_connect_timeout_seconds,
+                total_timeout=self.fetch_timeout_seconds,
+                max_bytes=self.max_article_bytes,  # a page is no larger than an article may be
+                max_redirects=self.fetch_max_redirects,
+                host_interval=self.fetch_host_interval_seconds,
+                allow_private=self.fetch_allow_private,
+            ),
+            feeds=FeedOptions(
+                feeds=tuple(dict.fromkeys(url.strip() for url in self.feeds if url.strip())),
+                interval_seconds=self.feed_interval_minutes * 60.0,
+                max_new_per_poll=self.feed_max_new_per_poll,
+                max_articles=self.max_articles,
+                max_age_days=self.max_age_days,
+            ),
         )
 
     @classmethod
@@ -283,5 +320,7 @@ def _expected(field: str) -> str:
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
     if typing.get_origin(annotation) is list:
+        if typing.get_args(annotation) == (str,):
+            return 'a JSON list of texts like ["https://example.org/feed.xml"]'
         return "a JSON list of whole numbers like [123, 456]"
     return _TYPE_WORDS.get(annotation, "another value")

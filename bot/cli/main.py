@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from bot import __version__
+from bot.cli.fetching import add_feed_commands, fetch_failures, print_fetch_failures
 from bot.cli.manage import add_index_commands
 from bot.cli.options import EXIT_USAGE, corpus_folder, parent_parsers, progress_bar, top_k
 from bot.cli.render import reply_text, sources_text
@@ -94,10 +95,12 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     folder = corpus_folder(args, settings)
     articles = Articles.open(settings.core_options(), folder, progress_bar(sys.stderr, args.json))
     listed, errors = articles.sources(), articles.unreadable
+    fetching = fetch_failures(folder, settings)
     if args.json:
         payload = {
             "articles": [{**info.source.to_json(), "sentences": info.sentences} for info in listed],
             "errors": [{"id": e.path, "reason": e.reason} for e in errors],
+            "fetch_errors": [{"url": f.url, "reason": f.reason} for f in fetching],
         }
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
@@ -111,6 +114,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"- {error.path}: {error.reason}")
         else:
             print("\nEvery file was read.")
+    print_fetch_failures(fetching, args.errors)
     return 0
 
 
@@ -125,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     corpus, quiet = parent_parsers()
     _add_question_commands(commands, corpus)
     add_index_commands(commands, corpus, quiet)
+    add_feed_commands(commands, [corpus, quiet])
     add_discord_commands(commands, corpus)
     return parser
 
@@ -157,10 +162,14 @@ def _add_question_commands(
         "sources",
         parents=[corpus],
         help="list the loaded articles",
-        description="List the loaded articles with their metadata and sentence counts.",
+        description="List the loaded articles with their metadata and sentence counts; "
+        "--errors also lists the files that could not be read and the pages and feeds "
+        "that could not be fetched, with why.",
     )
     sources.add_argument("--json", action="store_true", help="machine-readable output")
-    sources.add_argument("--errors", action="store_true", help="also list unreadable files")
+    sources.add_argument(
+        "--errors", action="store_true", help="also list unreadable files and failed fetches"
+    )
     sources.set_defaults(func=cmd_sources)
 
 

@@ -1,7 +1,7 @@
 """``index``, ``add`` and ``remove``: the commands that change the corpus and its saved index.
 
-They keep the corpus folder and its saved index in step: ``add`` copies files in,
-``remove`` deletes them, both then bring the index up to date (only those files
+They keep the corpus folder and its saved index in step: ``add`` copies files in (or
+fetches URLs, ``bot.cli.fetching``), ``remove`` deletes them, both then bring the index up to date (only those files
 are processed); ``index`` builds it from scratch. Only what lies inside the corpus
 folder is ever written or deleted: a link leading out of it is never followed.
 """
@@ -16,6 +16,7 @@ import sys
 from collections.abc import Set
 from pathlib import Path
 
+from bot.cli.fetching import add_urls, is_url
 from bot.cli.options import EXIT_FAILED, corpus_folder, progress_bar
 from bot.core.errors import UserError
 from bot.core.index import saved as index
@@ -41,11 +42,14 @@ def add_index_commands(
     add = subparsers.add_parser(
         "add",
         parents=[corpus, quiet],
-        help="copy articles into the corpus and index them",
+        help="copy articles (or fetch URLs) into the corpus and index them",
         description="Copy FILEs (or every article under DIRs, kept in a folder of that name) "
-        "into the corpus folder, replacing files of the same name, and index only them.",
+        "into the corpus folder, replacing files of the same name, and index only them. "
+        "A URL is fetched (robots.txt, rate limits and size limits apply) and saved as raw "
+        "HTML with a NAME.meta.yaml sidecar under web/; a sitemap's or feed's URL fetches "
+        "its articles. Exits 1 when a URL could not be fetched.",
     )
-    add.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    add.add_argument("paths", nargs="+", metavar="FILE|DIR|URL")
     add.set_defaults(func=cmd_add)
     remove = subparsers.add_parser(
         "remove",
@@ -82,9 +86,10 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
-    """Copy article files into the corpus folder and index them (the others are reused)."""
+    """Copy article files (or fetch URLs) into the corpus folder and index them."""
     folder = require_folder(corpus_folder(args, settings))
-    plan = [pair for name in args.paths for pair in _to_add(Path(name), folder)]
+    urls = [name for name in args.paths if is_url(name)]
+    plan = [pair for name in args.paths if not is_url(name) for pair in _to_add(Path(name), folder)]
     for _, target in plan:  # every target checked before anything is written
         if _inside(target.parent, folder) is None:
             raise UserError(
@@ -97,10 +102,13 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
             _copy_in(source, target)
         except OSError as exc:
             raise UserError(f"{target}: cannot be written: {exc.strerror or exc}") from exc
-    return _report(
-        index.open_engine(folder, settings.core_options(), progress_bar(sys.stderr, args.quiet)),
-        args,
+    fetched = add_urls(urls, folder, settings, args.quiet) if urls else None
+    shown = {taken.id for taken in fetched.taken} if fetched else set()
+    opened = index.open_engine(
+        folder, settings.core_options(), progress_bar(sys.stderr, args.quiet)
     )
+    code = _report(opened, args, shown)
+    return EXIT_FAILED if fetched and fetched.failed else code
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:

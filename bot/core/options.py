@@ -11,14 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.core.answer.engine import EngineOptions
+from bot.core.feeds.options import FeedOptions
+from bot.core.fetch.client import FetchOptions
 from bot.core.index.bundle import StoreOptions
 
 
 @dataclass(frozen=True, slots=True)
 class CoreOptions:
-    """The engine's options, where indexes are saved, and the corpus folder and its watch."""
+    """The engine, saved indexes, the corpus folder and its watch, fetching, feeds."""
 
     corpus_dir: Path
     watch_interval_seconds: float  # 0: the folder is not watched
     engine: EngineOptions
     store: StoreOptions
+    fetch: FetchOptions  # how every page and feed is fetched
+    feeds: FeedOptions  # which feeds are followed, how often, and retention

@@ -16,6 +16,7 @@ from discord.ext import commands
 from bot.core.errors import UserError
 from bot.discord.cog import Ask
 from bot.discord.errors import NO_MENTIONS, report
+from bot.discord.news import NewsCommands
 from bot.discord.scoring import Scorer
 from bot.settings import Settings
 
@@ -58,7 +59,9 @@ class _Newsquote:
     async def setup_hook(self) -> None:
         """Add the commands; syncing them with Discord is a separate, explicit step."""
         bot: commands.Bot = self  # type: ignore[assignment]
-        await bot.add_cog(Ask(bot, self.scorer, self.settings))
+        questions = Ask(bot, self.scorer, self.settings)
+        await bot.add_cog(questions)
+        await bot.add_cog(NewsCommands(bot, self.scorer, self.settings, questions))
         bot.tree.on_error = report  # type: ignore[assignment]
 
     async def on_ready(self) -> None:

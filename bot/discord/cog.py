@@ -156,7 +156,7 @@ class Ask(commands.Cog, name="Questions"):
                     await self._settled.wait()
         return owed
 
-    async def _unless_stopping(self, work: Awaitable[T]) -> T:
+    async def unless_stopping(self, work: Awaitable[T]) -> T:
         """``work``'s result, or ``Restarting`` if the shutdown gives up on it first."""
         task = asyncio.ensure_future(work)
         stop = asyncio.ensure_future(self._give_up.wait())
@@ -182,7 +182,7 @@ class Ask(commands.Cog, name="Questions"):
     ) -> Reply:
         """The engine's reply, scored off the loop; calls ``defer`` first if it is slow."""
         scoring = self.scorer.ask(question, self.page_size, offset)
-        return await in_time(self._unless_stopping(scoring), defer)
+        return await in_time(self.unless_stopping(scoring), defer)
 
     async def context(self, answer: Answer) -> tuple[str, ...]:
         """The sentences around ``answer`` in its article, scored off the loop."""

@@ -70,6 +70,10 @@ class Scorer:
         """Rescan the corpus folder now and say what changed."""
         return await self._call(Articles.reload)
 
+    async def folder(self) -> Path | None:
+        """The corpus folder answered from (where /add saves pages); None if built in memory."""
+        return await self._call(Articles.folder)
+
     async def close(self) -> None:
         """Stop watching, then stop scoring, in bounded time: queued questions are dropped.
 

@@ -635,17 +635,16 @@ class FakeDiscord:
         guild_id: int | None = -1,
         channel_id: int | None = None,
         permissions: int = ALL_PERMISSIONS,
+        subcommand: str | None = None,
     ) -> dict[str, Any]:
-        """A user runs ``/name option:value``; returns the pushed interaction.
+        """A user runs ``/name [subcommand] option:value``; returns the pushed interaction.
 
         ``permissions`` are the user's in the channel (default: all, like an owner).
         """
-        data = {
-            "id": str(self.new_id()),
-            "name": name,
-            "type": 1,
-            "options": [{"name": k, "type": 3, "value": v} for k, v in (options or {}).items()],
-        }
+        values = [{"name": k, "type": 3, "value": v} for k, v in (options or {}).items()]
+        if subcommand is not None:
+            values = [{"name": subcommand, "type": 1, "options": values}]
+        data = {"id": str(self.new_id()), "name": name, "type": 1, "options": values}
         return await self._interact(2, data, user, guild_id, channel_id, permissions=permissions)
 
     async def click(

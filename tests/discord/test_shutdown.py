@@ -13,6 +13,7 @@ import signal
 import threading
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,7 @@ from bot.discord.client import restore_endpoints, use_endpoints
 from bot.discord.scoring import ProcessScorer, ThreadScorer
 from tests.discord.conftest import TOKEN, make_settings
 from tests.discord.worker_process import WorkerProcess, write_corpus
+from tests.fetch.site import PUBLISHER, Route, Site, page_html
 from tests.process_tree import alive, children_of, wait_gone
 
 QUESTION = "what did China say?"
@@ -29,12 +31,21 @@ RESTARTING = "I'm restarting and could not answer that; ask again in a minute."
 
 
 @contextlib.asynccontextmanager
-async def serving(fake, engine, grace: float) -> AsyncIterator[tuple[asyncio.Event, asyncio.Task]]:
-    """The worker's ``serve`` on the in-memory engine; yields its stop event and task."""
+async def serving(
+    fake, engine, grace: float, corpus: Path | None = None, **overrides: object
+) -> AsyncIterator[tuple[asyncio.Event, asyncio.Task]]:
+    """The worker's ``serve`` on the in-memory engine (or a ``corpus`` folder, watched).
+
+    Yields its stop event and task.
+    """
     old = use_endpoints(fake.api_base, fake.gateway_url)
-    scorer = ThreadScorer(Articles.fixed(engine))
+    if corpus is None:
+        settings = make_settings(shutdown_grace_seconds=grace, **overrides)
+        scorer = ThreadScorer(Articles.fixed(engine))
+    else:
+        settings = make_settings(shutdown_grace_seconds=grace, corpus_dir=corpus, **overrides)
+        scorer = await ThreadScorer.load(settings)
     stop = asyncio.Event()
-    settings = make_settings(shutdown_grace_seconds=grace)
     task = asyncio.create_task(worker.serve(scorer, settings, TOKEN, stop))
     try:
         await fake.wait_until_identified()
@@ -100,6 +111,33 @@ async def test_a_stuck_question_is_told_the_bot_is_restarting_and_new_ones_are_r
                 assert await task == 0
     finally:
         release.set()
+
+
+async def test_an_add_in_flight_at_sigterm_is_finished_and_later_ones_refused(fake, tmp_path):
+    (corpus := tmp_path / "corpus").mkdir()
+    with Site() as site:
+        site.routes["/robots.txt"] = Route(b"", "text/plain")
+        site.routes["/slow"] = Route(page_html(2).encode(), delay=1.0)
+        fetching = {
+            "data_dir": tmp_path / "data",
+            "fetch_allow_private": True,
+            "fetch_host_interval_seconds": 0.0,
+            "feed_interval_minutes": 0.0,
+        }
+        async with serving(fake, None, 10, corpus, **fetching) as (stop, task):
+            adding = await fake.slash("add", {"url": site.url("/slow")})
+            assert (await fake.response_to(adding)).body["type"] == 5  # deferred: fetching
+            stop.set()
+            await asyncio.sleep(0.2)  # stopping has begun; the fetch is still on its way
+            late = await fake.slash("add", {"url": site.url("/slow")})
+            assert (await fake.response_to(late)).body["data"]["content"] == RESTARTING
+            body = await _follow_up(fake, adding)
+            assert body["content"] == (
+                f"Added “Bridge 2 to reopen in May, council says” — {PUBLISHER}."
+            )
+            async with asyncio.timeout(15):
+                assert await task == 0
+    assert site.hits["/slow"] == 1
 
 
 async def test_closing_kills_a_scoring_process_stuck_on_a_question(tmp_path, monkeypatch):

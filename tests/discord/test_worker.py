@@ -71,14 +71,16 @@ async def test_sync_registers_the_commands_explicitly(fake, guild, capsys):
     call = await fake.wait_for(lambda c: c.method == "PUT" and c.path.endswith(where))
     assert call.auth == f"Bot {TOKEN}"
     commands = {c["name"]: c for c in call.body}
-    assert sorted(commands) == ["ask", "help", "reload", "sources"]
-    assert int(commands["reload"]["default_member_permissions"]) == 1 << 5  # Manage Server
+    assert sorted(commands) == ["add", "ask", "feeds", "help", "reload", "sources"]
+    for managed in ("reload", "add", "feeds"):
+        assert int(commands[managed]["default_member_permissions"]) == 1 << 5  # Manage Server
+    assert [o["name"] for o in commands["feeds"]["options"]] == ["list", "add", "remove"]
     assert commands["ask"]["default_member_permissions"] is None
     option = commands["ask"]["options"][0]
     assert (option["name"], option["type"], option["required"]) == ("question", 3, True)
     assert len(commands["ask"]["description"]) <= 100
     out = capsys.readouterr().out
-    assert out.startswith("Synced 4 command(s)") and TOKEN not in out
+    assert out.startswith("Synced 6 command(s)") and TOKEN not in out
     assert not [c for c in fake.calls if c.path.startswith("/gateway")]  # no gateway session
 
 

@@ -4,6 +4,8 @@ The terminal's one-shot commands open the folder for a single question or listin
 the REPL and the Discord worker watch it, so added, edited and deleted files are
 answered from as they settle; tests and tools that built an engine wrap it as it is.
 Whichever it is, a door asks it alike: ``ask``, ``context``, ``listing``, ``reload``.
+A watched folder also follows its feeds (``bot.core.feeds``): what a poll fetches
+lands in the folder and is rescanned at once.
 
 Every method reads the current engine once, so a question that starts before the
 watcher swaps engines finishes on the one it began with. Results are small frozen
@@ -20,6 +22,8 @@ from pathlib import Path
 
 from bot.core.answer.engine import ArticleInfo, Engine, Progress
 from bot.core.corpus.live import LiveCorpus, Watcher
+from bot.core.feeds.poller import FeedPoller
+from bot.core.feeds.service import start_polling
 from bot.core.index.changes import CorpusChange
 from bot.core.index.saved import open_engine
 from bot.core.ingest.raw import LoadError
@@ -90,9 +94,15 @@ class Articles:
     Asked alike either way, so no door needs to know which it has.
     """
 
-    def __init__(self, source: Engine | LiveCorpus, watcher: Watcher | None = None) -> None:
+    def __init__(
+        self,
+        source: Engine | LiveCorpus,
+        watcher: Watcher | None = None,
+        poller: FeedPoller | None = None,
+    ) -> None:
         self._source = source
         self._watcher = watcher
+        self._poller = poller
 
     @classmethod
     def fixed(cls, engine: Engine) -> Articles:
@@ -125,7 +135,8 @@ class Articles:
 
         A changed file is applied once it has kept still for one interval, so with the
         default ``watch_interval_seconds`` of 1 s an edit is answered from within about
-        two seconds. An interval of 0 does not watch: only ``reload`` rescans.
+        two seconds. An interval of 0 does not watch: only ``reload`` rescans. The
+        feeds are followed every ``options.feeds.interval_seconds`` (0: not at all).
         """
         folder = options.corpus_dir if folder is None else folder
         interval = options.watch_interval_seconds
@@ -136,7 +147,15 @@ class Articles:
             "corpus loaded",
             extra={"folder": str(folder), "watch_interval_seconds": interval},
         )
-        return cls(corpus, watcher)
+        # The feeds are followed here, beside the corpus, so what a poll fetches is
+        # rescanned at once (and the worker's event loop never does the fetching).
+        poller = start_polling(options, corpus.folder, lambda report: corpus.rescan())
+        return cls(corpus, watcher, poller)
+
+    def folder(self) -> Path | None:
+        """The corpus folder answered from; None for an engine built in memory."""
+        source = self._source
+        return source.folder if isinstance(source, LiveCorpus) else None
 
     @property
     def engine(self) -> Engine:
@@ -163,7 +182,7 @@ class Articles:
 
     def listing(self) -> Listing:
         """The loaded articles, newest first, and the unreadable files."""
-        folder = self._source.folder if isinstance(self._source, LiveCorpus) else None
+        folder = self.folder()
         listed = [Listed(info, _modified(folder, info.source.id)) for info in self.engine.sources()]
         return Listing(newest_first(listed), self.unreadable)
 
@@ -175,7 +194,10 @@ class Articles:
         return Reloaded(change, self.unreadable, articles, self._watcher is not None)
 
     def close(self) -> None:
-        """Stop watching the folder (waits for a scan in progress to finish)."""
+        """Stop following feeds and watching the folder (a scan in progress finishes first)."""
+        if self._poller is not None:
+            self._poller.stop(timeout=2.0)
+            self._poller = None
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None

@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 
 HTML_SUFFIXES = (".html", ".htm", ".html.gz")  # the names this reader takes
 SIDECAR_SUFFIX = ".meta.yaml"
+# Sidecar keys a fetched page's sidecar also holds (where and when it was fetched, by
+# bot.core.fetch.pages): not metadata shown with a quote, and no cause for a warning.
+PROVENANCE_FIELDS = ("source_url", "final_url", "fetched", "feeds", "charset")
 # How much of a .html.gz is unpacked at a time (so at most this much past the size limit).
 _GUNZIP_PIECE = 1024 * 1024
 
@@ -135,13 +138,17 @@ def read_html(path: Path, source_id: str, max_bytes: int = MAX_ARTICLE_BYTES) ->
     over ``max_bytes``, as saved or once unpacked, is refused.
     """
     raw = _read_bytes(path, max_bytes)
-    html = decode_html(raw)
+    sidecar = sidecar_data(sidecar_path(path))
+    # A fetched page whose charset came only in the HTTP header is read in it, as it
+    # was when fetched: the sidecar keeps that header's charset beside the raw page.
+    charset = sidecar.get("charset")
+    html = decode_html(raw, charset if isinstance(charset, str) else None)
     document = extract(html)
     text, headings = document_layout(document)
     if not text:
         raise ArticleFormatError("no article text found in the page")
     fields = page_metadata(document, html)
-    fields.update(read_sidecar(sidecar_path(path)))
+    fields.update(sidecar_metadata(sidecar))
     return RawArticle(Source(id=source_id, **fields), text, headings)
 
 
@@ -174,16 +181,19 @@ def gunzip_bounded(packed: bytes, max_bytes: int) -> bytes:
     return b"".join(pieces)
 
 
-def decode_html(raw: bytes) -> str:
-    """Decode a page as a browser would: a byte-order mark, the page's charset, then UTF-8.
+def decode_html(raw: bytes, transport: str | None = None) -> str:
+    """Decode a page as a browser would: a BOM, the header's charset, the page's, then UTF-8.
 
-    So the page reads as its author saw it, whatever the machine's locale. Bytes
-    that are none of those are read as windows-1252, which cannot fail.
+    ``transport`` is the charset of the HTTP Content-Type header a fetched page came
+    with (kept in its sidecar), which outranks the page's own. So the page reads as
+    its author saw it, whatever the machine's locale. Bytes that are none of those
+    are read as windows-1252, which cannot fail.
     """
     for bom, encoding in _BOMS:
         if raw.startswith(bom):
             return raw[len(bom) :].decode(encoding, errors="replace")
-    declared = declared_encoding(raw)
+    declared = _codec(transport) if transport else None
+    declared = declared or declared_encoding(raw)
     if declared is not None:
         try:
             return raw.decode(declared)
@@ -202,13 +212,21 @@ def declared_encoding(raw: bytes) -> str | None:
     if head_end is not None:
         prefix = prefix[: head_end.start()]
     for match in _META_CHARSET.finditer(prefix):
-        label = match.group(1).decode("ascii", errors="replace").strip().lower()
-        label = _LABEL_ALIASES.get(label, label)
-        try:
-            return codecs.lookup(label).name
-        except LookupError:
-            log.debug("unknown charset %r declared in page", label)
+        codec = _codec(match.group(1).decode("ascii", errors="replace"))
+        if codec is not None:
+            return codec
     return None
+
+
+def _codec(label: str) -> str | None:
+    """A charset label (as HTML and HTTP name them) as a Python codec name; None if unknown."""
+    label = label.strip().lower()
+    label = _LABEL_ALIASES.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        log.debug("unknown charset %r declared", label)
+        return None
 
 
 def extract(html: str) -> Document:
@@ -356,8 +374,13 @@ def _stated_in_head(html: str, value: str) -> bool:
     )
 
 
-def read_sidecar(path: Path) -> dict[str, str | None]:
-    """Read the fields a ``NAME.meta.yaml`` sidecar sets (present keys only); {} without one."""
+def sidecar_metadata(data: dict[str, object]) -> dict[str, str | None]:
+    """The article fields a sidecar's mapping sets (present keys only)."""
+    return {key: _clean(metadata_text(key, data[key])) for key in METADATA_FIELDS if key in data}
+
+
+def sidecar_data(path: Path) -> dict[str, object]:
+    """A ``NAME.meta.yaml`` sidecar's mapping, unknown keys warned of; {} without one."""
     try:
         raw = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -374,10 +397,12 @@ def read_sidecar(path: Path) -> dict[str, str | None]:
     data = documents[0]
     if len(documents) > 1 or not isinstance(data, dict):
         raise ArticleFormatError(f"metadata file {path.name} must be 'key: value' lines")
-    unknown = sorted(str(key) for key in data if key not in METADATA_FIELDS)
+    unknown = sorted(
+        str(key) for key in data if key not in METADATA_FIELDS and key not in PROVENANCE_FIELDS
+    )
     if unknown:
         log.warning("%s: ignored unknown keys %s", path.name, ", ".join(unknown))
-    return {key: _clean(metadata_text(key, data[key])) for key in METADATA_FIELDS if key in data}
+    return data
 
 
 def _clean(value: str | None) -> str | None:
