@@ -13,7 +13,7 @@ figures at that threshold are printed; ``--ablate`` also prints the held-out
 figures with each feature left out in turn (which features help). ``--write``
 writes the coefficients to ``bot/core/data/furniture_model.json``.
 
-    .venv/bin/python tools/fit_furniture.py SENTENCES.jsonl [--max-body-loss 0.005] [--write]
+    .venv/bin/python tools/fit_furniture.py SENTENCES.jsonl [--max-body-loss 0.001] [--write]
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def figures(p: np.ndarray, y: np.ndarray, cut: float) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sentences", type=Path)
-    parser.add_argument("--max-body-loss", type=float, default=0.005)
+    parser.add_argument("--max-body-loss", type=float, default=0.001)
     parser.add_argument("--ablate", action="store_true")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args(argv)
