@@ -6,6 +6,21 @@ from importlib import resources
 import pytest
 
 from bot.core.answer.decline import FEATURES, MODEL_FILE, bundled_model, model_from_json
+from bot.core.answer.engine import Engine
+from bot.core.ingest.raw import RawArticle
+from bot.core.models import Source
+from tests.conftest import NEWS, SPORT, make_settings
+
+
+@pytest.fixture(scope="module")
+def fitted() -> Engine:
+    """The two small articles, with the fitted decline model on."""
+    articles = [
+        RawArticle(Source("news/storm.txt", "Storm closes harbour", "Coast Courier"), NEWS),
+        RawArticle(Source("sport/final.txt", "Rovers win the cup final", None), SPORT),
+    ]
+    options = make_settings(fitted_decline=True).core_options().engine
+    return Engine.from_articles(articles, options)
 
 
 def shipped() -> dict:
@@ -32,8 +47,8 @@ def test_a_model_for_other_features_is_refused_with_what_to_do():
         "Who wrote the novel about the white whale?",
     ],
 )
-def test_questions_about_other_things_are_declined_with_a_reason(small_engine, question):
-    reply = small_engine.ask(question)
+def test_questions_about_other_things_are_declined_with_a_reason(fitted, question):
+    reply = fitted.ask(question)
     assert reply.answers == ()
     assert reply.no_answer_reason
 
@@ -46,6 +61,6 @@ def test_questions_about_other_things_are_declined_with_a_reason(small_engine, q
         ("Who scored two goals in the cup final?", "Ana Silva"),
     ],
 )
-def test_questions_the_articles_answer_are_answered(small_engine, question, expected):
-    reply = small_engine.ask(question)
+def test_questions_the_articles_answer_are_answered(fitted, question, expected):
+    reply = fitted.ask(question)
     assert any(expected in a.quote for a in reply.answers), reply.no_answer_reason
