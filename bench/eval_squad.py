@@ -12,7 +12,7 @@ plain-BM25 baseline is left out then (rank-bm25 scores every sentence per
 question: hours at 100,000 sentences).
 
     python bench/eval_squad.py [--squad PATH] [--limit N] [--top-k K] [--show-misses N]
-                               [--distractors DIR]
+                               [--distractors DIR] [--half all|tune|report]
 """
 
 from __future__ import annotations
@@ -27,15 +27,35 @@ from pathlib import Path
 
 import eval_common as ec
 
+HALVES = ("all", "tune", "report")
 
-def load(path: Path) -> tuple[dict[str, str], list[tuple[str, list[str]]], list[str]]:
-    """Corpus bodies by file name, in-corpus (question, gold answers), out-of-corpus questions."""
+
+def half_of(number: int) -> str:
+    """Which half article ``number`` belongs to: pairs of articles alternate tune, report.
+
+    So each half has in-corpus (even) and out-of-corpus (odd) articles. The decline model
+    (``tools/fit_decline.py``) is fitted on the tune half's questions only; the report
+    half's figures are the held-out ones.
+    """
+    return HALVES[1 + (number // 2) % 2]
+
+
+def load(
+    path: Path, half: str = "all"
+) -> tuple[dict[str, str], list[tuple[str, list[str]]], list[str]]:
+    """Corpus bodies by file name, in-corpus (question, gold answers), out-of-corpus questions.
+
+    The corpus is every even-numbered article whatever ``half`` is; ``half`` picks whose
+    questions are asked.
+    """
     articles = json.loads(path.read_text(encoding="utf-8"))["data"]
     bodies: dict[str, str] = {}
     inside: list[tuple[str, list[str]]] = []
     outside: list[str] = []
     for number, article in enumerate(articles):
         qas = [qa for p in article["paragraphs"] for qa in p["qas"]]
+        if half != "all" and half_of(number) != half:
+            qas = []
         if number % 2:
             outside += [qa["question"] for qa in qas]
             continue
@@ -53,18 +73,25 @@ def main(argv: list[str] | None = None) -> int:
         "--calibrate", action="store_true", help="also sweep min_coverage (a second bot run)"
     )
     parser.add_argument("--distractors", type=Path, help="folder of extra articles to add")
+    parser.add_argument(
+        "--half",
+        choices=HALVES,
+        default="all",
+        help="whose questions: see half_of (report: held out)",
+    )
     ec.add_common_args(parser)
     args = parser.parse_args(argv)
     if ec.missing(args.squad) or (args.distractors and ec.missing(args.distractors)):
         return 0
-    bodies, inside, outside = load(args.squad)
+    bodies, inside, outside = load(args.squad, args.half)
     if args.limit:
         rng = random.Random(ec.SEED)
         inside = rng.sample(inside, min(args.limit, len(inside)))
         outside = rng.sample(outside, min(args.limit, len(outside)))
     questions = [q for q, _ in inside] + outside
     print(
-        f"SQuAD v1.1 dev: {len(bodies)} corpus articles, {len(inside)} in-corpus and "
+        f"SQuAD v1.1 dev ({args.half} questions): {len(bodies)} corpus articles, "
+        f"{len(inside)} in-corpus and "
         f"{len(outside)} out-of-corpus questions, top-k {args.top_k}"
     )
 

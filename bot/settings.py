@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     unknown_name_coverage: float = Field(default=0.5, ge=0.0, le=1.0)
     # "What did X call Y?" with no attribution of X that fits: look for the words as a fact.
     speech_fallback: bool = True
+    # Fact questions: decline by the model fitted on SQuAD (bot/core/data/decline_model.json,
+    # tools/fit_decline.py) instead of min_coverage alone. Off by default: it declines far more
+    # out-of-corpus questions (SQuAD held-out half 56.5% -> 73.1%) but also two answerable
+    # seed questions, and costs about 1.6 points of hit@3 (README, Measured quality).
+    fitted_decline: bool = False
     # An article file over this size is skipped, and listed with the reason; a .html.gz
     # counts once unpacked. News text is rarely over 200 KB and a saved page a few MB;
     # preparing one file takes about 3 s per MB of text, so 8 MB is under half a minute.
@@ -87,6 +92,8 @@ class Settings(BaseSettings):
     coverage_weight: float = Field(default=0.5, ge=0)
     local_weight: float = Field(default=1.0, ge=0)
     phrase_weight: float = Field(default=1.0, ge=0)
+    # A question word's WordNet relative (agree/agreement) counts this much of the word itself.
+    related_weight: float = Field(default=0.5, ge=0, le=1)
     extend_quotes: bool = True
     # A fact's quote takes in the sentences beside it while it stays this long (0: it does not).
     passage_chars: int = Field(default=400, ge=0, le=4000)

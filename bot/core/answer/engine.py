@@ -22,11 +22,12 @@ from typing import TypeVar
 import numpy as np
 
 from bot.core.answer.chatter import without_chatter
+from bot.core.answer.decline import DeclineModel, bundled_model, features
 from bot.core.answer.indexed import IndexedCorpus
-from bot.core.answer.need import need_of, uncovered, unknown_name
+from bot.core.answer.need import Need, need_of, uncovered, unknown_name
 from bot.core.answer.passages import MERGE_LOOKAHEAD, PassageOptions, PassagePicker
 from bot.core.answer.question import ParsedQuestion, parse_question
-from bot.core.answer.rank import Ranker, RankOptions
+from bot.core.answer.rank import Ranker, Ranking, RankOptions
 from bot.core.answer.reasons import answer_of
 from bot.core.errors import QuestionError, too_long
 from bot.core.index.bm25 import Parameters, SparseBM25
@@ -61,6 +62,7 @@ class AskOptions:
     top_k: int
     max_question_chars: int
     speech_fallback: bool
+    fitted_decline: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,18 +266,21 @@ class Engine:
         reason = uncovered(parsed, need, corpus)
         if reason is not None:
             return Reply(text, no_answer_reason=reason, offset=offset, terms=need.terms), False
-        # A name no article has (often misspelt: "Melanchhon") does not decline on its own, but
-        # the rest of the question must then be covered better.
-        unknown = unknown_name(parsed, self.tokenizer, corpus)
-        floor = self.options.rank.min_coverage
-        if unknown is not None:
-            floor = max(floor, self.options.rank.unknown_name_coverage)
-        ranking = self._ranker.rank(parsed, need, (offset + k + 1) * MERGE_LOOKAHEAD, floor)
+        ranking, unknown, model = self._ranking(parsed, need, (offset + k + 1) * MERGE_LOOKAHEAD)
         if ranking.reason is not None:
             reason = ranking.reason
             if unknown is not None:
                 reason = f"No article mentions {unknown}."
             return Reply(text, no_answer_reason=reason, offset=offset, terms=need.terms), False
+        if model is not None:
+            inputs = features(parsed, need, ranking.ranked, corpus, unknown is not None)
+            chance = model.probability(inputs)
+            if chance < model.threshold:
+                reason = (
+                    "The articles do not seem to answer this question (best match covers "
+                    f"{inputs[0]:.0%} of its key words; answer confidence {chance:.0%})."
+                )
+                return Reply(text, no_answer_reason=reason, offset=offset, terms=need.terms), False
         # One past the page, to tell whether there are more; only the page is formatted.
         chosen = self._passages.choose(ranking.ranked, need, offset + k + 1)
         page = tuple(answer_of(corpus, item, need) for item in chosen[offset : offset + k])
@@ -287,6 +292,43 @@ class Engine:
                 terms=need.terms,
             ), True
         return Reply(text, page, None, offset, len(chosen) > offset + k, need.terms), True
+
+    def _ranking(
+        self, parsed: ParsedQuestion, need: Need, limit: int, floor: float | None = None
+    ) -> tuple[Ranking, str | None, DeclineModel | None]:
+        """The ranked candidates, the first name no article has, and the decline model to apply.
+
+        A name no article has (often misspelt: "Melanchhon") does not decline on its own,
+        but the rest of the question must then be covered better. Fact questions are
+        ranked at the fitted model's coverage floor and then weighed by it (when
+        ``fitted_decline`` is on); whose-words questions keep ``min_coverage``. ``floor``
+        replaces both (to fit the model).
+        """
+        unknown = unknown_name(parsed, self.tokenizer, self.corpus)
+        model = None
+        if self.options.ask.fitted_decline and not parsed.asks_for_speech:
+            model = bundled_model()
+        if floor is None:
+            floor = self.options.rank.min_coverage if model is None else model.floor
+        if unknown is not None:
+            floor = max(floor, self.options.rank.unknown_name_coverage)
+        return self._ranker.rank(parsed, need, limit, floor), unknown, model
+
+    def decline_inputs(self, question: str, floor: float) -> tuple[float, ...] | None:
+        """The decline model's inputs for fact question ``question`` ranked at ``floor``.
+
+        What ``ask`` feeds the model when its floor is ``floor``; None for a whose-words
+        question or one declined before the model. For ``tools/fit_decline.py``, which
+        fits the model on exactly what the engine will feed it.
+        """
+        parsed = parse_question(self._wanted(self._checked(question)))
+        need = need_of(parsed, self.tokenizer, self.corpus)
+        if parsed.asks_for_speech or uncovered(parsed, need, self.corpus) is not None:
+            return None
+        ranking, unknown, _ = self._ranking(parsed, need, 4 * MERGE_LOOKAHEAD, floor)
+        if ranking.reason is not None:
+            return None
+        return features(parsed, need, ranking.ranked, self.corpus, unknown is not None)
 
     def _checked(self, question: str) -> str:
         """``question`` with its spaces tidied, refused if empty or over the length limit."""

@@ -15,6 +15,7 @@ import numpy as np
 
 from bot.core.answer.indexed import IndexedCorpus
 from bot.core.answer.question import ParsedQuestion
+from bot.core.answer.related import relatives
 from bot.core.index.tokenize import Tokenizer
 from bot.core.lexicon import HONORIFICS
 
@@ -35,6 +36,8 @@ class Need:
     # joined into one code (``first * vocabulary + second``), increasing, and their IDF sums.
     pairs: np.ndarray = field(default_factory=lambda: _NO_PAIRS, compare=False)
     pair_weights: np.ndarray = field(default_factory=lambda: _NO_PAIRS, compare=False)
+    # Fact questions: (relative, key term) for the key terms' WordNet relatives in the corpus.
+    related: tuple[tuple[str, str], ...] = ()
 
 
 def need_of(parsed: ParsedQuestion, tok: Tokenizer, corpus: IndexedCorpus) -> Need:
@@ -44,7 +47,8 @@ def need_of(parsed: ParsedQuestion, tok: Tokenizer, corpus: IndexedCorpus) -> Ne
     index = corpus.index
     weighted = tuple((corpus.term[t], index.idf(t)) for t in sorted(key) if t in corpus.term)
     if not parsed.asks_for_speech:
-        return Need(terms, key, frozenset(), key, weighted, *_pairs(terms, tok, corpus))
+        related = relatives(key, index.contains)
+        return Need(terms, key, frozenset(), key, weighted, *_pairs(terms, tok, corpus), related)
     speaker = frozenset(
         t for t in tok(parsed.speaker or "") if not tok.is_speech(t) and t not in HONORIFICS
     )

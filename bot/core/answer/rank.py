@@ -42,6 +42,7 @@ class RankOptions:
     coverage_weight: float
     local_weight: float
     phrase_weight: float
+    related_weight: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,13 +90,19 @@ class Ranker:
         pool = self._candidates(parsed, need)
         if isinstance(pool, str):
             return Ranking(reason=pool)
-        terms = sorted(need.key | need.speaker | need.topic)
+        terms = sorted(need.key | need.speaker | need.topic | {r for r, _ in need.related})
         pool, own = self._about(pool, need, terms)
         row = {term: i for i, term in enumerate(terms)}
         key_terms, topic_terms = sorted(need.key), sorted(need.topic)
-        cover = self._coverage(
-            pool.docs, pool.said, topic_terms, own[[row[t] for t in topic_terms]]
-        )
+        topic_own = own[[row[t] for t in topic_terms]]
+        cover = self._coverage(pool.docs, pool.said, topic_terms, topic_own)
+        if need.related and self.options.related_weight:
+            loose = topic_own.copy()
+            for relative, term in need.related:
+                if term in need.topic:
+                    loose[topic_terms.index(term)] |= own[row[relative]]
+            widened = self._coverage(pool.docs, pool.said, topic_terms, loose)
+            cover = cover + self.options.related_weight * (widened - cover)
         good = cover >= floor
         if not good.any():
             return Ranking(reason=self._uncovered(parsed, pool, cover))
@@ -133,8 +140,8 @@ class Ranker:
             scores = corpus.index.scores_of(need.terms, docs)
             said = member(docs, speaking)
         else:
-            # Only sentences with a question term can rank.
-            docs, scores = corpus.index.matching(need.terms)
+            # Only sentences with a question term (or, weighed less, a relative) can rank.
+            docs, scores = self._matching(need)
             said = np.zeros(docs.size, dtype=bool)
         top = float(scores.max()) if scores.size else 0.0
         base = scores / top if top > 0 else scores
@@ -167,12 +174,27 @@ class Ranker:
         last = self.corpus.index.size - 1
         window = np.concatenate([docs, np.maximum(docs - 1, 0), np.minimum(docs + 1, last)])
         own = self.corpus.own_has(terms, window).reshape(len(terms), 3, docs.size)
-        keep = pool.said | own[[row[t] for t in sorted(need.key)], 0].any(axis=0)
+        about = sorted(need.key | {r for r, _ in need.related})
+        keep = pool.said | own[[row[t] for t in about], 0].any(axis=0)
         if need.speaker:
             # Neither quoting the speaker nor reporting them speaking: not their words.
             speaker = [row[term] for term in need.speaker]
             keep &= pool.said | (self.corpus.reports[docs] & own[speaker, 0].all(axis=0))
         return pool.take(keep), own[:, :, keep]
+
+    def _matching(self, need: Need) -> tuple[np.ndarray, np.ndarray]:
+        """Sentences with a question term or a relative, and BM25 with relatives weighed less."""
+        index = self.corpus.index
+        docs, scores = index.matching(need.terms)
+        weight = self.options.related_weight
+        if not need.related or not weight:
+            return docs, scores
+        more, extra = index.matching([r for r, _ in need.related])
+        union = distinct(np.concatenate([docs, more]))
+        total = np.zeros(union.size)
+        total[np.searchsorted(union, docs)] += scores
+        total[np.searchsorted(union, more)] += weight * extra
+        return union, total
 
     def _uncovered(self, parsed: ParsedQuestion, pool: _Pool, cover: np.ndarray) -> str:
         """Why no candidate covers enough of the question."""

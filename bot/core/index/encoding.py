@@ -36,6 +36,7 @@ from bot.core.index.table import CorpusTable, Packed
 from bot.core.index.tokenize import TOKENIZER_VERSION, Tokenizer
 from bot.core.ingest.files import FileStamp
 from bot.core.ingest.raw import LoadError
+from bot.core.ingest.sentence_furniture import model_digest as furniture_digest
 from bot.core.ingest.sentences import TRAINING_CHARS, SentenceSplitter, curated_abbreviations
 
 LAYOUT_VERSION = 4
@@ -58,6 +59,7 @@ def fingerprint(tokenizer: Tokenizer, options: EngineOptions) -> dict[str, Any]:
         bm25_epsilon=options.bm25.epsilon,
         max_article_bytes=options.ingest.max_article_bytes,  # which files are in it at all
         word_lists=lexicon.digest(),  # reporting verbs, titles…: who is found speaking
+        furniture_model=furniture_digest(),  # which sentences are quotable at all
     )
 
 

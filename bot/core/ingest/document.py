@@ -20,6 +20,7 @@ from bot.core.ingest.attribution import (
 )
 from bot.core.ingest.clean import classify, is_furniture
 from bot.core.ingest.raw import RawArticle
+from bot.core.ingest.sentence_furniture import card_start, is_bare_link, is_furniture_sentence
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.ingest.speakers import ArticleSpeakers
 from bot.core.models import Article, Attribution, BlockKind, Sentence
@@ -96,9 +97,23 @@ def _speech_once(tok: Tokenizer, terms: list[str]) -> list[str]:
     return out
 
 
+def candidate_spans(paragraph: str, splitter: SentenceSplitter) -> list[tuple[int, int]]:
+    """The sentence spans of a content paragraph that no furniture pattern rules out.
+
+    What the fitted sentence model (``sentence_furniture``) then weighs; the benchmark
+    that labels its training set reads the same spans.
+    """
+    return [
+        (start, end)
+        for start, end in splitter.spans(paragraph)
+        if not (is_furniture(paragraph[start:end]) and len(paragraph[start:end].split()) < 40)
+    ]
+
+
 def _sentences_of(article: Article, splitter: SentenceSplitter) -> tuple[Sentence, ...]:
     out: list[Sentence] = []
     heading: str | None = None
+    after = sum(block.kind is BlockKind.CONTENT for block in article.blocks)
     for paragraph, block in enumerate(article.blocks):
         body = article.text[block.start : block.end]
         if block.kind is BlockKind.HEADING:
@@ -106,10 +121,16 @@ def _sentences_of(article: Article, splitter: SentenceSplitter) -> tuple[Sentenc
             continue
         if block.kind is not BlockKind.CONTENT:
             continue
-        for start, end in splitter.spans(body):
+        after -= 1
+        spans = candidate_spans(body, splitter)
+        for start, end in spans:
             piece = body[start:end]
-            if is_furniture(piece) and len(piece.split()) < 40:
+            if is_bare_link(piece) or is_furniture_sentence(
+                piece, len(spans) == 1, article.source.title, after
+            ):
                 continue
+            card = card_start(piece)  # a hover card run into the sentence is cut off
+            end = end if card is None else start + card
             out.append(
                 Sentence(
                     article=0,

@@ -1,0 +1,197 @@
+"""Is this sentence page furniture? A small fitted model over the sentence's own shape.
+
+``clean.classify`` drops whole paragraphs of furniture by patterns. What gets past
+it on real pages is furniture *inside* article text as an extractor returns it:
+dates and times on their own, photo credits, "Related:"/"SEE MORE:" lines, keyword
+lists, a person-link hover card run into the text ("Ilhan OmarIlhan OmarHillicon
+Valley: ..."), a byline in another language ("Publicado por: ..."). No outlet's
+strings are listed here: the model reads the shape of a sentence (length, digits,
+capitals, function words, a final stop, a label and colon at its head, words run
+together, separators, links, how much of it repeats the article's title), and was fitted by ``tools/fit_furniture.py`` on the
+sentences of half the 181 pages of the extraction benchmark, labelled by the
+benchmark's ground truth (body or not), and reported on the other half.
+
+Shipped as coefficients (``data/furniture_model.json``); a sentence the model finds
+furniture at or above its threshold is not quotable. The file's digest is part of
+the saved index's fingerprint, since it decides which sentences are indexed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from bot.core.lexicon import words
+
+MODEL_FILE = "furniture_model.json"
+FEATURES = (
+    "log_words",
+    "digit_share",
+    "capital_share",
+    "function_share",
+    "final_stop",
+    "no_lower_word",
+    "link",
+    "separator",
+    "label_colon",
+    "date_only",
+    "whole_paragraph",
+    "run_together",
+    "comma_density",
+    "second_person",
+    "copyright",
+    "title_share",
+    "opens_with_title",
+    "near_end",
+    "short_no_stop",
+    "bracket_tag",
+)
+
+_WORD = re.compile(r"[^\W\d_][\w’'-]*")
+_FINAL = re.compile(r"[.!?…][\"'”’)\]]*\s*$")
+_LINK = re.compile(r"https?://|www\.|\S@\S|(?:^|\s)[@#]\w|\.(?:com|org|net)\b", re.I)
+_SEPARATOR = re.compile(r"[|•»«►▶·]|\s[-–—/]\s.*\s[-–—/]\s")
+_LABEL = re.compile(r"^\W*(?:[A-Z]\S*\s+){0,2}[A-Z]\S*?:(?:\s|$)")
+_RUN = re.compile(r"[a-z][A-Z][a-z]")
+_GLUE = re.compile(r"(?<=[a-z])[A-Z][a-z]+")
+_BARE_LINK = re.compile(
+    r"[(<\[]?(?:https?://|www\.|mailto:)?[\w.-]+(?:\.[a-z]{2,}|@[\w.-]+)\S*[)>\]]?", re.I
+)
+_TAG = re.compile(r"\[[A-Z][A-Z ]+\]")
+_YOU = re.compile(r"\b(?:you|your|yours)\b", re.I)
+_COPYRIGHT = re.compile(r"©|\(c\)|\ball rights reserved\b|\bcopyright\b", re.I)
+_MONTH_DAY = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|"
+    r"\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\b|\b(?:am|pm|gmt|utc|[ecmp][sd]t)\b|\d",
+    re.I,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FurnitureModel:
+    """Standardised features, logistic weights, and the chance at which a sentence is dropped."""
+
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    intercept: float
+    threshold: float
+
+    def chance(self, values: Sequence[float]) -> float:
+        """The modelled chance that a sentence with these features is furniture."""
+        z = self.intercept + sum(
+            w * (x - m) / s
+            for w, x, m, s in zip(self.weights, values, self.mean, self.scale, strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def features(
+    sentence: str, whole_paragraph: bool, title: str | None, after: int
+) -> tuple[float, ...]:
+    """The shape of one sentence, as the model's inputs (in ``FEATURES`` order).
+
+    ``title``: the article's title, when known. A line that repeats it is the
+    headline or a teaser of it, not the article's text. ``after``: how many content
+    paragraphs follow this sentence's (footers and sign-offs come last).
+    """
+    found = _WORD.findall(sentence)
+    folded = [w.casefold() for w in found]
+    heading = [w.casefold() for w in _WORD.findall(title or "")]
+    in_title = set(heading)
+    n = max(len(found), 1)
+    glyphs = [c for c in sentence if not c.isspace()]
+    function = _function_words()
+    lower = [w for w in found if w[0].islower() and len(w) >= 3]
+    rest = _MONTH_DAY.sub(" ", sentence)
+    return (
+        math.log1p(len(found)),
+        sum(c.isdigit() for c in glyphs) / max(len(glyphs), 1),
+        sum(w[0].isupper() for w in found) / n,
+        sum(w.casefold() in function for w in found) / n,
+        float(bool(_FINAL.search(sentence))),
+        float(not lower),
+        float(bool(_LINK.search(sentence))),
+        float(bool(_SEPARATOR.search(sentence))),
+        float(bool(_LABEL.match(sentence))),
+        float(len(_WORD.findall(rest)) < 2),
+        float(whole_paragraph),
+        float(bool(_RUN.search(sentence))),
+        sentence.count(",") / n,
+        float(bool(_YOU.search(sentence))),
+        float(bool(_COPYRIGHT.search(sentence))),
+        sum(w in in_title for w in folded) / n if heading else 0.0,
+        float(bool(heading) and folded[: min(5, len(heading))] == heading[:5]),
+        1.0 / (1 + after),
+        float(len(found) <= 8 and not _FINAL.search(sentence)),
+        float(bool(_TAG.search(sentence))),
+    )
+
+
+def card_start(sentence: str) -> int | None:
+    """Where a person-link hover card run into the text begins, if one does.
+
+    A page that shows a card when a name is pointed at leaves, once its text is
+    extracted, the name glued to a second copy of it and the card's headlines:
+    "... kill Rep. Ilhan OmarIlhan OmarHillicon Valley: ...". The mark is a word glued
+    to the one before (a lower-case letter then a capital, no space) that repeats a
+    word just before it; handles, links and camel-case brands ("@RobertMaguire",
+    "www.DearAbby.com", "iPhone") are not. The sentence is quoted up to there.
+    """
+    for glued in _GLUE.finditer(sentence):
+        token_start = sentence.rfind(" ", 0, glued.start()) + 1
+        token = sentence[token_start : sentence.find(" ", glued.start()) % (len(sentence) + 1)]
+        if any(c in token for c in "@./()#"):
+            continue
+        before = sentence[max(0, glued.start() - 40) : glued.start()]
+        if re.search(rf"\b{re.escape(glued.group())}\b", before):
+            return len(sentence[: glued.start()].rstrip()) or None
+    return None
+
+
+def is_bare_link(sentence: str) -> bool:
+    """A sentence that is a web or mail address and nothing else."""
+    return bool(_BARE_LINK.fullmatch(sentence.strip()))
+
+
+def is_furniture_sentence(
+    sentence: str, whole_paragraph: bool, title: str | None, after: int
+) -> bool:
+    """Whether the fitted model finds ``sentence`` page furniture (arguments: ``features``)."""
+    model = bundled_model()
+    return model.chance(features(sentence, whole_paragraph, title, after)) >= model.threshold
+
+
+@cache
+def _function_words() -> frozenset[str]:
+    return words("stopwords.txt")
+
+
+@cache
+def bundled_model() -> FurnitureModel:
+    """The model shipped in ``bot/core/data``; one that does not fit the code is an error."""
+    data = json.loads(_model_text())
+    if tuple(data.get("features", ())) != FEATURES:
+        raise ValueError(
+            f"{MODEL_FILE}: features differ from the code's; run tools/fit_furniture.py"
+        )
+    vectors = [tuple(float(v) for v in data[k]) for k in ("mean", "scale", "weights")]
+    if any(len(v) != len(FEATURES) for v in vectors) or min(vectors[1]) <= 0:
+        raise ValueError(f"{MODEL_FILE}: mean, scale and weights need one value per feature")
+    return FurnitureModel(*vectors, float(data["intercept"]), float(data["threshold"]))
+
+
+@cache
+def model_digest() -> str:
+    """A hash of the model file, for the saved index's fingerprint."""
+    return hashlib.sha256(_model_text().encode("utf-8")).hexdigest()[:16]
+
+
+def _model_text() -> str:
+    return resources.files("bot.core").joinpath(f"data/{MODEL_FILE}").read_text("utf-8")

@@ -1,0 +1,66 @@
+"""The fitted decline model: shipped coefficients that fit the code, and declines a user sees."""
+
+import json
+from importlib import resources
+
+import pytest
+
+from bot.core.answer.decline import FEATURES, MODEL_FILE, bundled_model, model_from_json
+from bot.core.answer.engine import Engine
+from bot.core.ingest.raw import RawArticle
+from bot.core.models import Source
+from tests.conftest import NEWS, SPORT, make_settings
+
+
+@pytest.fixture(scope="module")
+def fitted() -> Engine:
+    """The two small articles, with the fitted decline model on."""
+    articles = [
+        RawArticle(Source("news/storm.txt", "Storm closes harbour", "Coast Courier"), NEWS),
+        RawArticle(Source("sport/final.txt", "Rovers win the cup final", None), SPORT),
+    ]
+    options = make_settings(fitted_decline=True).core_options().engine
+    return Engine.from_articles(articles, options)
+
+
+def shipped() -> dict:
+    return json.loads(resources.files("bot.core").joinpath(f"data/{MODEL_FILE}").read_text())
+
+
+def test_the_shipped_model_names_the_features_the_code_makes():
+    model = bundled_model()
+    assert len(model.weights) == len(FEATURES)
+    assert 0 < model.threshold < 1
+
+
+def test_a_model_for_other_features_is_refused_with_what_to_do():
+    data = shipped() | {"features": ["coverage"]}
+    with pytest.raises(ValueError, match=r"run tools/fit_decline\.py"):
+        model_from_json(data)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which architect designed the cathedral of Florence?",
+        "What is the boiling point of ethanol in kelvin?",
+        "Who wrote the novel about the white whale?",
+    ],
+)
+def test_questions_about_other_things_are_declined_with_a_reason(fitted, question):
+    reply = fitted.ask(question)
+    assert reply.answers == ()
+    assert reply.no_answer_reason
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("When will the council meet the fishing crews?", "on Wednesday"),
+        ("How many homes has the storm flooded?", "twelve homes"),
+        ("Who scored two goals in the cup final?", "Ana Silva"),
+    ],
+)
+def test_questions_the_articles_answer_are_answered(fitted, question, expected):
+    reply = fitted.ask(question)
+    assert any(expected in a.quote for a in reply.answers), reply.no_answer_reason
