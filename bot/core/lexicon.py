@@ -96,3 +96,4 @@ HONORIFICS = words("honorifics.txt")
 GENERIC_SPEECH_VERBS = words("generic_speech_verbs.txt")
 NAMING_VERBS = words("naming_verbs.txt")
 LEADING_PRONOUNS = words("leading_pronouns.txt")
+LEARNED_CUES = words("learned_cues.txt")  # counted from PolNeAR train: tools/learn_cues.py

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.core.answer.acting import SpeakerMatcher, speaker_head
 from bot.core.answer.answer_type import expected as expected_type
 from bot.core.answer.answer_type import offers
 from bot.core.answer.indexed import IndexedCorpus
@@ -59,6 +60,7 @@ class Ranking:
 
     ranked: tuple[Ranked, ...] = ()
     reason: str | None = None
+    note: str | None = None  # what every answer's ``why`` adds ("no direct quotation ...")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +71,10 @@ class _Pool:
     base: np.ndarray
     said: np.ndarray
     speaking: np.ndarray | None  # every sentence quoting the speaker asked about
+    note: str | None = None
 
     def take(self, keep: np.ndarray) -> _Pool:
-        return _Pool(self.docs[keep], self.base[keep], self.said[keep], self.speaking)
+        return _Pool(self.docs[keep], self.base[keep], self.said[keep], self.speaking, self.note)
 
 
 class Ranker:
@@ -81,6 +84,7 @@ class Ranker:
         self.corpus = corpus
         self.tokenizer = tokenizer
         self.options = options
+        self._matcher = SpeakerMatcher(corpus, tokenizer)
 
     def rank(self, parsed: ParsedQuestion, need: Need, limit: int, floor: float) -> Ranking:
         """The best ``limit`` candidates that cover ``floor`` of the question, best first."""
@@ -115,21 +119,23 @@ class Ranker:
                 for doc, v, c in zip(
                     docs[order].tolist(), value[order].tolist(), cover[order].tolist(), strict=True
                 )
-            )
+            ),
+            note=pool.note,
         )
 
     def _candidates(self, parsed: ParsedQuestion, need: Need) -> _Pool | str:
         """The sentences worth a closer look with their BM25 base values, or why none are."""
         corpus, weights = self.corpus, self.options
-        speaking = None
-        if need.speaker:
-            speaking = corpus.speakers.sentences(need.speaker)
-            if not speaking.size:
-                return f"No article quotes {parsed.speaker}."
+        speaking, note = None, None
+        if parsed.asks_for_speech:
+            found = self._speaking(parsed, need)
+            if isinstance(found, str):
+                return found
+            speaking, naming, note = found
             # Someone's words are in sentences that quote them or name them in their own
             # words (``_about`` drops the rest): score those alone, not every sentence with
             # "said" in it.
-            docs = distinct(np.concatenate([speaking, self._naming(need.speaker)]))
+            docs = distinct(np.concatenate([speaking, naming]))
             scores = corpus.index.scores_of(need.terms, docs)
             said = member(docs, speaking)
         else:
@@ -148,11 +154,40 @@ class Ranker:
             top = float(context.max()) if context.size else 0.0
             if top > 0:
                 base = base + weights.paragraph_weight * context / top
-        pool = _Pool(docs, base, said, speaking)
+        pool = _Pool(docs, base, said, speaking, note)
         if docs.size > RERANK:
             # Kept in id order: the lookups below then walk each postings list forwards.
             pool = pool.take(best_positions(base, RERANK))
         return pool
+
+    def _speaking(
+        self, parsed: ParsedQuestion, need: Need
+    ) -> tuple[np.ndarray, np.ndarray, str | None] | str:
+        """The sentences giving the speaker's words, those naming them, and a note; or a reason.
+
+        By name first (the speaker index); a role that names no one ("the spokesperson")
+        by the head noun of the speakers found; a name never quoted by the sentences in
+        which it acts ("dismissed", "called ..."), said so in the note.
+        """
+        none = np.zeros(0, dtype=np.int64)
+        if need.speaker:
+            speaking = self.corpus.speakers.sentences(need.speaker)
+            if speaking.size:
+                return speaking, self._naming(need.speaker), None
+        head = speaker_head(parsed.speaker)
+        words = (parsed.speaker or "").split()
+        role = bool(words) and words[-1][:1].islower()  # "officials", not "the Kremlin"
+        by_head = self._matcher.by_head(head) if role or not need.speaker else none
+        if by_head.size:
+            return by_head, none, None
+        if not need.speaker:
+            return f"No speaker in the articles has the role “{head or parsed.speaker}”."
+        naming = self._naming(need.speaker)
+        acting = self._matcher.acting(naming, parsed.speaker or "")
+        if not acting.size:
+            return f"No article quotes {parsed.speaker}."
+        note = f"no direct quotation of {parsed.speaker} was found: this reports what they did"
+        return acting, naming, note
 
     def _about(self, pool: _Pool, need: Need, terms: list[str]) -> tuple[_Pool, np.ndarray]:
         """The candidates that are about the question, and which of ``terms`` their windows have.

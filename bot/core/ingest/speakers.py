@@ -36,6 +36,7 @@ SHORT_NAME_MAX_WORDS = 2
 # A run of more capitalised words than this is a headline or a list, not someone's name.
 NAME_RUN_MAX_WORDS = 8
 
+_LOWER_WORD = re.compile(r"(?<![\w’'-])[a-z][\w’'-]*")
 _NAME_RUN = re.compile(rf"[A-Z][\w’'-]*(?:[ \t]+(?:[A-Z][\w’'-]*|{alternation(NAME_RUN_GLUE)}))*")
 
 
@@ -48,12 +49,14 @@ class ArticleSpeakers:
         )
         self._named: list[str] = []
         self._grown: dict[str, str] = {}
+        self._sentences = sentences
+        self._lower: frozenset[str] | None = None
 
     def attribute(self, sentence: str) -> list[Attribution]:
         """Attributions of the next sentence; call in reading order."""
         out: list[Attribution] = []
         for mention in find_mentions(sentence):
-            if is_named(mention.text):
+            if is_named(mention.text) and not self._common_noun(mention.text):
                 speaker = self.full_name(mention.text)
                 out.append(Attribution(speaker, mention.cue))
                 self._named.append(speaker)
@@ -64,6 +67,21 @@ class ArticleSpeakers:
             elif mention.text.lower() not in SUBJECT_PRONOUNS:
                 out.append(Attribution(mention.text, mention.cue))
         return out
+
+    def _common_noun(self, phrase: str) -> bool:
+        """A one-word phrase the article also writes in lower case ("Residents said ...").
+
+        Capitalised only because it opens the sentence, it names no one, so a later
+        "she said" must not be taken for it. The article's lower-case words are read
+        once, the first time a one-word speaker is met.
+        """
+        if " " in phrase.strip():
+            return False
+        if self._lower is None:
+            self._lower = frozenset(
+                w for text in self._sentences for w in _LOWER_WORD.findall(text)
+            )
+        return phrase.strip().lower() in self._lower
 
     def _resolve(self, phrase: str) -> str | None:
         """The nearest earlier named speaker that fits a pronoun or nominal reference."""

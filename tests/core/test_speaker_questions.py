@@ -1,0 +1,113 @@
+"""Speaker questions in house styles and words the rules were not written for (#18).
+
+The articles are written for these tests: a BBC-style appositive quote, a "she said"
+two paragraphs after the name, speakers that only act ("dismissed", "called"), and
+roles instead of names.
+"""
+
+import pytest
+
+from bot.core.answer.engine import Engine
+from bot.core.ingest.attribution import find_mentions
+from bot.core.ingest.files import RawArticle
+from bot.core.models import Source
+from tests.conftest import make_settings
+
+HARBOUR = """Harbour plan faces fresh criticism
+
+The city council's plan to rebuild the old harbour has drawn fresh criticism from residents and shop owners.
+
+Dr Jane Q. Doe, Acme senior vice president, Research and Policy, said: "The figures in this plan do not add up, and the people of this town deserve better."
+
+The council published the plan in March after two years of consultation with local groups.
+
+Residents said the harbour had been neglected for decades.
+
+"We will keep asking questions until we get straight answers," she said.
+
+The Interior Ministry dismissed the survey, labelling it a fabrication.
+
+A harbour spokesperson said the quay would stay open during the works.
+"""
+
+STRIKE = """Mayor brokers end to dock strike
+
+A strike by dock workers ended on Tuesday after talks led by the city's mayor.
+
+The union's leader, Maria Lopez, called the settlement "a victory for common sense".
+
+Port managers said shipments would resume by the weekend.
+
+Local shops reported a rise in trade as the port reopened.
+
+The weather was mild for the time of year, and the ferries ran on time.
+"""
+
+
+@pytest.fixture(scope="module")
+def engine():
+    articles = [
+        RawArticle(Source("harbour.txt", "Harbour"), HARBOUR),
+        RawArticle(Source("strike.txt", "Strike"), STRIKE),
+    ]
+    return Engine.from_articles(articles, make_settings().core_options().engine)
+
+
+def test_a_name_with_a_middle_initial_and_a_long_appositive_is_the_speaker():
+    sentence = (
+        "Dr Jane Q. Doe, Acme senior vice president, Research and Policy, said: "
+        '"The figures do not add up."'
+    )
+    assert [m.text for m in find_mentions(sentence)] == ["Dr Jane Q. Doe"]
+
+
+@pytest.mark.parametrize("question", ["What did Doe say?", "What did Jane Doe say?"])
+def test_surname_question_finds_the_appositive_quote_and_the_later_she_said(engine, question):
+    reply = engine.ask(question, top_k=3)
+    quotes = " ".join(a.quote for a in reply.answers)
+    assert "do not add up" in quotes
+    assert "straight answers" in quotes
+    assert "neglected for decades" not in quotes  # "Residents said" is not Doe
+
+
+def test_a_capitalised_common_noun_is_not_taken_for_the_she_of_a_later_quote(engine):
+    reply = engine.ask("What did residents say?", top_k=3)
+    assert reply.answers
+    assert all("straight answers" not in a.quote for a in reply.answers)
+
+
+def test_a_speaker_who_only_acts_is_answered_and_the_why_says_no_quotation(engine):
+    reply = engine.ask("What did Lopez say?")
+    assert reply.answers, reply.no_answer_reason
+    assert "victory for common sense" in reply.answers[0].quote
+    assert any("no direct quotation" in why for why in reply.answers[0].why)
+
+
+def test_how_did_the_ministry_respond_is_answered_from_what_it_did(engine):
+    reply = engine.ask("How did the interior ministry respond to the survey?")
+    assert reply.answers, reply.no_answer_reason
+    assert "dismissed the survey" in reply.answers[0].quote
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What did the spokesperson say?", "quay would stay open"),
+        ("What did the managers say?", "shipments would resume"),
+    ],
+)
+def test_a_role_is_matched_by_the_head_noun_of_the_speakers(engine, question, expected):
+    reply = engine.ask(question)
+    assert reply.answers, reply.no_answer_reason
+    assert expected in reply.answers[0].quote
+
+
+def test_a_role_no_speaker_has_is_declined(engine):
+    reply = engine.ask("What did the ambassador say?")
+    assert not reply.answers
+    assert "ambassador" in (reply.no_answer_reason or "")
+
+
+def test_a_name_never_mentioned_is_still_declined(engine):
+    reply = engine.ask("What did Angela Merkel say about the harbour?")
+    assert not reply.answers
