@@ -21,7 +21,9 @@ and ``Casing`` are reused). Per entity with at least two attributions:
   descriptive sources ("a campaign spokesman" -> spokesman, "senior officials"
   -> officials, "the Trump campaign" -> campaign; for "X for/of Y", the word
   before the preposition), asked for every head with at least
-  ``ROLE_MIN_ATTRIBUTIONS`` attributions in the split.
+  ``ROLE_MIN_ATTRIBUTIONS`` attributions in the split. Its gold is every source
+  with that head, named or not, singular or plural: "The International Atomic
+  Energy Agency said" answers "What did the agency say?".
 
 A hit is a quote overlapping a gold content span in its own article; a shape's
 ``declined`` counts questions given no answer (every question here has one).
@@ -68,6 +70,7 @@ class Said:
 
     keys: frozenset[str]
     role: str
+    head: str  # the head noun of any source, named or not ("the Energy Agency" -> agency)
     content: tuple[tuple[int, int], ...]
     text: str
 
@@ -81,11 +84,12 @@ class Question:
     gold: dict[str, tuple[Said, ...]]
 
 
-def role_of(source: str, casing: ep.Casing) -> str:
+def role_of(source: str, casing: ep.Casing | None) -> str:
     """The head noun of a descriptive source span, lower case, or "" when it has none.
 
     A head capitalised only because it opens the sentence ("Experts on North Korea")
-    is a role too: ``casing`` says it is no name.
+    is a role too: ``casing`` says it is no name. Without ``casing`` any head counts
+    ("The International Atomic Energy Agency" -> agency).
     """
     words = _WORD.findall(ep._CUT.split(source, maxsplit=1)[0])
     for i, word in enumerate(words):
@@ -95,7 +99,7 @@ def role_of(source: str, casing: ep.Casing) -> str:
     if not words:
         return ""
     head = ep._POSSESSIVE.sub("", words[-1])
-    if not head.islower() and (casing.proper(head) or not head[1:].islower()):
+    if casing and not head.islower() and (casing.proper(head) or not head[1:].islower()):
         return ""
     head = head.lower()
     return "" if len(head) < 3 or head in ep.SKIP_WORDS else head
@@ -128,8 +132,14 @@ def read_split(path: Path, split: str) -> tuple[list[dict], dict[str, list[Said]
             content = tuple((c["start"], c["end"]) for c in item["content"])
             said = " ".join(text[s:e] for s, e in content)
             role = "" if " " in role or role in cues else role  # "said" is no role
-            found.append(Said(frozenset(keys), role, content, said))
+            heads = {_singular(role_of(s["text"], None)) for s in item["source"]}
+            found.append(Said(frozenset(keys), role, " ".join(sorted(heads)), content, said))
     return records, by_file, {"forms": forms, "with_the": with_the, "casing": casing}
+
+
+def _singular(noun: str) -> str:
+    """Fold a plural: "officials" and "official" are one role to a reader."""
+    return noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else noun
 
 
 def _first(record: dict) -> list[dict]:
@@ -203,7 +213,8 @@ def generate(by_file: dict[str, list[Said]], stats: dict) -> list[Question]:
     roles: Counter[str] = Counter(a.role for found in by_file.values() for a in found if a.role)
     for role in sorted(r for r, n in roles.items() if n >= ROLE_MIN_ATTRIBUTIONS):
         who = role if role.endswith("s") else f"the {role}"
-        gold = _gold(by_file, lambda a, role=role: a.role == role)
+        singular = _singular(role)
+        gold = _gold(by_file, lambda a, r=singular: r in a.head.split())
         out.append(Question("role", SHAPES["role"].format(x=who), gold))
     return out
 

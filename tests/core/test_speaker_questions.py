@@ -7,6 +7,7 @@ roles instead of names.
 
 import pytest
 
+from bot.core.answer.acting import _acts
 from bot.core.answer.engine import Engine
 from bot.core.ingest.attribution import find_mentions
 from bot.core.ingest.files import RawArticle
@@ -39,6 +40,10 @@ The union's leader, Maria Lopez, called the settlement "a victory for common sen
 Port managers said shipments would resume by the weekend.
 
 Local shops reported a rise in trade as the port reopened.
+
+"We lost a whole week of sailings," said Fenwick Jones, a ferry captain.
+
+Harbour master Paul Fenwick said the quay would need new piles before winter.
 
 The weather was mild for the time of year, and the ferries ran on time.
 """
@@ -76,11 +81,24 @@ def test_a_capitalised_common_noun_is_not_taken_for_the_she_of_a_later_quote(eng
     assert all("straight answers" not in a.quote for a in reply.answers)
 
 
-def test_a_speaker_who_only_acts_is_answered_and_the_why_says_no_quotation(engine):
+def test_a_speaker_who_only_acts_is_answered(engine):
     reply = engine.ask("What did Lopez say?")
     assert reply.answers, reply.no_answer_reason
     assert "victory for common sense" in reply.answers[0].quote
-    assert any("no direct quotation" in why for why in reply.answers[0].why)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "acts"),
+    [
+        ("The Interior Ministry on Monday dismissed the survey.", True),
+        ("Shipments resumed, according to Lopez.", True),
+        ("Lopez was born in the town and went to school there.", False),
+        ("Lopez is a mother of two. Critics warned of delays.", False),
+    ],
+)
+def test_a_name_acts_when_a_learned_cue_follows_it_closely(sentence, acts):
+    names = {"ministry", "lopez"}
+    assert _acts(sentence, names) is acts
 
 
 def test_how_did_the_ministry_respond_is_answered_from_what_it_did(engine):
@@ -111,3 +129,9 @@ def test_a_role_no_speaker_has_is_declined(engine):
 def test_a_name_never_mentioned_is_still_declined(engine):
     reply = engine.ask("What did Angela Merkel say about the harbour?")
     assert not reply.answers
+
+
+def test_a_one_word_name_is_not_matched_to_someone_with_that_first_name(engine):
+    reply = engine.ask("What did Fenwick say?")
+    assert reply.answers
+    assert "new piles" in reply.answers[0].quote

@@ -68,8 +68,9 @@ class SpeakerMatcher:
         found: dict[str, list[int]] = {}
         for number in numbers.tolist():
             text = table.string(int(number))
-            if text:
-                found.setdefault(self.tokenizer.stem(head_noun(text)), []).append(number)
+            if text:  # "Mr Trump (Donald J. Trump)": the head of the phrase as written
+                head = head_noun(text.split(" (")[0])
+                found.setdefault(self.tokenizer.stem(head), []).append(number)
         return {stem: np.array(n, dtype=np.int64) for stem, n in found.items()}
 
     def by_head(self, head: str) -> np.ndarray:
@@ -80,6 +81,21 @@ class SpeakerMatcher:
         c = self.corpus.table.columns
         rows = np.isin(c["attr_speaker"], numbers) | np.isin(c["attr_resolved"], numbers)
         return distinct(self._attribution_sentence[rows])
+
+    def not_first_names(self, speaking: np.ndarray, word: str) -> np.ndarray:
+        """Those of ``speaking`` not quoting ``word`` only as someone's first name.
+
+        "What did Ryan say?" asks about a Ryan, not about Ryan Ellis: a one-word name
+        followed by another capitalised word in every speaker phrase of a sentence is
+        a given name there. When that leaves nothing, all of ``speaking`` stay.
+        """
+        table, key = self.corpus.table, word.lower()
+        keep = [
+            doc
+            for doc in speaking.tolist()
+            if any(not _first_name(a.speaker, key) for a in table.attributions(doc))
+        ]
+        return np.array(keep, dtype=np.int64) if keep else speaking
 
     def acting(self, docs: np.ndarray, speaker: str) -> np.ndarray:
         """Those of ``docs`` where a word of ``speaker`` is closely followed by a cue word.
@@ -92,6 +108,13 @@ class SpeakerMatcher:
         wanted = {w.lower().strip("’'") for w in names}
         keep = [doc for doc in docs.tolist() if _acts(self.corpus.sentence_text(doc), wanted)]
         return np.array(keep, dtype=np.int64)
+
+
+def _first_name(speaker: str, word: str) -> bool:
+    """Whether ``word`` stands in ``speaker`` only before another capitalised word."""
+    words = speaker.split(" (")[0].split()
+    at = [i for i, w in enumerate(words) if _stem_of_name(w.lower()).strip(".,") == word]
+    return bool(at) and all(i + 1 < len(words) and words[i + 1][:1].isupper() for i in at)
 
 
 def _acts(sentence: str, names: set[str]) -> bool:

@@ -170,12 +170,14 @@ class Ranker:
         which it acts ("dismissed", "called ..."), said so in the note.
         """
         none = np.zeros(0, dtype=np.int64)
+        words = (parsed.speaker or "").split()
         if need.speaker:
             speaking = self.corpus.speakers.sentences(need.speaker)
+            if speaking.size and len(words) == 1:
+                speaking = self._matcher.not_first_names(speaking, words[0])
             if speaking.size:
                 return speaking, self._naming(need.speaker), None
         head = speaker_head(parsed.speaker)
-        words = (parsed.speaker or "").split()
         role = bool(words) and words[-1][:1].islower()  # "officials", not "the Kremlin"
         by_head = self._matcher.by_head(head) if role or not need.speaker else none
         if by_head.size:
