@@ -14,8 +14,8 @@ and ``Casing`` are reused). Per entity with at least two attributions:
   ("Donald J. Trump"); ``surname``: "What did <last word> say?" when the
   shortest form has more than one word ("Kaine" for "Tim Kaine");
 - with a topic Y: ``say about``, ``respond``, ``position``, ``comment``.
-  Y is the capitalised word (a name mid-sentence in the split, ``Casing``) that
-  most of X's content spans hold, not part of X's own names; the gold is then
+  Y is the run of capitalised words (names mid-sentence in the split, ``Casing``)
+  that most of X's content spans hold, not X's own names nor a day or month; the gold is then
   only X's attributions whose content holds Y.
 - ``role``: "What did the <role> say?" where role is the head noun of
   descriptive sources ("a campaign spokesman" -> spokesman, "senior officials"
@@ -46,6 +46,11 @@ from pathlib import Path
 import eval_common as ec
 import eval_polnear as ep
 
+# A date is no topic: nobody asks "what did X say about Friday?".
+DATES = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april "
+    "may june july august september october november december".split()
+)
 ROLE_MIN_ATTRIBUTIONS = 3  # a role asked about is the head of this many descriptive sources
 _ROLE_PREPOSITIONS = frozenset({"for", "of", "to", "at", "with", "from", "in", "on"})
 _WORD = re.compile(r"[A-Za-z][\w’'-]*")
@@ -171,6 +176,7 @@ def _topic(said: Iterable[Said], own: set[str], casing: ep.Casing) -> str | None
                 and casing.proper(word)
                 and _LETTERS.sub("", word.lower()) not in own
                 and word.lower() not in ep.SKIP_WORDS
+                and word.lower() not in DATES
                 and not ep._is_title(word)
             ):
                 run.append(word)

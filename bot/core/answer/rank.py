@@ -171,15 +171,19 @@ class Ranker:
         """
         none = np.zeros(0, dtype=np.int64)
         words = (parsed.speaker or "").split()
-        if need.speaker:
-            speaking = self.corpus.speakers.sentences(need.speaker)
-            if speaking.size and len(words) == 1:
-                speaking = self._matcher.not_first_names(speaking, words[0])
-            if speaking.size:
-                return speaking, self._naming(need.speaker), None
         head = speaker_head(parsed.speaker)
         role = bool(words) and words[-1][:1].islower()  # "officials", not "the Kremlin"
         by_head = self._matcher.by_head(head) if role or not need.speaker else none
+        if need.speaker:
+            speaking = self.corpus.speakers.sentences(need.speaker)
+            if speaking.size and by_head.size:
+                # "the senator": speakers that are senators before "Senate Majority Leader X"
+                own = speaking[member(speaking, by_head)]
+                speaking = own if own.size else speaking
+            elif speaking.size and len(words) == 1:
+                speaking = self._matcher.not_first_names(speaking, words[0])
+            if speaking.size:
+                return speaking, self._naming(need.speaker), None
         if by_head.size:
             return by_head, none, None
         if not need.speaker:

@@ -43,29 +43,27 @@ def _shape(word: str) -> str:
 
 
 def features(words: list[str]) -> list[list[str]]:
-    """Per token, its crfsuite features: the word, its shape, neighbours, quote state."""
-    inside, out = False, []
-    quoted = []
+    """Per token, its crfsuite features: the word, its shape, neighbours, quote state.
+
+    Each token's own strings are made once and reused as its neighbours' features.
+    """
+    inside, quoted = False, []
     for word in words:
         if word == "“" or (word == '"' and not inside):
             inside = True
         elif word == "”" or (word == '"' and inside):
             inside = False
         quoted.append(inside)
-    lower = [w.lower() for w in words]
-    for i, word in enumerate(words):
-        row = [
-            f"w={lower[i]}",
-            f"shape={_shape(word)}",
-            f"suf={lower[i][-3:]}",
-            f"cue={lower[i] in LEARNED_CUES}",
-            f"q={quoted[i]}",
-        ]
+    own = [(w.lower(), _shape(w)) for w in words]
+    base = [(f"w={low}", f"shape={shape}", f"cue={low in LEARNED_CUES}") for low, shape in own]
+    out = []
+    for i, (low, _) in enumerate(own):
+        word, shape, cue = base[i]
+        row = [word, shape, f"suf={low[-3:]}", cue, f"q={quoted[i]}"]
         for d in (-2, -1, 1, 2):
             j = i + d
             if 0 <= j < len(words):
-                row += [f"{d}w={lower[j]}", f"{d}shape={_shape(words[j])}"]
-                row.append(f"{d}cue={lower[j] in LEARNED_CUES}")
+                row += [f"{d}{part}" for part in base[j]]
             else:
                 row.append(f"{d}edge")
         if i == 0:
