@@ -9,6 +9,7 @@ import pytest
 
 from bot.core.answer.acting import _acts
 from bot.core.answer.engine import Engine
+from bot.core.answer.identity import describes
 from bot.core.ingest.attribution import find_mentions
 from bot.core.ingest.files import RawArticle
 from bot.core.models import Source
@@ -135,3 +136,49 @@ def test_a_one_word_name_is_not_matched_to_someone_with_that_first_name(engine):
     reply = engine.ask("What did Fenwick say?")
     assert reply.answers
     assert "new piles" in reply.answers[0].quote
+
+
+GRAIN = """Talks on grain corridor resume
+
+Rudenko said the talks would continue next week in Istanbul.
+
+Rudenko met Turkish officials on Monday and Tuesday.
+
+Negotiators from both sides spoke to reporters after the meeting.
+
+The talks were led on the Russian side by Deputy Foreign Minister Andrei Rudenko, who has handled the file since 2021.
+
+Rudenko later described the meeting as a "march for justice" for farmers, a phrase critics mocked.
+
+Shipping firms welcomed the news, and grain prices fell slightly.
+"""
+
+
+@pytest.fixture(scope="module")
+def grain():
+    articles = [RawArticle(Source("grain.txt", "Grain"), GRAIN)]
+    return Engine.from_articles(articles, make_settings().core_options().engine)
+
+
+@pytest.mark.parametrize("question", ["Who is Rudenko?", "Who was Andrei Rudenko?"])
+def test_who_is_answers_with_the_sentence_that_says_what_they_are(grain, question):
+    assert "Deputy Foreign Minister" in grain.ask(question).answers[0].quote
+
+
+def test_what_did_x_call_y_finds_the_quoted_naming_phrase(grain):
+    assert "march for justice" in grain.ask("What did Rudenko call the meeting?").answers[0].quote
+
+
+@pytest.mark.parametrize(
+    ("sentence", "described"),
+    [
+        ("The union's leader, Maria Lopez, called the deal fair.", True),
+        ("Maria Lopez, who runs the union, called the deal fair.", True),
+        ("Lopez is a former dock worker.", True),
+        ("Dr Jane Q. Lopez, Acme senior vice president, said no.", True),
+        ("Lopez said the deal was fair.", False),
+        ("Talks with Lopez ended early.", False),
+    ],
+)
+def test_a_sentence_describes_a_person_by_title_apposition_or_copula(sentence, described):
+    assert describes(sentence, frozenset({"maria", "lopez"})) is described

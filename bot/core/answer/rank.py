@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.core.answer.acting import SpeakerMatcher, speaker_head
+from bot.core.answer.answer_type import IDENTITY, offers
 from bot.core.answer.answer_type import expected as expected_type
-from bot.core.answer.answer_type import offers
 from bot.core.answer.indexed import IndexedCorpus
 from bot.core.answer.need import Need
 from bot.core.answer.question import ParsedQuestion
@@ -27,6 +27,10 @@ from bot.core.index.tokenize import Tokenizer
 from bot.core.lexicon import GENERIC_SPEECH_VERBS
 
 RERANK = 100  # candidates re-ranked with per-sentence features, by BM25 order
+# "Who is X?": a sentence that describes X (title, apposition) comes before any that only
+# names X, as a quote of a speaker comes before a mention: more than every other feature
+# together can add (BM25 and paragraph scores are normalised to at most 1 and 2).
+IDENTITY_PRECEDENCE = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,9 +248,10 @@ class Ranker:
         cue = None
         if parsed.asks_for_speech and parsed.verb and parsed.verb not in GENERIC_SPEECH_VERBS:
             cue = self.tokenizer.stem(parsed.verb)  # "what did China reiterate?": reiterated
-        bonus = (weights.speaker_weight if cue else 0.0) + (
-            weights.answer_type_weight if kind else 0.0
-        )
+        kind_weight = 0.0
+        if kind:
+            kind_weight = IDENTITY_PRECEDENCE if kind == IDENTITY else weights.answer_type_weight
+        bonus = (weights.speaker_weight if cue else 0.0) + kind_weight
         if bonus and docs.size > limit:
             kth = np.partition(value, docs.size - limit)[docs.size - limit]
             alive = value >= kth - bonus
@@ -256,13 +261,18 @@ class Ranker:
                 (self._has_cue(doc, cue) for doc in docs.tolist()), bool, docs.size
             )
         if kind:
-            value = value + weights.answer_type_weight * self._offering(
-                docs, value, limit, offers(kind, parsed.text)
+            value = value + kind_weight * self._offering(
+                docs, value, limit, offers(kind, parsed.text), kind_weight
             )
         return docs, cover, value
 
     def _offering(
-        self, docs: np.ndarray, value: np.ndarray, limit: int, offered: Callable[[str], bool]
+        self,
+        docs: np.ndarray,
+        value: np.ndarray,
+        limit: int,
+        offered: Callable[[str], bool],
+        bonus: float,
     ) -> np.ndarray:
         """Which of ``docs`` offer the kind of answer asked for, as far as the best ``limit`` need.
 
@@ -270,7 +280,6 @@ class Ranker:
         ``limit`` with the bonus: once ``limit`` are read, one whose value plus the bonus
         is below the ``limit``-th best total so far cannot. The others stay False.
         """
-        bonus = self.options.answer_type_weight
         found = np.zeros(docs.size, dtype=bool)
         totals: list[float] = []  # a min-heap of the best ``limit`` totals read so far
         for i in np.argsort(-value, kind="stable").tolist():
