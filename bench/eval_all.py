@@ -1,4 +1,8 @@
-"""Every benchmark in one run: seeds, SQuAD v1.1 dev and PolNeAR dev, bot beside BM25.
+"""Every benchmark in one run: seeds, SQuAD v1.1 dev, PolNeAR dev (three ways), bot beside BM25.
+
+PolNeAR is asked "What did X say?" (eval_polnear), then in eight question shapes
+(polnear_shapes), and its attributions are scored as such (eval_attribution: the
+source of each content span, rules beside rules + the learned tagger).
 
 Each part skips itself (one "skipped: … not found" line) when its data is absent.
 
@@ -12,10 +16,12 @@ import sys
 import time
 from pathlib import Path
 
+import eval_attribution
 import eval_common as ec
 import eval_polnear
 import eval_seeds
 import eval_squad
+import polnear_shapes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,12 +36,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-misses", type=int, default=0, metavar="N")
     args = parser.parse_args(argv)
     common = ["--top-k", str(args.top_k), "--show-misses", str(args.show_misses)]
+    polnear = [
+        "--polnear",
+        str(args.data / "polnear" / "polnear.jsonl"),
+        "--split",
+        args.polnear_split,
+    ]
     parts = [
         ("seeds", eval_seeds.main, ["--corpus", str(args.seeds)]),
         ("SQuAD", eval_squad.main, ["--squad", str(args.data / "squad" / "dev-v1.1.json"),
                                     "--limit", str(args.squad_limit)]),
-        ("PolNeAR", eval_polnear.main, ["--polnear", str(args.data / "polnear" / "polnear.jsonl"),
-                                        "--split", args.polnear_split]),
+        ("PolNeAR", eval_polnear.main, polnear),
+        ("PolNeAR question shapes", polnear_shapes.main, polnear),
     ]  # fmt: skip
     worst = 0
     for name, run, extra in parts:
@@ -43,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         worst = max(worst, run(extra + common))
         print(f"({name}: {time.perf_counter() - start:.0f} s)")
+    print("\n=== PolNeAR attribution ===")  # an inner stage: no top-k, no misses
+    worst = max(worst, eval_attribution.main(polnear))
     return worst
 
 

@@ -40,9 +40,10 @@ def entries(name: str) -> tuple[str, ...]:
 
 @cache
 def digest() -> str:
-    """A hash of every bundled list, for fingerprints of what the lists shaped."""
+    """A hash of every bundled list and the source tagger, for fingerprints of what they shaped."""
     data = resources.files("bot.core").joinpath("data")
-    files = sorted((f for f in data.iterdir() if f.name.endswith(".txt")), key=lambda f: f.name)
+    shaping = (".txt", ".crfsuite")  # the word lists, and the learned model (learned_sources)
+    files = sorted((f for f in data.iterdir() if f.name.endswith(shaping)), key=lambda f: f.name)
     hashed = hashlib.sha256()
     for file in files:
         hashed.update(file.name.encode("utf-8") + b"\0" + file.read_bytes() + b"\0")
@@ -96,3 +97,4 @@ HONORIFICS = words("honorifics.txt")
 GENERIC_SPEECH_VERBS = words("generic_speech_verbs.txt")
 NAMING_VERBS = words("naming_verbs.txt")
 LEADING_PRONOUNS = words("leading_pronouns.txt")
+LEARNED_CUES = words("learned_cues.txt")  # counted from PolNeAR train: tools/learn_cues.py

@@ -231,7 +231,10 @@ def test_a_naming_question_without_a_quote_is_answered_from_the_prose(settings):
         [RawArticle(Source("l.txt", "Luther"), DONATIONS)],
         settings.model_copy(update={"speech_fallback": False}).core_options().engine,
     )
-    assert not off.ask("What did Luther call these donations?").answers
+    # Without the fallback the sentence still answers, as what Luther did (#18), and says so.
+    answer = off.ask("What did Luther call these donations?").answers[0]
+    assert "a fraud upon the faithful" in answer.quote
+    assert any("no direct quotation" in why for why in answer.why)
 
 
 def test_a_speaker_never_quoted_stays_unanswered_even_with_a_topic(seed_engine):

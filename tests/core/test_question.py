@@ -17,6 +17,8 @@ from bot.core.answer.question import parse_question
         ("Did Xinhua comment on the coup?", "Xinhua", "the coup"),
         ("Russia’s reaction to the rebellion", "Russia", "the rebellion"),
         ("what has Mr Ma said", "Mr Ma", None),
+        ("What did the Post say?", "Post", None),  # "post" is a speech verb too
+        ("What did the Post say about the debate?", "Post", "the debate"),
     ],
 )
 def test_speech_questions_name_speaker_and_topic(question, speaker, topic):

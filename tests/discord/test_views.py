@@ -40,8 +40,13 @@ async def test_more_pages_to_the_next_answers_for_the_asker(fake, start_bot, eng
     assert unescape(data["embeds"][0]["description"].split("\n\n— ")[0]) == second.quote
     assert data["embeds"][0]["footer"]["text"].startswith("Answer 2")
     assert data["allowed_mentions"] == {"parse": []}
-    assert buttons(data)["More"]["disabled"]  # two answers in all: nothing further
     assert "Context 2" in buttons(data)
+    total = len(engine.ask(QUESTION, top_k=10).answers)
+    for page in range(3, total + 1):  # on to the last answer: then nothing further
+        click = await fake.click(message["id"], buttons(data)["More"]["custom_id"], asker)
+        data = (await fake.response_to(click)).body["data"]
+        assert data["embeds"][0]["footer"]["text"].startswith(f"Answer {page}")
+    assert buttons(data)["More"]["disabled"]
 
 
 async def test_only_the_asker_can_page(fake, start_bot):

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-NUMBER, TIME, NAME = "number", "time", "name"
+from bot.core.answer.identity import asked_identity, describes
+
+NUMBER, TIME, NAME, IDENTITY = "number", "time", "name", "identity"
 
 _EXPECT = (
     (re.compile(r"^\s*(?:how\s+(?:many|much|long|old|far|big|large|tall|high|often)|what\s+(?:percentage|percent|number|amount|proportion|fraction)|at\s+what\s+(?:age|rate|speed))\b", re.I), NUMBER),
@@ -35,7 +37,12 @@ _CAPITALISED = re.compile(r"[A-Z](?<=\b[A-Z])(?<!^[A-Z])(?<![.!?]\s[A-Z])[\w’'
 
 
 def expected(question: str) -> str | None:
-    """The kind of answer the question's opening asks for, if it says."""
+    """The kind of answer the question's opening asks for, if it says.
+
+    "Who is Andrei Rudenko?" asks what a named person is (``identity``), not for a name.
+    """
+    if asked_identity(question):
+        return IDENTITY
     for pattern, kind in _EXPECT:
         if pattern.match(question):
             return kind
@@ -47,6 +54,9 @@ def offers(kind: str, question: str) -> Callable[[str], bool]:
 
     Made once per question and applied to each candidate sentence.
     """
+    if kind == IDENTITY:
+        names = asked_identity(question) or frozenset()
+        return lambda sentence: describes(sentence, names)
     pattern = {NUMBER: _NUMBER, TIME: _TIME, NAME: _CAPITALISED}[kind]
     asked = {m.group().casefold() for m in pattern.finditer(question)}
     if kind == NAME:

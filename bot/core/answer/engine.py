@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from operator import attrgetter
 from pathlib import Path
@@ -284,6 +284,8 @@ class Engine:
         # One past the page, to tell whether there are more; only the page is formatted.
         chosen = self._passages.choose(ranking.ranked, need, offset + k + 1)
         page = tuple(answer_of(corpus, item, need) for item in chosen[offset : offset + k])
+        if ranking.note:
+            page = tuple(replace(a, why=(*a.why, ranking.note)) for a in page)
         if not page:
             return Reply(
                 text,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bot.core.answer.acting import speaker_head
 from bot.core.answer.indexed import IndexedCorpus
 from bot.core.answer.question import ParsedQuestion
 from bot.core.answer.related import relatives
@@ -75,6 +76,8 @@ def uncovered(parsed: ParsedQuestion, need: Need, corpus: IndexedCorpus) -> str 
     """A reason to decline before ranking: nothing to search for, or none of it in any article."""
     index = corpus.index
     if not need.key:
+        if parsed.asks_for_speech and speaker_head(parsed.speaker):
+            return None  # a role such as "the spokesperson": matched by head noun in ranking
         if parsed.asks_for_speech:
             return f"The question does not say whose words to look for ({parsed.speaker!r})."
         return "The question has no words to search for; ask about a person, place or event."

@@ -31,15 +31,17 @@ SPEAKER_MAX_WORDS = 8
 NAME_MAX_WORDS = 6
 _TOPIC = r"(?:\s+(?:(?:about|on|regarding|concerning|over|of|to|towards|in\s+response\s+to)\s+)?(?P<topic>.+?))?"
 _END = r"\s*[?.!]*\s*$"
+# X never ends in an article: "What did the Post say?" is about the Post, not "the" posting.
+_NO_ARTICLE = r"(?<!\bthe)(?<!\ba)(?<!\ban)"
 _PATTERNS = [
-    re.compile(rf"^(?:so\s+|and\s+)?what\s+(?:did|does|do|has|have|had|will|would)\s+(?P<who>.+?)\s+(?P<verb>{_SPEECH_VERBS})(?:\s+(?:anything|something))?{_TOPIC}{_END}", re.I),
+    re.compile(rf"^(?:so\s+|and\s+)?what\s+(?:did|does|do|has|have|had|will|would)\s+(?P<who>.+?){_NO_ARTICLE}\s+(?P<verb>{_SPEECH_VERBS})(?:\s+(?:anything|something))?{_TOPIC}{_END}", re.I),
     re.compile(rf"^what\s+(?:is|was|are|were)\s+(?P<who>.+?)(?:'s|’s|’|')\s+(?:{_STANCE_NOUNS}){_TOPIC}{_END}", re.I),
     re.compile(rf"^what\s+(?:is|was|are|were)\s+the\s+(?:{_STANCE_NOUNS})\s+of\s+(?P<who>.+?){_TOPIC}{_END}", re.I),
     re.compile(rf"^how\s+(?:did|does|do|has|have|had)\s+(?P<who>.+?)\s+(?:{_REACTION_VERBS}){_TOPIC}{_END}", re.I),
-    re.compile(rf"^(?:did|does|has|have)\s+(?P<who>.+?)\s+(?P<verb>{_SPEECH_VERBS})(?:\s+(?:anything|something))?{_TOPIC}{_END}", re.I),
+    re.compile(rf"^(?:did|does|has|have)\s+(?P<who>.+?){_NO_ARTICLE}\s+(?P<verb>{_SPEECH_VERBS})(?:\s+(?:anything|something))?{_TOPIC}{_END}", re.I),
     re.compile(rf"^(?:quotes?|statements?|comments?|words)\s+(?:from|by|of)\s+(?P<who>.+?){_TOPIC}{_END}", re.I),
     re.compile(rf"^(?P<who>[^?]+?)(?:'s|’s|’|')\s+(?:{_STANCE_NOUNS}){_TOPIC}{_END}", re.I),
-    re.compile(rf"^what\s+(?P<who>.+?)\s+(?P<verb>{_SPEECH_VERBS}){_TOPIC}{_END}", re.I),
+    re.compile(rf"^what\s+(?P<who>.+?){_NO_ARTICLE}\s+(?P<verb>{_SPEECH_VERBS}){_TOPIC}{_END}", re.I),
 ]  # fmt: skip
 _LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.I)
 # Shapes loose enough to misread "What Panther defender was called for holding?" or

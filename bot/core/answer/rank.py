@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.core.answer.acting import SpeakerMatcher, speaker_head
+from bot.core.answer.answer_type import IDENTITY, offers
 from bot.core.answer.answer_type import expected as expected_type
-from bot.core.answer.answer_type import offers
 from bot.core.answer.indexed import IndexedCorpus
 from bot.core.answer.need import Need
 from bot.core.answer.question import ParsedQuestion
@@ -26,6 +27,10 @@ from bot.core.index.tokenize import Tokenizer
 from bot.core.lexicon import GENERIC_SPEECH_VERBS
 
 RERANK = 100  # candidates re-ranked with per-sentence features, by BM25 order
+# "Who is X?": a sentence that describes X (title, apposition) comes before any that only
+# names X, as a quote of a speaker comes before a mention: more than every other feature
+# together can add (BM25 and paragraph scores are normalised to at most 1 and 2).
+IDENTITY_PRECEDENCE = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,7 @@ class Ranking:
 
     ranked: tuple[Ranked, ...] = ()
     reason: str | None = None
+    note: str | None = None  # what every answer's ``why`` adds ("no direct quotation ...")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +76,10 @@ class _Pool:
     base: np.ndarray
     said: np.ndarray
     speaking: np.ndarray | None  # every sentence quoting the speaker asked about
+    note: str | None = None
 
     def take(self, keep: np.ndarray) -> _Pool:
-        return _Pool(self.docs[keep], self.base[keep], self.said[keep], self.speaking)
+        return _Pool(self.docs[keep], self.base[keep], self.said[keep], self.speaking, self.note)
 
 
 class Ranker:
@@ -82,6 +89,7 @@ class Ranker:
         self.corpus = corpus
         self.tokenizer = tokenizer
         self.options = options
+        self._matcher = SpeakerMatcher(corpus, tokenizer)
 
     def rank(self, parsed: ParsedQuestion, need: Need, limit: int, floor: float) -> Ranking:
         """The best ``limit`` candidates that cover ``floor`` of the question, best first."""
@@ -122,21 +130,23 @@ class Ranker:
                 for doc, v, c in zip(
                     docs[order].tolist(), value[order].tolist(), cover[order].tolist(), strict=True
                 )
-            )
+            ),
+            note=pool.note,
         )
 
     def _candidates(self, parsed: ParsedQuestion, need: Need) -> _Pool | str:
         """The sentences worth a closer look with their BM25 base values, or why none are."""
         corpus, weights = self.corpus, self.options
-        speaking = None
-        if need.speaker:
-            speaking = corpus.speakers.sentences(need.speaker)
-            if not speaking.size:
-                return f"No article quotes {parsed.speaker}."
+        speaking, note = None, None
+        if parsed.asks_for_speech:
+            found = self._speaking(parsed, need)
+            if isinstance(found, str):
+                return found
+            speaking, naming, note = found
             # Someone's words are in sentences that quote them or name them in their own
             # words (``_about`` drops the rest): score those alone, not every sentence with
             # "said" in it.
-            docs = distinct(np.concatenate([speaking, self._naming(need.speaker)]))
+            docs = distinct(np.concatenate([speaking, naming]))
             scores = corpus.index.scores_of(need.terms, docs)
             said = member(docs, speaking)
         else:
@@ -155,11 +165,46 @@ class Ranker:
             top = float(context.max()) if context.size else 0.0
             if top > 0:
                 base = base + weights.paragraph_weight * context / top
-        pool = _Pool(docs, base, said, speaking)
+        pool = _Pool(docs, base, said, speaking, note)
         if docs.size > RERANK:
             # Kept in id order: the lookups below then walk each postings list forwards.
             pool = pool.take(best_positions(base, RERANK))
         return pool
+
+    def _speaking(
+        self, parsed: ParsedQuestion, need: Need
+    ) -> tuple[np.ndarray, np.ndarray, str | None] | str:
+        """The sentences giving the speaker's words, those naming them, and a note; or a reason.
+
+        By name first (the speaker index); a role that names no one ("the spokesperson")
+        by the head noun of the speakers found; a name never quoted by the sentences in
+        which it acts ("dismissed", "called ..."), said so in the note.
+        """
+        none = np.zeros(0, dtype=np.int64)
+        words = (parsed.speaker or "").split()
+        head = speaker_head(parsed.speaker)
+        role = bool(words) and words[-1][:1].islower()  # "officials", not "the Kremlin"
+        by_head = self._matcher.by_head(head) if role or not need.speaker else none
+        if need.speaker:
+            speaking = self.corpus.speakers.sentences(need.speaker)
+            if speaking.size and by_head.size:
+                # "the senator": speakers that are senators before "Senate Majority Leader X"
+                own = speaking[member(speaking, by_head)]
+                speaking = own if own.size else speaking
+            elif speaking.size and len(words) == 1:
+                speaking = self._matcher.not_first_names(speaking, words[0])
+            if speaking.size:
+                return speaking, self._naming(need.speaker), None
+        if by_head.size:
+            return by_head, none, None
+        if not need.speaker:
+            return f"No speaker in the articles has the role “{head or parsed.speaker}”."
+        naming = self._naming(need.speaker)
+        acting = self._matcher.acting(naming, parsed.speaker or "")
+        if not acting.size:
+            return f"No article quotes {parsed.speaker}."
+        note = f"no direct quotation of {parsed.speaker} was found: this reports what they did"
+        return acting, naming, note
 
     def _about(self, pool: _Pool, need: Need, terms: list[str]) -> tuple[_Pool, np.ndarray]:
         """The candidates that are about the question, and which of ``terms`` their windows have.
@@ -225,9 +270,10 @@ class Ranker:
         cue = None
         if parsed.asks_for_speech and parsed.verb and parsed.verb not in GENERIC_SPEECH_VERBS:
             cue = self.tokenizer.stem(parsed.verb)  # "what did China reiterate?": reiterated
-        bonus = (weights.speaker_weight if cue else 0.0) + (
-            weights.answer_type_weight if kind else 0.0
-        )
+        kind_weight = 0.0
+        if kind:
+            kind_weight = IDENTITY_PRECEDENCE if kind == IDENTITY else weights.answer_type_weight
+        bonus = (weights.speaker_weight if cue else 0.0) + kind_weight
         if bonus and docs.size > limit:
             kth = np.partition(value, docs.size - limit)[docs.size - limit]
             alive = value >= kth - bonus
@@ -237,13 +283,18 @@ class Ranker:
                 (self._has_cue(doc, cue) for doc in docs.tolist()), bool, docs.size
             )
         if kind:
-            value = value + weights.answer_type_weight * self._offering(
-                docs, value, limit, offers(kind, parsed.text)
+            value = value + kind_weight * self._offering(
+                docs, value, limit, offers(kind, parsed.text), kind_weight
             )
         return docs, cover, value
 
     def _offering(
-        self, docs: np.ndarray, value: np.ndarray, limit: int, offered: Callable[[str], bool]
+        self,
+        docs: np.ndarray,
+        value: np.ndarray,
+        limit: int,
+        offered: Callable[[str], bool],
+        bonus: float,
     ) -> np.ndarray:
         """Which of ``docs`` offer the kind of answer asked for, as far as the best ``limit`` need.
 
@@ -251,7 +302,6 @@ class Ranker:
         ``limit`` with the bonus: once ``limit`` are read, one whose value plus the bonus
         is below the ``limit``-th best total so far cannot. The others stay False.
         """
-        bonus = self.options.answer_type_weight
         found = np.zeros(docs.size, dtype=bool)
         totals: list[float] = []  # a min-heap of the best ``limit`` totals read so far
         for i in np.argsort(-value, kind="stable").tolist():

@@ -30,7 +30,7 @@ from bot.core.ingest import yamltext
 SPEECH = "say"
 # Bump when a rule here (or in splitting, cleaning or attribution) changes what an article
 # turns into: a saved index records it, and one made under another version is rebuilt.
-TOKENIZER_VERSION = 4  # 4: sentence furniture model, bare links, hover cards cut (#18)
+TOKENIZER_VERSION = 5  # 5: sentence furniture model, learned source tagger, quotation runs (#18)
 # Words whose terms (and stems) a tokenizer remembers; both caches full take about 85 MB.
 WORD_CACHE_SIZE = 1 << 18
 _TRANSLATE = str.maketrans(

@@ -47,11 +47,18 @@ CONTENT_LOOKAHEAD_WORDS = 8
 # An aside between a name and its verb ("(D-Mo.)", "(pictured)") is a few tokens; an opening
 # bracket farther back than this is not one.
 ASIDE_MAX_TOKENS = 12
+# "Dr Jane Q. Doe, Acme senior vice president, Research and Policy, said": an appositive
+# between a sentence's opening name and its verb may hold commas of its own, but not more
+# than this many tokens; a longer stretch is a clause of its own.
+APPOSITIVE_MAX_TOKENS = 24
 # A transcript label ("MR SMITH: ...") is a name in capitals: at most this many characters
 # between its first and last letter.
 TRANSCRIPT_LABEL_MAX_CHARS = 40
 
-_WORD = re.compile(rf"\b(?:{alternation(DOTTED_TITLES)})\.|\w[\w’'-]*(?:\.\w+)*|[^\w\s]")
+# A middle initial ("Jane Q. Doe") is one token with its dot, so a name is not cut there.
+_WORD = re.compile(
+    rf"\b(?:{alternation(DOTTED_TITLES)})\.|\b[A-Z]\.(?=\s+[A-Z])|\w[\w’'-]*(?:\.\w+)*|[^\w\s]"
+)
 _TRANSCRIPT = re.compile(
     rf"^[\"“]?(?P<name>[A-Z][A-Z.’' -]{{1,{TRANSCRIPT_LABEL_MAX_CHARS}}}[A-Z]):\s"
 )
@@ -232,6 +239,9 @@ def _subject_before(tokens: Sequence[tuple[str, int]], verb: int) -> str | None:
         j -= 1
     j = _before_brackets(tokens, j)
     if j >= 1 and tokens[j][0] == ",":
+        opening = _opening_name(tokens, j)
+        if opening:
+            return opening
         # "X, in addressing the coup, declared": jump back over one parenthetical.
         k = j - 1
         while k >= 0 and tokens[k][0] not in {",", *_OPENERS, *_CLOSERS}:
@@ -258,6 +268,24 @@ def _subject_before(tokens: Sequence[tuple[str, int]], verb: int) -> str | None:
         words.pop()
     phrase = " ".join(reversed(words))
     return phrase if _plausible_speaker(phrase) else None
+
+
+def _opening_name(tokens: Sequence[tuple[str, int]], comma: int) -> str | None:
+    """The sentence's opening name when an appositive runs from it to the comma at ``comma``.
+
+    House styles put long appositives, commas and all, between a name and "said"
+    ("Dr Jane Q. Doe, Acme senior vice president, Research and Policy, said"); the
+    speaker is then the name that opens the sentence, followed by a comma.
+    """
+    if comma > APPOSITIVE_MAX_TOKENS:
+        return None
+    between = [word for word, _ in tokens[:comma]]
+    if any(w in _OPENERS or w in _CLOSERS or w.lower() in _CUES for w in between):
+        return None
+    opening = _clause_subject(tokens)
+    if not opening or len(opening.split()) >= comma:
+        return None
+    return opening if tokens[len(opening.split())][0] == "," else None
 
 
 def _before_brackets(tokens: Sequence[tuple[str, int]], j: int) -> int:

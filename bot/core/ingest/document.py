@@ -19,6 +19,7 @@ from bot.core.ingest.attribution import (
     speaker_core,
 )
 from bot.core.ingest.clean import classify, is_furniture
+from bot.core.ingest.quote_runs import carry_through_quotes
 from bot.core.ingest.raw import RawArticle
 from bot.core.ingest.sentence_furniture import card_start, is_bare_link, is_furniture_sentence
 from bot.core.ingest.sentences import SentenceSplitter
@@ -60,7 +61,11 @@ def prepare_article(raw: RawArticle, splitter: SentenceSplitter, tok: Tokenizer)
     sentences = _sentences_of(article, splitter)
     texts = [raw.text[s.start : s.end] for s in sentences]
     speakers = ArticleSpeakers(texts)
-    attributions = tuple(tuple(speakers.attribute(text)) for text in texts)
+    attributions = carry_through_quotes(
+        texts,
+        [s.paragraph for s in sentences],
+        [tuple(speakers.attribute(text)) for text in texts],
+    )
     docs, own_terms = [], []
     for sentence, text in zip(sentences, texts, strict=True):
         own = _speech_once(tok, tok(text))

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from bot.core.ingest.attribution import find_mentions, head_noun, is_named
+from bot.core.ingest.learned_sources import learned_source, worth_tagging
 from bot.core.lexicon import (
     ANAPHORIC_DETERMINERS,
     NAME_RUN_GLUE,
@@ -33,9 +34,14 @@ ANTECEDENT_WINDOW = 6
 # Only a short name ("Mr Ma", "Ma Zhaoxu", titles aside) is grown to the article's fullest
 # form; one of more words is full already.
 SHORT_NAME_MAX_WORDS = 2
+# Whether a sentence the rules find no speaker in asks the learned tagger (learned_sources);
+# bench/eval_attribution.py turns it off to score the rules alone beside it.
+USE_LEARNED = True
+LEARNED_CUE = "(learned)"  # the cue recorded for a source the tagger found
 # A run of more capitalised words than this is a headline or a list, not someone's name.
 NAME_RUN_MAX_WORDS = 8
 
+_LOWER_WORD = re.compile(r"(?<![\w’'-])[a-z][\w’'-]*")
 _NAME_RUN = re.compile(rf"[A-Z][\w’'-]*(?:[ \t]+(?:[A-Z][\w’'-]*|{alternation(NAME_RUN_GLUE)}))*")
 
 
@@ -48,22 +54,43 @@ class ArticleSpeakers:
         )
         self._named: list[str] = []
         self._grown: dict[str, str] = {}
+        self._sentences = sentences
+        self._lower: frozenset[str] | None = None
 
     def attribute(self, sentence: str) -> list[Attribution]:
         """Attributions of the next sentence; call in reading order."""
         out: list[Attribution] = []
-        for mention in find_mentions(sentence):
-            if is_named(mention.text):
-                speaker = self.full_name(mention.text)
-                out.append(Attribution(speaker, mention.cue))
+        mentions = [(m.text, m.cue) for m in find_mentions(sentence)]
+        if not mentions and USE_LEARNED and worth_tagging(sentence):
+            source = learned_source(sentence)
+            mentions = [(source, LEARNED_CUE)] if source else []
+        for text, cue in mentions:
+            if is_named(text) and not self._common_noun(text):
+                speaker = self.full_name(text)
+                out.append(Attribution(speaker, cue))
                 self._named.append(speaker)
                 continue
-            resolved = self._resolve(mention.text)
+            resolved = self._resolve(text)
             if resolved is not None:
-                out.append(Attribution(resolved, mention.cue, mention.text))
-            elif mention.text.lower() not in SUBJECT_PRONOUNS:
-                out.append(Attribution(mention.text, mention.cue))
+                out.append(Attribution(resolved, cue, text))
+            elif text.lower() not in SUBJECT_PRONOUNS:
+                out.append(Attribution(text, cue))
         return out
+
+    def _common_noun(self, phrase: str) -> bool:
+        """A one-word phrase the article also writes in lower case ("Residents said ...").
+
+        Capitalised only because it opens the sentence, it names no one, so a later
+        "she said" must not be taken for it. The article's lower-case words are read
+        once, the first time a one-word speaker is met.
+        """
+        if " " in phrase.strip():
+            return False
+        if self._lower is None:
+            self._lower = frozenset(
+                w for text in self._sentences for w in _LOWER_WORD.findall(text)
+            )
+        return phrase.strip().lower() in self._lower
 
     def _resolve(self, phrase: str) -> str | None:
         """The nearest earlier named speaker that fits a pronoun or nominal reference."""
