@@ -6,17 +6,20 @@ package never needs a token or a file.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
 import types
 import typing
 from pathlib import Path
+from typing import Annotated, Literal
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
@@ -88,6 +91,30 @@ class Settings(BaseSettings):
     # recently used past this many (each --corpus folder ever asked has one).
     max_saved_indexes: int = Field(default=20, ge=1)
 
+    # Where the index lives: "embedded" (the saved file above; no setup) or "opensearch" (a
+    # cluster, for corpora or deployments one machine cannot hold; see README). Only the
+    # opensearch_* settings below apply to the cluster; the ranking settings apply to both.
+    backend: Literal["embedded", "opensearch"] = "embedded"
+    # Every node the client may use (a list, or comma-separated in the environment).
+    opensearch_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://127.0.0.1:9200"], min_length=1
+    )
+    opensearch_index: str = Field(default="newsquote", pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")
+    opensearch_username: str | None = None
+    opensearch_password: SecretStr | None = None
+    opensearch_verify_certs: bool = True
+    opensearch_ca_file: Path | None = None
+    opensearch_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A full rebuild's new index: primaries spread the corpus, replicas survive a node's loss.
+    opensearch_shards: int = Field(default=2, ge=1, le=1024)
+    opensearch_replicas: int = Field(default=1, ge=0, le=16)
+    # Per question: sentences (and half as many paragraphs) taken from the cluster by BM25,
+    # and how many of their articles, holding at most how many sentences in all, are
+    # fetched whole for the project's ranking (see bot/core/search/searcher.py).
+    opensearch_candidates: int = Field(default=200, ge=10, le=10_000)
+    opensearch_articles: int = Field(default=40, ge=1, le=1000)
+    opensearch_sentences: int = Field(default=3000, ge=100, le=1_000_000)
+
     # Logging
     log_level: str = "WARNING"
     log_format: str = Field(default="auto", pattern="^(json|text|auto)$")
@@ -114,6 +141,17 @@ class Settings(BaseSettings):
     # Testing only: point the client at a stand-in for Discord instead of discord.com.
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
+
+    @field_validator("opensearch_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        """A JSON list, or (what an environment variable holds) hosts separated by commas."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [host.strip() for host in text.split(",") if host.strip()]
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -162,6 +200,7 @@ _TYPE_WORDS: dict[object, str] = {
     SecretStr: "text",
 }
 _SHOWN_CHARS = 60
+_SECRET_FIELDS = frozenset({"discord_token", "opensearch_password"})  # values never echoed
 
 
 def settings_problem(exc: Exception) -> str:
@@ -200,7 +239,7 @@ def _about(field: str, problem: str, fallback: object) -> str:
     name, value = _where(field)
     if value is None:
         value = fallback
-    if field == "discord_token" or value is None:
+    if field in _SECRET_FIELDS or value is None:
         return f"setting {name}: {problem}"
     shown = repr(value) if len(repr(value)) <= _SHOWN_CHARS else repr(value)[:_SHOWN_CHARS] + "..."
     return f"setting {name}: {problem}, got {shown}"
@@ -246,5 +285,7 @@ def _expected(field: str) -> str:
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
     if typing.get_origin(annotation) is list:
+        if typing.get_args(annotation) == (str,):
+            return "URLs separated by commas, like http://10.0.0.1:9200,http://10.0.0.2:9200"
         return "a JSON list of whole numbers like [123, 456]"
     return _TYPE_WORDS.get(annotation, "another value")
