@@ -71,8 +71,35 @@ def _folder(args: argparse.Namespace, settings: Settings) -> Path:
 
 
 def _engine(args: argparse.Namespace, settings: Settings, quiet: bool = False) -> Engine:
-    """The corpus's engine: its saved index, updated to the files, or a fresh build."""
+    """The corpus's engine: its saved index, updated to the files, or a fresh build.
+
+    On the opensearch backend, the cluster's index as it stands (asking never writes to a
+    cluster others may share; ``index``, ``add``, ``remove`` and the REPL do).
+    """
+    if settings.backend == "opensearch":
+        from bot.core.search.searcher import ClusterEngine  # the client takes 0.5 s to import
+
+        return ClusterEngine.open(settings)  # type: ignore[return-value]
     return index.open_engine(_folder(args, settings), settings, _progress(sys.stderr, quiet)).engine
+
+
+def _open(
+    folder: Path, settings: Settings, progress: Progress | None, rebuild: bool = False
+) -> index.Opened:
+    """The folder's index brought in step with it, on the configured backend."""
+    if settings.backend == "opensearch":
+        from bot.core.search.live import sync_folder
+
+        return sync_folder(folder, settings, progress, rebuild_all=rebuild)  # type: ignore[return-value]
+    return index.open_engine(folder, settings, progress, rebuild=rebuild)
+
+
+def _describe(opened: index.Opened) -> str:
+    if not isinstance(opened, index.Opened):
+        from bot.core.search.live import describe
+
+        return describe(opened)
+    return index.describe(opened)
 
 
 def _top_k(args: argparse.Namespace, settings: Settings) -> int:
@@ -120,7 +147,12 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
     """The interactive loop over the corpus, which is watched for changes while it runs."""
-    corpus = LiveCorpus.load(_folder(args, settings), settings, _progress(sys.stderr))
+    if settings.backend == "opensearch":
+        from bot.core.search.live import ClusterCorpus
+
+        corpus = ClusterCorpus.load(_folder(args, settings), settings, _progress(sys.stderr))
+    else:
+        corpus = LiveCorpus.load(_folder(args, settings), settings, _progress(sys.stderr))
     if settings.watch_interval_seconds <= 0:
         return run_repl(corpus, _top_k(args, settings))
     with Watcher(corpus, settings.watch_interval_seconds):
@@ -154,6 +186,12 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     """Build the corpus's index from scratch and save it (or, with --update, bring it up to date)."""
+    if settings.backend == "opensearch":
+        synced = _open(_folder(args, settings), settings, _progress(sys.stderr, args.quiet),
+                       rebuild=not args.update)  # fmt: skip
+        if not args.quiet:
+            print(_describe(synced))
+        return 0
     if not settings.use_saved_index:
         raise UserError("use_saved_index is off: turn it on to save an index")
     folder = _folder(args, settings)
@@ -185,7 +223,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
             _copy_in(source, target)
         except OSError as exc:
             raise UserError(f"{target}: cannot be written: {exc.strerror or exc}") from exc
-    return _report(index.open_engine(folder, settings, _progress(sys.stderr, args.quiet)), args)
+    return _report(_open(folder, settings, _progress(sys.stderr, args.quiet)), args)
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
@@ -200,7 +238,7 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
         path.unlink(missing_ok=True)
         if not args.quiet:
             print(f"removed: {source_id}")
-    opened = index.open_engine(folder, settings, _progress(sys.stderr, args.quiet))
+    opened = _open(folder, settings, _progress(sys.stderr, args.quiet))
     return _report(opened, args, shown=set(doomed.values()))
 
 
@@ -234,7 +272,7 @@ def _report(opened: index.Opened, args: argparse.Namespace, shown: Set[str] = fr
             for source_id in ids:
                 if source_id not in shown:
                     print(f"{label}: {source_id}")
-        print(index.describe(opened))
+        print(_describe(opened))
     return 0
 
 
