@@ -319,7 +319,9 @@ def main(argv: list[str] | None = None) -> int:
         cluster = OpenSearchCluster(build_launcher(), root)
         cluster.start(timeout=180)
         hosts = cluster.urls
-        print(f"cluster: 2 nodes at {', '.join(hosts)} ({os.environ['NEWSQUOTE_OPENSEARCH_JAVA_OPTS']})")
+        print(
+            f"cluster: 2 nodes at {', '.join(hosts)} ({os.environ['NEWSQUOTE_OPENSEARCH_JAVA_OPTS']})"
+        )
     rows = []
     try:
         with tempfile.TemporaryDirectory(prefix="newsquote-compare-") as tmp_name:
