@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bot.core.answer.engine import ArticleInfo, Engine
 from bot.core.ingest.files import LoadError
@@ -81,7 +82,7 @@ def newest_first(articles: Sequence[Listed]) -> tuple[Listed, ...]:
 class Articles:
     """A ``LiveCorpus`` (watched when the settings ask) or a fixed ``Engine``, asked alike."""
 
-    def __init__(self, source: Engine | LiveCorpus, watcher: Watcher | None = None) -> None:
+    def __init__(self, source: Engine | LiveCorpus | Any, watcher: Watcher | None = None) -> None:
         self._source = source
         self._watcher = watcher
 
@@ -99,7 +100,17 @@ class Articles:
         """
         interval = settings.watch_interval_seconds
         settle = interval if interval > 0 else 1.0
-        corpus = LiveCorpus.load(settings.corpus_dir, settings, settle_seconds=settle)
+        corpus: LiveCorpus | Any
+        if settings.backend == "opensearch":
+            from bot.core.search.live import ClusterCorpus
+
+            # A cluster that is down at start is waited for: the gateway stays up, questions
+            # get a one-line reason, and each poll of the folder tries the cluster again.
+            corpus = ClusterCorpus.load(
+                settings.corpus_dir, settings, settle_seconds=settle, wait=True
+            )
+        else:
+            corpus = LiveCorpus.load(settings.corpus_dir, settings, settle_seconds=settle)
         watcher = Watcher(corpus, interval).start() if interval > 0 else None
         log.info(
             "corpus loaded",
@@ -111,7 +122,7 @@ class Articles:
     def engine(self) -> Engine:
         """The engine answering now."""
         source = self._source
-        return source.engine if isinstance(source, LiveCorpus) else source
+        return source.engine if _is_live(source) else source
 
     @property
     def unreadable(self) -> tuple[LoadError, ...]:
@@ -128,14 +139,14 @@ class Articles:
 
     def listing(self) -> Listing:
         """The loaded articles, newest first, and the unreadable files."""
-        folder = self._source.folder if isinstance(self._source, LiveCorpus) else None
+        folder = self._source.folder if _is_live(self._source) else None
         listed = [Listed(info, _modified(folder, info.source.id)) for info in self.engine.sources()]
         return Listing(newest_first(listed), self.unreadable)
 
     def reload(self) -> Reloaded:
         """Rescan the folder now, settled or not, and say what changed."""
         source = self._source
-        change = source.rescan() if isinstance(source, LiveCorpus) else CorpusChange()
+        change = source.rescan() if _is_live(source) else CorpusChange()
         articles = self.engine.article_count
         return Reloaded(change, self.unreadable, articles, self._watcher is not None)
 
@@ -144,6 +155,11 @@ class Articles:
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
+
+
+def _is_live(source: object) -> bool:
+    """A watched folder (``LiveCorpus``, or the cluster's ``ClusterCorpus``), not a fixed engine."""
+    return hasattr(source, "rescan")
 
 
 def _modified(folder: Path | None, source_id: str) -> float | None:
