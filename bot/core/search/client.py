@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -51,14 +51,17 @@ class NoIndexError(ClusterError):
     """The cluster answers but holds no usable index under the configured name."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class ClusterOptions:
-    """What the backend needs to know about the cluster (from the ``opensearch_*`` settings)."""
+    """What the backend needs to know about the cluster (from the ``opensearch_*`` settings).
+
+    Its ``repr`` shows the hosts without credentials and never the password.
+    """
 
     hosts: tuple[str, ...]
     index: str
     username: str | None = None
-    password: str | None = field(default=None, repr=False)
+    password: str | None = None
     verify_certs: bool = True
     ca_file: Path | None = None
     timeout: float = 10.0
@@ -85,6 +88,13 @@ class ClusterOptions:
             candidates=settings.opensearch_candidates,
             articles=settings.opensearch_articles,
             sentences=settings.opensearch_sentences,
+        )
+
+    def __repr__(self) -> str:
+        """The options a log may show: hosts without credentials, no password."""
+        return (
+            f"ClusterOptions(hosts={self.shown_hosts!r}, index={self.index!r}, "
+            f"username={self.username!r}, password={'***' if self.password else None})"
         )
 
     @property

@@ -94,14 +94,12 @@ def iso_date(published: str | None) -> str | None:
     if not published:
         return None
     text = published.strip()
-    try:
-        return datetime.fromisoformat(text).isoformat()
-    except ValueError:
-        pass
-    try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        return None
+    for parse in (date.fromisoformat, datetime.fromisoformat):
+        try:
+            return parse(text).isoformat()
+        except ValueError:
+            continue
+    return None
 
 
 def index_body(shards: int, replicas: int, k1: float, b: float) -> dict[str, Any]:
