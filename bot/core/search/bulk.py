@@ -67,7 +67,7 @@ class BulkWriter:
     client: OpenSearch
     options: ClusterOptions
     index: str
-    retry_seconds: float = RETRY_SECONDS
+    retry_seconds: float | None = None  # None: RETRY_SECONDS
     stats: BulkStats = field(default_factory=BulkStats)
     progress: WriteProgress | None = None
     expected_sentences: int = 0
@@ -113,7 +113,8 @@ class BulkWriter:
     def _send(self, batch: list[dict[str, Any]]) -> None:
         """One batch, resent in part until every document is in or the deadline passes."""
         pending = {(_op(action), action["_id"]): action for action in batch}
-        deadline = time.monotonic() + self.retry_seconds
+        patience = RETRY_SECONDS if self.retry_seconds is None else self.retry_seconds
+        deadline = time.monotonic() + patience
         pause, most = RETRY_PAUSES
         attempt = 0
         while pending:
@@ -162,7 +163,7 @@ class BulkWriter:
             if time.monotonic() + pause > deadline:
                 raise ClusterUnavailable(
                     f"{len(failed)} document(s) could not be written to {self.index} in "
-                    f"{self.retry_seconds:.0f} s ({reasons[-1] if reasons else 'no reason'}); "
+                    f"{patience:.0f} s ({reasons[-1] if reasons else 'no reason'}); "
                     "run the command again: what was written stays, nothing is doubled"
                 )
             log.warning(

@@ -109,6 +109,7 @@ def make_client(options: ClusterOptions) -> OpenSearch:
     TLS is used for ``https://`` hosts, verified against ``ca_file`` (or the system's
     certificates) unless ``verify_certs`` is off.
     """
+    _quiet_library_logs()
     tls = any(host.lower().startswith("https://") for host in options.hosts)
     kwargs: dict[str, Any] = {
         "hosts": list(options.hosts),
@@ -116,6 +117,9 @@ def make_client(options: ClusterOptions) -> OpenSearch:
         "max_retries": 2,
         "retry_on_timeout": True,
         "retry_on_status": (502, 503, 504),
+        # Questions, bulk threads and the folder watcher share one client: one pooled
+        # connection per node would be opened and thrown away on every overlap.
+        "pool_maxsize": 8,
     }
     if options.username is not None:
         kwargs["http_auth"] = (options.username, options.password or "")
@@ -124,6 +128,17 @@ def make_client(options: ClusterOptions) -> OpenSearch:
         if options.ca_file is not None:
             kwargs["ca_certs"] = str(options.ca_file)
     return OpenSearch(**kwargs)
+
+
+def _quiet_library_logs() -> None:
+    """Keep the client's own per-request warnings out of the one line a person sees.
+
+    opensearch-py logs a warning for every failed attempt (each retry, each node); the
+    ``ClusterError`` raised at the end says what failed, once. At DEBUG they show.
+    """
+    library = logging.getLogger("opensearch")
+    if not logging.getLogger().isEnabledFor(logging.DEBUG) and library.level < logging.ERROR:
+        library.setLevel(logging.ERROR)
 
 
 def describe_failure(exc: BaseException, options: ClusterOptions, doing: str) -> ClusterError:

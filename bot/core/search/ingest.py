@@ -40,6 +40,7 @@ from bot.core.search.client import ClusterError, ClusterOptions, guarded
 log = logging.getLogger(__name__)
 
 GENERATION_MARK = "--gen-"
+REPLICA_WAIT_SECONDS = 60  # for a new index's shard copies to become active before a load
 FREQUENCY_BATCH = 500  # terms counted per request
 
 
@@ -204,6 +205,7 @@ def rebuild(
             index=name, body=docs.index_body(options.shards, options.replicas, k1, b)
         ),
     )
+    _wait_for_replicas(client, options, name)
     log.info("writing a new index", extra={"index": name, "sentences": table.sentences})
     stats, sdf, pdf = docs.table_stats(table)
     writer = BulkWriter(client, options, name, progress=progress)
@@ -230,6 +232,33 @@ def rebuild(
     _check_counts(client, options, name, stats)
     replaced = swap_alias(client, options, name)
     return Written(name, meta, writer.stats, replaced)
+
+
+def _wait_for_replicas(client: OpenSearch, options: ClusterOptions, index: str) -> None:
+    """Wait until every copy of every shard of the new index is active.
+
+    A replica still starting is not in sync with its primary, so it cannot take over:
+    a node lost while the load runs would leave that shard without a primary until the
+    node came back. A cluster too small for the replicas (one node) never gets there;
+    the load then goes ahead, with a warning.
+    """
+    health = guarded(
+        options,
+        f"waiting for the shards of {index}",
+        lambda: client.cluster.health(
+            index=index,
+            wait_for_status="green",
+            timeout=f"{REPLICA_WAIT_SECONDS}s",
+            request_timeout=REPLICA_WAIT_SECONDS + 10,
+        ),
+    )
+    if health.get("timed_out") or health.get("status") != "green":
+        log.warning(
+            "the replicas of %s are not all active (%s unassigned): a node lost during the "
+            "load will lose documents until it returns",
+            index,
+            health.get("unassigned_shards"),
+        )
 
 
 def _corpus_actions(
