@@ -72,8 +72,12 @@ def test_sentence_documents_carry_the_projects_own_terms(seed_engine: Engine) ->
         assert doc["_id"] == f"{made.key}:{doc['sentence']}"
         assert doc["sentences"] == made.article["sentences"]
     assert made.key == seed_engine.table.digests[1][: docs.KEY_CHARS]
-    # Every sentence of a paragraph in its paragraph document, in order.
-    assert sum(p["length"] for p in made.paragraphs) == sum(d["length"] for d in made.sentences)
+    # A paragraph's terms, in order, on its first sentence's document.
+    firsts = [d for d in made.sentences if "ptokens" in d]
+    assert [d["paragraph"] for d in firsts] == sorted({d["paragraph"] for d in made.sentences})
+    for first in firsts:
+        inside = [d["tokens"] for d in made.sentences if d["paragraph"] == first["paragraph"]]
+        assert first["ptokens"].split() == " ".join(inside).split()
 
 
 def test_whitespace_in_a_term_never_splits_it() -> None:

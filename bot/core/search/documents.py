@@ -1,6 +1,6 @@
 """What a corpus becomes in the cluster, and how fetched articles become a table again.
 
-Five kinds of document share one index (field ``kind``), so one alias swap replaces
+Four kinds of document share one index (field ``kind``), so one alias swap replaces
 all of them at once:
 
 - ``s``, one per sentence, id ``<article key>:<sentence number>``: the project's own
@@ -8,8 +8,9 @@ all of them at once:
   embedded index's terms), the attributions' speaker name terms in ``names`` (one
   value per attribution, far apart, so "all of these names in one attribution" is a
   span query), offsets, paragraph, and the article's id, publisher and date.
-- ``p``, one per paragraph, id ``<article key>:p<block>``: the paragraph's terms in
-  ``ptokens``, the embedded paragraph BM25's documents.
+  The first sentence of each paragraph also holds the paragraph's terms, in
+  ``ptokens``: Lucene keeps BM25 statistics per field over the documents having it,
+  so that field is the embedded paragraph BM25's corpus, at no document of its own.
 - ``a``, one per article, id ``a:<article key>``: metadata, the body (so a quote is
   ``body[start:end]``), and the article's slice of the ``CorpusTable`` (offsets,
   terms, attributions) with its own small vocabulary. A question fetches a few dozen
@@ -110,6 +111,10 @@ def index_body(shards: int, replicas: int, k1: float, b: float) -> dict[str, Any
             "number_of_shards": shards,
             "number_of_replicas": replicas,
             "refresh_interval": "-1",
+            # Not live until the alias moves to it, so the load may skip an fsync per request:
+            # each acknowledged document is on both nodes' translogs, and a lost node's
+            # copies are recovered from the other. Set back to "request" before the swap.
+            "translog.durability": "async",
             "similarity": {SIMILARITY: {"type": "BM25", "k1": k1, "b": b}},
         },
         "mappings": {
@@ -246,23 +251,26 @@ def _histogram(values: np.ndarray) -> dict[int, int]:
 
 @dataclass(frozen=True, slots=True)
 class ArticleDocs:
-    """An article's documents, and the terms (with their paragraphs) it brings to the corpus."""
+    """An article's documents, and the terms it brings to the corpus."""
 
     key: str
     article: dict[str, Any]
     sentences: list[dict[str, Any]]
-    paragraphs: list[dict[str, Any]]
     vocabulary: list[str]  # the article's distinct index terms (sentence terms only)
 
     def all(self) -> Iterator[dict[str, Any]]:
         """Every document, the article's last (its presence says the others were sent)."""
         yield from self.sentences
-        yield from self.paragraphs
         yield self.article
 
 
 def article_docs(table: CorpusTable, number: int, file_sha256: str | None) -> ArticleDocs:
-    """The documents of article ``number`` of ``table``."""
+    """The documents of article ``number`` of ``table``.
+
+    A paragraph's terms go on its first sentence's document, in ``ptokens``: Lucene
+    keeps statistics per field over the documents that have it, so BM25 on ``ptokens``
+    is BM25 over paragraphs, without a document per paragraph to write.
+    """
     c = table.columns
     source = table.sources[number]
     digest = table.digests[number]
@@ -279,13 +287,17 @@ def article_docs(table: CorpusTable, number: int, file_sha256: str | None) -> Ar
     }
     if published is not None:
         meta["published"] = published
-    sentences = []
-    paragraph_terms: dict[int, list[str]] = {}
     starts, ends = c["sent_start"][s0:s1].tolist(), c["sent_end"][s0:s1].tolist()
     blocks = c["sent_paragraph"][s0:s1].tolist()
+    tokens = [
+        [words[t] for t in local_terms[term_offsets[n] : term_offsets[n + 1]]]
+        for n in range(s1 - s0)
+    ]
+    paragraph_terms: dict[int, list[str]] = {}
+    for block, terms in zip(blocks, tokens, strict=True):
+        paragraph_terms.setdefault(block, []).extend(terms)
+    sentences = []
     for n in range(s1 - s0):
-        tokens = [words[t] for t in local_terms[term_offsets[n] : term_offsets[n + 1]]]
-        paragraph_terms.setdefault(blocks[n], []).extend(tokens)
         doc: dict[str, Any] = {
             "_id": f"{key}:{n}",
             "kind": "s",
@@ -294,24 +306,14 @@ def article_docs(table: CorpusTable, number: int, file_sha256: str | None) -> Ar
             "paragraph": blocks[n],
             "start": starts[n],
             "end": ends[n],
-            "length": len(tokens),
-            "tokens": " ".join(tokens),
+            "length": len(tokens[n]),
+            "tokens": " ".join(tokens[n]),
         }
+        if n == 0 or blocks[n] != blocks[n - 1]:
+            doc["ptokens"] = " ".join(paragraph_terms[blocks[n]])
         if names_of[n]:
             doc["names"] = names_of[n]
         sentences.append(doc)
-    paragraphs = [
-        {
-            "_id": f"{key}:p{block}",
-            "kind": "p",
-            "article": key,
-            "sentences": s1 - s0,
-            "paragraph": block,
-            "length": len(tokens),
-            "ptokens": " ".join(tokens),
-        }
-        for block, tokens in paragraph_terms.items()
-    ]
     article = {
         "_id": f"a:{key}",
         "kind": "a",
@@ -321,15 +323,10 @@ def article_docs(table: CorpusTable, number: int, file_sha256: str | None) -> Ar
         "author": source.author,
         "digest": digest,
         "file_sha256": file_sha256,
-        "data": {
-            "source": source.to_json(),
-            "body": body,
-            "paragraphs": sorted(paragraph_terms),
-            "table": blob,
-        },
+        "data": {"source": source.to_json(), "body": body, "table": blob},
     }
     used = sorted({blob["vocabulary"][t] for t in set(local_terms)})
-    return ArticleDocs(key, article, sentences, paragraphs, used)
+    return ArticleDocs(key, article, sentences, used)
 
 
 def _encode(

@@ -226,7 +226,10 @@ def rebuild(
     guarded(
         options,
         f"opening index {name} to searches",
-        lambda: client.indices.put_settings(index=name, body={"index": {"refresh_interval": None}}),
+        lambda: client.indices.put_settings(
+            index=name,
+            body={"index": {"refresh_interval": None, "translog.durability": "request"}},
+        ),
     )
     guarded(options, f"refreshing index {name}", lambda: client.indices.refresh(index=name))
     _check_counts(client, options, name, stats)
@@ -318,16 +321,25 @@ def _check_counts(
 
 
 def count_kinds(client: OpenSearch, options: ClusterOptions, index: str) -> dict[str, int]:
-    """How many documents of each kind ``index`` holds."""
+    """How many documents of each kind ``index`` holds, and paragraphs (``p``)."""
     found = guarded(
         options,
         "counting documents",
         lambda: client.search(
             index=index,
-            body={"size": 0, "aggs": {"kinds": {"terms": {"field": "kind", "size": 10}}}},
+            body={
+                "size": 0,
+                "aggs": {
+                    "kinds": {"terms": {"field": "kind", "size": 10}},
+                    "p": {"filter": {"exists": {"field": "ptokens"}}},
+                },
+            },
         ),
     )
-    return {b["key"]: int(b["doc_count"]) for b in found["aggregations"]["kinds"]["buckets"]}
+    aggs = found["aggregations"]
+    counts = {b["key"]: int(b["doc_count"]) for b in aggs["kinds"]["buckets"]}
+    counts["p"] = int(aggs["p"]["doc_count"])
+    return counts
 
 
 def swap_alias(client: OpenSearch, options: ClusterOptions, index: str) -> tuple[str, ...]:
@@ -380,7 +392,6 @@ class IndexedArticle:
     digest: str
     file_sha256: str | None
     sentences: int
-    paragraphs: tuple[int, ...]
 
 
 def list_articles(
@@ -393,7 +404,7 @@ def list_articles(
         options,
         index,
         "a",
-        ["article_id", "article", "digest", "file_sha256", "sentences", "data.paragraphs"],
+        ["article_id", "article", "digest", "file_sha256", "sentences"],
     ):
         s = hit["_source"]
         item = IndexedArticle(
@@ -402,7 +413,6 @@ def list_articles(
             s["digest"],
             s.get("file_sha256"),
             int(s["sentences"]),
-            tuple(s.get("data", {}).get("paragraphs", [])),
         )
         found.setdefault(item.article_id, []).append(item)
     return found
@@ -528,8 +538,6 @@ def _deletions(stale: Sequence[IndexedArticle]) -> Iterator[dict[str, Any]]:
         yield {"_op_type": "delete", "_id": f"a:{item.key}"}  # first: it says the rest exist
         for n in range(item.sentences):
             yield {"_op_type": "delete", "_id": f"{item.key}:{n}"}
-        for block in item.paragraphs:
-            yield {"_op_type": "delete", "_id": f"{item.key}:p{block}"}
 
 
 def _vocabulary_of(
@@ -615,6 +623,7 @@ def corpus_stats(client: OpenSearch, options: ClusterOptions, index: str) -> doc
                 "size": 0,
                 "aggs": {
                     "kinds": {"terms": {"field": "kind", "size": 10}},
+                    "p": {"filter": {"exists": {"field": "ptokens"}}},
                     "sentences": {
                         "filter": {"term": {"kind": "s"}},
                         "aggs": {"length": {"sum": {"field": "length"}}},
@@ -631,7 +640,7 @@ def corpus_stats(client: OpenSearch, options: ClusterOptions, index: str) -> doc
     def histogram(name: str) -> dict[int, int]:
         return {int(b["key"]): int(b["doc_count"]) for b in aggs[name]["buckets"]}
 
-    sentences, paragraphs = kinds.get("s", 0), kinds.get("p", 0)
+    sentences, paragraphs = kinds.get("s", 0), int(aggs["p"]["doc_count"])
     return docs.CorpusStats(
         articles=kinds.get("a", 0),
         sentences=sentences,

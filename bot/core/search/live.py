@@ -303,10 +303,7 @@ def _listing(
                             "filter": [{"term": {"kind": "a"}}, {"terms": {"article_id": part}}]
                         }
                     },
-                    "_source": [
-                        "article_id", "article", "digest", "file_sha256", "sentences",
-                        "data.paragraphs",
-                    ],
+                    "_source": ["article_id", "article", "digest", "file_sha256", "sentences"],
                 },
             ),
         )  # fmt: skip
@@ -314,7 +311,7 @@ def _listing(
             s = hit["_source"]
             item = IndexedArticle(
                 s["article_id"], s["article"], s["digest"], s.get("file_sha256"),
-                int(s["sentences"]), tuple(s.get("data", {}).get("paragraphs", [])),
+                int(s["sentences"]),
             )  # fmt: skip
             found.setdefault(item.article_id, []).append(item)
     return found

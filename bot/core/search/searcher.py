@@ -65,6 +65,10 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 SAID_BOOST = 1000.0  # a sentence quoting the speaker outranks any that only names them
+# Equal scores in article id order, as the embedded ranking breaks ties (by sentence number,
+# and its sentences are in article id order): wire copies of a sentence score the same, and
+# the copy quoted first must be the same one on both backends.
+_BY_SCORE = [{"_score": "desc"}, {"article_id": "asc"}]
 ARTICLE_CACHE = 4096
 UNAVAILABLE = "The article index cannot be reached just now ({reason}); please try again shortly."
 
@@ -103,6 +107,7 @@ class _Stats:
 @dataclass(frozen=True, slots=True)
 class _Hit:
     key: str
+    article_id: str
     paragraph: int
     score: float
     sentences: int  # in its article
@@ -134,9 +139,8 @@ class ClusterEngine:
         self.tokenizer = tokenizer
         self.params = Parameters(settings.bm25_k1, settings.bm25_b, settings.bm25_epsilon)
         self.meta = meta
-        self.splitter = (
-            SentenceSplitter.untrained() if meta is None else SentenceSplitter(punkt_of(meta.punkt))
-        )
+        # Questions never split text; the index's own Punkt is read only by an update.
+        self.splitter = SentenceSplitter.untrained()
         self._empty = Engine(
             CorpusTable.join([]), settings, tokenizer, SentenceSplitter.untrained()
         )
@@ -333,6 +337,7 @@ class ClusterEngine:
             results[name] = [
                 _Hit(
                     hit["fields"]["article"][0],
+                    hit["fields"]["article_id"][0],
                     int(hit["fields"]["paragraph"][0]),
                     float(hit["_score"] or 0.0),
                     int(hit["fields"]["sentences"][0]),
@@ -490,7 +495,8 @@ def _sentence_search(terms: Sequence[str], size: int) -> dict[str, Any]:
     return {
         "size": size,
         "stored_fields": "_none_",  # not even ids: the fetch phase reads doc values alone
-        "docvalue_fields": ["article", "paragraph", "sentences"],
+        "docvalue_fields": ["article", "article_id", "paragraph", "sentences"],
+        "sort": _BY_SCORE,
         "track_total_hits": False,
         "query": {"match": {"tokens": " ".join(docs.field_term(t) for t in terms)}},
     }
@@ -500,7 +506,8 @@ def _paragraph_search(terms: Sequence[str], size: int) -> dict[str, Any]:
     return {
         "size": size,
         "stored_fields": "_none_",  # not even ids: the fetch phase reads doc values alone
-        "docvalue_fields": ["article", "paragraph", "sentences"],
+        "docvalue_fields": ["article", "article_id", "paragraph", "sentences"],
+        "sort": _BY_SCORE,
         "track_total_hits": False,
         "query": {"match": {"ptokens": " ".join(docs.field_term(t) for t in terms)}},
     }
@@ -530,7 +537,8 @@ def _speaker_search(terms: Sequence[str], speaker: Sequence[str], size: int) -> 
     return {
         "size": size,
         "stored_fields": "_none_",  # not even ids: the fetch phase reads doc values alone
-        "docvalue_fields": ["article", "paragraph", "sentences"],
+        "docvalue_fields": ["article", "article_id", "paragraph", "sentences"],
+        "sort": _BY_SCORE,
         "track_total_hits": False,
         "query": {
             "bool": {
@@ -545,7 +553,7 @@ def _speaker_search(terms: Sequence[str], speaker: Sequence[str], size: int) -> 
 
 
 def _by_first_hit(hits: Iterable[_Hit]) -> list[str]:
-    return list(dict.fromkeys(hit.key for hit in hits))
+    return list(dict.fromkeys(hit.key for hit in hits))  # hits come in _BY_SCORE order
 
 
 def _fact_articles(
@@ -561,6 +569,7 @@ def _fact_articles(
     context = {(hit.key, hit.paragraph): weight * hit.score / top_p for hit in paragraphs}
     best: dict[str, float] = {}
     best_in: dict[tuple[str, int], float] = {}
+    names = {hit.key: hit.article_id for hit in (*sentences, *paragraphs)}
     for hit in sentences:
         place = (hit.key, hit.paragraph)
         value = hit.score / top_s + context.get(place, 0.0)
@@ -569,7 +578,7 @@ def _fact_articles(
     for place, value in context.items():
         key = place[0]
         best[key] = max(best.get(key, 0.0), value + best_in.get(place, 0.0))
-    return sorted(best, key=lambda key: (-best[key], key))
+    return sorted(best, key=lambda key: (-best[key], names[key]))
 
 
 def _numbered_within_articles(reply: Reply, engine: Engine) -> Reply:
