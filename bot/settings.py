@@ -111,8 +111,8 @@ class Settings(BaseSettings):
     # Per question: sentences (and half as many paragraphs) taken from the cluster by BM25,
     # and how many of their articles, holding at most how many sentences in all, are
     # fetched whole for the project's ranking (see bot/core/search/searcher.py).
-    opensearch_candidates: int = Field(default=100, ge=10, le=10_000)
-    opensearch_articles: int = Field(default=60, ge=1, le=1000)
+    opensearch_candidates: int = Field(default=200, ge=10, le=10_000)
+    opensearch_articles: int = Field(default=100, ge=1, le=1000)
     opensearch_sentences: int = Field(default=3000, ge=100, le=1_000_000)
 
     # Logging

@@ -535,3 +535,27 @@ def test_a_node_dying_mid_bulk_and_mid_questions_loses_nothing(
         everywhere = client.count(index=index)["count"]
         back = client.count(index=index, params={"preference": f"_only_nodes:{victim.name}"})
         assert back["count"] == everywhere
+
+
+def test_the_discord_workers_articles_answer_list_reload_and_give_context(
+    opensearch_urls: list[str], tmp_path: Path
+) -> None:
+    """What the worker's scoring process calls, on this backend (the gateway side is unchanged)."""
+    from bot.discord.articles import Articles
+
+    folder = _copy_seeds(tmp_path)
+    settings = cluster_settings(opensearch_urls, "t-worker", folder, watch_interval_seconds=0)
+    articles = Articles.watch(settings)
+    try:
+        reply = articles.ask("what did China say?", 3)
+        assert len(reply.answers) == 3
+        context = articles.context(reply.answers[0])
+        assert any(reply.answers[0].quote.startswith(sentence) for sentence in context)
+        listed = {item.info.source.id for item in articles.listing().articles}
+        assert listed == {p.name for p in folder.iterdir()}
+        (folder / "lighthouse.txt").write_text(NEW_ARTICLE, "utf-8")
+        reloaded = articles.reload()
+        assert reloaded.change.added == ("lighthouse.txt",) and reloaded.articles == 3
+        assert articles.ask("What did Maren Holt say?", 3).answers
+    finally:
+        articles.close()

@@ -67,8 +67,8 @@ class ClusterOptions:
     timeout: float = 10.0
     shards: int = 2
     replicas: int = 1
-    candidates: int = 100
-    articles: int = 60
+    candidates: int = 200
+    articles: int = 100
     sentences: int = 3000
 
     @classmethod

@@ -27,6 +27,23 @@ from bot.core.index.postings import columns_of
 log = logging.getLogger(__name__)
 
 
+def okapi_idf(documents: int, frequency: int, mean_idf: float, params: Parameters) -> float:
+    """A term's IDF as ``SparseBM25`` gives it, from the corpus's counts alone.
+
+    BM25Okapi's IDF; a negative one becomes ``epsilon`` times the mean IDF; then the
+    floor. A term no document has gets the largest IDF any term could have.
+    """
+    if frequency == 0:
+        return math.log((documents + 0.5) / 0.5)
+    raw = math.log(documents - frequency + 0.5) - math.log(frequency + 0.5)
+    idf = params.epsilon * mean_idf if raw < 0 else raw
+    if params.idf_floor is not None:
+        floor = max(params.idf_floor, params.epsilon * max(mean_idf, 0.0))
+        if idf <= floor:
+            idf = floor
+    return idf
+
+
 class ClusterBM25:
     """Local postings of fetched documents, weighted with the whole corpus's statistics."""
 
@@ -64,13 +81,7 @@ class ClusterBM25:
         self._avgdl = float(total_length) / documents if documents else 0.0
         self._frequency = dict(frequency)
         self.unknown_terms: set[str] = set()  # asked about but not fetched: a bug if ever seen
-        average = mean_idf
-        self._epsilon_idf = params.epsilon * average
-        self._floor = (
-            None
-            if params.idf_floor is None
-            else max(params.idf_floor, params.epsilon * max(average, 0.0))
-        )
+        self._mean_idf = mean_idf
 
     # ------------------------------------------------------------------ the corpus's
 
@@ -85,17 +96,10 @@ class ClusterBM25:
 
     def idf(self, term: str) -> float:
         """The term's IDF over the whole corpus, as ``SparseBM25.idf`` gives it."""
-        n = self._df(term)
-        if n == 0:
-            return math.log((self._documents + 0.5) / 0.5)
-        return self._idf_of(n)
+        return self._idf_of(self._df(term))
 
     def _idf_of(self, n: int) -> float:
-        raw = math.log(self._documents - n + 0.5) - math.log(n + 0.5)
-        idf = self._epsilon_idf if raw < 0 else raw
-        if self._floor is not None and idf <= self._floor:
-            idf = self._floor
-        return idf
+        return okapi_idf(self._documents, n, self._mean_idf, self.params)
 
     def _df(self, term: str) -> int:
         found = self._frequency.get(term)

@@ -32,7 +32,7 @@ import dataclasses
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,7 @@ from bot.core.ingest.files import LoadError
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.lexicon import HONORIFICS, NAMING_VERBS
 from bot.core.models import Answer, Reply, Source
+from bot.core.search import candidates
 from bot.core.search import documents as docs
 from bot.core.search.client import (
     ClusterError,
@@ -64,11 +65,6 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SAID_BOOST = 1000.0  # a sentence quoting the speaker outranks any that only names them
-# Equal scores in article id order, as the embedded ranking breaks ties (by sentence number,
-# and its sentences are in article id order): wire copies of a sentence score the same, and
-# the copy quoted first must be the same one on both backends.
-_BY_SCORE = [{"_score": "desc"}, {"article_id": "asc"}]
 ARTICLE_CACHE = 4096
 UNAVAILABLE = "The article index cannot be reached just now ({reason}); please try again shortly."
 
@@ -102,15 +98,6 @@ class _Stats:
     stats: docs.CorpusStats
     sentences: dict[str, int]
     paragraphs: dict[str, int]
-
-
-@dataclass(frozen=True, slots=True)
-class _Hit:
-    key: str
-    article_id: str
-    paragraph: int
-    score: float
-    sentences: int  # in its article
 
 
 class ClusterEngine:
@@ -309,13 +296,13 @@ class ClusterEngine:
         ]
         fact = not speaker
         if speaker:
-            searches.append(("speaker", _speaker_search(terms, speaker, size)))
+            searches.append(("speaker", candidates.speaker_search(terms, speaker, size)))
             naming = (parsed.verb or "").lower() in NAMING_VERBS
             fact = bool(naming and parsed.topic and self.settings.speech_fallback)
         if fact and terms:
-            searches.append(("sentences", _sentence_search(terms, size)))
+            searches.append(("sentences", candidates.sentence_search(terms, size)))
             if not parsed.asks_for_speech or speaker:  # the fallback is a plain fact question
-                searches.append(("paragraphs", _paragraph_search(terms, size // 2)))
+                searches.append(("paragraphs", candidates.paragraph_search(terms, size // 2)))
         body: list[dict[str, Any]] = []
         for name, search in searches:
             header: dict[str, Any] = {"index": self.options.index}
@@ -326,7 +313,7 @@ class ClusterEngine:
         found = guarded(self.options, "searching", lambda: self.client.msearch(body=body))
         responses = dict(zip((name for name, _ in searches), found["responses"], strict=True))
         stats = self._statistics(responses.pop("statistics"), wanted)
-        results: dict[str, list[_Hit]] = {}
+        results: dict[str, list[candidates.Hit]] = {}
         for name, response in responses.items():
             if "error" in response:
                 raise ClusterError(
@@ -334,23 +321,16 @@ class ClusterEngine:
                 )
             if response.get("_shards", {}).get("failed"):
                 log.warning("the %s search missed %s shard(s)", name, response["_shards"]["failed"])
-            results[name] = [
-                _Hit(
-                    hit["fields"]["article"][0],
-                    hit["fields"]["article_id"][0],
-                    int(hit["fields"]["paragraph"][0]),
-                    float(hit["_score"] or 0.0),
-                    int(hit["fields"]["sentences"][0]),
-                )
-                for hit in response["hits"]["hits"]
-            ]
+            results[name] = candidates.hits_of(response)
         sizes = {hit.key: hit.sentences for hits in results.values() for hit in hits}
         order: list[str] = []
         if "speaker" in results:
-            order += self._within_budget(_by_first_hit(results["speaker"]), sizes, ())
+            order += self._within_budget(candidates.by_first_hit(results["speaker"]), sizes, ())
         if "sentences" in results:
             weight = self.settings.paragraph_weight
-            ranked = _fact_articles(results["sentences"], results.get("paragraphs", []), weight)
+            ranked = candidates.fact_articles(
+                results["sentences"], results.get("paragraphs", []), weight
+            )
             order += self._within_budget(ranked, sizes, order)
         return stats, order
 
@@ -489,96 +469,6 @@ class _LocalEngine(Engine):
 
     index: ClusterBM25  # type: ignore[assignment]
     paragraphs: ClusterBM25  # type: ignore[assignment]
-
-
-def _sentence_search(terms: Sequence[str], size: int) -> dict[str, Any]:
-    return {
-        "size": size,
-        "stored_fields": "_none_",  # not even ids: the fetch phase reads doc values alone
-        "docvalue_fields": ["article", "article_id", "paragraph", "sentences"],
-        "sort": _BY_SCORE,
-        "track_total_hits": False,
-        "query": {"match": {"tokens": " ".join(docs.field_term(t) for t in terms)}},
-    }
-
-
-def _paragraph_search(terms: Sequence[str], size: int) -> dict[str, Any]:
-    return {
-        "size": size,
-        "stored_fields": "_none_",  # not even ids: the fetch phase reads doc values alone
-        "docvalue_fields": ["article", "article_id", "paragraph", "sentences"],
-        "sort": _BY_SCORE,
-        "track_total_hits": False,
-        "query": {"match": {"ptokens": " ".join(docs.field_term(t) for t in terms)}},
-    }
-
-
-def _said(speaker: Sequence[str]) -> dict[str, Any]:
-    """Sentences with an attribution whose names include every term of ``speaker``."""
-    if len(speaker) == 1:
-        return {"term": {"names": docs.field_term(speaker[0])}}
-    return {
-        "span_near": {
-            "clauses": [{"span_term": {"names": docs.field_term(t)}} for t in speaker],
-            "slop": docs.NAME_SLOP,
-            "in_order": False,
-        }
-    }
-
-
-def _speaker_search(terms: Sequence[str], speaker: Sequence[str], size: int) -> dict[str, Any]:
-    """Sentences quoting the speaker (first) or naming them, by BM25 of the question's terms.
-
-    The embedded ranking scores exactly these sentences (those quoting or naming the
-    speaker) and puts the quoting ones first.
-    """
-    said = _said(speaker)
-    naming = {"bool": {"must": [{"term": {"tokens": docs.field_term(t)}} for t in speaker]}}
-    return {
-        "size": size,
-        "stored_fields": "_none_",  # not even ids: the fetch phase reads doc values alone
-        "docvalue_fields": ["article", "article_id", "paragraph", "sentences"],
-        "sort": _BY_SCORE,
-        "track_total_hits": False,
-        "query": {
-            "bool": {
-                "filter": [{"bool": {"should": [said, naming], "minimum_should_match": 1}}],
-                "should": [
-                    {"constant_score": {"filter": said, "boost": SAID_BOOST}},
-                    {"match": {"tokens": " ".join(docs.field_term(t) for t in terms)}},
-                ],
-            }
-        },
-    }
-
-
-def _by_first_hit(hits: Iterable[_Hit]) -> list[str]:
-    return list(dict.fromkeys(hit.key for hit in hits))  # hits come in _BY_SCORE order
-
-
-def _fact_articles(
-    sentences: Sequence[_Hit], paragraphs: Sequence[_Hit], weight: float
-) -> list[str]:
-    """Articles by the best estimate of the embedded ranking's base value among their hits.
-
-    That value is a sentence's BM25 over the best one's, plus ``weight`` times its
-    paragraph's BM25 over the best paragraph's; Lucene's scores stand in for both.
-    """
-    top_s = max((hit.score for hit in sentences), default=0.0) or 1.0
-    top_p = max((hit.score for hit in paragraphs), default=0.0) or 1.0
-    context = {(hit.key, hit.paragraph): weight * hit.score / top_p for hit in paragraphs}
-    best: dict[str, float] = {}
-    best_in: dict[tuple[str, int], float] = {}
-    names = {hit.key: hit.article_id for hit in (*sentences, *paragraphs)}
-    for hit in sentences:
-        place = (hit.key, hit.paragraph)
-        value = hit.score / top_s + context.get(place, 0.0)
-        best[hit.key] = max(best.get(hit.key, 0.0), value)
-        best_in[place] = max(best_in.get(place, 0.0), hit.score / top_s)
-    for place, value in context.items():
-        key = place[0]
-        best[key] = max(best.get(key, 0.0), value + best_in.get(place, 0.0))
-    return sorted(best, key=lambda key: (-best[key], names[key]))
 
 
 def _numbered_within_articles(reply: Reply, engine: Engine) -> Reply:
