@@ -56,7 +56,7 @@ from bot.core.ingest.prepare import prepare_table, workers_for  # noqa: E402
 from bot.core.ingest.sentences import SentenceSplitter  # noqa: E402
 from bot.core.search.client import ClusterOptions, make_client  # noqa: E402
 from bot.core.search.ingest import rebuild  # noqa: E402
-from bot.core.search.live import _hashes, fingerprint  # noqa: E402
+from bot.core.search.live import file_hashes, fingerprint  # noqa: E402
 from bot.core.search.searcher import ClusterEngine, punkt_json  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
@@ -101,7 +101,7 @@ def settings_for(hosts: Sequence[str], index: str) -> Settings:
 def build(name: str, folder: Path, settings: Settings) -> Corpus:
     """Prepare ``folder`` once; the embedded engine from the table, the cluster from a bulk."""
     started = time.perf_counter()
-    hashes = _hashes(folder, scan_folder(folder))
+    hashes = file_hashes(folder, scan_folder(folder))
     raw, failed = read_files(folder, sorted(hashes), settings.max_article_bytes)
     tokenizer = Tokenizer(aliases=load_aliases(settings.aliases_file))
     splitter = SentenceSplitter.train(a.text for a in raw)

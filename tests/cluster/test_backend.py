@@ -360,6 +360,13 @@ def test_the_repl_and_its_watcher_write_folder_changes_to_the_cluster(
     (folder / "broken.txt").write_bytes(b"\xff\xfe not utf-8")
     corpus.rescan()
     assert [e.path for e in corpus.errors] == ["broken.txt"]
+    # A later change to another file keeps the unreadable one listed.
+    (folder / "more.txt").write_text("The harbour reopened on Monday, officials said.\n", "utf-8")
+    corpus.rescan()
+    assert [e.path for e in corpus.errors] == ["broken.txt"]
+    (folder / "more.txt").unlink()
+    corpus.rescan()
+    assert [e.path for e in corpus.errors] == ["broken.txt"]
     import io
 
     out = io.StringIO()

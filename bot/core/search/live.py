@@ -48,6 +48,7 @@ from bot.core.search.ingest import (
     Meta,
     WriteProgress,
     apply,
+    list_articles,
     mapping_layout,
     read_meta,
     rebuild,
@@ -68,7 +69,6 @@ class Synced:
     index: str
     bulk: BulkStats | None = None
     reason: str = ""  # why a rebuild happened, when it was not asked for
-    save_error: str | None = None  # never set: a failed write raises ``ClusterError``
 
 
 def fingerprint(tokenizer: Tokenizer, settings: Settings) -> dict[str, Any]:
@@ -177,7 +177,7 @@ def _rebuild(
 ) -> Synced:
     """Read, prepare and write the whole folder into a new index, then swap the alias."""
     scanned = scan_folder(folder)
-    hashes = _hashes(folder, scanned)
+    hashes = file_hashes(folder, scanned)
     raw, failed = read_files(folder, sorted(hashes), settings.max_article_bytes)
     splitter = SentenceSplitter.train(a.text for a in raw)
     workers = workers_for(settings.ingest_workers)
@@ -221,7 +221,7 @@ def _update(
     wanted = None if only is None else set(only) | set(meta.pending)
     if wanted is not None:
         scanned = {key: stamp for key, stamp in scanned.items() if key in wanted}
-    hashes = _hashes(folder, scanned)
+    hashes = file_hashes(folder, scanned)
     listing = _listing(client, options, meta.index, wanted)
     known = {
         source_id: items[0].file_sha256 or ""
@@ -249,8 +249,16 @@ def _update(
     new_errors = [*failed, *prepared.failed]
     unreadable = {error.path for error in new_errors}
     touched = {*ids, *changes.removed}
-    all_hashes = {**{key: value for key, value in known.items()}, **hashes}
-    kept = [e for e in meta.errors if e.get("path") not in touched and e.get("path") in all_hashes]
+    present = known.keys() | hashes.keys()
+
+    def still_unreadable(error: Mapping[str, str]) -> bool:
+        """An unreadable file this update did not look at, or looked at and found unchanged."""
+        path = error.get("path")
+        if path in touched:
+            return False
+        return path in present or (wanted is not None and path not in wanted)
+
+    kept = [e for e in meta.errors if still_unreadable(e)]
     errors = sorted([*kept, *_error_records(new_errors, hashes)], key=lambda e: str(e.get("path")))
     removed = [*changes.removed, *(key for key in unreadable if key in listing)]
     written = apply(
@@ -268,7 +276,7 @@ def _update(
     return Synced(engine, "updated", changes, written.index, written.bulk)
 
 
-def _hashes(folder: Path, scanned: Mapping[str, FileStamp]) -> dict[str, str]:
+def file_hashes(folder: Path, scanned: Mapping[str, FileStamp]) -> dict[str, str]:
     """The sha256 of each scanned file that still exists."""
     hashes: dict[str, str] = {}
     for source_id in scanned:
@@ -283,8 +291,6 @@ def _listing(
     client: OpenSearch, options: ClusterOptions, index: str, wanted: set[str] | None
 ) -> dict[str, list[IndexedArticle]]:
     """The index's articles, all of them or those of ``wanted`` ids."""
-    from bot.core.search.ingest import list_articles
-
     if wanted is None:
         return list_articles(client, options, index)
     found: dict[str, list[IndexedArticle]] = {}
