@@ -52,7 +52,7 @@ def index_one(path: Path, settings: Settings) -> tuple[float, int]:
     """Seconds to read and index one file as a corpus, and its sentence count."""
     start = time.perf_counter()
     raw = read_article(path, path.name, settings.max_article_bytes)
-    engine = Engine.from_articles([raw], settings)
+    engine = Engine.from_articles([raw], settings.core_options().engine)
     return time.perf_counter() - start, engine.sentence_count
 
 

@@ -47,8 +47,8 @@ from pathlib import Path
 import trafilatura
 
 from bot.core.ingest.clean import classify
-from bot.core.ingest.files import ArticleFormatError
 from bot.core.ingest.html import decode_html, read_html
+from bot.core.ingest.raw import ArticleFormatError
 from bot.core.models import BlockKind
 
 log = logging.getLogger(__name__)

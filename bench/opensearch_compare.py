@@ -54,7 +54,7 @@ from bot.core.index.tokenize import Tokenizer, load_aliases  # noqa: E402
 from bot.core.ingest.files import read_files, scan_folder  # noqa: E402
 from bot.core.ingest.prepare import prepare_table, workers_for  # noqa: E402
 from bot.core.ingest.sentences import SentenceSplitter  # noqa: E402
-from bot.core.search.client import ClusterOptions, make_client  # noqa: E402
+from bot.core.search.client import make_client  # noqa: E402
 from bot.core.search.ingest import rebuild  # noqa: E402
 from bot.core.search.live import file_hashes, fingerprint  # noqa: E402
 from bot.core.search.searcher import ClusterEngine, punkt_json  # noqa: E402
@@ -100,29 +100,30 @@ def settings_for(hosts: Sequence[str], index: str) -> Settings:
 
 def build(name: str, folder: Path, settings: Settings) -> Corpus:
     """Prepare ``folder`` once; the embedded engine from the table, the cluster from a bulk."""
+    core = settings.core_options()
+    engine, options = core.engine, settings.cluster_options()
     started = time.perf_counter()
     hashes = file_hashes(folder, scan_folder(folder))
-    raw, failed = read_files(folder, sorted(hashes), settings.max_article_bytes)
-    tokenizer = Tokenizer(aliases=load_aliases(settings.aliases_file))
+    raw, failed = read_files(folder, sorted(hashes), engine.ingest.max_article_bytes)
+    tokenizer = Tokenizer(aliases=load_aliases(engine.ingest.aliases_file))
     splitter = SentenceSplitter.train(a.text for a in raw)
-    prepared = prepare_table(raw, splitter, tokenizer, None, workers_for(settings.ingest_workers))
+    prepared = prepare_table(raw, splitter, tokenizer, None, workers_for(engine.ingest.workers))
     prepare_seconds = time.perf_counter() - started
-    embedded = Engine(prepared.table, settings, tokenizer, splitter, [*failed, *prepared.failed])
-    options = ClusterOptions.of(settings)
+    embedded = Engine(prepared.table, engine, tokenizer, splitter, [*failed, *prepared.failed])
     client = make_client(options)
     started = time.perf_counter()
     written = rebuild(
         client,
         options,
         prepared.table,
-        {"fingerprint": fingerprint(tokenizer, settings), "punkt": punkt_json(splitter.params)},
+        {"fingerprint": fingerprint(tokenizer, engine), "punkt": punkt_json(splitter.params)},
         hashes,
-        settings.bm25_k1,
-        settings.bm25_b,
+        engine.bm25.k1,
+        engine.bm25.b,
         threads=2,
     )
     write_seconds = time.perf_counter() - started
-    cluster = ClusterEngine(client, options, settings, tokenizer, written.meta)
+    cluster = ClusterEngine(client, options, engine, tokenizer, written.meta)
     return Corpus(
         name, folder, embedded, cluster, prepare_seconds, write_seconds, prepared.table.sentences,
         written.bulk.resent,

@@ -174,7 +174,7 @@ def write_articles(work: Path, n: int) -> Path:
     cannot vouch for its hash, so the first start after the build would read
     it again and rewrite the index, which is not the restart being measured.
     """
-    from bot.core.index.saved import RACY_NS
+    from bot.core.index.changes import RACY_NS
 
     folder = work / f"articles-{n}"
     if folder.is_dir() and len(list(folder.iterdir())) == -(-n // PER_ARTICLE):
@@ -194,7 +194,7 @@ def write_articles(work: Path, n: int) -> Path:
 def engine_settings(index_dir: Path) -> object:
     from bot.settings import Settings
 
-    return Settings(_env_file=None, data_dir=index_dir, use_saved_index=True)
+    return Settings(_env_file=None, data_dir=index_dir, use_saved_index=True).core_options()
 
 
 def build(system: str, work: Path, n: int, index_dir: Path) -> dict[str, float]:
@@ -605,8 +605,14 @@ def driver(args: argparse.Namespace) -> None:
 def _versions() -> str:
     from importlib import metadata
 
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:  # a peer left out (--systems): still a report
+            return "not installed"
+
     names = ("numpy", "scipy", "rank-bm25", "bm25s")
-    return ", ".join(f"{name} {metadata.version(name)}" for name in names)
+    return ", ".join(f"{name} {version(name)}" for name in names)
 
 
 def main() -> None:

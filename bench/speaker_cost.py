@@ -61,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data:
         settings = Settings(_env_file=None, data_dir=Path(data), use_saved_index=True)
-        engine = open_engine(args.corpus, settings).engine
+        engine = open_engine(args.corpus, settings.core_options()).engine
     facts_file = SCALE_WORK / "questions.json"
     if facts_file.exists():
         facts = json.loads(facts_file.read_text("utf-8"))[: args.questions]

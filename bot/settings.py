@@ -6,6 +6,7 @@ package never needs a token or a file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -13,7 +14,7 @@ import tomllib
 import types
 import typing
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -26,11 +27,22 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from bot.core.ingest.files import MAX_ARTICLE_BYTES
+from bot.core.answer.engine import AskOptions, EngineOptions
+from bot.core.answer.passages import PassageOptions
+from bot.core.answer.rank import RankOptions
+from bot.core.index.bm25 import Parameters
+from bot.core.index.bundle import StoreOptions
+from bot.core.ingest.prepare import IngestOptions
+from bot.core.ingest.raw import MAX_ARTICLE_BYTES
+from bot.core.options import CoreOptions
+from bot.core.search.options import ClusterOptions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "settings.toml"
 CONFIG_ENV = "NEWSQUOTE_CONFIG"
+
+
+T = TypeVar("T")
 
 
 def config_file() -> Path:
@@ -135,6 +147,9 @@ class Settings(BaseSettings):
     # On SIGTERM, questions being answered get this long to finish; the rest are told the bot
     # is restarting. Keep it well inside the host's stop timeout (Docker: 10 s, Heroku: 30 s).
     shutdown_grace_seconds: float = Field(default=5.0, ge=0, le=60)
+    # The worker logs a "health" line (live asyncio tasks and answer views, loop lag) at INFO
+    # every this many seconds while it runs; 0: only the "stopped" line at the end.
+    health_log_seconds: float = Field(default=0.0, ge=0)
     # Prefix commands (!ask) need Discord's privileged Message Content intent: switch it on in
     # the Developer Portal first, then here. Slash commands and mentions work without it.
     message_content_intent: bool = False
@@ -161,6 +176,41 @@ class Settings(BaseSettings):
             raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    def core_options(self) -> CoreOptions:
+        """What the core reads, built once by a door: the core never sees ``Settings``."""
+        return CoreOptions(
+            corpus_dir=self.corpus_dir,
+            watch_interval_seconds=self.watch_interval_seconds,
+            engine=EngineOptions(
+                ingest=IngestOptions(
+                    self.aliases_file, self.ingest_workers, self.max_article_bytes
+                ),
+                bm25=Parameters(self.bm25_k1, self.bm25_b, self.bm25_epsilon),
+                ask=_picked(AskOptions, self),
+                rank=_picked(RankOptions, self),
+                passages=_picked(PassageOptions, self),
+            ),
+            store=_picked(StoreOptions, self),
+            cluster=self.cluster_options() if self.backend == "opensearch" else None,
+        )
+
+    def cluster_options(self) -> ClusterOptions:
+        """The ``opensearch_*`` settings for the OpenSearch backend; the password stays secret."""
+        return ClusterOptions(
+            hosts=tuple(self.opensearch_hosts),
+            index=self.opensearch_index,
+            username=self.opensearch_username,
+            password=self.opensearch_password,
+            verify_certs=self.opensearch_verify_certs,
+            ca_file=self.opensearch_ca_file,
+            timeout=self.opensearch_timeout_seconds,
+            shards=self.opensearch_shards,
+            replicas=self.opensearch_replicas,
+            candidates=self.opensearch_candidates,
+            articles=self.opensearch_articles,
+            sentences=self.opensearch_sentences,
+        )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -181,6 +231,11 @@ class Settings(BaseSettings):
                 f"config file {str(path)!r} cannot be read: {exc.strerror or exc}"
             ) from exc
         return (init_settings, env_settings, dotenv_settings, toml, file_secret_settings)
+
+
+def _picked(kind: type[T], settings: Settings) -> T:
+    """An options type whose fields are settings of the same names."""
+    return kind(**{field.name: getattr(settings, field.name) for field in dataclasses.fields(kind)})
 
 
 class SettingsFileError(ValueError):

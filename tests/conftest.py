@@ -9,7 +9,7 @@ import hypothesis
 import pytest
 
 from bot.core.answer.engine import Engine
-from bot.core.ingest.files import RawArticle
+from bot.core.ingest.raw import RawArticle
 from bot.core.models import Source
 from bot.settings import Settings
 
@@ -78,9 +78,9 @@ def small_engine(settings: Settings) -> Engine:
         RawArticle(Source("news/storm.txt", "Storm closes harbour", "Coast Courier"), NEWS),
         RawArticle(Source("sport/final.txt", "Rovers win the cup final", None), SPORT),
     ]
-    return Engine.from_articles(articles, settings)
+    return Engine.from_articles(articles, settings.core_options().engine)
 
 
 @pytest.fixture(scope="session")
 def seed_engine() -> Engine:
-    return Engine.from_folder(SEEDS, make_settings())
+    return Engine.from_folder(SEEDS, make_settings().core_options().engine)

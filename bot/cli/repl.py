@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.cli.render import reply_text, sources_text
-from bot.core.errors import UserError
-from bot.core.live import LiveCorpus
+from bot.core.corpus.service import Articles
+from bot.core.errors import UserError, echoed
 from bot.core.models import Reply
 
 HELP = """Ask a question about the loaded articles, e.g.  what did China say?
@@ -42,19 +42,19 @@ def _save_history(readline: object) -> None:
 
 
 def run_repl(
-    corpus: LiveCorpus, top_k: int, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
+    articles: Articles, top_k: int, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
 ) -> int:
     """Read questions until end of input or ``:quit``; returns the exit code.
 
-    The engine is read from ``corpus`` for every command, so changes the
-    watcher applied in the meantime are answered from at once.
+    Every command asks ``articles`` afresh, so changes its watcher applied in the
+    meantime are answered from at once.
     """
     interactive = stdin.isatty()
     if interactive:
         _enable_history()
-    articles = corpus.engine.article_count
-    sentences = corpus.engine.sentence_count
-    print(f"newsquote: {articles} articles, {sentences} sentences. :help for help.", file=out)
+    engine = articles.engine
+    counts = f"{engine.article_count} articles, {engine.sentence_count} sentences"
+    print(f"newsquote: {counts}. :help for help.", file=out)
     last: Reply | None = None
     while True:
         try:
@@ -72,20 +72,20 @@ def run_repl(
         if command == ":help":
             print(HELP, file=out)
         elif command == ":sources":
-            print(sources_text(corpus.engine.sources()), file=out)
+            print(sources_text(articles.sources()), file=out)
         elif command == ":reload":
-            print(f"Reloaded: {corpus.rescan().summary()}.", file=out)
+            print(f"Reloaded: {articles.reload().change.summary()}.", file=out)
         elif command == ":more":
             if last is None:
                 print("Ask a question first; :more shows its next answers.", file=out)
                 continue
-            last = corpus.engine.ask(last.question, top_k, last.offset + top_k)
+            last = articles.ask(last.question, top_k, last.offset + top_k)
             print(reply_text(last), file=out)
         elif command.startswith(":"):
-            print(f"Unknown command {command!r}; :help lists the commands.", file=out)
+            print(f"Unknown command {echoed(command)!r}; :help lists the commands.", file=out)
         else:
             try:
-                last = corpus.engine.ask(command, top_k)
+                last = articles.ask(command, top_k)
             except UserError as exc:
                 print(f"error: {exc}", file=out)
                 continue

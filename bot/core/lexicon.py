@@ -12,15 +12,14 @@ quietly shared.
 The files are package data, read through ``importlib.resources`` so an
 installed wheel finds them as well as a checkout does.
 
-The article-side lists decide what a saved index holds (speakers, cues), yet
-the saved index's fingerprint hashes only the stopwords, aliases and
-abbreviations: after changing one of the attribution lists, bump
-``TOKENIZER_VERSION`` in ``bot/core/index/tokenize.py`` so saved indexes are
-rebuilt.
+The article-side lists decide what a saved index holds (speakers, cues), so the
+saved index's fingerprint includes ``digest()`` of every list: an edited list
+rebuilds saved indexes by itself, as a changed setting does.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from functools import cache
@@ -39,6 +38,17 @@ def entries(name: str) -> tuple[str, ...]:
     return tuple(line for line in lines if line)
 
 
+@cache
+def digest() -> str:
+    """A hash of every bundled list, for fingerprints of what the lists shaped."""
+    data = resources.files("bot.core").joinpath("data")
+    files = sorted((f for f in data.iterdir() if f.name.endswith(".txt")), key=lambda f: f.name)
+    hashed = hashlib.sha256()
+    for file in files:
+        hashed.update(file.name.encode("utf-8") + b"\0" + file.read_bytes() + b"\0")
+    return hashed.hexdigest()[:16]
+
+
 def words(name: str) -> frozenset[str]:
     """The entries of ``name`` as a set: the rules only ask whether a word is listed."""
     return frozenset(entries(name))
@@ -54,8 +64,7 @@ def alternation(listed: Iterable[str]) -> str:
     return "|".join(re.escape(word) for word in sorted(listed, key=lambda w: (-len(w), w)))
 
 
-# --- articles: who is speaking (bot/core/ingest/attribution.py; a change needs a
-#     TOKENIZER_VERSION bump, see above)
+# --- articles: who is speaking (bot/core/ingest/attribution.py, speakers.py)
 REPORTING_VERBS = words("reporting_verbs.txt")
 REPORTING_PARTICIPLES = words("reporting_participles.txt")
 SPEAKER_ASSOCIATES = words("speaker_associates.txt")

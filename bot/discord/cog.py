@@ -19,7 +19,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.models import Reply
+from bot.core.models import Answer, Reply
 from bot.discord.errors import NO_MENTIONS, NotHere, OnCooldown, Restarting, report, send_private
 from bot.discord.formatting import (
     MAX_EMBEDS,
@@ -184,6 +184,10 @@ class Ask(commands.Cog, name="Questions"):
         scoring = self.scorer.ask(question, self.page_size, offset)
         return await in_time(self._unless_stopping(scoring), defer)
 
+    async def context(self, answer: Answer) -> tuple[str, ...]:
+        """The sentences around ``answer`` in its article, scored off the loop."""
+        return await self.scorer.context(answer)
+
     async def listing_embed(self) -> discord.Embed:
         """What /sources and the Sources button show: the articles answering now."""
         return discord.Embed.from_dict(sources_embed(await self.scorer.listing()))
@@ -201,7 +205,7 @@ class Ask(commands.Cog, name="Questions"):
         if not reply.answers:
             await ctx.reply(page.content, mention_author=False, allowed_mentions=NO_MENTIONS)
             return
-        view = AnswerView(self, reply, ctx.author.id)
+        view = AnswerView(self, reply, ctx.author.id, self.settings.button_timeout_seconds)
         view.message = await ctx.reply(
             page.content,
             embeds=embeds_of(page),

@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+from pathlib import Path
 
 from bot.core.errors import UserError
 from bot.settings import Settings
 
 
-def add_discord_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``run`` and ``sync [--guild ID]`` on the CLI's subcommand parser."""
+def add_discord_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    corpus: argparse.ArgumentParser,
+) -> None:
+    """Register ``run [--corpus DIR]`` and ``sync [--guild ID]`` on the CLI's subcommands.
+
+    ``corpus``: the parent parser giving ``--corpus``, shared with the other commands.
+    """
     run = subparsers.add_parser(
         "run",
+        parents=[corpus],
         help="start the Discord worker (needs DISCORD_TOKEN)",
         description=(
             "Connect to Discord and answer /ask, !ask and mentions until SIGTERM or Ctrl-C. "
@@ -60,7 +68,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     _require_discord()
     from bot.discord.worker import run
 
-    return run(settings, token)
+    return run(settings, token, Path(args.corpus) if args.corpus else None)
 
 
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:

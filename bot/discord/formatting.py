@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from bot.core.ingest.files import LoadError
+from bot.core.corpus.service import Listed, Listing, Reloaded, published_at
+from bot.core.ingest.raw import LoadError
 from bot.core.models import Answer, Reply, Source
-from bot.discord.articles import Listed, Listing, Reloaded, published_at
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 MAX_CONTENT = 2000

@@ -9,6 +9,11 @@ On Linux each sample also reads how long the loop's thread sat waiting for a CPU
 on the loop, the GIL, blocking calls) and is ours to fix; the wait itself is time the
 operating system gave to other processes, a sign of an overloaded host. Both are
 reported; where the figure is unavailable all lag counts as our own.
+
+With ``health_log_seconds`` set, the worker also logs a ``health`` line at that
+interval while it runs: the loop's lag so far and how many asyncio tasks are alive.
+A count that climbs with traffic and never comes back down is a task leak, which no
+single request shows; ``bench/soak.py`` watches it over ten minutes of traffic.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import contextlib
 import logging
 import os
 from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -84,3 +90,39 @@ class LoopLag:
             "loop_lag_own_max_ms": round(self.worst_own * 1000, 1),
             "loop_lag_samples": len(ordered),
         }
+
+
+def task_count() -> int:
+    """Tasks alive on the running loop, this caller's included."""
+    return len(asyncio.all_tasks())
+
+
+async def log_health(
+    every: float, lag: LoopLag, gauges: Callable[[], Mapping[str, int]] = dict
+) -> None:
+    """Every ``every`` seconds, log one ``health`` line: live tasks, ``gauges()``, loop lag.
+
+    ``gauges`` adds the counts that explain the tasks (the worker's live answer views,
+    each holding one timeout task), so a reader can tell a backlog that drains from a leak.
+    Runs until cancelled.
+    """
+    while True:
+        await asyncio.sleep(every)
+        log.info("health", extra={"tasks": task_count(), **gauges(), **lag.summary()})
+
+
+@contextlib.asynccontextmanager
+async def health_lines(
+    every: float, lag: LoopLag, gauges: Callable[[], Mapping[str, int]] = dict
+) -> AsyncIterator[None]:
+    """``log_health`` in the background while the block runs; nothing when ``every`` is 0."""
+    if every <= 0:
+        yield
+        return
+    task = asyncio.get_running_loop().create_task(log_health(every, lag, gauges), name="health")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -23,11 +23,12 @@ import os
 import signal
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from bot.core.corpus.service import Articles, Listing, Reloaded
 from bot.core.models import Answer, Reply
 from bot.core.processes import die_with_parent
-from bot.discord.articles import Articles, Listing, Reloaded
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -105,9 +106,12 @@ class ThreadScorer(Scorer):
         self.articles = articles
 
     @classmethod
-    async def load(cls, settings: Settings) -> ThreadScorer:
-        """Load and watch ``settings.corpus_dir`` (``CorpusError`` if it cannot be read)."""
-        return cls(await asyncio.to_thread(Articles.watch, settings))
+    async def load(cls, settings: Settings, folder: Path | None = None) -> ThreadScorer:
+        """Load and watch ``folder`` (default ``settings.corpus_dir``).
+
+        ``CorpusError`` if it cannot be read.
+        """
+        return cls(await asyncio.to_thread(Articles.watch, settings.core_options(), folder))
 
     async def _call(self, method: Method[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await self._run(lambda: method(self.articles, *args, **kwargs))
@@ -121,8 +125,11 @@ class ProcessScorer(Scorer):
         self.child_pid = child_pid
 
     @classmethod
-    async def start(cls, settings: Settings) -> ProcessScorer:
-        """Start the child and load the corpus there (``CorpusError`` if it cannot be read)."""
+    async def start(cls, settings: Settings, folder: Path | None = None) -> ProcessScorer:
+        """Start the child and load ``folder`` there (default ``settings.corpus_dir``).
+
+        ``CorpusError`` if it cannot be read.
+        """
         executor = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
@@ -131,7 +138,9 @@ class ProcessScorer(Scorer):
         )
         child_settings = settings.model_copy(update={"discord_token": None})
         try:
-            pid = await asyncio.get_running_loop().run_in_executor(executor, _load, child_settings)
+            pid = await asyncio.get_running_loop().run_in_executor(
+                executor, _load, child_settings, folder
+            )
         except BaseException:
             executor.shutdown(wait=False, cancel_futures=True)
             raise
@@ -166,10 +175,10 @@ def _child_setup(parent: int, level: str, fmt: str) -> None:
     configure(level, fmt)
 
 
-def _load(settings: Settings) -> int:
+def _load(settings: Settings, folder: Path | None) -> int:
     """Load the corpus here; returns this process's id, for killing it if it ever hangs."""
     global _articles
-    _articles = Articles.watch(settings)
+    _articles = Articles.watch(settings.core_options(), folder, wait_for_cluster=True)
     return os.getpid()
 
 

@@ -2,6 +2,8 @@
 
 A view lives for ``button_timeout_seconds``; then its buttons are disabled on the
 message and clicks on them get a one-line "expired" reply (see ``Ask.on_interaction``).
+The view knows the commands that showed it only as an ``AnswerHost``: what a click
+needs (a page, a context, the listing, the user's cooldown, a shutdown's bookkeeping).
 """
 
 from __future__ import annotations
@@ -11,24 +13,49 @@ import dataclasses
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
 import discord
 
-from bot.core.models import Reply
+from bot.core.models import Answer, Reply
 from bot.discord.errors import NO_MENTIONS, Expired, report
 from bot.discord.formatting import Page, context_embed, reply_page
-
-if TYPE_CHECKING:
-    from bot.discord.cog import Ask
 
 log = logging.getLogger(__name__)
 
 CUSTOM_ID_PREFIX = "newsquote"
 BUTTONS_PER_ROW = 5
 NOT_YOURS = "Only the person who asked can page through these answers; ask your own with /ask."
+GONE = "That article has been removed or no longer has this quote; ask again with /ask."
 
 Callback = Callable[[discord.Interaction], Awaitable[None]]
+
+
+class AnswerHost(Protocol):
+    """What the buttons ask of the commands that showed them (the ``Ask`` cog)."""
+
+    views: dict[str, AnswerView]  # live views by token; a click on any other has expired
+
+    def owed(self, target: discord.Interaction) -> AbstractAsyncContextManager[None]:
+        """Around a click's work, so a shutdown lets it finish (or tells the user)."""
+        ...
+
+    def check_rate(self, user_id: int) -> None:
+        """Count a click that asks again against the user's cooldown."""
+        ...
+
+    async def fetch(self, question: str, offset: int = 0) -> Reply:
+        """The reply to ``question`` from answer ``offset`` on."""
+        ...
+
+    async def context(self, answer: Answer) -> tuple[str, ...]:
+        """The sentences around ``answer`` in its article."""
+        ...
+
+    async def listing_embed(self) -> discord.Embed:
+        """The loaded articles, as /sources shows them."""
+        ...
 
 
 def embeds_of(page: Page) -> list[discord.Embed]:
@@ -47,16 +74,16 @@ def parse_custom_id(custom_id: str) -> tuple[str, str, int] | None:
 class AnswerView(discord.ui.View):
     """Buttons for one answered question; holds the page shown so More and Context know it."""
 
-    def __init__(self, cog: Ask, reply: Reply, asker_id: int) -> None:
-        super().__init__(timeout=cog.settings.button_timeout_seconds)
-        self.cog = cog
+    def __init__(self, host: AnswerHost, reply: Reply, asker_id: int, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.host = host
         self.reply = reply
         self.asker_id = asker_id
         self.token = secrets.token_hex(8)
         self.message: discord.Message | None = None
         self._paging = asyncio.Lock()
         self._layout()
-        cog.views[self.token] = self
+        host.views[self.token] = self
 
     def _layout(self) -> None:
         """Rebuild the buttons for the page in ``self.reply``."""
@@ -106,10 +133,10 @@ class AnswerView(discord.ui.View):
 
     async def _more(self, interaction: discord.Interaction) -> None:
         """Replace the shown answers with the next page for the same question."""
-        async with self._paging, self.cog.owed(interaction):
-            self.cog.check_rate(interaction.user.id)
+        async with self._paging, self.host.owed(interaction):
+            self.host.check_rate(interaction.user.id)
             offset = self.reply.offset + len(self.reply.answers)
-            reply = await self.cog.fetch(self.reply.question, offset)
+            reply = await self.host.fetch(self.reply.question, offset)
             if not reply.answers:
                 self.reply = dataclasses.replace(self.reply, more=False)
                 self._layout()
@@ -130,7 +157,9 @@ class AnswerView(discord.ui.View):
         if index >= len(self.reply.answers):
             raise Expired("That answer is no longer shown; use the buttons under the new page.")
         answer = self.reply.answers[index]
-        sentences = await self.cog.scorer.context(answer)
+        sentences = await self.host.context(answer)
+        if not sentences:  # the folder changed since the answer was given
+            raise Expired(GONE)
         embed = context_embed(answer, sentences, self.reply.offset + index + 1)
         await interaction.response.send_message(
             embed=discord.Embed.from_dict(embed), ephemeral=True, allowed_mentions=NO_MENTIONS
@@ -138,14 +167,14 @@ class AnswerView(discord.ui.View):
 
     async def _sources(self, interaction: discord.Interaction) -> None:
         """The loaded articles, to the clicker only."""
-        embed = await self.cog.listing_embed()
+        embed = await self.host.listing_embed()
         await interaction.response.send_message(
             embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
     async def on_timeout(self) -> None:
         """Disable the buttons on the message so nobody clicks a dead one."""
-        self.cog.views.pop(self.token, None)
+        self.host.views.pop(self.token, None)
         for item in self.children:
             if isinstance(item, discord.ui.Button):
                 item.disabled = True

@@ -11,9 +11,11 @@ stop the watcher and the scoring process (killed if a question keeps it busy).
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import signal
+from pathlib import Path
 
 import discord
 from discord.ext import commands
@@ -21,7 +23,7 @@ from discord.ext import commands
 from bot.core.errors import UserError
 from bot.discord.client import create_bot, use_endpoints
 from bot.discord.cog import Ask
-from bot.discord.health import LoopLag
+from bot.discord.health import LoopLag, health_lines
 from bot.discord.scoring import ProcessScorer, Scorer
 from bot.settings import Settings
 
@@ -37,21 +39,24 @@ class StartupError(UserError):
     """Discord refused to let the worker in, for a reason the operator can fix."""
 
 
-def run(settings: Settings, token: str) -> int:
-    """Load the corpus, connect, and answer until told to stop; 0 after a clean stop."""
+def run(settings: Settings, token: str, folder: Path | None = None) -> int:
+    """Load ``folder`` (default ``settings.corpus_dir``), connect, and answer until stopped.
+
+    0 after a clean stop.
+    """
     _quiet_expected_warnings(settings)
     if not settings.message_content_intent:
         log.info("prefix commands are off: message_content_intent is false (/ask and @ work)")
     use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
-    return asyncio.run(_run(settings, token))
+    return asyncio.run(_run(settings, token, folder))
 
 
-async def _run(settings: Settings, token: str) -> int:
+async def _run(settings: Settings, token: str, folder: Path | None) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    scorer = await ProcessScorer.start(settings)
+    scorer = await ProcessScorer.start(settings, folder)
     try:
         if stop.is_set():  # told to stop while the corpus was loading
             return 0
@@ -88,7 +93,8 @@ async def serve(scorer: Scorer, settings: Settings, token: str, stop: asyncio.Ev
     lag = LoopLag()
     lag.start()
     try:
-        async with bot:
+        gauges = functools.partial(_gauges, bot)
+        async with bot, health_lines(settings.health_log_seconds, lag, gauges):
             runner = asyncio.create_task(bot.start(token), name="discord-gateway")
             stopper = asyncio.create_task(stop.wait(), name="stop-signal")
             await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -99,6 +105,12 @@ async def serve(scorer: Scorer, settings: Settings, token: str, stop: asyncio.Ev
             return 0
     finally:
         await lag.stop()
+
+
+def _gauges(bot: commands.Bot) -> dict[str, int]:
+    """For the health line: answers whose buttons are live (each waits on a timeout task)."""
+    cog = bot.get_cog("Questions")
+    return {"answer_views": len(cog.views) if isinstance(cog, Ask) else 0}
 
 
 async def _stop(bot: commands.Bot, runner: asyncio.Task[None], lag: LoopLag, grace: float) -> int:

@@ -62,6 +62,46 @@ def test_ask_json_reads_many_questions_from_stdin_one_object_per_line():
     assert "communicate" in lines[3]["answers"][0]["quote"]
 
 
+MEGABYTE_QUESTION = "what did China say about " + "the mutiny " * 100_000
+
+
+def test_a_megabyte_question_is_refused_in_one_short_json_line():
+    result = run("ask", "--json", stdin=f"{MEGABYTE_QUESTION}\nwhat did China say?\n")
+    refused, answered = result.stdout.splitlines()
+    assert len(refused) < 300
+    payload = json.loads(refused)
+    assert payload["error"] == (
+        "That question is 1,100,024 characters long; a question may be at most 300 characters."
+    )
+    assert payload["question"] == "what did China say about the mutiny the…"
+    assert payload["answers"] == []
+    assert json.loads(answered)["answers"]  # the next line is answered as usual
+
+
+def test_a_long_question_given_as_arguments_gets_a_short_error():
+    result = run("ask", *MEGABYTE_QUESTION.split()[:2000])
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: That question is 10,995 characters long; a question may be at most 300 characters."
+    )
+
+
+def test_the_length_limit_setting_is_the_rule_stated():
+    limit = {"NEWSQUOTE_MAX_QUESTION_CHARS": "19"}
+    assert run("ask", "what did China say?", env=limit).returncode == 0
+    refused = run("ask", "what did China say??", env=limit)
+    assert "a question may be at most 19 characters." in refused.stderr
+
+
+def test_ask_json_searches_the_question_not_the_greeting_or_mention_around_it():
+    bare, chatty = "what did China say?", "@everyone Hey bot, 'what did China say?' thanks 🙏"
+    result = run("ask", "--json", stdin=f"{bare}\n{chatty}\n")
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert second["question"] == chatty  # repeated as asked
+    assert second["terms"] == first["terms"] == ["china", "say"]
+    assert second["answers"] == first["answers"]
+
+
 def test_ask_json_against_another_corpus(tmp_path):
     (tmp_path / "a.txt").write_text(
         "The council said the bridge would reopen in May.\n\nTraffic was diverted.\n"

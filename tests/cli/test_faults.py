@@ -273,7 +273,7 @@ class Lab:
             "HOME": str(self.root),  # the REPL's history file, if any, stays here
         }
         # The index every cell starts from exists, as it would in use.
-        index.open_engine(self.corpus, self.settings(self.data))
+        index.open_engine(self.corpus, self.settings(self.data).core_options())
         self.events = FolderEvents(self.corpus, self.data)
 
     def settings(self, data: Path) -> Settings:
@@ -329,13 +329,13 @@ class Lab:
     def clean_answers(self, number: int) -> list[dict[str, Any]]:
         """The answers of a clean rebuild of the folder as it stands, in a fresh data folder."""
         fresh = self.root / f"fresh-{number}"
-        opened = index.open_engine(self.corpus, self.settings(fresh))
+        opened = index.open_engine(self.corpus, self.settings(fresh).core_options())
         assert opened.status == "built"
         return [as_json(opened.engine.ask(q).to_json()) for q in QUESTIONS]
 
     def saved_status(self) -> tuple[str, list[dict[str, Any]]]:
         """How the saved index opens now ("loaded": it is current), and its answers."""
-        opened = index.open_engine(self.corpus, self.settings(self.data))
+        opened = index.open_engine(self.corpus, self.settings(self.data).core_options())
         return opened.status, [as_json(opened.engine.ask(q).to_json()) for q in QUESTIONS]
 
     def stray_files(self) -> tuple[list[str], list[str]]:
@@ -350,7 +350,7 @@ class Lab:
                 elif path.read_text(encoding="utf-8") not in self.versions.get(key, set()):
                     visible.append(key)
             folders[:] = [f for f in folders if not f.startswith(".")]  # never an article
-        ours = index.index_file(self.corpus, self.settings(self.data)).name
+        ours = index.index_file(self.corpus, self.settings(self.data).core_options()).name
         for path in sorted(self.data.iterdir()):
             if not path.name.startswith("."):
                 visible += [] if path.name == ours else [f"data/{path.name}"]

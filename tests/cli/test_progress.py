@@ -2,7 +2,7 @@
 
 import io
 
-from bot.cli.main import _progress
+from bot.cli.options import progress_bar as _progress
 
 
 class Terminal(io.StringIO):

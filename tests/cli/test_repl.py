@@ -48,6 +48,17 @@ def test_empty_lines_do_nothing_and_quit_stops_reading():
     assert "1. " not in out
 
 
+def test_a_megabyte_line_gets_a_short_error_and_the_repl_goes_on():
+    out = session("what did China say " * 60_000, ":" + "x" * 1_000_000, "what did China say?")
+    assert len(out) < 5_000
+    assert (
+        "error: That question is 1,139,999 characters long; "
+        "a question may be at most 300 characters." in out
+    )
+    assert f"Unknown command {':' + 'x' * 39 + '…'!r};" in out
+    assert "internal affair" in out
+
+
 def test_more_before_any_question_explains_itself():
     assert "Ask a question first" in session(":more")
 

@@ -29,10 +29,12 @@ from bot.core.ingest.prepare import prepare_table
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.search import bulk
 from bot.core.search import documents as docs
-from bot.core.search.client import ClusterError, ClusterOptions, make_client
+from bot.core.search.client import ClusterError, make_client
 from bot.core.search.ingest import BulkWriter, list_articles, read_meta
-from bot.core.search.live import ClusterCorpus, sync_folder
+from bot.core.search.live import sync_folder
+from bot.core.search.options import ClusterOptions
 from bot.core.search.searcher import ClusterEngine, punkt_of
+from bot.core.search.watched import ClusterCorpus
 from bot.settings import Settings
 from tests.cluster.launcher import OpenSearchCluster
 from tests.cluster.proxy import Faults, Proxy
@@ -66,6 +68,12 @@ def cluster_settings(urls: list[str], index: str, corpus: Path = SEEDS, **more: 
         corpus_dir=corpus,
         **more,
     )
+
+
+def _cluster_engine(settings: Settings) -> ClusterEngine:
+    options = settings.core_options()
+    assert options.cluster is not None
+    return ClusterEngine.open(options.cluster, options.engine)
 
 
 @pytest.fixture
@@ -115,7 +123,7 @@ def _copy_seeds(tmp_path: Path) -> Path:
 
 def _reference(folder: Path, punkt: dict) -> Engine:
     """The embedded engine over ``folder``, split with the cluster index's own Punkt."""
-    settings = make_settings()
+    settings = make_settings().core_options().engine
     raw, errors = read_files(folder, scan_folder(folder))
     splitter = SentenceSplitter(punkt_of(punkt))
     engine = Engine.from_articles([], settings)
@@ -174,8 +182,8 @@ def test_index_then_ask_gives_the_embedded_backends_answers(
     similarity = settings["similarity"][docs.SIMILARITY]
     assert (float(similarity["k1"]), float(similarity["b"])) == (1.0, 0.75)  # bm25_k1, bm25_b
 
-    embedded = Engine.from_folder(SEEDS, make_settings())
-    cluster = ClusterEngine.open(cluster_settings(opensearch_urls, "t-answers"))
+    embedded = Engine.from_folder(SEEDS, make_settings().core_options().engine)
+    cluster = _cluster_engine(cluster_settings(opensearch_urls, "t-answers"))
     bodies = {info.source.id: embedded.table.text(i) for i, info in enumerate(embedded.sources())}
     for question in QUESTIONS:
         for offset in (0, 3):
@@ -210,7 +218,7 @@ def test_a_rebuild_swaps_the_alias_without_a_gap(
 ) -> None:
     """Questions asked all through two rebuilds are answered in full every time."""
     settings = cluster_settings(opensearch_urls, "t-swap")
-    first = sync_folder(SEEDS, settings, rebuild_all=True)
+    first = sync_folder(SEEDS, settings.core_options(), rebuild_all=True)
     engine = first.engine
     expected = engine.ask("what did China say?").to_json()
     failures: list[str] = []
@@ -230,7 +238,7 @@ def test_a_rebuild_swaps_the_alias_without_a_gap(
     thread.start()
     try:
         for _ in range(2):
-            synced = sync_folder(SEEDS, settings, rebuild_all=True)
+            synced = sync_folder(SEEDS, settings.core_options(), rebuild_all=True)
             assert synced.status == "built"
     finally:
         stop.set()
@@ -250,7 +258,7 @@ def test_add_edit_remove_by_article_id_keep_the_statistics_exact(
     folder = _copy_seeds(tmp_path)
     _use(cli_env, opensearch_urls, "t-updates")
     assert main(["index", "--corpus", str(folder)]) == 0
-    options = ClusterOptions.of(cluster_settings(opensearch_urls, "t-updates"))
+    options = cluster_settings(opensearch_urls, "t-updates").cluster_options()
     client = make_client(options)
     generation = read_meta(client, options).index
 
@@ -261,7 +269,7 @@ def test_add_edit_remove_by_article_id_keep_the_statistics_exact(
     out = capsys.readouterr().out
     assert "added: lighthouse.txt" in out and "index updated (1 added" in out
     reference = _check_statistics(client, options, folder)
-    engine = ClusterEngine.open(cluster_settings(opensearch_urls, "t-updates"))
+    engine = _cluster_engine(cluster_settings(opensearch_urls, "t-updates"))
     reply = engine.ask("What did Maren Holt say?")
     assert reply.answers and "lamp never went out" in reply.answers[0].quote
     assert _answers(reply.to_json()) == _answers(
@@ -288,7 +296,7 @@ def test_an_update_that_dies_half_way_is_finished_by_the_next_one(
 ) -> None:
     folder = _copy_seeds(tmp_path)
     settings = cluster_settings(opensearch_urls, "t-crash", folder)
-    sync_folder(folder, settings, rebuild_all=True)
+    sync_folder(folder, settings.core_options(), rebuild_all=True)
     (folder / "lighthouse.txt").write_text(NEW_ARTICLE, "utf-8")
     (folder / "000_9773075bcaa93018.txt").unlink()
     sent = BulkWriter._send
@@ -303,15 +311,15 @@ def test_an_update_that_dies_half_way_is_finished_by_the_next_one(
 
     monkeypatch.setattr(BulkWriter, "_send", dies_after_the_first_batch)
     with pytest.raises(ClusterError, match="died here"):
-        sync_folder(folder, settings)
+        sync_folder(folder, settings.core_options())
     monkeypatch.setattr(BulkWriter, "_send", sent)
-    options = ClusterOptions.of(settings)
+    options = settings.cluster_options()
     client = make_client(options)
     assert sorted(read_meta(client, options).pending) == [
         "000_9773075bcaa93018.txt",
         "lighthouse.txt",
     ]
-    again = sync_folder(folder, settings)
+    again = sync_folder(folder, settings.core_options())
     assert again.status == "updated"
     reference = _check_statistics(client, options, folder)
     assert _answers(again.engine.ask("what did China say?").to_json()) == _answers(
@@ -334,7 +342,7 @@ def test_a_mapping_from_an_older_version_is_rebuilt_into_a_new_index(
         },
     )
     client.index(index=old, id="x", body={"tokens": "legacy", "kind": 7}, refresh=True)
-    synced = sync_folder(SEEDS, cluster_settings(opensearch_urls, "t-legacy"))
+    synced = sync_folder(SEEDS, cluster_settings(opensearch_urls, "t-legacy").core_options())
     assert synced.status == "built" and "unfinished or of another layout" in synced.reason
     assert _alias_targets(client, "t-legacy") == [synced.index]
     # The old index was never written to, and is kept: it was not named by this bot.
@@ -352,7 +360,7 @@ def test_the_repl_and_its_watcher_write_folder_changes_to_the_cluster(
 ) -> None:
     folder = _copy_seeds(tmp_path)
     settings = cluster_settings(opensearch_urls, "t-watch", folder)
-    corpus = ClusterCorpus.load(folder, settings, settle_seconds=1.0)
+    corpus = ClusterCorpus.load(folder, settings.core_options(), settle_seconds=1.0)
     (folder / "lighthouse.txt").write_text(NEW_ARTICLE, "utf-8")
     assert not corpus.poll(now=100.0)  # seen, not settled yet
     change = corpus.poll(now=102.0)
@@ -422,11 +430,11 @@ def test_429_rejections_are_sent_again_until_every_document_is_in(
     faults = Faults(reject_bulks=5, reject_items=3, items_per_reject=7)
     with Proxy(opensearch_urls[0], faults) as proxy:
         settings = cluster_settings([proxy.url], "t-busy")
-        synced = sync_folder(SEEDS, settings, rebuild_all=True)
+        synced = sync_folder(SEEDS, settings.core_options(), rebuild_all=True)
     assert faults.seen["rejected"] == 5 and faults.seen["items"] == 21
     assert synced.bulk.resent > 0  # the writer's own resend, after the helper gave up
     client = _client(opensearch_urls)
-    options = ClusterOptions.of(cluster_settings(opensearch_urls, "t-busy"))
+    options = cluster_settings(opensearch_urls, "t-busy").cluster_options()
     _check_statistics(client, options, SEEDS)
     assert synced.engine.article_count == 2
 
@@ -437,7 +445,9 @@ def test_the_worker_waits_for_a_cluster_that_is_down_and_answers_once_it_is_back
     folder = _copy_seeds(tmp_path)
     with Proxy(opensearch_urls[0], Faults(down=True)) as proxy:
         settings = cluster_settings([proxy.url], "t-wait", folder, opensearch_timeout_seconds=2)
-        corpus = ClusterCorpus.load(folder, settings, wait=True)  # no error: it waits
+        corpus = ClusterCorpus.load(
+            folder, settings.core_options(), wait=True
+        )  # no error: it waits
         reply = corpus.engine.ask("what did China say?")
         assert not reply.answers
         assert reply.no_answer_reason.startswith("The article index cannot be reached just now")
@@ -480,7 +490,7 @@ def test_a_node_dying_mid_bulk_and_mid_questions_loses_nothing(
     The node killed is not the elected cluster manager (see test_cluster.py for why).
     """
     asked = cluster_settings(opensearch_urls, "t-node-q")
-    engine = sync_folder(SEEDS, asked, rebuild_all=True).engine
+    engine = sync_folder(SEEDS, asked.core_options(), rebuild_all=True).engine
     expected = {q: _answers(engine.ask(q).to_json()) for q in QUESTIONS[:12]}
     folder = tmp_path / "big"
     _synthetic_corpus(folder, articles=120, sentences=20)
@@ -516,7 +526,7 @@ def test_a_node_dying_mid_bulk_and_mid_questions_loses_nothing(
     thread = threading.Thread(target=ask_loop)
     thread.start()
     try:
-        synced = sync_folder(folder, cluster_settings(opensearch_urls, "t-node-bulk", folder),
+        synced = sync_folder(folder, cluster_settings(opensearch_urls, "t-node-bulk", folder).core_options(),
                              rebuild_all=True, write_progress=progress)  # fmt: skip
         asked_while_down = count
         time.sleep(1.0)  # a few more questions with the node still gone
@@ -535,7 +545,7 @@ def test_a_node_dying_mid_bulk_and_mid_questions_loses_nothing(
     assert killed.is_set() and written_at_kill
     assert failures == [], failures[:3]
     assert asked_while_down > 0
-    options = ClusterOptions.of(cluster_settings(opensearch_urls, "t-node-bulk", folder))
+    options = cluster_settings(opensearch_urls, "t-node-bulk", folder).cluster_options()
     reference = _check_statistics(client, options, folder)
     assert synced.engine.sentence_count == reference.sentence_count == 120 * 20
     for index in ("t-node-bulk", "t-node-q"):
@@ -548,11 +558,11 @@ def test_the_discord_workers_articles_answer_list_reload_and_give_context(
     opensearch_urls: list[str], tmp_path: Path
 ) -> None:
     """What the worker's scoring process calls, on this backend (the gateway side is unchanged)."""
-    from bot.discord.articles import Articles
+    from bot.core.corpus.service import Articles
 
     folder = _copy_seeds(tmp_path)
     settings = cluster_settings(opensearch_urls, "t-worker", folder, watch_interval_seconds=0)
-    articles = Articles.watch(settings)
+    articles = Articles.watch(settings.core_options(), wait_for_cluster=True)
     try:
         reply = articles.ask("what did China say?", 3)
         assert len(reply.answers) == 3

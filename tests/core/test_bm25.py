@@ -273,7 +273,9 @@ def test_an_index_from_term_ids_equals_one_from_token_lists(generated_docs):
 
 def test_term_ids_that_do_not_add_up_are_refused():
     with pytest.raises(ValueError, match="lengths"):
-        SparseBM25.from_ids(np.array([0, 1]), np.array([1]), ["a", "b"])
+        SparseBM25.from_ids(
+            np.array([0, 1]), np.array([1]), ["a", "b"], Parameters(1.5, 0.75, 0.25)
+        )
 
 
 def test_postings_are_the_sentences_with_the_term_in_order(generated_docs):

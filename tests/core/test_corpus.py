@@ -6,13 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.ingest.files import (
-    ArticleFormatError,
-    LoadError,
-    load_folder,
-    scan_folder,
-    split_front_matter,
-)
+from bot.core.ingest.files import load_folder, scan_folder, split_front_matter
+from bot.core.ingest.raw import ArticleFormatError, LoadError
 from tests.conftest import SEEDS
 
 # sha256 of the two articles as they stand in shared/seeds: the bodies must not change.

@@ -1,7 +1,10 @@
 import pytest
 
+from bot.core.answer.engine import Engine
 from bot.core.errors import QuestionError
-from tests.conftest import SEEDS
+from bot.core.ingest.files import RawArticle
+from bot.core.models import Source
+from tests.conftest import SEEDS, make_settings
 
 BOILERPLATE = ["Similar Posts", "Donate", "Fighting fund", "reader-owned", "Skip to", "- Russian"]
 HEADINGS = [
@@ -110,6 +113,23 @@ def test_empty_or_overlong_questions_are_user_errors(seed_engine, question):
         seed_engine.ask(question)
 
 
+def test_the_refusal_states_the_length_rule_it_applies():
+    articles = [
+        RawArticle(Source("a.txt"), "The city council said the bridge would reopen in May.\n")
+    ]
+    engine = Engine.from_articles(
+        articles, make_settings(max_question_chars=30).core_options().engine
+    )
+    at_limit = "What did the city council say?"
+    assert len(at_limit) == 30
+    assert engine.ask(at_limit).answers  # exactly the limit is accepted
+    with pytest.raises(QuestionError) as refused:
+        engine.ask(at_limit + "x")
+    assert str(refused.value) == (
+        "That question is 31 characters long; a question may be at most 30 characters."
+    )
+
+
 def test_json_contract_fields(seed_engine):
     payload = seed_engine.ask("what did China say?").to_json()
     assert {"question", "answers", "no_answer_reason"} <= payload.keys()
@@ -134,11 +154,11 @@ SEASON = (
 
 def _season_engine(settings):
     from bot.core.answer.engine import Engine
-    from bot.core.ingest.files import RawArticle
+    from bot.core.ingest.raw import RawArticle
     from bot.core.models import Source
 
     return Engine.from_articles(
-        [RawArticle(Source("season.txt", "Season", None), SEASON)], settings
+        [RawArticle(Source("season.txt", "Season", None), SEASON)], settings.core_options().engine
     )
 
 
@@ -168,11 +188,13 @@ KHAN = (
 
 def test_the_sentence_after_that_opens_with_a_pronoun_goes_on_about_the_subject(settings):
     from bot.core.answer.engine import Engine
-    from bot.core.ingest.files import RawArticle
+    from bot.core.ingest.raw import RawArticle
     from bot.core.models import Source
 
     plain = settings.model_copy(update={"passage_chars": 0})
-    engine = Engine.from_articles([RawArticle(Source("khan.txt", "Khan"), KHAN)], plain)
+    engine = Engine.from_articles(
+        [RawArticle(Source("khan.txt", "Khan"), KHAN)], plain.core_options().engine
+    )
     quote = engine.ask("Who became Great Khan in 1251?").answers[0].quote
     assert quote.startswith("Möngke Khan became") and "He died in 1259" in quote
     # One sentence on: the chain of pronouns does not run on through the paragraph.
@@ -197,15 +219,17 @@ DONATIONS = (
 
 def test_a_naming_question_without_a_quote_is_answered_from_the_prose(settings):
     from bot.core.answer.engine import Engine
-    from bot.core.ingest.files import RawArticle
+    from bot.core.ingest.raw import RawArticle
     from bot.core.models import Source
 
-    engine = Engine.from_articles([RawArticle(Source("l.txt", "Luther"), DONATIONS)], settings)
+    engine = Engine.from_articles(
+        [RawArticle(Source("l.txt", "Luther"), DONATIONS)], settings.core_options().engine
+    )
     reply = engine.ask("What did Luther call these donations?")
     assert reply.answers and "a fraud upon the faithful" in reply.answers[0].quote
     off = Engine.from_articles(
         [RawArticle(Source("l.txt", "Luther"), DONATIONS)],
-        settings.model_copy(update={"speech_fallback": False}),
+        settings.model_copy(update={"speech_fallback": False}).core_options().engine,
     )
     assert not off.ask("What did Luther call these donations?").answers
 
@@ -218,7 +242,7 @@ def test_a_speaker_never_quoted_stays_unanswered_even_with_a_topic(seed_engine):
 
 def test_the_question_words_side_by_side_rank_first(settings):
     from bot.core.answer.engine import Engine
-    from bot.core.ingest.files import RawArticle
+    from bot.core.ingest.raw import RawArticle
     from bot.core.models import Source
 
     articles = [
@@ -232,9 +256,11 @@ def test_the_question_words_side_by_side_rank_first(settings):
         ),
     ]
     question = "Who did the Russian foreign ministry meet?"
-    plain = Engine.from_articles(articles, settings.model_copy(update={"phrase_weight": 0.0}))
+    plain = Engine.from_articles(
+        articles, settings.model_copy(update={"phrase_weight": 0.0}).core_options().engine
+    )
     assert [a.source.id for a in plain.ask(question).answers] == ["a.txt", "b.txt"]
-    phrased = Engine.from_articles(articles, settings)
+    phrased = Engine.from_articles(articles, settings.core_options().engine)
     assert [a.source.id for a in phrased.ask(question).answers] == ["b.txt", "a.txt"]
 
 
@@ -242,7 +268,7 @@ def test_the_same_unclosed_quotation_in_two_articles_is_one_answer(settings):
     # Each paragraph ends before the quotation closes; the framing differs too much for the
     # words around it to match, so only the quoted words show it is one statement.
     from bot.core.answer.engine import Engine
-    from bot.core.ingest.files import RawArticle
+    from bot.core.ingest.raw import RawArticle
     from bot.core.models import Source
 
     words = "“We will not retreat from the border, whatever it costs our farmers and exporters."
@@ -254,7 +280,9 @@ def test_the_same_unclosed_quotation_in_two_articles_is_one_answer(settings):
             f"the defence minister told reporters: {words}\n",
         ),
     ]
-    reply = Engine.from_articles(articles, settings).ask("What did the defence minister say?")
+    reply = Engine.from_articles(articles, settings.core_options().engine).ask(
+        "What did the defence minister say?"
+    )
     assert len(reply.answers) == 1
     assert {s.id for s in reply.answers[0].sources} == {"a.txt", "b.txt"}
 
@@ -276,7 +304,7 @@ def test_a_wire_copy_never_shows_a_sentence_twice(tmp_path, settings, question):
     for path in SEEDS.glob("*.txt"):
         for copy in range(3):
             (tmp_path / f"copy{copy}_{path.name}").write_bytes(path.read_bytes())
-    engine = Engine.from_folder(tmp_path, settings)
+    engine = Engine.from_folder(tmp_path, settings.core_options().engine)
     answers = engine.ask(question, top_k=10).answers
     assert answers
     shown = [{engine.sentence_text(i) for i in answer.sentences} for answer in answers]
@@ -284,3 +312,56 @@ def test_a_wire_copy_never_shows_a_sentence_twice(tmp_path, settings, question):
         for theirs in shown[i + 1 :]:
             assert not mine & theirs
     assert all(len(answer.sources) == 3 for answer in answers[:2])
+
+
+HARBOUR = (
+    "The harbour authority said the port would stay closed until Friday.\n\n"
+    "Fishing crews protested outside the town hall on Monday.\n\n"
+    "The mayor said the council would meet the crews on Wednesday.\n"
+)
+BRIDGE = (
+    "The council said the old bridge would reopen in May after repairs.\n\n"
+    "Traffic was diverted through the market square meanwhile.\n"
+)
+ABBEY = (
+    "The abbey trust said the roof would be mended by the spring.\n\n"
+    "Visitors may still walk the cloister on weekdays.\n\n"
+    "A concert in the nave raised money for the repairs.\n"
+)
+
+
+def _article(name, text):
+    return RawArticle(Source(name, name.removesuffix(".txt").title()), text)
+
+
+@pytest.fixture
+def two_articles(settings):
+    return Engine.from_articles(
+        [_article("harbour.txt", HARBOUR), _article("zoo.txt", BRIDGE)],
+        settings.core_options().engine,
+    )
+
+
+def test_context_after_the_corpus_changed_is_still_the_answers_own_article(two_articles):
+    # The Context button asks the engine of the moment about an answer given earlier: an
+    # article added before it (ids sort) moved its numbers, and the context shown was
+    # another article's sentences, or an IndexError (found by bench/soak.py).
+    answer = two_articles.ask("what did the harbour authority say?").answers[0]
+    assert answer.source.id == "harbour.txt"
+    before = two_articles.context(answer)
+    later = two_articles.with_changes([_article("abbey.txt", ABBEY)])
+    assert later.context(answer) == before
+    assert all(text in HARBOUR for text in before) and len(before) == 3
+    shrunk = later.with_changes(removed=["abbey.txt", "zoo.txt"])
+    assert shrunk.context(answer) == before
+
+
+def test_no_context_for_an_answer_whose_article_was_removed_or_rewritten(two_articles):
+    answer = two_articles.ask("what did the harbour authority say?").answers[0]
+    assert two_articles.with_changes(removed=["harbour.txt"]).context(answer) == ()
+    rewritten = _article("harbour.txt", "The harbour reopened on Tuesday.\n\n" + HARBOUR)
+    around = two_articles.with_changes([rewritten]).context(answer)
+    assert answer.quote in around  # found where the edit moved it
+    assert around[0] == "The harbour reopened on Tuesday."
+    gone = _article("harbour.txt", "The harbour reopened on Tuesday after the storm.\n")
+    assert two_articles.with_changes([gone]).context(answer) == ()

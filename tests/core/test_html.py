@@ -10,14 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.core.ingest.clean import classify
-from bot.core.ingest.files import (
-    ArticleFormatError,
-    LoadError,
-    article_files,
-    load_folder,
-    read_article,
-)
+from bot.core.ingest.files import article_files, load_folder, read_article
 from bot.core.ingest.html import declared_encoding, decode_html, read_html
+from bot.core.ingest.raw import ArticleFormatError, LoadError
 from bot.core.models import BlockKind
 
 PARAGRAPHS = (

@@ -9,6 +9,7 @@ import pytest
 
 from bot.core.answer.engine import Engine
 from bot.core.index import bundle as store
+from bot.core.index import changes, encoding
 from bot.core.index import saved as index
 from bot.core.ingest.files import scan_folder
 from tests.conftest import NEWS, SEEDS, SPORT, make_settings
@@ -71,8 +72,8 @@ def assert_same_answers(engine, reference):
 
 
 def test_a_loaded_index_holds_exactly_what_a_build_makes(corpus, indexed):
-    built = index.open_engine(corpus, indexed)
-    loaded = index.open_engine(corpus, indexed)
+    built = index.open_engine(corpus, indexed.core_options())
+    loaded = index.open_engine(corpus, indexed.core_options())
     assert (built.status, loaded.status) == ("built", "loaded")
     assert_same_table(loaded.engine.table, built.engine.table)
     saved, fresh = loaded.engine.splitter.params, built.engine.splitter.params
@@ -84,8 +85,8 @@ def test_a_loaded_index_holds_exactly_what_a_build_makes(corpus, indexed):
 
 
 def test_a_loaded_index_restores_both_bm25_indexes_score_for_score(corpus, indexed):
-    built = index.open_engine(corpus, indexed).engine
-    loaded = index.open_engine(corpus, indexed).engine
+    built = index.open_engine(corpus, indexed.core_options()).engine
+    loaded = index.open_engine(corpus, indexed.core_options()).engine
     assert np.array_equal(loaded.corpus.paragraph, built.corpus.paragraph)
     for question in [*QUESTIONS, "storm damage roads closed", "no such words zzz"]:
         terms = built.tokenizer(question)
@@ -96,17 +97,17 @@ def test_a_loaded_index_restores_both_bm25_indexes_score_for_score(corpus, index
 
 
 def test_an_index_saved_by_the_old_layout_is_rebuilt(corpus, indexed, monkeypatch, caplog):
-    monkeypatch.setattr(index, "LAYOUT_VERSION", index.LAYOUT_VERSION - 1)
-    index.open_engine(corpus, indexed)
+    monkeypatch.setattr(encoding, "LAYOUT_VERSION", encoding.LAYOUT_VERSION - 1)
+    index.open_engine(corpus, indexed.core_options())
     monkeypatch.undo()
     with caplog.at_level(logging.WARNING, logger="bot"):
-        assert index.open_engine(corpus, indexed).status == "built"
+        assert index.open_engine(corpus, indexed.core_options()).status == "built"
     assert any("layout" in r.getMessage() for r in caplog.records)
 
 
 def test_quotes_from_a_loaded_index_are_slices_of_the_article(corpus, indexed):
-    index.open_engine(corpus, indexed)
-    engine = index.open_engine(corpus, indexed).engine
+    index.open_engine(corpus, indexed.core_options())
+    engine = index.open_engine(corpus, indexed.core_options()).engine
     offsets = engine.table.columns["article_sentences"].tolist()
     assert offsets[-1] == engine.sentence_count > 0
     for number, source in enumerate(engine.table.sources):
@@ -116,38 +117,40 @@ def test_quotes_from_a_loaded_index_are_slices_of_the_article(corpus, indexed):
 
 
 def test_loading_logs_it_and_does_not_index(corpus, indexed, caplog):
-    index.open_engine(corpus, indexed)
+    index.open_engine(corpus, indexed.core_options())
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="bot"):
-        index.open_engine(corpus, indexed)
+        index.open_engine(corpus, indexed.core_options())
     messages = [r.getMessage() for r in caplog.records]
     assert "loaded index" in messages
     assert "corpus indexed" not in messages
 
 
 def test_added_changed_and_removed_files_equal_a_rebuild(corpus, indexed):
-    index.open_engine(corpus, indexed)
+    index.open_engine(corpus, indexed.core_options())
     (corpus / "festival.txt").write_text(FESTIVAL, encoding="utf-8")
     (corpus / "bridge.txt").write_text(BRIDGE.replace("May", "September"), encoding="utf-8")
     (corpus / "sport.txt").unlink()
-    opened = index.open_engine(corpus, indexed)
+    opened = index.open_engine(corpus, indexed.core_options())
     assert opened.status == "updated"
-    assert opened.changes == store.ArticleChanges(
+    assert opened.changes == changes.ArticleChanges(
         ("festival.txt",), ("sport.txt",), ("bridge.txt",)
     )
-    reference = Engine.from_folder(corpus, make_settings())
+    reference = Engine.from_folder(corpus, make_settings().core_options().engine)
     assert_same_answers(opened.engine, reference)
     assert "September" in opened.engine.ask("when will the bridge reopen?").answers[0].quote
-    assert index.open_engine(corpus, indexed).status == "loaded"  # the update was saved
+    assert (
+        index.open_engine(corpus, indexed.core_options()).status == "loaded"
+    )  # the update was saved
 
 
 def test_an_edit_that_keeps_size_and_mtime_is_found_by_its_hash(corpus, indexed):
-    index.open_engine(corpus, indexed)
+    index.open_engine(corpus, indexed.core_options())
     path = corpus / "bridge.txt"
     before = path.stat()
     path.write_text(BRIDGE.replace("May", "Jun"), encoding="utf-8")  # same length
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-    opened = index.open_engine(corpus, indexed)
+    opened = index.open_engine(corpus, indexed.core_options())
     assert opened.changes.changed == ("bridge.txt",)
     assert "Jun" in opened.engine.ask("when will the bridge reopen?").answers[0].quote
 
@@ -156,30 +159,30 @@ def test_an_edit_that_keeps_size_and_mtime_is_found_by_its_hash(corpus, indexed)
 def counted_reads(monkeypatch):
     """Files read to be hashed, by name."""
     read = []
-    digest = store.file_digest
+    digest = changes.file_digest
 
     def counting(path):
         read.append(path.name)
         return digest(path)
 
-    monkeypatch.setattr(store, "file_digest", counting)
+    monkeypatch.setattr(changes, "file_digest", counting)
     return read
 
 
 def test_files_untouched_since_the_last_start_are_not_read_again(
     corpus, indexed, monkeypatch, counted_reads
 ):
-    monkeypatch.setattr(index, "RACY_NS", 0)  # the files here were written just now
-    index.open_engine(corpus, indexed)
-    assert len(counted_reads) == len(index.hash_files(corpus).hashes) > 4
+    monkeypatch.setattr(changes, "RACY_NS", 0)  # the files here were written just now
+    index.open_engine(corpus, indexed.core_options())
+    assert len(counted_reads) == len(changes.hash_files(corpus).hashes) > 4
     counted_reads.clear()
-    assert index.open_engine(corpus, indexed).status == "loaded"
+    assert index.open_engine(corpus, indexed.core_options()).status == "loaded"
     assert counted_reads == []
     path = corpus / "bridge.txt"
     before = path.stat()
     path.write_text(BRIDGE.replace("May", "Jun"), encoding="utf-8")  # same size,
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # same mtime: ctime moved
-    opened = index.open_engine(corpus, indexed)
+    opened = index.open_engine(corpus, indexed.core_options())
     assert counted_reads == ["bridge.txt"] and opened.changes.changed == ("bridge.txt",)
 
 
@@ -187,9 +190,9 @@ def test_files_written_just_before_a_start_are_hashed_again_next_time(
     corpus, indexed, counted_reads
 ):
     names = sorted(key.rsplit("/", 1)[-1] for key in scan_folder(corpus))
-    index.open_engine(corpus, indexed)
+    index.open_engine(corpus, indexed.core_options())
     counted_reads.clear()
-    assert index.open_engine(corpus, indexed).status == "loaded"
+    assert index.open_engine(corpus, indexed.core_options()).status == "loaded"
     assert sorted(counted_reads) == names
 
 
@@ -200,27 +203,29 @@ def test_a_start_rewrites_the_index_for_new_stamps_only_when_many_files_need_the
         (corpus / f"brief{number:02d}.txt").write_text(
             f"Brief number {number} reports a quiet day at the harbour.\n", encoding="utf-8"
         )
-    monkeypatch.setattr(index, "RACY_NS", 0)
-    index.open_engine(corpus, indexed)  # every file vouched for
-    monkeypatch.setattr(index, "RACY_NS", 10**18)  # the next file is written just before
+    monkeypatch.setattr(changes, "RACY_NS", 0)
+    index.open_engine(corpus, indexed.core_options())  # every file vouched for
+    monkeypatch.setattr(changes, "RACY_NS", 10**18)  # the next file is written just before
     (corpus / "late.txt").write_text(BRIDGE.replace("bridge", "ferry"), encoding="utf-8")
-    assert index.open_engine(corpus, indexed).status == "updated"
-    saved = index.index_file(corpus, indexed).stat()
-    monkeypatch.setattr(index, "RACY_NS", 0)  # late.txt could vouch now: 1 file of 31
+    assert index.open_engine(corpus, indexed.core_options()).status == "updated"
+    saved = index.index_file(corpus, indexed.core_options()).stat()
+    monkeypatch.setattr(changes, "RACY_NS", 0)  # late.txt could vouch now: 1 file of 31
     counted_reads.clear()
     for _ in range(2):
-        assert index.open_engine(corpus, indexed).status == "loaded"
+        assert index.open_engine(corpus, indexed.core_options()).status == "loaded"
     assert counted_reads == ["late.txt", "late.txt"]  # read at each start, milliseconds
-    assert index.index_file(corpus, indexed).stat().st_mtime_ns == saved.st_mtime_ns
+    assert index.index_file(corpus, indexed.core_options()).stat().st_mtime_ns == saved.st_mtime_ns
 
 
 def test_unreadable_files_are_remembered_and_dropped_once_fixed(corpus, indexed):
     (corpus / "broken.txt").write_bytes(b"\xff\xfe not utf-8")
-    built = index.open_engine(corpus, indexed)
+    built = index.open_engine(corpus, indexed.core_options())
     assert [e.path for e in built.engine.errors] == ["broken.txt"]
-    assert [e.path for e in index.open_engine(corpus, indexed).engine.errors] == ["broken.txt"]
+    assert [e.path for e in index.open_engine(corpus, indexed.core_options()).engine.errors] == [
+        "broken.txt"
+    ]
     (corpus / "broken.txt").write_text(FESTIVAL, encoding="utf-8")
-    fixed = index.open_engine(corpus, indexed)
+    fixed = index.open_engine(corpus, indexed.core_options())
     assert fixed.engine.errors == ()
     assert "festival.txt" not in fixed.engine.errors
     assert fixed.engine.ask("what did the mayor say about the festival?").answers
@@ -235,14 +240,16 @@ def test_unreadable_files_are_remembered_and_dropped_once_fixed(corpus, indexed)
     ],
 )
 def test_a_damaged_index_is_one_warning_and_a_rebuild(corpus, indexed, caplog, damage):
-    path = index.open_engine(corpus, indexed) and index.index_file(corpus, indexed)
+    path = index.open_engine(corpus, indexed.core_options()) and index.index_file(
+        corpus, indexed.core_options()
+    )
     path.write_bytes(damage(path.read_bytes()))
     caplog.clear()
-    opened = index.open_engine(corpus, indexed)
+    opened = index.open_engine(corpus, indexed.core_options())
     assert opened.status == "built"
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "rebuilding" in warnings[0].getMessage()
-    assert index.open_engine(corpus, indexed).status == "loaded"
+    assert index.open_engine(corpus, indexed.core_options()).status == "loaded"
 
 
 def _shorter(values):
@@ -275,31 +282,35 @@ def _as_float(values):
     ],
 )
 def test_an_index_whose_arrays_do_not_fit_is_rebuilt(corpus, indexed, caplog, name, damage):
-    engine = index.open_engine(corpus, indexed).engine
-    files = index.hash_files(corpus)
-    bundle = index.to_bundle(engine, files, index.fingerprint(engine.tokenizer, indexed), corpus)
+    engine = index.open_engine(corpus, indexed.core_options()).engine
+    files = changes.hash_files(corpus)
+    bundle = encoding.to_bundle(
+        engine, files, encoding.fingerprint(engine.tokenizer, indexed.core_options().engine), corpus
+    )
     arrays = dict(bundle.arrays)
     arrays[name] = damage(arrays[name])
     broken = store.Bundle(arrays, bundle.meta, bundle.fingerprint)
     store.save(indexed.data_dir, broken, index.index_name(corpus))
     caplog.clear()
-    assert index.open_engine(corpus, indexed).status == "built"
+    assert index.open_engine(corpus, indexed.core_options()).status == "built"
     assert any("damaged" in r.getMessage() for r in caplog.records)
 
 
 def test_a_crash_while_saving_leaves_the_previous_index_loadable(corpus, indexed, monkeypatch):
-    index.open_engine(corpus, indexed)
+    index.open_engine(corpus, indexed.core_options())
     (corpus / "festival.txt").write_text(FESTIVAL, encoding="utf-8")
 
     def crash(*args, **kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr(store.os, "replace", crash)
-    opened = index.open_engine(corpus, indexed)  # still answers; the save failed quietly
+    opened = index.open_engine(
+        corpus, indexed.core_options()
+    )  # still answers; the save failed quietly
     assert opened.engine.ask("what did the mayor say about the festival?").answers
     monkeypatch.undo()
     assert not list(indexed.data_dir.glob(".*.tmp"))
-    again = index.open_engine(corpus, indexed)
+    again = index.open_engine(corpus, indexed.core_options())
     assert again.status == "updated"  # the old index loaded, and the change found again
     assert again.changes.added == ("festival.txt",)
 
@@ -317,60 +328,72 @@ def test_changed_settings_mean_a_rebuild(corpus, indexed, tmp_path, caplog, chan
     aliases = tmp_path / "aliases.yaml"
     aliases.write_text("china: [beijing]\n", encoding="utf-8")
     first = indexed.model_copy(update={"aliases_file": aliases})
-    index.open_engine(corpus, first)
+    index.open_engine(corpus, first.core_options())
     if change == "aliases":
         aliases.write_text("china: [beijing, peking]\n", encoding="utf-8")
         second = first
     else:
         second = first.model_copy(update=change)
     caplog.clear()
-    opened = index.open_engine(corpus, second)
+    opened = index.open_engine(corpus, second.core_options())
     assert opened.status == "built"
     assert any("out of date" in r.getMessage() for r in caplog.records)
 
 
 def test_another_tokenizer_version_means_a_rebuild(corpus, indexed, monkeypatch):
-    index.open_engine(corpus, indexed)
-    monkeypatch.setattr(index, "TOKENIZER_VERSION", index.TOKENIZER_VERSION + 1)
-    assert index.open_engine(corpus, indexed).status == "built"
+    index.open_engine(corpus, indexed.core_options())
+    monkeypatch.setattr(encoding, "TOKENIZER_VERSION", encoding.TOKENIZER_VERSION + 1)
+    assert index.open_engine(corpus, indexed.core_options()).status == "built"
+
+
+def test_an_edited_word_list_means_a_rebuild(corpus, indexed, monkeypatch):
+    """A new reporting verb changes who is found speaking: a saved index must not hide it."""
+    from bot.core import lexicon
+
+    index.open_engine(corpus, indexed.core_options())
+    assert index.open_engine(corpus, indexed.core_options()).status == "loaded"
+    monkeypatch.setattr(lexicon, "digest", lambda: "an edited list")
+    assert index.open_engine(corpus, indexed.core_options()).status == "built"
 
 
 def test_two_corpora_keep_separate_indexes(corpus, indexed, tmp_path):
     other = tmp_path / "other" / "articles"  # same folder name, another place
     other.mkdir(parents=True)
     (other / "bridge.txt").write_text(BRIDGE, encoding="utf-8")
-    index.open_engine(corpus, indexed)
-    index.open_engine(other, indexed)
-    assert index.index_file(corpus, indexed) != index.index_file(other, indexed)
-    assert index.open_engine(corpus, indexed).status == "loaded"
-    assert index.open_engine(other, indexed).engine.article_count == 1
+    index.open_engine(corpus, indexed.core_options())
+    index.open_engine(other, indexed.core_options())
+    assert index.index_file(corpus, indexed.core_options()) != index.index_file(
+        other, indexed.core_options()
+    )
+    assert index.open_engine(corpus, indexed.core_options()).status == "loaded"
+    assert index.open_engine(other, indexed.core_options()).engine.article_count == 1
 
 
 def test_without_the_saved_index_nothing_is_written(corpus, tmp_path):
     settings = make_settings(use_saved_index=False, data_dir=tmp_path / "data")
-    assert index.open_engine(corpus, settings).status == "built"
+    assert index.open_engine(corpus, settings.core_options()).status == "built"
     assert not (tmp_path / "data").exists()
 
 
 def test_a_live_corpus_saves_what_it_applies(corpus, indexed):
-    from bot.core.live import LiveCorpus
+    from bot.core.corpus.live import LiveCorpus
 
-    live = LiveCorpus.load(corpus, indexed)
+    live = LiveCorpus.load(corpus, indexed.core_options())
     (corpus / "festival.txt").write_text(FESTIVAL, encoding="utf-8")
     assert live.rescan().added == ("festival.txt",)
-    opened = index.open_engine(corpus, indexed)
+    opened = index.open_engine(corpus, indexed.core_options())
     assert opened.status == "loaded"
     assert_same_answers(opened.engine, live.engine)
 
 
 def test_a_live_corpus_starts_from_the_saved_index(corpus, indexed, caplog):
-    from bot.core.live import LiveCorpus
+    from bot.core.corpus.live import LiveCorpus
 
-    index.open_engine(corpus, indexed)
+    index.open_engine(corpus, indexed.core_options())
     (corpus / "bridge.txt").unlink()
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="bot"):
-        live = LiveCorpus.load(corpus, indexed)
+        live = LiveCorpus.load(corpus, indexed.core_options())
     messages = [r.getMessage() for r in caplog.records]
     assert "loaded index" in messages and "index updated" in messages
     assert "bridge.txt" not in [info.source.id for info in live.engine.sources()]
@@ -383,34 +406,38 @@ def test_a_live_corpus_starts_from_the_saved_index(corpus, indexed, caplog):
 def test_an_empty_corpus_saves_loads_and_declines(tmp_path, indexed):
     folder = tmp_path / "new"
     folder.mkdir()
-    built = index.open_engine(folder, indexed)
+    built = index.open_engine(folder, indexed.core_options())
     assert built.save_error is None and built.engine.article_count == 0
-    loaded = index.open_engine(folder, indexed)
+    loaded = index.open_engine(folder, indexed.core_options())
     assert loaded.status == "loaded"
     reply = loaded.engine.ask("what did China say?")
     assert reply.answers == () and "No articles are loaded yet" in reply.no_answer_reason
     (folder / "bridge.txt").write_text(BRIDGE, encoding="utf-8")
-    assert index.open_engine(folder, indexed).engine.ask("when will the bridge reopen?").answers
+    assert (
+        index.open_engine(folder, indexed.core_options())
+        .engine.ask("when will the bridge reopen?")
+        .answers
+    )
     (folder / "bridge.txt").unlink()
-    emptied = index.open_engine(folder, indexed)
+    emptied = index.open_engine(folder, indexed.core_options())
     assert emptied.status == "updated" and emptied.engine.article_count == 0
-    assert index.open_engine(folder, indexed).status == "loaded"
+    assert index.open_engine(folder, indexed.core_options()).status == "loaded"
 
 
 def test_a_failed_save_is_reported_and_the_previous_index_is_kept(corpus, indexed, monkeypatch):
-    index.open_engine(corpus, indexed)
-    before = index.index_file(corpus, indexed).read_bytes()
+    index.open_engine(corpus, indexed.core_options())
+    before = index.index_file(corpus, indexed.core_options()).read_bytes()
     (corpus / "festival.txt").write_text(FESTIVAL, encoding="utf-8")
 
     def disk_full(handle, header, arrays):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(store, "_write", disk_full)
-    opened = index.open_engine(corpus, indexed)
+    opened = index.open_engine(corpus, indexed.core_options())
     assert opened.save_error == "No space left on device"
     assert "not saved: No space left on device" in index.describe(opened)
     assert opened.engine.ask("what did the mayor say about the festival?").answers
-    assert index.index_file(corpus, indexed).read_bytes() == before
+    assert index.index_file(corpus, indexed.core_options()).read_bytes() == before
     assert not list(indexed.data_dir.glob(".*.tmp"))
 
 
@@ -423,13 +450,16 @@ def test_indexes_of_deleted_folders_are_dropped_at_the_next_save(tmp_path, index
         folders.append(folder)
     gone, kept, current = folders
     for folder in (gone, kept):
-        index.open_engine(folder, indexed)
+        index.open_engine(folder, indexed.core_options())
     shutil.rmtree(gone)
     unrelated = indexed.data_dir / "notes.nqi"
     unrelated.write_bytes(b"not an index of ours")
-    index.open_engine(current, indexed)
-    assert not index.index_file(gone, indexed).exists()
-    assert index.index_file(kept, indexed).exists() and index.index_file(current, indexed).exists()
+    index.open_engine(current, indexed.core_options())
+    assert not index.index_file(gone, indexed.core_options()).exists()
+    assert (
+        index.index_file(kept, indexed.core_options()).exists()
+        and index.index_file(current, indexed.core_options()).exists()
+    )
     assert unrelated.exists()  # not a bundle this project wrote: never deleted
 
 
@@ -442,11 +472,13 @@ def test_saved_indexes_past_the_limit_go_least_recently_used_first(tmp_path, ind
         (folder / "bridge.txt").write_text(BRIDGE, encoding="utf-8")
         folders.append(folder)
     a, b, c = folders
-    index.open_engine(a, settings)
-    index.open_engine(b, settings)
-    os.utime(index.index_file(a, settings), ns=(1, 1))  # a long time ago
-    os.utime(index.index_file(b, settings), ns=(2, 2))
-    assert index.open_engine(a, settings).status == "loaded"  # a load counts as a use
-    index.open_engine(c, settings)
+    index.open_engine(a, settings.core_options())
+    index.open_engine(b, settings.core_options())
+    os.utime(index.index_file(a, settings.core_options()), ns=(1, 1))  # a long time ago
+    os.utime(index.index_file(b, settings.core_options()), ns=(2, 2))
+    assert (
+        index.open_engine(a, settings.core_options()).status == "loaded"
+    )  # a load counts as a use
+    index.open_engine(c, settings.core_options())
     kept = sorted(p.name.split("-")[0] for p in settings.data_dir.glob("*.nqi"))
     assert kept == ["a", "c"]

@@ -24,12 +24,23 @@ def test_list_says_what_it_is_for(name):
     assert first.startswith("# ") and len(first) > 20
 
 
+# Lists of the chat around a question ("hey there", "thank you"): phrases, not words.
+PHRASES = {
+    "acknowledgements.txt",
+    "addressees.txt",
+    "greetings.txt",
+    "politeness.txt",
+    "thanks.txt",
+}
+
+
 @pytest.mark.parametrize("name", LISTS)
 def test_list_entries_are_distinct_single_words(name):
     entries = lexicon.entries(name)
     assert entries
     assert len(entries) == len(set(entries)), "an entry is listed twice"
-    assert all(not re.search(r"\s", entry) for entry in entries)
+    if name not in PHRASES:
+        assert all(not re.search(r"\s", entry) for entry in entries)
 
 
 @pytest.mark.parametrize("name", [n for n in LISTS if n != "dotted_titles.txt"])

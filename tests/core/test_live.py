@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from bot.core.live import LiveCorpus, Watcher
+from bot.core.corpus.live import LiveCorpus, Watcher
 
 BASE = {
     "harbour.txt": "The harbour authority said the port would stay closed until Friday.\n\n"
@@ -30,7 +30,7 @@ def write(folder, name, text, mtime_step=0):
 def live(tmp_path, settings):
     for name, text in BASE.items():
         write(tmp_path, name, text)
-    return LiveCorpus.load(tmp_path, settings, settle_seconds=1.0)
+    return LiveCorpus.load(tmp_path, settings.core_options(), settle_seconds=1.0)
 
 
 def quotes(live, question):
@@ -110,7 +110,7 @@ def test_rescan_applies_changes_without_waiting(live, tmp_path):
 def test_the_watcher_thread_picks_up_adds_edits_and_deletes(tmp_path, settings):
     for name, text in BASE.items():
         write(tmp_path, name, text)
-    live = LiveCorpus.load(tmp_path, settings, settle_seconds=0.1)
+    live = LiveCorpus.load(tmp_path, settings.core_options(), settle_seconds=0.1)
 
     def eventually(check, seconds=10.0):
         deadline = time.monotonic() + seconds
@@ -180,3 +180,17 @@ def test_an_article_that_breaks_preparation_costs_only_that_article(live, tmp_pa
     assert [(e.path, e.reason) for e in live.errors] == [
         ("odd.txt", "could not be prepared (IndexError: a bug this article meets)")
     ]
+
+
+def test_files_that_vanish_before_they_settle_are_forgotten(live, tmp_path):
+    # A copier's or an editor's short-lived files: seen once, gone by the next poll. The
+    # corpus must not remember each one for as long as it runs (found by bench/soak.py).
+    for i in range(50):
+        path = write(tmp_path, f"flash-{i}.txt", "The mayor said the fair was cancelled.\n")
+        live.poll(now=float(i))
+        path.unlink()
+    write(tmp_path, "kept.txt", "The coach said the team would train at dawn all week.\n")
+    live.poll(now=60.0)
+    assert live.poll(now=62.0).added == ("kept.txt",)
+    assert len(live._pending) == 0  # the only record of files not yet applied
+    assert live.rescan().added == ()

@@ -22,21 +22,18 @@ from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from bot.core.answer.chatter import without_chatter
 from bot.core.answer.engine import Engine
 from bot.core.answer.question import parse_question
 from bot.core.errors import UserError
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.clean import classify
 from bot.core.ingest.document import prepare_article
-from bot.core.ingest.files import (
-    METADATA_FIELDS,
-    ArticleFormatError,
-    RawArticle,
-    read_article,
-    split_front_matter,
-)
+from bot.core.ingest.files import read_article, split_front_matter
 from bot.core.ingest.html import read_html
+from bot.core.ingest.raw import METADATA_FIELDS, ArticleFormatError, RawArticle
 from bot.core.ingest.sentences import SentenceSplitter
+from bot.core.lexicon import entries
 from bot.core.models import BlockKind, Reply, Source
 from tests.conftest import NEWS, SPORT, make_settings
 
@@ -333,13 +330,46 @@ def test_parse_question_of_any_string_takes_its_parts_from_the_text(text: str) -
     assert parsed.verb is None or parsed.verb == parsed.verb.lower()
 
 
+@given(messy)
+@example("“@everyone hey” 🤔")
+def test_taking_the_chatter_out_is_done_once_and_never_adds(text: str) -> None:
+    bare = without_chatter(text)
+    assert without_chatter(bare) == bare
+    assert len(bare) <= len(text)
+
+
+_COURTESIES = {
+    line.casefold()
+    for name in ("greetings", "politeness", "acknowledgements", "addressees", "thanks")
+    for line in entries(f"{name}.txt")
+}
+_name = st.from_regex(r"[A-Z][a-z]{2,8}( [A-Z][a-z]{2,8}){0,2}", fullmatch=True)
+_topic = st.lists(st.from_regex(r"[a-z]{3,9}", fullmatch=True), min_size=1, max_size=4).filter(
+    lambda words: not _COURTESIES & set(words)
+)
+_wrappers = st.sampled_from(["", '"{}"', "“{}”", "'{}'", "«{}»", "**{}**", "`{}`"])
+_before = st.sampled_from(["", "hey ", "Hi, ", "hello bot, ", "ok ", "@everyone ", "<@!42> "])
+_after = st.sampled_from(["", " thanks", ", please", " 🤔", " 👍🏽", " https://example.com/a"])
+
+
+@given(_name, _topic, _wrappers, _before, _after)
+def test_a_speech_question_in_any_chatter_parses_as_the_bare_one(
+    name: str, topic: list[str], wrapper: str, before: str, after: str
+) -> None:
+    bare = f"what did {name} say about {' '.join(topic)}?"
+    chatty = before + (wrapper.format(bare) if wrapper else bare) + after
+    expected = parse_question(bare)
+    parsed = parse_question(without_chatter(chatty))
+    assert (parsed.speaker, parsed.topic) == (expected.speaker, expected.topic)
+
+
 @pytest.fixture(scope="module")
 def engine() -> Engine:
     articles = [
         RawArticle(Source("news/storm.txt", "Storm closes harbour", "Coast Courier"), NEWS),
         RawArticle(Source("sport/final.txt", "Rovers win the cup final"), SPORT),
     ]
-    return Engine.from_articles(articles, make_settings(ingest_workers=1))
+    return Engine.from_articles(articles, make_settings(ingest_workers=1).core_options().engine)
 
 
 _question_words = st.sampled_from(
@@ -374,7 +404,8 @@ def _check_ask(engine: Engine, question: str, top_k: int, offset: int) -> None:
     assert isinstance(reply, Reply)
     assert len(reply.answers) <= top_k
     assert reply.answers or reply.no_answer_reason
-    assert reply.terms == tuple(engine.tokenizer(reply.question))
+    # The reply repeats the question as asked and lists the terms of what was searched.
+    assert reply.terms == tuple(engine.tokenizer(without_chatter(reply.question)))
     for answer in reply.answers:
         body = engine.table.text(answer.article)
         assert answer.quote == body[answer.start : answer.end]
@@ -394,7 +425,7 @@ def test_an_engine_over_any_articles_answers_any_question_with_slices(
     bodies: list[str], words: list[str]
 ) -> None:
     raw = [RawArticle(Source(f"{i}.txt"), body) for i, body in enumerate(bodies)]
-    built = Engine.from_articles(raw, make_settings(ingest_workers=1))
+    built = Engine.from_articles(raw, make_settings(ingest_workers=1).core_options().engine)
     # The question borrows the articles' own words, so some are answered.
     question = " ".join(words + [w for b in bodies for w in b.split()[:3]])[:290]
     _check_ask(built, question, 5, 0)

@@ -12,6 +12,7 @@ import random
 import numpy as np
 import pytest
 from opensearchpy.exceptions import AuthenticationException, ConnectionError
+from pydantic import SecretStr
 
 from bot.core.answer.engine import Engine
 from bot.core.index.bm25 import Parameters
@@ -162,9 +163,11 @@ def test_the_password_is_never_shown() -> None:
         hosts=("https://admin:hunter2@search.example:9200",),
         index="news",
         username="admin",
-        password="hunter2",
+        password=SecretStr("hunter2"),
     )
     assert "hunter2" not in repr(options)
+    core = make_settings(backend="opensearch", opensearch_password="hunter2").core_options()
+    assert core.cluster is not None and "hunter2" not in repr(core)
     assert "hunter2" not in options.shown_hosts
     refused = AuthenticationException(401, "security_exception", {"error": "hunter2 is wrong"})
     message = str(describe_failure(refused, options, "reading"))

@@ -19,7 +19,9 @@ import pytest
 
 from bot.core.index import bundle as store
 from bot.core.index.bm25 import SparseBM25
-from bot.core.index.bundle import Bundle, article_changes, bundle_path, load, save
+from bot.core.index.bundle import Bundle, bundle_path, load, save
+from bot.core.index.changes import article_changes, file_digest
+from bot.core.index.encoding import tokenizer_fingerprint
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.sentences import curated_abbreviations
 
@@ -319,16 +321,14 @@ def test_object_and_text_arrays_are_refused_when_saving(tmp_path):
 
 def test_tokenizer_fingerprint_tracks_word_lists_and_parameters():
     abbreviations = curated_abbreviations()
-    base = store.tokenizer_fingerprint(Tokenizer(), abbreviations, k1=1.5, b=0.75, epsilon=0.25)
-    assert base == store.tokenizer_fingerprint(
-        Tokenizer(), abbreviations, k1=1.5, b=0.75, epsilon=0.25
-    )
+    base = tokenizer_fingerprint(Tokenizer(), abbreviations, k1=1.5, b=0.75, epsilon=0.25)
+    assert base == tokenizer_fingerprint(Tokenizer(), abbreviations, k1=1.5, b=0.75, epsilon=0.25)
     assert base["k1"] == 1.5 and base["stemmer"] == "snowball/english"
     fewer = Tokenizer(stopwords=frozenset(["the"]))
-    assert store.tokenizer_fingerprint(fewer, abbreviations, k1=1.5, b=0.75, epsilon=0.25) != base
+    assert tokenizer_fingerprint(fewer, abbreviations, k1=1.5, b=0.75, epsilon=0.25) != base
     aliased = Tokenizer(aliases={"beijing": "china"})
-    assert store.tokenizer_fingerprint(aliased, abbreviations)["aliases"] != base["aliases"]
-    other = store.tokenizer_fingerprint(Tokenizer(), abbreviations | {"xyz"})
+    assert tokenizer_fingerprint(aliased, abbreviations)["aliases"] != base["aliases"]
+    other = tokenizer_fingerprint(Tokenizer(), abbreviations | {"xyz"})
     assert other["abbreviations"] != base["abbreviations"]
     json.dumps(base)
 
@@ -336,7 +336,7 @@ def test_tokenizer_fingerprint_tracks_word_lists_and_parameters():
 def test_file_digest_is_sha256_of_the_bytes(tmp_path):
     path = tmp_path / "a.txt"
     path.write_bytes("Rostov “quote”\n".encode())
-    assert store.file_digest(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert file_digest(path) == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_article_changes_are_reported_by_kind():

@@ -12,8 +12,8 @@ from bot.core.answer.engine import Engine
 from bot.core.index.table import CorpusTable, Packed
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.document import prepare_article
-from bot.core.ingest.files import RawArticle
 from bot.core.ingest.prepare import prepare_table
+from bot.core.ingest.raw import RawArticle
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.models import Source
 from tests.conftest import NEWS, SPORT
@@ -155,7 +155,9 @@ def test_packed_strings_keep_any_text():
 
 
 def test_an_engine_after_changes_scores_as_a_fresh_build(settings):
-    first = Engine.from_articles([ARTICLES[n] for n in ("a-news.txt", "b-china.txt")], settings)
+    first = Engine.from_articles(
+        [ARTICLES[n] for n in ("a-news.txt", "b-china.txt")], settings.core_options().engine
+    )
     changed = first.with_changes([ARTICLES["c-sport.txt"]], removed=["b-china.txt"])
     fresh = Engine(
         CorpusTable.merge(
@@ -167,7 +169,7 @@ def test_an_engine_after_changes_scores_as_a_fresh_build(settings):
                 ]
             ),
         ),
-        settings,
+        settings.core_options().engine,
         first.tokenizer,
         first.splitter,
     )

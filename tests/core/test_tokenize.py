@@ -49,3 +49,15 @@ def test_broken_alias_file_names_the_problem(tmp_path):
     path.write_text("nato: alliance\n", encoding="utf-8")
     with pytest.raises(ValueError, match="must be a list"):
         load_aliases(path)
+
+
+def test_the_word_caches_stay_bounded_however_many_new_words_are_asked(monkeypatch):
+    # Questions bring new words without end; the stem cache kept every one of them.
+    monkeypatch.setattr("bot.core.index.tokenize.WORD_CACHE_SIZE", 64)
+    tok = Tokenizer()
+    words = [f"zq{i}x" for i in range(1000)]
+    for word in words:
+        tok(word)
+    assert tok._word.cache_info().currsize <= 64
+    assert tok._stem.cache_info().currsize <= 64
+    assert tok(" ".join(words[:3])) == Tokenizer()(" ".join(words[:3]))  # same terms as fresh

@@ -13,9 +13,9 @@ from discord.ext import commands
 from pydantic import SecretStr
 
 from bot.core.answer.engine import Engine
-from bot.core.ingest.files import RawArticle
+from bot.core.corpus.service import Articles
+from bot.core.ingest.raw import RawArticle
 from bot.core.models import Source
-from bot.discord.articles import Articles
 from bot.discord.client import create_bot, restore_endpoints, use_endpoints
 from bot.discord.scoring import Scorer, ThreadScorer
 from bot.settings import Settings
@@ -119,7 +119,7 @@ def engine() -> Engine:
         RawArticle(Source("local/harbour.md", "Harbour closed by storm", "Coast Courier"), HARBOUR),
         RawArticle(Source("local/keeper.md", "Lighthouse keeper retires", None), SPEECH),
     ]
-    return Engine.from_articles(articles, Settings(_env_file=None))
+    return Engine.from_articles(articles, Settings(_env_file=None).core_options().engine)
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import discord
 import pytest
 from discord.ext import commands
 
+from bot.core.corpus.service import Articles
 from bot.core.errors import UserError
-from bot.discord.articles import Articles
 from bot.discord.client import (
     NewsquoteBot,
     ShardedNewsquoteBot,

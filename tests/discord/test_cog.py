@@ -94,6 +94,18 @@ async def test_mention_is_answered_without_the_message_content_intent(fake, bot)
     assert all(str(c.body["message_reference"]["message_id"]) != prefixed["id"] for c in replies)
 
 
+async def test_greetings_and_mentions_around_a_question_are_not_searched(fake, bot):
+    slash = await fake.slash("ask", {"question": "@everyone hey, “what did China say?” 🤔"})
+    data = message_of(await fake.response_to(slash))
+    assert "China supports Russia" in data["embeds"][0]["description"]
+
+    mention = await fake.say(
+        f"<@{fake.app_id}> Hi bot! what did China say? thanks", mentions=[fake.bot_user]
+    )
+    call = await fake.reply_to(mention)
+    assert "China supports Russia" in call.body["embeds"][0]["description"]
+
+
 async def test_no_answer_is_a_short_plain_reply(fake, bot):
     interaction = await fake.slash("ask", {"question": "what did Obama say?"})
     data = message_of(await fake.response_to(interaction))
@@ -107,7 +119,9 @@ async def test_no_answer_is_a_short_plain_reply(fake, bot):
 async def test_too_long_question_gets_one_private_line(fake, bot):
     interaction = await fake.slash("ask", {"question": "why " * 200})
     content = assert_one_private_line(await fake.response_to(interaction), "characters long")
-    assert "Traceback" not in content
+    assert content == (
+        "That question is 799 characters long; a question may be at most 300 characters."
+    )
 
 
 async def test_empty_prefix_question_gets_a_one_line_hint(fake, start_bot):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bot.core.answer.engine import ArticleInfo
-from bot.core.ingest.files import LoadError
-from bot.core.live import CorpusChange
+from bot.core.corpus.service import Listed, Listing, Reloaded
+from bot.core.index.changes import CorpusChange
+from bot.core.ingest.raw import LoadError
 from bot.core.models import Answer, Reply, Source
-from bot.discord.articles import Listed, Listing, Reloaded
 from bot.discord.formatting import (
     ELLIPSIS,
     MAX_DESCRIPTION,

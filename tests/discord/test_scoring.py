@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from bot.core.answer.engine import Engine
+from bot.core.corpus.service import Articles
 from bot.core.errors import CorpusError, QuestionError
-from bot.discord.articles import Articles
 from bot.discord.scoring import ProcessScorer, ThreadScorer
 from tests.discord.conftest import make_settings
 from tests.discord.worker_process import write_corpus
@@ -34,7 +34,7 @@ async def test_thread_scorer_answers_exactly_like_the_engine(engine):
 
 async def test_process_scorer_loads_the_corpus_once_in_a_child_and_answers_the_same(tmp_path):
     settings = make_settings(corpus_dir=write_corpus(tmp_path / "articles"))
-    local = Engine.from_folder(settings.corpus_dir, settings)
+    local = Engine.from_folder(settings.corpus_dir, settings.core_options().engine)
     scorer = await ProcessScorer.start(settings)
     try:
         listing = await scorer.listing()

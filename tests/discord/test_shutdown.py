@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.core.corpus.service import Articles
 from bot.discord import cog, scoring, worker
-from bot.discord.articles import Articles
 from bot.discord.client import restore_endpoints, use_endpoints
 from bot.discord.scoring import ProcessScorer, ThreadScorer
 from tests.discord.conftest import TOKEN, make_settings

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from bot.discord.formatting import unescape
+from bot.discord.views import GONE
 from tests.discord.fake_discord import EPHEMERAL
+from tests.discord.test_cog import DAM
+from tests.discord.worker_process import write_corpus
 
 QUESTION = "what did China say?"
 
@@ -107,3 +110,28 @@ async def test_prefix_answer_buttons_are_disabled_by_editing_the_message(fake, s
     )
     assert reply.body["components"]
     assert all(b["disabled"] for b in buttons(edit.body).values())
+
+
+async def test_context_follows_the_folder_that_changed_since_the_answer(fake, start_bot, tmp_path):
+    # The Context button of an answer given before a reload: the articles' numbers have
+    # moved, and it showed another article's sentences or an apology (bench/soak.py).
+    corpus = write_corpus(tmp_path / "articles")
+    await start_bot(corpus=corpus, watch_interval_seconds=0)
+    message = await ask(fake)
+    context = buttons(message)["Context 1"]["custom_id"]
+    (corpus / "aaa.md").write_text(DAM, encoding="utf-8")  # sorts first: numbers move
+    await reload(fake)
+
+    data = (await fake.response_to(await fake.click(message["id"], context))).body["data"]
+    description = unescape(data["embeds"][0]["description"])
+    assert "China supports Russia" in description and "reservoir" not in description
+
+    (corpus / "china.md").unlink()
+    await reload(fake)
+    data = (await fake.response_to(await fake.click(message["id"], context))).body["data"]
+    assert data["flags"] & EPHEMERAL and data["content"] == GONE
+
+
+async def reload(fake) -> None:
+    interaction = await fake.slash("reload", user=fake.user("editor"))
+    assert (await fake.response_to(interaction)).body["type"] == 4

@@ -9,11 +9,11 @@ import sys
 
 import pytest
 
+from bot.cli.main import build_parser
+from bot.core.corpus.service import Articles
 from bot.core.errors import UserError
 from bot.discord import worker
-from bot.discord.articles import Articles
 from bot.discord.client import restore_endpoints, use_endpoints
-from bot.discord.commands import add_discord_commands
 from bot.discord.scoring import ThreadScorer
 from tests.discord.conftest import TOKEN, make_settings
 from tests.discord.test_cog import DAM
@@ -21,9 +21,7 @@ from tests.discord.worker_process import WorkerProcess, clean_env
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m bot")
-    add_discord_commands(root.add_subparsers(dest="command", required=True))
-    return root
+    return build_parser()
 
 
 def test_run_and_sync_are_registered_with_their_options():
@@ -31,6 +29,8 @@ def test_run_and_sync_are_registered_with_their_options():
     assert args.guild == 123 and args.func.__name__ == "cmd_sync"
     assert parser().parse_args(["sync"]).guild is None
     assert parser().parse_args(["run"]).func.__name__ == "cmd_run"
+    assert parser().parse_args(["run"]).corpus is None
+    assert parser().parse_args(["run", "--corpus", "elsewhere"]).corpus == "elsewhere"
 
 
 @pytest.mark.parametrize("command", ["run", "sync"])
@@ -137,3 +137,17 @@ async def test_worker_process_answers_follows_its_folder_and_stops_cleanly_on_si
     assert "could not stop the corpus watcher" not in output
     await asyncio.sleep(0.05)
     assert not fake.connections, "the gateway connection was not closed"
+
+
+async def test_run_answers_from_the_corpus_folder_given_on_the_command_line(fake, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "dam.md").write_text(DAM, encoding="utf-8")
+    async with WorkerProcess(fake, tmp_path, args=["--corpus", str(other)]) as process:
+        ready = await process.log_line("discord ready")
+        assert ready["articles"] == 1  # not the three of the corpus_dir setting
+        interaction = await fake.slash("ask", {"question": "what did Ruth Moyo say?"})
+        data = (await fake.response_to(interaction, timeout=10)).body["data"]
+        assert "lower the reservoir" in data["embeds"][0]["description"]
+        code, output = await process.terminate(timeout=10)
+    assert code == 0, output

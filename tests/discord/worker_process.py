@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +45,22 @@ def clean_env(**extra: str) -> dict[str, str]:
 class WorkerProcess:
     """One ``python -m bot run`` child with JSON logs on stderr, read as they come."""
 
-    def __init__(self, fake: FakeDiscord, workdir: Path, **settings: str) -> None:
+    def __init__(
+        self,
+        fake: FakeDiscord,
+        workdir: Path,
+        args: Sequence[str] = (),
+        *,
+        corpus: Path | None = None,
+        **settings: str,
+    ) -> None:
+        """``args`` follow ``python -m bot run``; ``corpus``: the articles folder to serve
+        (default: the test articles, written anew)."""
         self.env = clean_env(
             DISCORD_TOKEN=TOKEN,
             NEWSQUOTE_DISCORD_API_BASE=fake.api_base,
             NEWSQUOTE_DISCORD_GATEWAY_URL=fake.gateway_url,
-            NEWSQUOTE_CORPUS_DIR=str(write_corpus(workdir / "articles")),
+            NEWSQUOTE_CORPUS_DIR=str(corpus or write_corpus(workdir / "articles")),
             NEWSQUOTE_GUILD_READY_TIMEOUT="0.05",
             NEWSQUOTE_DATA_DIR=str(workdir / "data"),
             NEWSQUOTE_LOG_LEVEL="INFO",
@@ -57,6 +68,7 @@ class WorkerProcess:
             **settings,
         )
         self.workdir = workdir
+        self.args = tuple(args)  # after ``python -m bot run``
         self.lines: list[str] = []
         self.process: asyncio.subprocess.Process | None = None
 
@@ -66,6 +78,7 @@ class WorkerProcess:
             "-m",
             "bot",
             "run",
+            *self.args,
             cwd=self.workdir,
             env=self.env,
             stdout=asyncio.subprocess.PIPE,

@@ -10,39 +10,40 @@ reply says plainly why there is none.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from operator import attrgetter
 from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 
+from bot.core.answer.chatter import without_chatter
 from bot.core.answer.indexed import IndexedCorpus
 from bot.core.answer.need import need_of, uncovered, unknown_name
 from bot.core.answer.passages import MERGE_LOOKAHEAD, PassageOptions, PassagePicker
 from bot.core.answer.question import ParsedQuestion, parse_question
 from bot.core.answer.rank import Ranker, RankOptions
 from bot.core.answer.reasons import answer_of
-from bot.core.errors import QuestionError
+from bot.core.errors import QuestionError, too_long
 from bot.core.index.bm25 import Parameters, SparseBM25
 from bot.core.index.table import CorpusTable
 from bot.core.index.tokenize import Tokenizer, load_aliases
 from bot.core.ingest.files import LoadError, RawArticle, load_folder
-from bot.core.ingest.prepare import Progress, prepare_table, workers_for
+from bot.core.ingest.prepare import IngestOptions, Progress, prepare_table, workers_for
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.lexicon import NAMING_VERBS
 from bot.core.models import Answer, Reply, Source
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # An empty corpus is a normal state (a new folder, every file unreadable, the last one removed).
 NO_ARTICLES = "No articles are loaded yet: add article files to the corpus folder."
+ASK_SOMETHING = "Ask a question, for example: what did China say?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,26 @@ class ArticleInfo:
 
     source: Source
     sentences: int
+
+
+@dataclass(frozen=True, slots=True)
+class AskOptions:
+    """How questions are taken and answered (set in ``Settings``, where each is explained)."""
+
+    top_k: int
+    max_question_chars: int
+    speech_fallback: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """What an engine reads: how it prepares articles, scores, ranks and quotes."""
+
+    ingest: IngestOptions
+    bm25: Parameters
+    ask: AskOptions
+    rank: RankOptions
+    passages: PassageOptions
 
 
 class Engine:
@@ -64,7 +85,7 @@ class Engine:
     def __init__(
         self,
         table: CorpusTable,
-        settings: Settings,
+        options: EngineOptions,
         tokenizer: Tokenizer,
         splitter: SentenceSplitter,
         errors: Sequence[LoadError] = (),
@@ -76,44 +97,43 @@ class Engine:
         (saved with it), so a load need not build them again; None builds them
         from the table's term numbers (nothing is tokenized again).
         """
-        self.settings = settings
+        self.options = options
         self.tokenizer = tokenizer
         self.splitter = splitter
         self.errors = tuple(errors)
         self.table = table
-        params = Parameters(settings.bm25_k1, settings.bm25_b, settings.bm25_epsilon)
-        self.corpus = IndexedCorpus(table, params, tokenizer.speech_term, indexes)
+        self.corpus = IndexedCorpus(table, options.bm25, tokenizer.speech_term, indexes)
         self.index, self.paragraphs = self.corpus.index, self.corpus.paragraphs
-        self._ranker = Ranker(self.corpus, tokenizer, _options(RankOptions, settings))
-        self._passages = PassagePicker(self.corpus, tokenizer, _options(PassageOptions, settings))
+        self._ranker = Ranker(self.corpus, tokenizer, options.rank)
+        self._passages = PassagePicker(self.corpus, tokenizer, options.passages)
 
     @classmethod
     def from_folder(
         cls,
         folder: Path,
-        settings: Settings,
+        options: EngineOptions,
         progress: Progress | None = None,
     ) -> Engine:
         """Load, clean, split and index every article under ``folder``."""
-        raw, errors = load_folder(folder, max_bytes=settings.max_article_bytes)
-        return cls.from_articles(raw, settings, errors, progress)
+        raw, errors = load_folder(folder, max_bytes=options.ingest.max_article_bytes)
+        return cls.from_articles(raw, options, errors, progress)
 
     @classmethod
     def from_articles(
         cls,
         raw: Sequence[RawArticle],
-        settings: Settings,
+        options: EngineOptions,
         errors: Sequence[LoadError] = (),
         progress: Progress | None = None,
     ) -> Engine:
         """Index already-read articles; Punkt is trained on them first."""
         started = time.perf_counter()
-        tokenizer = Tokenizer(aliases=load_aliases(settings.aliases_file))
+        tokenizer = Tokenizer(aliases=load_aliases(options.ingest.aliases_file))
         splitter = SentenceSplitter.train(a.text for a in raw)
-        workers = workers_for(settings.ingest_workers)
+        workers = workers_for(options.ingest.workers)
         prepared = prepare_table(raw, splitter, tokenizer, progress, workers)
         errors = sorted([*errors, *prepared.failed], key=attrgetter("path"))
-        engine = cls(prepared.table, settings, tokenizer, splitter, errors)
+        engine = cls(prepared.table, options, tokenizer, splitter, errors)
         log.info(
             "corpus indexed",
             extra={
@@ -140,7 +160,7 @@ class Engine:
         term numbers (vectorised, about a second at a million sentences), so their
         scores are a fresh build's.
         """
-        workers = workers_for(self.settings.ingest_workers)
+        workers = workers_for(self.options.ingest.workers)
         new = prepare_table(upserts, self.splitter, self.tokenizer, progress, workers)
         # An upsert that could not be prepared leaves the index, like a file that cannot be read.
         removed = [*removed, *(e.path for e in new.failed)]
@@ -148,7 +168,7 @@ class Engine:
             [*(self.errors if errors is None else errors), *new.failed], key=attrgetter("path")
         )
         return Engine(
-            CorpusTable.merge(self.table, new.table, removed), self.settings, self.tokenizer,
+            CorpusTable.merge(self.table, new.table, removed), self.options, self.tokenizer,
             self.splitter, errors,
         )  # fmt: skip
 
@@ -180,36 +200,65 @@ class Engine:
         return self.corpus.sentence_text(doc)
 
     def context(self, answer: Answer, before: int = 2, after: int = 2) -> tuple[str, ...]:
-        """The quotable sentences around an answer in its article, each verbatim, in order."""
+        """The quotable sentences around an answer in its article, each verbatim, in order.
+
+        The answer may come from an earlier engine (a Context button pressed after the
+        folder changed), whose article and sentence numbers have moved since: so its
+        article is found again by id, and its quote in that article's text. Empty when
+        the article is gone or no longer holds the quote.
+        """
+        article = self._article_numbers.get(answer.source.id)
+        if article is None:
+            return ()
+        text = self.corpus.text(article)
+        start = answer.start
+        if text[start : answer.end] != answer.quote:
+            start = text.find(answer.quote)
+            if start < 0:
+                return ()
         offsets = self.table.columns["article_sentences"]
-        first = max(answer.sentences[0] - before, int(offsets[answer.article]))
-        last = min(answer.sentences[-1] + after, int(offsets[answer.article + 1]) - 1)
+        low, high = int(offsets[article]), int(offsets[article + 1])
+        starts = self.corpus.start[low:high]
+        # The sentences holding the quote's first and last characters.
+        first = int(np.searchsorted(starts, start, side="right")) - 1
+        last = int(np.searchsorted(starts, start + len(answer.quote) - 1, side="right")) - 1
+        first, last = max(low + first - before, low), min(low + last + after, high - 1)
         return tuple(self.sentence_text(i) for i in range(first, last + 1))
+
+    @cached_property
+    def _article_numbers(self) -> dict[str, int]:
+        """Article id -> its number in this engine."""
+        return {source.id: number for number, source in enumerate(self.table.sources)}
 
     # --------------------------------------------------------------- answering
 
     def ask(self, question: str, top_k: int | None = None, offset: int = 0) -> Reply:
         """Answer ``question``: up to ``top_k`` excerpts after the first ``offset``, or a reason."""
         text = self._checked(question)
+        wanted = self._wanted(text)
         if not self.table.articles:
-            terms = tuple(self.tokenizer(text))
+            terms = tuple(self.tokenizer(wanted))
             return Reply(text, no_answer_reason=NO_ARTICLES, offset=offset, terms=terms)
-        k = top_k or self.settings.top_k
-        parsed = parse_question(text)
+        k = top_k or self.options.ask.top_k
+        parsed = parse_question(wanted)
         reply, found = self._reply(text, parsed, k, offset)
         naming = (parsed.verb or "").lower() in NAMING_VERBS
-        if not found and naming and parsed.topic and self.settings.speech_fallback:
+        if not found and naming and parsed.topic and self.options.ask.speech_fallback:
             # "What did Luther call these donations?" may ask for words no attribution holds:
             # prose names things itself, so the question's words are then looked for as a
             # fact. "What did Lukashenko say about Wagner?" asks for speech only, and stays
             # unanswered when Lukashenko is never quoted.
-            plain, found = self._reply(text, ParsedQuestion(text), k, offset)
+            plain, found = self._reply(text, ParsedQuestion(wanted), k, offset)
             if found:
                 return plain
         return reply
 
     def _reply(self, text: str, parsed: ParsedQuestion, k: int, offset: int) -> tuple[Reply, bool]:
-        """The reply to ``parsed``, and whether any sentence qualified as an answer."""
+        """The reply to ``parsed``, and whether any sentence qualified as an answer.
+
+        ``text`` is the question as asked, which the reply repeats; ``parsed`` is what of
+        it is searched for.
+        """
         corpus = self.corpus
         need = need_of(parsed, self.tokenizer, corpus)
         reason = uncovered(parsed, need, corpus)
@@ -218,9 +267,9 @@ class Engine:
         # A name no article has (often misspelt: "Melanchhon") does not decline on its own, but
         # the rest of the question must then be covered better.
         unknown = unknown_name(parsed, self.tokenizer, corpus)
-        floor = self.settings.min_coverage
+        floor = self.options.rank.min_coverage
         if unknown is not None:
-            floor = max(floor, self.settings.unknown_name_coverage)
+            floor = max(floor, self.options.rank.unknown_name_coverage)
         ranking = self._ranker.rank(parsed, need, (offset + k + 1) * MERGE_LOOKAHEAD, floor)
         if ranking.reason is not None:
             reason = ranking.reason
@@ -240,16 +289,23 @@ class Engine:
         return Reply(text, page, None, offset, len(chosen) > offset + k, need.terms), True
 
     def _checked(self, question: str) -> str:
+        """``question`` with its spaces tidied, refused if empty or over the length limit."""
         text = " ".join(question.split())
         if not text:
-            raise QuestionError("Ask a question, for example: what did China say?")
-        limit = self.settings.max_question_chars
+            raise QuestionError(ASK_SOMETHING)
+        limit = self.options.ask.max_question_chars
         if len(text) > limit:
-            raise QuestionError(
-                f"That question is {len(text)} characters long; please keep it under {limit}."
-            )
+            raise QuestionError(too_long(len(text), limit))
         return text
 
+    @staticmethod
+    def _wanted(text: str) -> str:
+        """What ``text`` asks once mentions, links, greetings and wrappers are out.
 
-def _options(kind: type[T], settings: Settings) -> T:
-    return kind(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(kind)})
+        The reply still repeats the question as asked; only this part is searched, so
+        "Hey, what did China say?" is answered as "what did China say?" is.
+        """
+        wanted = without_chatter(text)
+        if not wanted:
+            raise QuestionError(ASK_SOMETHING)
+        return wanted

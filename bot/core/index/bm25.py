@@ -61,11 +61,15 @@ ARRAY_NAMES = ("indptr", "indices", "classes", "doc_len", "class_tf", "class_dl"
 
 @dataclass(frozen=True, slots=True)
 class Parameters:
-    """BM25Okapi's parameters, plus the IDF floor (None: plain BM25Okapi)."""
+    """BM25Okapi's parameters, plus the IDF floor (None: plain BM25Okapi).
 
-    k1: float = 1.5
-    b: float = 0.75
-    epsilon: float = 0.25
+    No defaults: the project's values are settings (``bm25_k1`` …); only the
+    token-list constructor below keeps BM25Okapi's own, as a drop-in for it.
+    """
+
+    k1: float
+    b: float
+    epsilon: float
     idf_floor: float | None = IDF_FLOOR
 
     def __post_init__(self) -> None:
@@ -106,7 +110,7 @@ class SparseBM25:
         ids: np.ndarray,
         lengths: np.ndarray,
         terms: Sequence[str],
-        params: Parameters = Parameters(),
+        params: Parameters,
     ) -> SparseBM25:
         """The index of documents given as numbers into ``terms``, flat, with their lengths.
 

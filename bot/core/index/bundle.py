@@ -29,13 +29,13 @@ the lock was left by a crashed writer and is safe to remove. The kernel drops
 the lock of a process that dies, even by ``kill -9``. The lock file is never
 deleted (deleting it would let a waiter lock a file nobody else sees).
 
-The store knows nothing about what the arrays mean.
+The bundle knows nothing about what the arrays mean (that is ``encoding``), nor
+what the fingerprint holds: it only refuses a bundle saved under another one.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import mmap
@@ -44,18 +44,14 @@ import struct
 import tempfile
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from bot.core.index.tokenize import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -68,25 +64,21 @@ _SUFFIX = ".nqi"
 
 
 @dataclass(frozen=True, slots=True)
+class StoreOptions:
+    """Where saved indexes live and how many are kept (set in ``Settings``)."""
+
+    data_dir: Path
+    use_saved_index: bool  # False: nothing is read or written, every start builds
+    max_saved_indexes: int
+
+
+@dataclass(frozen=True, slots=True)
 class Bundle:
     """What is saved: arrays by name, JSON-able metadata and the settings fingerprint."""
 
     arrays: Mapping[str, np.ndarray]
     meta: Mapping[str, Any] = field(default_factory=dict)
     fingerprint: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class ArticleChanges:
-    """How the article files differ from those a bundle was built from."""
-
-    added: tuple[str, ...]
-    removed: tuple[str, ...]
-    changed: tuple[str, ...]
-
-    def __bool__(self) -> bool:
-        """True when anything changed."""
-        return bool(self.added or self.removed or self.changed)
 
 
 class _Unusable(Exception):
@@ -334,58 +326,3 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-# --------------------------------------------------------------------- fingerprints
-
-
-def digest(value: Any) -> str:
-    """sha256 of a JSON-able value in canonical form (sets sorted, keys sorted)."""
-    if isinstance(value, set | frozenset):
-        value = sorted(value)
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def tokenizer_fingerprint(
-    tokenizer: Tokenizer, abbreviations: Iterable[str], **extra: Any
-) -> dict[str, Any]:
-    """Every tokenizer setting that changes index terms, plus ``extra`` (k1, b, epsilon, ...).
-
-    Word lists are hashed, not stored, to keep the header small. The PyStemmer
-    and NLTK versions are included because a Snowball update can change stems and
-    a Punkt update can change sentences.
-    """
-    return {
-        "stopwords": digest(set(tokenizer.stopwords)),
-        "aliases": digest(dict(tokenizer.aliases)),
-        "stemmer": f"snowball/{tokenizer.language}",
-        "pystemmer": _version("PyStemmer"),
-        "nltk": _version("nltk"),
-        "abbreviations": digest(set(abbreviations)),
-        **extra,
-    }
-
-
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:  # pragma: no cover - both are dependencies
-        return "unknown"
-
-
-def file_digest(path: Path) -> str:
-    """sha256 of a file's bytes: an article's identity for change detection."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def article_changes(saved: Mapping[str, str], current: Mapping[str, str]) -> ArticleChanges:
-    """Which articles (id -> content hash) were added, removed or changed since ``saved``."""
-    if saved == current:  # the usual start: one comparison, no sets of every id
-        return ArticleChanges((), (), ())
-    return ArticleChanges(
-        added=tuple(sorted(current.keys() - saved.keys())),
-        removed=tuple(sorted(saved.keys() - current.keys())),
-        changed=tuple(sorted(k for k in saved.keys() & current.keys() if saved[k] != current[k])),
-    )

@@ -1,25 +1,15 @@
-"""The saved index of a corpus folder: load it, bring it up to date, save it again.
+"""The saved index of a corpus folder: open it (loaded, brought up to date, or built), save it.
 
-What is saved is the engine's ``CorpusTable`` (the costly part of a build:
-cleaning, Punkt splitting, attribution, tokenizing, as flat arrays), the two
-BM25 indexes (sentences and paragraphs) as ``SparseBM25.to_arrays`` gives them,
-and the Punkt parameters. A load is therefore a read: no Python object per
-sentence is made, and an unchanged article splits and scores exactly as
-before while a changed one is processed alone (``Engine.with_changes``).
+Layout: one ``bundle`` (numpy arrays and a JSON header, never pickle) per corpus
+folder, at ``<data_dir>/<folder name>-<hash of its resolved path>.nqi``; what its
+arrays mean is ``encoding``'s, how a folder's changes are found is ``changes``'.
 
-Layout: one ``store`` bundle (numpy arrays and a JSON header, never pickle) per
-corpus folder, at ``<data_dir>/<folder name>-<hash of its resolved
-path>.nqi``. Article metadata, digests, unreadable files, Punkt parameters and
-the BM25 vocabularies are in the JSON header.
-
-Change detection: the header maps every article file (readable or not) to the
-sha256 of its bytes, hashed *before* the file is read, so an edit made during an
-update shows up on the next start. A file whose size, modification time and
-inode are those recorded with its hash, and which was last modified well
-before the index was written, is not read again to be hashed (git's rule for
-its index; see ``hash_files``). Added, changed and removed files are applied
-with ``with_changes``; a different format version, tokenizer rule version or
-any setting that shapes the stored data means a full rebuild.
+Opening loads the bundle while the folder is scanned, hashes the files its stamps
+do not vouch for, and applies the added, changed and removed files with
+``apply_changes`` (``Engine.with_changes``: only those files are processed again).
+A different format version, tokenizer rule version or any setting that shapes the
+stored data means a full rebuild. A live corpus applies what its watcher finds
+with the same ``apply_changes``, and saves after each change.
 """
 
 from __future__ import annotations
@@ -27,51 +17,30 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import time
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-from nltk.tokenize.punkt import PunktParameters
 
 from bot.core.answer.engine import Engine, Progress
 from bot.core.index import bundle as store
-from bot.core.index.bm25 import ARRAY_NAMES, SparseBM25
-from bot.core.index.table import CorpusTable, Packed
-from bot.core.index.tokenize import TOKENIZER_VERSION, Tokenizer, load_aliases
-from bot.core.ingest.files import (
-    FileStamp,
-    LoadError,
-    read_files,
-    require_folder,
-    scan_folder,
+from bot.core.index.changes import (
+    ArticleChanges,
+    CorpusChange,
+    FolderFiles,
+    article_changes,
+    hash_files,
+    stamps_worth_saving,
 )
-from bot.core.ingest.sentences import TRAINING_CHARS, SentenceSplitter, curated_abbreviations
-from bot.settings import Settings
+from bot.core.index.encoding import fingerprint, from_bundle, saved_files, to_bundle
+from bot.core.index.tokenize import Tokenizer, load_aliases
+from bot.core.ingest.document import digest_of
+from bot.core.ingest.files import read_files, read_one, require_folder, scan_folder
+from bot.core.ingest.raw import LoadError, RawArticle
+from bot.core.options import CoreOptions
 
 log = logging.getLogger(__name__)
-
-LAYOUT_VERSION = 4
-_BM25 = {"sentences": "bm25s", "paragraphs": "bm25p"}  # saved index -> array prefix
-
-
-RACY_NS = 2_000_000_000  # a stamp this close to the time it was read does not vouch for a hash
-# A start rewrites the whole index only to record new stamps when at least this share of the
-# files would otherwise be read again at every start (see ``stamps_worth_saving``).
-RESAVE_SHARE = 0.05
-
-
-@dataclass(frozen=True, slots=True)
-class FolderFiles:
-    """Every article file's content hash, and the stamps that vouch for those hashes."""
-
-    hashes: dict[str, str]
-    stamps: dict[str, FileStamp]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +50,21 @@ class Opened:
     engine: Engine
     files: FolderFiles
     status: str  # "built", "loaded" or "updated"
-    changes: store.ArticleChanges
+    changes: ArticleChanges
     # Why the index could not be saved (the old one, if any, stays); None when saved or unneeded.
     save_error: str | None = None
 
 
-# --------------------------------------------------------------------- where and what
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """An engine with files applied, what that changed, and every file unreadable after it."""
+
+    engine: Engine
+    change: CorpusChange
+    errors: dict[str, LoadError]
+
+
+# --------------------------------------------------------------------- where
 
 
 def index_name(folder: Path) -> str:
@@ -96,148 +74,90 @@ def index_name(folder: Path) -> str:
     return f"{slug}-{hashlib.sha256(str(resolved).encode('utf-8')).hexdigest()[:12]}"
 
 
-def index_file(folder: Path, settings: Settings) -> Path:
+def index_file(folder: Path, options: CoreOptions) -> Path:
     """Where the saved index of ``folder`` lives."""
-    return store.bundle_path(settings.data_dir, index_name(folder))
+    return store.bundle_path(options.store.data_dir, index_name(folder))
 
 
-def fingerprint(tokenizer: Tokenizer, settings: Settings) -> dict[str, Any]:
-    """Every setting and rule version that shapes the saved data; any change means rebuild."""
-    return store.tokenizer_fingerprint(
-        tokenizer,
-        curated_abbreviations(),
-        tokenizer_version=TOKENIZER_VERSION,
-        layout=LAYOUT_VERSION,
-        punkt_training_chars=TRAINING_CHARS,
-        bm25_k1=settings.bm25_k1,
-        bm25_b=settings.bm25_b,
-        bm25_epsilon=settings.bm25_epsilon,
-        max_article_bytes=settings.max_article_bytes,  # which files are in it at all
-    )
-
-
-def hash_files(
-    folder: Path,
-    known: FolderFiles | None = None,
-    scanned: Mapping[str, FileStamp] | None = None,
-) -> FolderFiles:
-    """The sha256 of every article file's bytes, read again unless ``known`` vouches for it.
-
-    A hash in ``known`` is reused when the file's stamp (size, mtime, ctime, inode)
-    is the one recorded with it; a stamp is only recorded when the file had not
-    been written for ``RACY_NS`` before it was read, so a write after hashing
-    always changes it, even on file systems with coarse timestamps (git's rule
-    for "racily clean" entries). Tens of thousands of unchanged files are then
-    checked in a fraction of a second instead of being read. ``scanned``: the
-    folder's ``scan_folder``, if the caller has it already.
-    """
-    now = time.time_ns()
-    if scanned is None:
-        scanned = scan_folder(require_folder(folder))
-    files = FolderFiles({}, {})
-    known_stamps = known.stamps if known is not None else {}
-    known_hashes = known.hashes if known is not None else {}
-    for source_id, stamp in scanned.items():
-        if known_stamps.get(source_id) == stamp and source_id in known_hashes:
-            # Untouched since its stamp vouched for its hash, so the stamp vouches still
-            # (``vouches`` only grows more sure with time): no read, no second check.
-            files.hashes[source_id] = known_hashes[source_id]
-            files.stamps[source_id] = stamp
-        else:
-            record_file(files, folder, source_id, stamp, now)
-    return files
-
-
-def record_file(
-    files: FolderFiles,
-    folder: Path,
-    source_id: str,
-    stamp: FileStamp,
-    read_at_ns: int,
-) -> None:
-    """Read one file and put its content hash in ``files``.
-
-    Its stamp goes with it only when it ``vouches``; a file deleted before it could
-    be read leaves ``files`` altogether.
-    """
-    files.stamps.pop(source_id, None)
-    try:
-        digest = store.file_digest(folder / source_id)
-    except OSError:
-        files.hashes.pop(source_id, None)
-        return
-    files.hashes[source_id] = digest
-    if vouches(stamp, read_at_ns):
-        files.stamps[source_id] = stamp
-
-
-def vouches(stamp: FileStamp, read_at_ns: int) -> bool:
-    """Whether ``stamp``, read at ``read_at_ns``, may stand for the file's content next time."""
-    return max(stamp.mtime_ns, stamp.ctime_ns) < read_at_ns - RACY_NS
-
-
-def stamps_worth_saving(files: FolderFiles, saved: FolderFiles) -> bool:
-    """Whether to rewrite an unchanged index only for the stamps that now vouch for its hashes.
-
-    A file without a saved stamp is read again at every start; recording its stamp
-    rewrites the whole index. For the few files an ``add`` wrote just before (too
-    recent to vouch then) the reads cost milliseconds per start, the rewrite 1.4 s
-    at a million sentences; after a build of files written moments before it, most
-    files are in that case and one rewrite saves seconds at every later start.
-    """
-    newly = sum(1 for key, stamp in files.stamps.items() if saved.stamps.get(key) != stamp)
-    return newly > 0 and newly >= RESAVE_SHARE * len(files.hashes)
-
-
-# --------------------------------------------------------------------- open / build / save
+# --------------------------------------------------------------------- open
 
 
 def open_engine(
     folder: Path,
-    settings: Settings,
+    options: CoreOptions,
     progress: Progress | None = None,
     rebuild: bool = False,
 ) -> Opened:
     """The engine for ``folder``: the saved index, brought up to date, or a fresh build.
 
-    Without ``settings.use_saved_index`` nothing is read or written: a fresh build.
+    Without ``options.store.use_saved_index`` nothing is read or written: a fresh build.
     """
-    tokenizer = Tokenizer(aliases=load_aliases(settings.aliases_file))
-    use = settings.use_saved_index
+    tokenizer = Tokenizer(aliases=load_aliases(options.engine.ingest.aliases_file))
+    use = options.store.use_saved_index
     require_folder(folder)
-    bundle = saved = engine = None
+    loaded: tuple[Engine, FolderFiles] | None = None
     # The folder scan mostly waits on the file system; the index loads meanwhile.
     with ThreadPoolExecutor(1, thread_name_prefix="folder-scan") as pool:
         scanning = pool.submit(scan_folder, folder)
         if use and not rebuild:
-            bundle = store.load(
-                settings.data_dir, fingerprint(tokenizer, settings), index_name(folder)
-            )
-        if bundle is not None:
-            try:
-                saved = _saved_files(bundle)
-                engine = from_bundle(bundle, settings, tokenizer)
-            except Exception as exc:  # a file that passed the store's checks but does not fit
-                reason = (str(exc).splitlines() or [""])[0] or type(exc).__name__
-                log.warning("saved index for %s is damaged (%s); rebuilding", folder, reason)
-                saved = None
+            loaded = _load(folder, options, tokenizer)
         scanned = scanning.result()
-    files = hash_files(folder, saved, scanned)
-    hashes = files.hashes
-    if engine is None or saved is None:
-        raw, errors = read_files(folder, sorted(hashes), settings.max_article_bytes)
-        engine = Engine.from_articles(raw, settings, errors, progress)
-        failed = save_quietly(folder, settings, engine, files) if use else None
-        return Opened(engine, files, "built", store.ArticleChanges((), (), ()), failed)
-    log.info("loaded index", extra={"file": str(index_file(folder, settings))})
-    changes = store.article_changes(saved.hashes, hashes)
+    files = hash_files(folder, loaded[1] if loaded else None, scanned)
+    if loaded is None:
+        raw, errors = read_files(
+            folder, sorted(files.hashes), options.engine.ingest.max_article_bytes
+        )
+        engine = Engine.from_articles(raw, options.engine, errors, progress)
+        failed = save_quietly(folder, options, engine, files) if use else None
+        return Opened(engine, files, "built", ArticleChanges((), (), ()), failed)
+    log.info("loaded index", extra={"file": str(index_file(folder, options))})
+    return _brought_up_to_date(folder, options, *loaded, files, progress)
+
+
+def _load(
+    folder: Path, options: CoreOptions, tokenizer: Tokenizer
+) -> tuple[Engine, FolderFiles] | None:
+    """The saved engine of ``folder`` and the files it reflects; None when there is none to use."""
+    bundle = store.load(
+        options.store.data_dir, fingerprint(tokenizer, options.engine), index_name(folder)
+    )
+    if bundle is None:
+        return None
+    try:
+        saved = saved_files(bundle)
+        return from_bundle(bundle, options.engine, tokenizer), saved
+    except Exception as exc:  # a file that passed the bundle's checks but does not fit
+        reason = (str(exc).splitlines() or [""])[0] or type(exc).__name__
+        log.warning("saved index for %s is damaged (%s); rebuilding", folder, reason)
+        return None
+
+
+def _brought_up_to_date(
+    folder: Path,
+    options: CoreOptions,
+    engine: Engine,
+    saved: FolderFiles,
+    files: FolderFiles,
+    progress: Progress | None,
+) -> Opened:
+    """A loaded engine with the folder's changes since it was saved applied, and saved."""
+    changes = article_changes(saved.hashes, files.hashes)
     if not changes:
         failed = None
         if stamps_worth_saving(files, saved):
-            failed = save_quietly(folder, settings, engine, files)  # the next start reads less
+            failed = save_quietly(folder, options, engine, files)  # the next start reads less
         return Opened(engine, files, "loaded", changes, failed)
-    engine = apply_changes(folder, engine, changes, progress)
-    failed = save_quietly(folder, settings, engine, files)
+    known = {error.path: error for error in engine.errors}
+    applied = apply_changes(
+        folder,
+        engine,
+        changes.added + changes.changed,
+        changes.removed,
+        known,
+        options.engine.ingest.max_article_bytes,
+        progress=progress,
+    )
+    failed = save_quietly(folder, options, applied.engine, files)
     log.info(
         "index updated",
         extra={
@@ -246,47 +166,90 @@ def open_engine(
             "removed": len(changes.removed),
         },
     )
-    return Opened(engine, files, "updated", changes, failed)
+    return Opened(applied.engine, files, "updated", changes, failed)
+
+
+# --------------------------------------------------------------------- update
 
 
 def apply_changes(
-    folder: Path, engine: Engine, changes: store.ArticleChanges, progress: Progress | None = None
-) -> Engine:
-    """``engine`` with the added and changed files read again and the removed ones dropped."""
-    ids = sorted(changes.added + changes.changed)
-    raw, failed = read_files(folder, ids, engine.settings.max_article_bytes)
-    touched = set(changes.added) | set(changes.changed) | set(changes.removed)
-    errors = [e for e in engine.errors if e.path not in touched] + failed
-    errors.sort(key=lambda e: e.path)
-    gone = [*changes.removed, *(e.path for e in failed)]
-    return engine.with_changes(raw, gone, errors, progress)
+    folder: Path,
+    engine: Engine,
+    reread: Iterable[str],
+    removed: Iterable[str],
+    errors: Mapping[str, LoadError],
+    max_bytes: int,
+    reported: Mapping[str, LoadError] | None = None,
+    progress: Progress | None = None,
+) -> Applied:
+    """``engine`` with the ``reread`` files read again and the ``removed`` ones dropped.
+
+    ``errors``: every file unreadable before (by id). A file that now fails leaves the
+    engine, and one whose content is what the engine holds already is not processed
+    again, so touching a file changes nothing. ``reported``: failures the operator has
+    been told already (not logged again). A new engine is made only when the articles or
+    the unreadable files differ; otherwise ``engine`` itself comes back.
+    """
+    known = engine.digests()
+    errors = dict(errors)
+    upserts: list[RawArticle] = []
+    added, changed, failed, broken = [], [], [], []
+    told = reported or {}
+    for key in sorted(reread):
+        item = read_one(folder, key, max_bytes, told.get(key))
+        if isinstance(item, LoadError):
+            errors[key] = item
+            failed.append(item)
+            if key in known:
+                broken.append(key)
+        else:
+            errors.pop(key, None)
+            if known.get(key) != digest_of(item):
+                (changed if key in known else added).append(key)
+                upserts.append(item)
+    deleted = sorted(removed)
+    for key in deleted:
+        errors.pop(key, None)
+    gone = [key for key in deleted if key in known] + broken
+    change = CorpusChange(tuple(added), tuple(changed), tuple(gone), tuple(failed))
+    listed = [errors[key] for key in sorted(errors)]
+    if not (upserts or gone or failed) and listed == list(engine.errors):
+        return Applied(engine, change, errors)
+    engine = engine.with_changes(upserts, gone, listed, progress)
+    errors.update((error.path, error) for error in engine.errors)  # failed to prepare
+    return Applied(engine, change, errors)
 
 
-def save_engine(folder: Path, settings: Settings, engine: Engine, files: FolderFiles) -> Path:
+# --------------------------------------------------------------------- save
+
+
+def save_engine(folder: Path, options: CoreOptions, engine: Engine, files: FolderFiles) -> Path:
     """Save ``engine`` as the index of ``folder`` (atomically); returns the file.
 
     Then drops the saved indexes of folders that no longer exist, and the least
     recently used beyond ``max_saved_indexes``: every ``--corpus`` folder ever asked
     would otherwise leave its index behind for good.
     """
-    bundle = to_bundle(engine, files, fingerprint(engine.tokenizer, settings), folder)
-    path = store.save(settings.data_dir, bundle, index_name(folder))
-    prune_indexes(settings.data_dir, keep=index_name(folder), limit=settings.max_saved_indexes)
+    bundle = to_bundle(engine, files, fingerprint(engine.tokenizer, options.engine), folder)
+    path = store.save(options.store.data_dir, bundle, index_name(folder))
+    prune_indexes(
+        options.store.data_dir, keep=index_name(folder), limit=options.store.max_saved_indexes
+    )
     return path
 
 
 def save_quietly(
-    folder: Path, settings: Settings, engine: Engine, files: FolderFiles
+    folder: Path, options: CoreOptions, engine: Engine, files: FolderFiles
 ) -> str | None:
     """Save, or say in one line why not (the engine in hand still answers); the reason, if any."""
     try:
-        save_engine(folder, settings, engine, files)
+        save_engine(folder, options, engine, files)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         log.warning(
             "could not save the index of %s to %s (%s); the previous one, if any, is kept",
             folder,
-            settings.data_dir,
+            options.store.data_dir,
             reason,
         )
         return reason
@@ -320,104 +283,6 @@ def prune_indexes(data_dir: Path, keep: str, limit: int) -> list[str]:
             continue
         log.info("deleted an unused saved index", extra={"file": name})
     return doomed
-
-
-# --------------------------------------------------------------------- encoding
-
-
-def to_bundle(
-    engine: Engine, files: FolderFiles, settings_print: Mapping[str, Any], folder: Path
-) -> store.Bundle:
-    """The engine's table, BM25 indexes and splitter as arrays and JSON (see module docs).
-
-    The header names the corpus folder, so an index whose folder is gone can be pruned.
-    """
-    arrays = engine.table.to_arrays()
-    bm25_meta = {}
-    number = {term: i for i, term in enumerate(engine.table.vocabulary)}
-    for name, bm25 in (("sentences", engine.index), ("paragraphs", engine.paragraphs)):
-        saved, bm25_meta[name] = bm25.to_arrays()
-        arrays.update({f"{_BM25[name]}_{key}": value for key, value in saved.items()})
-        # Its terms are the table's: saved as numbers into the table's vocabulary.
-        terms = bm25_meta[name].pop("vocabulary")
-        arrays[f"{_BM25[name]}_terms"] = np.array([number[t] for t in terms], dtype=np.int32)
-    params = engine.splitter.params
-    meta = {
-        "folder": str(folder.resolve()),
-        "errors": [{"path": e.path, "reason": e.reason} for e in engine.errors],
-        "punkt": {
-            "abbrev_types": sorted(params.abbrev_types),
-            "collocations": sorted([a, b] for a, b in params.collocations),
-            "sent_starters": sorted(params.sent_starters),
-            "ortho_context": dict(sorted(params.ortho_context.items())),
-        },
-        "bm25": bm25_meta,
-    }
-    # Per article file: its id, sha256 and stamp (-1s when none vouches for the hash).
-    ids = sorted(files.hashes)
-    packed = Packed.of(ids)
-    arrays["files_id_data"], arrays["files_id_offsets"] = packed.data, packed.offsets
-    arrays["files_sha256"] = np.frombuffer(
-        bytes.fromhex("".join(files.hashes[key] for key in ids)), dtype=np.uint8
-    ).reshape(len(ids), 32)
-    arrays["files_stamp"] = np.array(
-        [files.stamps.get(key, (-1, -1, -1, -1)) for key in ids], dtype=np.int64
-    ).reshape(len(ids), 4)
-    return store.Bundle(arrays, meta, settings_print)
-
-
-def _saved_files(bundle: store.Bundle) -> FolderFiles:
-    """The hashes and stamps a bundle was saved with."""
-    a = bundle.arrays
-    ids = Packed(a["files_id_data"], a["files_id_offsets"]).tolist()
-    digests, stamps = a["files_sha256"], a["files_stamp"]
-    if digests.shape != (len(ids), 32) or stamps.shape != (len(ids), 4):
-        raise ValueError("file hashes and stamps do not fit the file ids")
-    text = digests.tobytes().hex()
-    hashes = {key: text[64 * i : 64 * (i + 1)] for i, key in enumerate(ids)}
-    vouched = {
-        key: FileStamp(*row) for key, row in zip(ids, stamps.tolist(), strict=True) if row[0] >= 0
-    }
-    return FolderFiles(hashes, vouched)
-
-
-def from_bundle(bundle: store.Bundle, settings: Settings, tokenizer: Tokenizer) -> Engine:
-    """An engine from a saved bundle; ValueError (or KeyError, TypeError) if it does not fit."""
-    a, meta = bundle.arrays, bundle.meta
-    table = CorpusTable.from_arrays(a)
-    errors = [LoadError(e["path"], e["reason"]) for e in meta.get("errors", [])]
-    splitter = SentenceSplitter(_punkt(meta["punkt"]))
-    indexes = (
-        _bm25(a, meta["bm25"], "sentences", table.vocabulary),
-        _bm25(a, meta["bm25"], "paragraphs", table.vocabulary),
-    )
-    return Engine(table, settings, tokenizer, splitter, errors, indexes)
-
-
-def _bm25(
-    arrays: Mapping[str, np.ndarray],
-    meta: Mapping[str, Any],
-    name: str,
-    vocabulary: Sequence[str],
-) -> SparseBM25:
-    """A saved BM25 index, as ``SparseBM25.to_arrays`` gave it, its terms as table numbers."""
-    prefix = _BM25[name]
-    numbers = arrays[f"{prefix}_terms"]
-    if numbers.size and (numbers.min() < 0 or numbers.max() >= len(vocabulary)):
-        raise ValueError(f"{name} index terms point outside the vocabulary")
-    terms = [vocabulary[i] for i in numbers.tolist()]
-    return SparseBM25.from_arrays(
-        {key: arrays[f"{prefix}_{key}"] for key in ARRAY_NAMES}, {**meta[name], "vocabulary": terms}
-    )
-
-
-def _punkt(saved: Mapping[str, Any]) -> PunktParameters:
-    params = PunktParameters()
-    params.abbrev_types = set(saved["abbrev_types"])
-    params.collocations = {(a, b) for a, b in saved["collocations"]}
-    params.sent_starters = set(saved["sent_starters"])
-    params.ortho_context = defaultdict(int, saved["ortho_context"])
-    return params
 
 
 def describe(opened: Opened) -> str:

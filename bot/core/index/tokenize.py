@@ -18,7 +18,7 @@ import threading
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -31,6 +31,8 @@ SPEECH = "say"
 # Bump when a rule here (or in splitting, cleaning or attribution) changes what an article
 # turns into: a saved index records it, and one made under another version is rebuilt.
 TOKENIZER_VERSION = 3
+# Words whose terms (and stems) a tokenizer remembers; both caches full take about 85 MB.
+WORD_CACHE_SIZE = 1 << 18
 _TRANSLATE = str.maketrans(
     {
         "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
@@ -124,9 +126,12 @@ class Tokenizer:
             with lock:
                 return stemmer.stemWord(word)
 
-        object.__setattr__(self, "_stem", cache(stem))
+        # Both caches are bounded: questions bring words nobody wrote before (typos, names,
+        # gibberish), and an unbounded cache grew by ~120 bytes for each one, for as long
+        # as the worker ran (the word cache evicted them; this one kept them all).
+        object.__setattr__(self, "_stem", lru_cache(maxsize=WORD_CACHE_SIZE)(stem))
         # A word's terms depend on the word alone: news repeats its words, so remember them.
-        object.__setattr__(self, "_word", lru_cache(maxsize=1 << 18)(self._terms_of))
+        object.__setattr__(self, "_word", lru_cache(maxsize=WORD_CACHE_SIZE)(self._terms_of))
 
     def __call__(self, text: str) -> list[str]:
         """Index terms of ``text`` in order (repeats kept: BM25 counts them)."""

@@ -19,7 +19,7 @@ from bot.core.ingest.attribution import (
     speaker_core,
 )
 from bot.core.ingest.clean import classify, is_furniture
-from bot.core.ingest.files import RawArticle
+from bot.core.ingest.raw import RawArticle
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.ingest.speakers import ArticleSpeakers
 from bot.core.models import Article, Attribution, BlockKind, Sentence

@@ -6,11 +6,9 @@ the whole corpus down with it.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -18,42 +16,22 @@ import yaml
 
 from bot.core.errors import CorpusError
 from bot.core.ingest import yamltext
+from bot.core.ingest.html import HTML_SUFFIXES, read_html
+from bot.core.ingest.raw import (
+    MAX_ARTICLE_BYTES,
+    METADATA_FIELDS,
+    ArticleFormatError,
+    LoadError,
+    RawArticle,
+    metadata_text,
+    read_bounded,
+)
 from bot.core.models import Source
 
 log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".md")
-HTML_SUFFIXES = (".html", ".htm", ".html.gz")
-METADATA_FIELDS = ("title", "publisher", "url", "published", "author")
 _FENCE = "---"
-# The default of the ``max_article_bytes`` setting (see there for the choice).
-MAX_ARTICLE_BYTES = 8 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class RawArticle:
-    """A file's metadata and body text, before cleaning.
-
-    ``headings``: character spans of ``text`` that the file marks up as headings
-    (an HTML page's ``<h1>``-``<h6>``), for ``clean.classify``; None when the
-    format has no such markup (plain text), and headings are guessed from shape.
-    """
-
-    source: Source
-    text: str
-    headings: tuple[tuple[int, int], ...] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LoadError:
-    """A file that was skipped, and why, in words a user can act on."""
-
-    path: str
-    reason: str
-
-
-class ArticleFormatError(ValueError):
-    """The file is not an article this reader can take."""
 
 
 def split_front_matter(raw: str) -> tuple[dict[str, str | None], str]:
@@ -84,25 +62,6 @@ def _parse_header(header: str) -> dict[str, str | None]:
     return {key: metadata_text(key, data.get(key)) for key in METADATA_FIELDS}
 
 
-def metadata_text(field: str, value: object) -> str | None:
-    """A metadata value as the text shown: dates in ISO form, a list of names joined by commas.
-
-    Anything else structured is refused: it is no title or author, and printing it could
-    take exponential time and memory (YAML aliases nest a few lines into gigabytes).
-    """
-    if value is None:
-        return None
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    if isinstance(value, list) and all(isinstance(item, str | int | float) for item in value):
-        value = ", ".join(str(item).strip() for item in value)
-    elif isinstance(value, list | dict | set | bytes):
-        kind = "list of lists" if isinstance(value, list) else type(value).__name__
-        raise ArticleFormatError(f"metadata field {field!r} must be text, not a {kind}")
-    text = str(value).strip()
-    return text or None
-
-
 def read_article(path: Path, source_id: str, max_bytes: int = MAX_ARTICLE_BYTES) -> RawArticle:
     """Read one file; raise ``ArticleFormatError`` with a one-line reason when it cannot.
 
@@ -114,10 +73,6 @@ def read_article(path: Path, source_id: str, max_bytes: int = MAX_ARTICLE_BYTES)
     if links_outside(path, root):
         raise ArticleFormatError("is a link to a file outside the corpus folder")
     if path.name.lower().endswith(HTML_SUFFIXES):
-        from bot.core.ingest.html import (
-            read_html,  # deferred: bot.core.ingest.html imports this module
-        )
-
         return read_html(path, source_id, max_bytes)
     try:
         raw = read_bounded(path, max_bytes).decode("utf-8")
@@ -127,34 +82,6 @@ def read_article(path: Path, source_id: str, max_bytes: int = MAX_ARTICLE_BYTES)
     if not body.strip():
         raise ArticleFormatError("has no article text")
     return RawArticle(Source(id=source_id, **meta), body)
-
-
-def read_bounded(path: Path, max_bytes: int) -> bytes:
-    """A file's bytes, or ``ArticleFormatError`` when it is over ``max_bytes`` or unreadable.
-
-    The size is checked before reading, and no more than ``max_bytes + 1`` bytes
-    are read in any case, so a file that grows meanwhile cannot slip through.
-    """
-    try:
-        with path.open("rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            data = b"" if size > max_bytes else handle.read(max_bytes + 1)
-    except OSError as exc:
-        raise ArticleFormatError(f"cannot be read: {exc.strerror or exc}") from exc
-    if size > max_bytes or len(data) > max_bytes:
-        shown = size_text(max(size, len(data)))
-        raise ArticleFormatError(
-            f"is {shown}, over the {size_text(max_bytes)} limit (max_article_bytes)"
-        )
-    return data
-
-
-def size_text(count: int) -> str:
-    """A byte count as a person reads it: "512 bytes", "40 KB", "52.3 MB" (powers of 1024)."""
-    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if count >= scale:
-            return f"{count / scale:.1f}".removesuffix(".0") + f" {unit}"
-    return f"{count} bytes"
 
 
 class MissingFolderError(CorpusError, FileNotFoundError):
@@ -244,33 +171,40 @@ def article_files(root: Path) -> Iterator[Path]:
 
 
 def read_one(
-    folder: Path, source_id: str, max_bytes: int = MAX_ARTICLE_BYTES
+    folder: Path,
+    source_id: str,
+    max_bytes: int = MAX_ARTICLE_BYTES,
+    reported: LoadError | None = None,
 ) -> RawArticle | LoadError:
     """Read one article file; whatever goes wrong is that file's ``LoadError``, never the load's.
 
     A failure the reader did not foresee (a bug, an odd file) is reported with its type, so
-    one file can never take a build, a start-up or the folder watcher down with it.
+    one file can never take a build, a start-up or the folder watcher down with it. Each
+    failure is one warning line for the operator, unless it is ``reported``, the very
+    failure already told for this file: a watcher seeing a broken file again stays quiet.
     """
     try:
         return read_article(folder / source_id, source_id, max_bytes)
     except ArticleFormatError as exc:
-        return LoadError(source_id, str(exc))
+        error = LoadError(source_id, str(exc))
     except Exception as exc:
         log.debug("reading %s failed", source_id, exc_info=True)
         first = (str(exc).splitlines() or [""])[0][:200]
-        return LoadError(source_id, f"could not be read ({type(exc).__name__}: {first})")
+        error = LoadError(source_id, f"could not be read ({type(exc).__name__}: {first})")
+    if error != reported:
+        log.warning("skipped %s: %s", source_id, error.reason, extra={"file": source_id})
+    return error
 
 
 def read_files(
     folder: Path, ids: Iterable[str], max_bytes: int = MAX_ARTICLE_BYTES
 ) -> tuple[list[RawArticle], list[LoadError]]:
-    """Read the named article files; each unreadable one is a warning line and a ``LoadError``."""
+    """Read the named article files: the readable ones, and a ``LoadError`` for each other."""
     articles: list[RawArticle] = []
     errors: list[LoadError] = []
     for source_id in ids:
         item = read_one(folder, source_id, max_bytes)
         if isinstance(item, LoadError):
-            log.warning("skipped %s: %s", source_id, item.reason, extra={"file": source_id})
             errors.append(item)
         else:
             articles.append(item)

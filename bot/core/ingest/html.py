@@ -29,12 +29,10 @@ from html import unescape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import trafilatura
 import yaml
-from trafilatura.settings import Document
 
 from bot.core.ingest import yamltext
-from bot.core.ingest.files import (
+from bot.core.ingest.raw import (
     MAX_ARTICLE_BYTES,
     METADATA_FIELDS,
     ArticleFormatError,
@@ -47,9 +45,11 @@ from bot.core.models import Source
 
 if TYPE_CHECKING:
     from lxml.etree import _Element
+    from trafilatura.settings import Document
 
 log = logging.getLogger(__name__)
 
+HTML_SUFFIXES = (".html", ".htm", ".html.gz")  # the names this reader takes
 SIDECAR_SUFFIX = ".meta.yaml"
 # How much of a .html.gz is unpacked at a time (so at most this much past the size limit).
 _GUNZIP_PIECE = 1024 * 1024
@@ -212,7 +212,14 @@ def declared_encoding(raw: bytes) -> str | None:
 
 
 def extract(html: str) -> Document:
-    """Run trafilatura on a page: main text and metadata, or an empty document."""
+    """Run trafilatura on a page: main text and metadata, or an empty document.
+
+    trafilatura is imported here, at the first page read, not with this module: it
+    takes most of a second, and a corpus of text files never needs it.
+    """
+    import trafilatura
+    from trafilatura.settings import Document
+
     # lxml refuses a str that still declares its bytes' encoding, and trafilatura then
     # re-parses it as UTF-8 bytes under that declaration: drop it, the text is decoded.
     html = _XML_DECLARATION.sub("", html, count=1)

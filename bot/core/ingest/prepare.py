@@ -22,13 +22,14 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from nltk.tokenize.punkt import PunktParameters
 
 from bot.core.index.table import CorpusTable
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.document import prepare_article
-from bot.core.ingest.files import LoadError, RawArticle
+from bot.core.ingest.raw import LoadError, RawArticle
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.processes import die_with_parent
 
@@ -40,6 +41,15 @@ _BATCH = 100
 
 # Called after each batch: (articles done, articles in all, sentences so far).
 Progress = Callable[[int, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOptions:
+    """What reading and preparing articles reads from the settings."""
+
+    aliases_file: Path | None  # the tokenizer's aliases; None: the bundled ones
+    workers: int  # processes for a large batch; 0: one per usable core
+    max_article_bytes: int  # a larger file is refused before it is read
 
 
 @dataclass(frozen=True, slots=True)

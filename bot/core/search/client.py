@@ -1,8 +1,7 @@
 """Connecting to the cluster, and every way that can fail said in one line.
 
-The rest of the backend reads ``ClusterOptions``, a small frozen value made once from
-the settings, never ``Settings`` itself. The password is kept out of ``repr`` and out
-of every message: ``ClusterError`` texts are built here from the error's kind, the
+The backend reads ``ClusterOptions`` (``options``), made once by ``Settings.core_options()``,
+never ``Settings`` itself. The password is kept out of ``repr`` and out of every message: ``ClusterError`` texts are built here from the error's kind, the
 hosts without any user part, and the server's reason, then scrubbed of the secret
 once more in case a server or a library echoed it.
 """
@@ -12,10 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import (
@@ -29,7 +25,7 @@ from opensearchpy.exceptions import (
 )
 
 from bot.core.errors import CorpusError
-from bot.settings import Settings
+from bot.core.search.options import ClusterOptions, without_userinfo
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,58 +47,6 @@ class NoIndexError(ClusterError):
     """The cluster answers but holds no usable index under the configured name."""
 
 
-@dataclass(frozen=True, slots=True, repr=False)
-class ClusterOptions:
-    """What the backend needs to know about the cluster (from the ``opensearch_*`` settings).
-
-    Its ``repr`` shows the hosts without credentials and never the password.
-    """
-
-    hosts: tuple[str, ...]
-    index: str
-    username: str | None = None
-    password: str | None = None
-    verify_certs: bool = True
-    ca_file: Path | None = None
-    timeout: float = 10.0
-    shards: int = 2
-    replicas: int = 1
-    candidates: int = 200
-    articles: int = 100
-    sentences: int = 3000
-
-    @classmethod
-    def of(cls, settings: Settings) -> ClusterOptions:
-        """The options in ``settings``."""
-        secret = settings.opensearch_password
-        return cls(
-            hosts=tuple(settings.opensearch_hosts),
-            index=settings.opensearch_index,
-            username=settings.opensearch_username,
-            password=None if secret is None else secret.get_secret_value(),
-            verify_certs=settings.opensearch_verify_certs,
-            ca_file=settings.opensearch_ca_file,
-            timeout=settings.opensearch_timeout_seconds,
-            shards=settings.opensearch_shards,
-            replicas=settings.opensearch_replicas,
-            candidates=settings.opensearch_candidates,
-            articles=settings.opensearch_articles,
-            sentences=settings.opensearch_sentences,
-        )
-
-    def __repr__(self) -> str:
-        """The options a log may show: hosts without credentials, no password."""
-        return (
-            f"ClusterOptions(hosts={self.shown_hosts!r}, index={self.index!r}, "
-            f"username={self.username!r}, password={'***' if self.password else None})"
-        )
-
-    @property
-    def shown_hosts(self) -> str:
-        """The hosts as a person may see them: no ``user:password@`` part."""
-        return ", ".join(_without_userinfo(host) for host in self.hosts)
-
-
 def make_client(options: ClusterOptions) -> OpenSearch:
     """A client that knows every node: a request to a node that is gone is retried on another.
 
@@ -122,7 +66,7 @@ def make_client(options: ClusterOptions) -> OpenSearch:
         "pool_maxsize": 8,
     }
     if options.username is not None:
-        kwargs["http_auth"] = (options.username, options.password or "")
+        kwargs["http_auth"] = (options.username, options.secret() or "")
     if tls:
         kwargs.update(use_ssl=True, verify_certs=options.verify_certs, ssl_show_warn=False)
         if options.ca_file is not None:
@@ -188,8 +132,9 @@ def guarded(options: ClusterOptions, doing: str, call: Callable[[], T]) -> T:
 def scrub(text: str, options: ClusterOptions) -> str:
     """``text`` with the password (and any ``user:password@`` in a URL) masked."""
     text = re.sub(r"(?<=//)[^/@\s]+@", "", text)
-    if options.password:
-        text = text.replace(options.password, "***")
+    secret = options.secret()
+    if secret:
+        text = text.replace(secret, "***")
     return text
 
 
@@ -219,13 +164,6 @@ def _reason(exc: BaseException) -> str:
     return text[:200]
 
 
-def _without_userinfo(host: str) -> str:
-    parts = urlsplit(host if "//" in host else f"//{host}")
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    shown = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-    return shown.removeprefix("//")
-
-
 def hosts_of(options: ClusterOptions) -> Sequence[str]:
     """The configured hosts (for logs), without credentials."""
-    return [_without_userinfo(host) for host in options.hosts]
+    return [without_userinfo(host) for host in options.hosts]

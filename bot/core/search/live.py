@@ -9,39 +9,31 @@ unusable as it is (none yet, unfinished, another layout or rule set, a mapping o
 older version) means a full rebuild into a new index, and so does ``rebuild=True``
 (``index``, which also retrains Punkt): the live index is never written to then.
 
-``ClusterCorpus`` is ``LiveCorpus``'s counterpart for the REPL and the Discord worker:
-it polls the folder the same way (a change counts once a file has kept still for the
-settle period) and applies settled changes to the cluster. When the cluster cannot be
-reached it keeps the changes pending and tries again at the next poll; questions are
-answered meanwhile with a one-line reason, and normally again once the cluster is back.
+``watched.ClusterCorpus`` runs it for the REPL and the Discord worker as the folder changes.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from opensearchpy import OpenSearch
 
-from bot.core.index import bundle as store
+from bot.core import lexicon
+from bot.core.answer.engine import EngineOptions
+from bot.core.index.changes import ArticleChanges, article_changes, file_digest
+from bot.core.index.encoding import tokenizer_fingerprint
 from bot.core.index.tokenize import TOKENIZER_VERSION, Tokenizer, load_aliases
-from bot.core.ingest.files import FileStamp, LoadError, read_files, require_folder, scan_folder
+from bot.core.ingest.files import FileStamp, read_files, require_folder, scan_folder
 from bot.core.ingest.prepare import Progress, prepare_table, workers_for
+from bot.core.ingest.raw import LoadError
 from bot.core.ingest.sentences import TRAINING_CHARS, SentenceSplitter, curated_abbreviations
-from bot.core.live import CorpusChange
+from bot.core.options import CoreOptions
 from bot.core.search import documents as docs
-from bot.core.search.client import (
-    ClusterError,
-    ClusterOptions,
-    NoIndexError,
-    guarded,
-    make_client,
-)
+from bot.core.search.client import NoIndexError, guarded, make_client
 from bot.core.search.ingest import (
     BulkStats,
     IndexedArticle,
@@ -53,8 +45,8 @@ from bot.core.search.ingest import (
     read_meta,
     rebuild,
 )
+from bot.core.search.options import ClusterOptions
 from bot.core.search.searcher import ClusterEngine, punkt_json, punkt_of
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -65,28 +57,36 @@ class Synced:
 
     engine: ClusterEngine
     status: str  # "built", "loaded" or "updated"
-    changes: store.ArticleChanges
+    changes: ArticleChanges
     index: str
     bulk: BulkStats | None = None
     reason: str = ""  # why a rebuild happened, when it was not asked for
 
 
-def fingerprint(tokenizer: Tokenizer, settings: Settings) -> dict[str, Any]:
+def fingerprint(tokenizer: Tokenizer, engine: EngineOptions) -> dict[str, Any]:
     """Every rule version and setting that shapes the documents; any change means a rebuild.
 
     k1 and b are the index's similarity; epsilon only enters when a question is scored,
     so it is not part of it.
     """
-    return store.tokenizer_fingerprint(
+    return tokenizer_fingerprint(
         tokenizer,
         curated_abbreviations(),
         tokenizer_version=TOKENIZER_VERSION,
         layout=docs.LAYOUT,
         punkt_training_chars=TRAINING_CHARS,
-        bm25_k1=settings.bm25_k1,
-        bm25_b=settings.bm25_b,
-        max_article_bytes=settings.max_article_bytes,
+        bm25_k1=engine.bm25.k1,
+        bm25_b=engine.bm25.b,
+        max_article_bytes=engine.ingest.max_article_bytes,
+        word_lists=lexicon.digest(),  # reporting verbs, titles…: who is found speaking
     )
+
+
+def cluster_of(options: CoreOptions) -> ClusterOptions:
+    """The cluster options of ``options``; a door only calls this backend when they are set."""
+    if options.cluster is None:
+        raise ValueError("the OpenSearch backend needs CoreOptions.cluster (backend = opensearch)")
+    return options.cluster
 
 
 def describe(synced: Synced) -> str:
@@ -112,7 +112,7 @@ def describe(synced: Synced) -> str:
 
 def sync_folder(
     folder: Path,
-    settings: Settings,
+    options: CoreOptions,
     progress: Progress | None = None,
     rebuild_all: bool = False,
     client: OpenSearch | None = None,
@@ -125,24 +125,25 @@ def sync_folder(
     whole folder. ``ClusterError`` (one line) when the cluster cannot be used.
     """
     require_folder(folder)
-    options = ClusterOptions.of(settings)
-    client = client or make_client(options)
-    tokenizer = Tokenizer(aliases=load_aliases(settings.aliases_file))
-    printed = fingerprint(tokenizer, settings)
+    engine = options.engine
+    cluster = cluster_of(options)
+    client = client or make_client(cluster)
+    tokenizer = Tokenizer(aliases=load_aliases(engine.ingest.aliases_file))
+    printed = fingerprint(tokenizer, engine)
     why = "asked for" if rebuild_all else ""
     meta: Meta | None = None
     if not rebuild_all:
         try:
-            meta = read_meta(client, options)
+            meta = read_meta(client, cluster)
         except NoIndexError:
             why = "there was none"
         else:
-            why = _unusable(client, options, meta, printed)
+            why = _unusable(client, cluster, meta, printed)
     if why:
-        return _rebuild(folder, settings, client, options, tokenizer, printed, why, progress,
+        return _rebuild(folder, engine, client, cluster, tokenizer, printed, why, progress,
                         write_progress)  # fmt: skip
     assert meta is not None
-    return _update(folder, settings, client, options, tokenizer, meta, progress, only,
+    return _update(folder, engine, client, cluster, tokenizer, meta, progress, only,
                    write_progress)  # fmt: skip
 
 
@@ -166,7 +167,7 @@ def _unusable(
 
 def _rebuild(
     folder: Path,
-    settings: Settings,
+    engine: EngineOptions,
     client: OpenSearch,
     options: ClusterOptions,
     tokenizer: Tokenizer,
@@ -178,9 +179,9 @@ def _rebuild(
     """Read, prepare and write the whole folder into a new index, then swap the alias."""
     scanned = scan_folder(folder)
     hashes = file_hashes(folder, scanned)
-    raw, failed = read_files(folder, sorted(hashes), settings.max_article_bytes)
+    raw, failed = read_files(folder, sorted(hashes), engine.ingest.max_article_bytes)
     splitter = SentenceSplitter.train(a.text for a in raw)
-    workers = workers_for(settings.ingest_workers)
+    workers = workers_for(engine.ingest.workers)
     prepared = prepare_table(raw, splitter, tokenizer, progress, workers)
     errors = [*failed, *prepared.failed]
     log.info("rebuilding the OpenSearch index", extra={"reason": why})
@@ -194,20 +195,20 @@ def _rebuild(
             "errors": _error_records(errors, hashes),
         },
         hashes,
-        settings.bm25_k1,
-        settings.bm25_b,
+        engine.bm25.k1,
+        engine.bm25.b,
         progress=write_progress,
         threads=min(2, workers),
     )
-    engine = ClusterEngine(client, options, settings, tokenizer, written.meta)
+    answers = ClusterEngine(client, options, engine, tokenizer, written.meta)
     reason = "" if why == "asked for" else why
-    return Synced(engine, "built", store.ArticleChanges((), (), ()), written.index,
+    return Synced(answers, "built", ArticleChanges((), (), ()), written.index,
                   written.bulk, reason)  # fmt: skip
 
 
 def _update(
     folder: Path,
-    settings: Settings,
+    engine: EngineOptions,
     client: OpenSearch,
     options: ClusterOptions,
     tokenizer: Tokenizer,
@@ -231,21 +232,19 @@ def _update(
     known.update({e["path"]: e.get("sha256", "") for e in meta.errors if "path" in e})
     if wanted is not None:
         known = {key: value for key, value in known.items() if key in wanted}
-    changes = store.article_changes(known, hashes)
+    changes = article_changes(known, hashes)
     # An update that died half-way, or an article written twice: do it again.
     again = {*meta.pending, *(key for key, items in listing.items() if len(items) > 1)}
     again &= set(hashes)
     changed = tuple(sorted({*changes.changed, *(again - set(changes.added))}))
-    changes = store.ArticleChanges(changes.added, changes.removed, changed)
-    engine = ClusterEngine(client, options, settings, tokenizer, meta)
+    changes = ArticleChanges(changes.added, changes.removed, changed)
+    answers = ClusterEngine(client, options, engine, tokenizer, meta)
     if not changes and not meta.pending:
-        return Synced(engine, "loaded", changes, meta.index)
+        return Synced(answers, "loaded", changes, meta.index)
     ids = sorted({*changes.added, *changes.changed})
-    raw, failed = read_files(folder, ids, settings.max_article_bytes)
+    raw, failed = read_files(folder, ids, engine.ingest.max_article_bytes)
     splitter = SentenceSplitter(punkt_of(meta.punkt))
-    prepared = prepare_table(
-        raw, splitter, tokenizer, progress, workers_for(settings.ingest_workers)
-    )
+    prepared = prepare_table(raw, splitter, tokenizer, progress, workers_for(engine.ingest.workers))
     new_errors = [*failed, *prepared.failed]
     unreadable = {error.path for error in new_errors}
     touched = {*ids, *changes.removed}
@@ -264,7 +263,7 @@ def _update(
     written = apply(
         client, options, meta, prepared.table, removed, listing, hashes, errors, write_progress
     )
-    engine = ClusterEngine(client, options, settings, tokenizer, written.meta)
+    answers = ClusterEngine(client, options, engine, tokenizer, written.meta)
     log.info(
         "OpenSearch index updated",
         extra={
@@ -273,7 +272,7 @@ def _update(
             "removed": len(changes.removed),
         },
     )
-    return Synced(engine, "updated", changes, written.index, written.bulk)
+    return Synced(answers, "updated", changes, written.index, written.bulk)
 
 
 def file_hashes(folder: Path, scanned: Mapping[str, FileStamp]) -> dict[str, str]:
@@ -281,7 +280,7 @@ def file_hashes(folder: Path, scanned: Mapping[str, FileStamp]) -> dict[str, str
     hashes: dict[str, str] = {}
     for source_id in scanned:
         try:
-            hashes[source_id] = store.file_digest(folder / source_id)
+            hashes[source_id] = file_digest(folder / source_id)
         except OSError:
             continue  # deleted meanwhile: it is simply not there
     return hashes
@@ -328,115 +327,3 @@ def _error_records(errors: Iterable[LoadError], hashes: Mapping[str, str]) -> li
         {"path": e.path, "reason": e.reason, "sha256": hashes.get(e.path, "")}
         for e in sorted(errors, key=lambda e: e.path)
     ]
-
-
-# --------------------------------------------------------------------- the watched corpus
-
-
-@dataclass
-class _Pending:
-    stat: FileStamp
-    since: float
-
-
-@dataclass
-class ClusterCorpus:
-    """A folder whose settled changes are written to the cluster (``LiveCorpus``'s counterpart)."""
-
-    folder: Path
-    settings: Settings
-    settle_seconds: float = 1.0
-    _engine: ClusterEngine = field(init=False)
-    _seen: dict[str, FileStamp] = field(init=False, default_factory=dict)
-    _pending: dict[str, _Pending] = field(init=False, default_factory=dict)
-    _synced: bool = field(init=False, default=False)
-    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
-    _client: OpenSearch = field(init=False)
-
-    @classmethod
-    def load(
-        cls,
-        folder: Path,
-        settings: Settings,
-        progress: Progress | None = None,
-        settle_seconds: float = 1.0,
-        wait: bool = False,
-    ) -> ClusterCorpus:
-        """Sync the folder into the cluster and start from there.
-
-        With ``wait`` (the Discord worker) a cluster that cannot be reached is not an
-        error: questions get a one-line reason, and each poll tries the sync again.
-        Without it, ``ClusterError`` says in one line what is wrong.
-        """
-        corpus = cls(folder, settings, settle_seconds)
-        options = ClusterOptions.of(settings)
-        corpus._client = make_client(options)
-        stats = scan_folder(require_folder(folder))
-        try:
-            synced = sync_folder(folder, settings, progress, client=corpus._client)
-        except ClusterError as exc:
-            if not wait:
-                raise
-            log.warning("OpenSearch is not usable yet (%s); will keep trying", exc)
-            tokenizer = Tokenizer(aliases=load_aliases(settings.aliases_file))
-            corpus._engine = ClusterEngine(corpus._client, options, settings, tokenizer, None)
-            return corpus
-        corpus._engine = synced.engine
-        corpus._seen = dict(stats)
-        corpus._synced = True
-        return corpus
-
-    @property
-    def engine(self) -> ClusterEngine:
-        """The engine answering now."""
-        return self._engine
-
-    @property
-    def errors(self) -> tuple[LoadError, ...]:
-        """Files that could not be read, as the index records them."""
-        return self._engine.errors
-
-    def rescan(self) -> CorpusChange:
-        """Apply every change now, settled or not."""
-        with self._lock:
-            stats = scan_folder(require_folder(self.folder))
-            ready = {key for key, stat in stats.items() if self._seen.get(key) != stat}
-            return self._apply(stats, ready)
-
-    def poll(self, now: float | None = None) -> CorpusChange:
-        """Apply the changes that have settled; remember the ones still moving."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            stats = scan_folder(require_folder(self.folder))
-            ready: set[str] = set()
-            for key, stat in stats.items():
-                if self._seen.get(key) == stat:
-                    self._pending.pop(key, None)
-                    continue
-                pending = self._pending.get(key)
-                if pending is None or pending.stat != stat:
-                    self._pending[key] = _Pending(stat, now)
-                elif now - pending.since >= self.settle_seconds:
-                    ready.add(key)
-            return self._apply(stats, ready)
-
-    def _apply(self, stats: dict[str, FileStamp], ready: set[str]) -> CorpusChange:
-        """Write the ready and deleted files to the cluster; on failure all stays pending."""
-        removed = {key for key in self._seen if key not in stats}
-        if self._synced and not ready and not removed:
-            return CorpusChange()
-        only = None if not self._synced else ready | removed
-        synced = sync_folder(self.folder, self.settings, client=self._client, only=only)
-        self._engine = synced.engine
-        for key in ready if self._synced else stats:
-            self._pending.pop(key, None)
-            self._seen[key] = stats[key]
-        for key in removed:
-            self._seen.pop(key, None)
-        self._synced = True
-        c = synced.changes
-        unreadable = tuple(e for e in synced.engine.errors if e.path in ready)
-        change = CorpusChange(c.added, c.changed, c.removed, unreadable)
-        if change:
-            log.info("corpus updated", extra={"change": change.summary()})
-        return change

@@ -40,9 +40,9 @@ import numpy as np
 from nltk.tokenize.punkt import PunktParameters
 from opensearchpy import OpenSearch
 
-from bot.core.answer.engine import ArticleInfo, Engine
+from bot.core.answer.chatter import without_chatter
+from bot.core.answer.engine import ArticleInfo, Engine, EngineOptions
 from bot.core.answer.question import ParsedQuestion, parse_question
-from bot.core.index.bm25 import Parameters
 from bot.core.index.table import CorpusTable
 from bot.core.index.tokenize import Tokenizer, load_aliases
 from bot.core.ingest.files import LoadError
@@ -61,7 +61,6 @@ from bot.core.search.client import (
 )
 from bot.core.search.ingest import Meta, read_meta, scan_kind
 from bot.core.search.scoring import ClusterBM25
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +110,7 @@ class ClusterEngine:
         self,
         client: OpenSearch,
         options: ClusterOptions,
-        settings: Settings,
+        engine: EngineOptions,
         tokenizer: Tokenizer,
         meta: Meta | None,
     ) -> None:
@@ -122,28 +121,27 @@ class ClusterEngine:
         """
         self.client = client
         self.options = options
-        self.settings = settings
+        self.engine_options = engine
         self.tokenizer = tokenizer
-        self.params = Parameters(settings.bm25_k1, settings.bm25_b, settings.bm25_epsilon)
+        self.params = engine.bm25
         self.meta = meta
         # Questions never split text; the index's own Punkt is read only by an update.
         self.splitter = SentenceSplitter.untrained()
-        self._empty = Engine(
-            CorpusTable.join([]), settings, tokenizer, SentenceSplitter.untrained()
-        )
+        self._empty = Engine(CorpusTable.join([]), engine, tokenizer, SentenceSplitter.untrained())
         self._cache: OrderedDict[tuple[str, str], docs.StoredArticle] = OrderedDict()
         self._numbers = docs.TermNumbers()
         self._lock = threading.Lock()
         self.requests = 0  # requests sent (for tests and benchmarks)
 
     @classmethod
-    def open(cls, settings: Settings, client: OpenSearch | None = None) -> ClusterEngine:
+    def open(
+        cls, options: ClusterOptions, engine: EngineOptions, client: OpenSearch | None = None
+    ) -> ClusterEngine:
         """Connect and read the live index's meta document.
 
         ``ClusterUnavailable`` when no node answers, ``NoIndexError`` when there is no
         finished index of this layout under the alias, ``ClusterError`` for the rest.
         """
-        options = ClusterOptions.of(settings)
         client = client or make_client(options)
         meta = read_meta(client, options)
         if meta is None:
@@ -151,8 +149,8 @@ class ClusterEngine:
                 f"the OpenSearch index {options.index!r} is unfinished or was made by another "
                 "version of the bot: rebuild it with `python -m bot index`"
             )
-        tokenizer = Tokenizer(aliases=load_aliases(settings.aliases_file))
-        return cls(client, options, settings, tokenizer, meta)
+        tokenizer = Tokenizer(aliases=load_aliases(engine.ingest.aliases_file))
+        return cls(client, options, engine, tokenizer, meta)
 
     # ------------------------------------------------------------------ listing
 
@@ -237,13 +235,14 @@ class ClusterEngine:
     def ask(self, question: str, top_k: int | None = None, offset: int = 0) -> Reply:
         """Answer ``question`` as ``Engine.ask`` does; a cluster failure is the reply's reason."""
         text = " ".join(question.split())
-        if not text or len(text) > self.settings.max_question_chars:
+        wanted = without_chatter(text)  # what the embedded Engine.ask searches for
+        if not wanted or len(text) > self.engine_options.ask.max_question_chars:
             return self._empty.ask(question, top_k, offset)  # raises its QuestionError
         try:
-            return self._ask(question, text, top_k, offset)
+            return self._ask(question, wanted, top_k, offset)
         except ClusterError as exc:
             log.warning("question not answered: %s", exc)
-            terms = tuple(self.tokenizer(text))
+            terms = tuple(self.tokenizer(wanted))
             reason = UNAVAILABLE.format(reason=_short(exc))
             if not isinstance(exc, ClusterUnavailable):
                 reason = f"The article index cannot be used: {exc}"
@@ -298,7 +297,7 @@ class ClusterEngine:
         if speaker:
             searches.append(("speaker", candidates.speaker_search(terms, speaker, size)))
             naming = (parsed.verb or "").lower() in NAMING_VERBS
-            fact = bool(naming and parsed.topic and self.settings.speech_fallback)
+            fact = bool(naming and parsed.topic and self.engine_options.ask.speech_fallback)
         if fact and terms:
             searches.append(("sentences", candidates.sentence_search(terms, size)))
             if not parsed.asks_for_speech or speaker:  # the fallback is a plain fact question
@@ -327,7 +326,7 @@ class ClusterEngine:
         if "speaker" in results:
             order += self._within_budget(candidates.by_first_hit(results["speaker"]), sizes, ())
         if "sentences" in results:
-            weight = self.settings.paragraph_weight
+            weight = self.engine_options.rank.paragraph_weight
             ranked = candidates.fact_articles(
                 results["sentences"], results.get("paragraphs", []), weight
             )
@@ -460,7 +459,7 @@ class ClusterEngine:
             whole.terms, whole.mean_idf_paragraphs, stats.paragraphs, columns,
         )  # fmt: skip
         return _LocalEngine(
-            table, self.settings, self.tokenizer, self.splitter, (), (sentences, paragraphs)
+            table, self.engine_options, self.tokenizer, self.splitter, (), (sentences, paragraphs)
         )
 
 

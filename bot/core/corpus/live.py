@@ -4,10 +4,11 @@ The folder is polled (a stat per file, no extra dependency, works the same on
 every file system and in containers): a file counts as changed once its size
 and modification time have stopped moving for one settle period, so a file
 still being written is never read half-way. Changed files are reprocessed
-alone (``Engine.with_changes``) and the new engine replaces the old one in a
-single reference swap; questions already running finish on the old engine.
+alone (``saved.apply_changes``, the same update a start applies) and the new
+engine replaces the old one in a single reference swap; questions already
+running finish on the old engine.
 
-With ``settings.use_saved_index`` the engine comes from the saved index
+With ``options.store.use_saved_index`` the engine comes from the saved index
 (``bot.core.index.saved``), brought up to date by content hash at start-up, and
 every applied change is saved again, so the next start loads rather than builds.
 """
@@ -22,38 +23,12 @@ from pathlib import Path
 
 from bot.core.answer.engine import Engine, Progress
 from bot.core.index import saved as index
-from bot.core.ingest.document import digest_of
-from bot.core.ingest.files import (
-    FileStamp,
-    LoadError,
-    RawArticle,
-    read_one,
-    require_folder,
-    scan_folder,
-)
-from bot.settings import Settings
+from bot.core.index.changes import CorpusChange, FolderFiles, record_file
+from bot.core.ingest.files import FileStamp, require_folder, scan_folder
+from bot.core.ingest.raw import LoadError
+from bot.core.options import CoreOptions
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class CorpusChange:
-    """What one rescan changed, by article id, and the files it could not read."""
-
-    added: tuple[str, ...] = ()
-    changed: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    failed: tuple[LoadError, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.added or self.changed or self.removed or self.failed)
-
-    def summary(self) -> str:
-        """One line for a person: "2 added, 1 changed, 0 removed, 1 unreadable"."""
-        return (
-            f"{len(self.added)} added, {len(self.changed)} changed, "
-            f"{len(self.removed)} removed, {len(self.failed)} unreadable"
-        )
 
 
 @dataclass
@@ -67,29 +42,29 @@ class LiveCorpus:
     """Owns the engine for a folder and updates it when the folder changes."""
 
     folder: Path
-    settings: Settings
+    options: CoreOptions
     settle_seconds: float = 1.0
     _engine: Engine = field(init=False)
     _seen: dict[str, FileStamp] = field(init=False, default_factory=dict)
     _errors: dict[str, LoadError] = field(init=False, default_factory=dict)
     _pending: dict[str, _Pending] = field(init=False, default_factory=dict)
-    _files: index.FolderFiles = field(init=False)
+    _files: FolderFiles = field(init=False)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     @classmethod
     def load(
         cls,
         folder: Path,
-        settings: Settings,
+        options: CoreOptions,
         progress: Progress | None = None,
         settle_seconds: float = 1.0,
     ) -> LiveCorpus:
         """Load the folder's saved index (updated to the files as they are) or build it."""
-        live = cls(folder, settings, settle_seconds)
+        live = cls(folder, options, settle_seconds)
         stats = live._stats()  # before hashing: a later edit is seen as a change
-        opened = index.open_engine(folder, settings, progress)
+        opened = index.open_engine(folder, options, progress)
         live._engine = opened.engine
-        live._files = index.FolderFiles(dict(opened.files.hashes), dict(opened.files.stamps))
+        live._files = opened.files.copy()
         live._errors = {error.path: error for error in opened.engine.errors}
         live._seen = {key: stat for key, stat in stats.items() if key in opened.files.hashes}
         return live
@@ -108,6 +83,7 @@ class LiveCorpus:
         """Apply every change now, settled or not (an explicit reload)."""
         with self._lock:
             stats = self._stats()
+            self._forget_vanished(stats)
             ready = {key for key, stat in stats.items() if self._seen.get(key) != stat}
             return self._apply(stats, ready)
 
@@ -116,6 +92,7 @@ class LiveCorpus:
         now = time.monotonic() if now is None else now
         with self._lock:
             stats = self._stats()
+            self._forget_vanished(stats)
             ready: set[str] = set()
             for key, stat in stats.items():
                 if self._seen.get(key) == stat:
@@ -128,6 +105,11 @@ class LiveCorpus:
                     ready.add(key)
             return self._apply(stats, ready)
 
+    def _forget_vanished(self, stats: dict[str, FileStamp]) -> None:
+        """Drop pending files deleted before they settled, or each would be kept forever."""
+        for key in self._pending.keys() - stats.keys():
+            del self._pending[key]
+
     def _apply(self, stats: dict[str, FileStamp], ready: set[str]) -> CorpusChange:
         """Apply the ``ready`` files and the deleted ones, all or nothing.
 
@@ -138,48 +120,32 @@ class LiveCorpus:
         removed = sorted(key for key in self._seen if key not in stats)
         if not ready and not removed:
             return CorpusChange()
-        known = self._engine.digests()
-        files = index.FolderFiles(dict(self._files.hashes), dict(self._files.stamps))
-        errors = dict(self._errors)
-        upserts: list[RawArticle] = []
-        added, changed, failed = [], [], []
+        files = self._files.copy()
         now = time.time_ns()
         for key in sorted(ready):
-            # Hashed before it is read, as hash_files explains.
-            index.record_file(files, self.folder, key, stats[key], now)
-            item = read_one(self.folder, key, self.settings.max_article_bytes)
-            if isinstance(item, LoadError):
-                if errors.get(key) != item:  # once per version of the file
-                    log.warning("skipped %s: %s", key, item.reason, extra={"file": key})
-                errors[key] = item
-                failed.append(item)
-                if key in known:
-                    removed.append(key)
-                continue
-            errors.pop(key, None)
-            if known.get(key) == digest_of(item):
-                continue
-            (changed if key in known else added).append(key)
-            upserts.append(item)
+            # Hashed before it is read, as ``hash_files`` explains.
+            record_file(files, self.folder, key, stats[key], now)
         for key in removed:
-            errors.pop(key, None)
-            files.hashes.pop(key, None)
-            files.stamps.pop(key, None)
-        gone = [key for key in removed if key in known]
-        change = CorpusChange(tuple(added), tuple(changed), tuple(gone), tuple(failed))
-        engine = self._engine
-        if upserts or gone or failed:
-            engine = engine.with_changes(upserts, gone, [errors[key] for key in sorted(errors)])
-            errors.update((error.path, error) for error in engine.errors)  # failed to prepare
+            files.forget(key)
+        applied = index.apply_changes(
+            self.folder,
+            self._engine,
+            ready,
+            removed,
+            self._errors,
+            self.options.engine.ingest.max_article_bytes,
+            reported=self._errors,  # each told once per version of the file
+        )
         # Commit: the engine, then what it reflects.
-        self._engine, self._files, self._errors = engine, files, errors
+        self._engine, self._files, self._errors = applied.engine, files, applied.errors
         for key in ready:
             self._pending.pop(key, None)
             self._seen[key] = stats[key]
         for key in removed:
             self._seen.pop(key, None)
-        if change and self.settings.use_saved_index:
-            index.save_quietly(self.folder, self.settings, self._engine, self._files)
+        change = applied.change
+        if change and self.options.store.use_saved_index:
+            index.save_quietly(self.folder, self.options, self._engine, self._files)
         if change:
             log.info("corpus updated", extra={"change": change.summary()})
         return change
