@@ -55,9 +55,9 @@ from bot.core.ingest.files import read_files, scan_folder  # noqa: E402
 from bot.core.ingest.prepare import prepare_table, workers_for  # noqa: E402
 from bot.core.ingest.sentences import SentenceSplitter  # noqa: E402
 from bot.core.search.client import make_client  # noqa: E402
-from bot.core.search.ingest import rebuild  # noqa: E402
+from bot.core.search.ingest import punkt_json, rebuild  # noqa: E402
 from bot.core.search.live import file_hashes, fingerprint  # noqa: E402
-from bot.core.search.searcher import ClusterEngine, punkt_json  # noqa: E402
+from bot.core.search.searcher import ClusterEngine  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
 BENCH_JAVA_OPTS = "-XX:TieredStopAtLevel=4 -Xms1g -Xmx1g"

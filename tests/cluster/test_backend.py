@@ -23,17 +23,20 @@ from opensearchpy import OpenSearch
 from bot.cli.main import main
 from bot.cli.repl import run_repl
 from bot.core.answer.engine import Engine
+from bot.core.corpus.service import Articles
 from bot.core.errors import UserError
 from bot.core.ingest.files import read_files, scan_folder
 from bot.core.ingest.prepare import prepare_table
 from bot.core.ingest.sentences import SentenceSplitter
-from bot.core.search import bulk
+from bot.core.search import bulk, totals
 from bot.core.search import documents as docs
+from bot.core.search.bulk import BulkWriter
 from bot.core.search.client import ClusterError, make_client
-from bot.core.search.ingest import BulkWriter, list_articles, read_meta
+from bot.core.search.ingest import punkt_of, read_meta
 from bot.core.search.live import sync_folder
 from bot.core.search.options import ClusterOptions
-from bot.core.search.searcher import ClusterEngine, punkt_of
+from bot.core.search.searcher import ClusterEngine
+from bot.core.search.update import list_articles
 from bot.core.search.watched import ClusterCorpus
 from bot.settings import Settings
 from tests.cluster.launcher import OpenSearchCluster
@@ -136,7 +139,7 @@ def _check_statistics(client: OpenSearch, options: ClusterOptions, folder: Path)
     meta = read_meta(client, options)
     assert meta is not None and not meta.pending
     reference = _reference(folder, dict(meta.punkt))
-    stats, sdf, pdf = docs.table_stats(reference.table)
+    stats, sdf, pdf = totals.table_stats(reference.table)
     assert (meta.stats.articles, meta.stats.sentences, meta.stats.paragraphs) == (
         stats.articles,
         stats.sentences,
@@ -379,7 +382,10 @@ def test_the_repl_and_its_watcher_write_folder_changes_to_the_cluster(
 
     out = io.StringIO()
     assert (
-        run_repl(corpus, 3, stdin=io.StringIO("What did Maren Holt say?\n:sources\n"), out=out) == 0
+        run_repl(
+            Articles(corpus), 3, stdin=io.StringIO("What did Maren Holt say?\n:sources\n"), out=out
+        )
+        == 0
     )
     text = out.getvalue()
     assert "newsquote: 3 articles" in text and "lamp never went out" in text
@@ -558,8 +564,6 @@ def test_the_discord_workers_articles_answer_list_reload_and_give_context(
     opensearch_urls: list[str], tmp_path: Path
 ) -> None:
     """What the worker's scoring process calls, on this backend (the gateway side is unchanged)."""
-    from bot.core.corpus.service import Articles
-
     folder = _copy_seeds(tmp_path)
     settings = cluster_settings(opensearch_urls, "t-worker", folder, watch_interval_seconds=0)
     articles = Articles.watch(settings.core_options(), wait_for_cluster=True)

@@ -17,19 +17,20 @@ from pydantic import SecretStr
 from bot.core.answer.engine import Engine
 from bot.core.index.bm25 import Parameters
 from bot.core.search import documents as docs
+from bot.core.search import tables, totals
 from bot.core.search.client import ClusterOptions, ClusterUnavailable, describe_failure, scrub
+from bot.core.search.ingest import punkt_json, punkt_of
 from bot.core.search.scoring import ClusterBM25
-from bot.core.search.searcher import punkt_json, punkt_of
 from bot.settings import Settings
 from tests.conftest import make_settings
 
 
-def _through_json(engine: Engine) -> list[docs.StoredArticle]:
+def _through_json(engine: Engine) -> list[tables.StoredArticle]:
     """Every article of ``engine`` as the cluster stores and returns it."""
-    numbers = docs.TermNumbers()
+    numbers = tables.TermNumbers()
     table = engine.table
     return [
-        docs.stored_article(
+        tables.stored_article(
             json.loads(json.dumps(docs.article_docs(table, i, "f" * 64).article)), numbers
         )
         for i in range(table.articles)
@@ -48,7 +49,7 @@ def _column(table, name: str) -> np.ndarray:
 
 def test_articles_survive_the_round_trip_through_their_documents(seed_engine: Engine) -> None:
     stored, numbers = _through_json(seed_engine)
-    joined = docs.join_articles(stored, numbers)
+    joined = tables.join_articles(stored, numbers)
     table = seed_engine.table
     assert joined.sources == table.sources and joined.digests == table.digests
     assert [joined.text(i) for i in range(joined.articles)] == [
@@ -95,7 +96,7 @@ def test_published_is_a_date_only_when_it_is_one() -> None:
 
 
 def test_corpus_statistics_are_the_embedded_indexes(seed_engine: Engine) -> None:
-    stats, sdf, pdf = docs.table_stats(seed_engine.table)
+    stats, sdf, pdf = totals.table_stats(seed_engine.table)
     assert stats.sentences == seed_engine.index.size
     assert stats.paragraphs == seed_engine.paragraphs.size
     assert stats.vocabulary == seed_engine.index.terms
@@ -109,7 +110,7 @@ def test_corpus_statistics_are_the_embedded_indexes(seed_engine: Engine) -> None
 def test_cluster_scores_equal_the_embedded_bm25(seed_engine: Engine, which: str) -> None:
     """With the whole corpus's statistics, a fetched sentence scores what it scores embedded."""
     table, settings = seed_engine.table, make_settings()
-    stats, sdf, pdf = docs.table_stats(table)
+    stats, sdf, pdf = totals.table_stats(table)
     lengths = np.diff(table.columns["sentence_terms"])
     params = Parameters(settings.bm25_k1, settings.bm25_b, settings.bm25_epsilon)
     if which == "sentences":
@@ -117,7 +118,7 @@ def test_cluster_scores_equal_the_embedded_bm25(seed_engine: Engine, which: str)
         documents, mean, doc_lengths = stats.sentences, stats.mean_idf_sentences, lengths
     else:
         reference, frequency = seed_engine.paragraphs, pdf
-        first = np.flatnonzero(np.diff(docs.paragraph_numbers(table), prepend=-1))
+        first = np.flatnonzero(np.diff(totals.paragraph_numbers(table), prepend=-1))
         documents, mean = stats.paragraphs, stats.mean_idf_paragraphs
         doc_lengths = np.add.reduceat(lengths, first)
     known = {t: int(frequency[i]) for i, t in enumerate(table.vocabulary)} | {"zzzunknown": 0}

@@ -1,4 +1,4 @@
-"""What a corpus becomes in the cluster, and how fetched articles become a table again.
+"""What a corpus becomes in the cluster: the documents, their ids and the index's mapping.
 
 Four kinds of document share one index (field ``kind``), so one alias swap replaces
 all of them at once:
@@ -23,6 +23,9 @@ all of them at once:
   files), read only when the index is updated or listed. ``meta`` is written last: an
   index without it is unfinished.
 
+``totals`` holds the corpus statistics the meta document carries; ``tables`` turns
+fetched article documents back into a ``CorpusTable``.
+
 The article key is the first 32 hex digits of the article's content digest, so ids are
 the same every time the same article is indexed under the same sentence splitter: a
 bulk sent twice (a retry, a re-run after a crash) overwrites, never duplicates.
@@ -31,10 +34,8 @@ bulk sent twice (a retry, a re-run after a crash) overwrites, never duplicates.
 from __future__ import annotations
 
 import base64
-import math
 import re
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -42,9 +43,7 @@ from typing import Any
 import numpy as np
 
 from bot.core.index.arrays import distinct
-from bot.core.index.packed import Packed
 from bot.core.index.table import CorpusTable
-from bot.core.models import Source
 
 # Bump when the documents or the mapping change shape: an index of another layout is
 # never written to; the next sync or ``index`` rebuilds into a new one and swaps the alias.
@@ -83,6 +82,17 @@ def term_id(term: str) -> str:
     import hashlib
 
     return "t#" + hashlib.sha256(term.encode("utf-8")).hexdigest()
+
+
+def term_doc(term: str, sentences: int, paragraphs: int) -> dict[str, Any]:
+    """A term's document: in how many sentences and paragraphs of the corpus it occurs."""
+    return {
+        "_id": term_id(term),
+        "kind": "t",
+        "term": term,
+        "sdf": sentences,
+        "pdf": paragraphs,
+    }
 
 
 def article_key(digest: str) -> str:
@@ -153,97 +163,6 @@ def index_body(shards: int, replicas: int, k1: float, b: float) -> dict[str, Any
             },
         },
     }
-
-
-# --------------------------------------------------------------------- corpus statistics
-
-
-@dataclass(frozen=True, slots=True)
-class CorpusStats:
-    """The whole corpus's BM25 statistics, for sentences and for paragraphs."""
-
-    articles: int
-    sentences: int
-    paragraphs: int
-    terms: int  # index terms in all sentences (= in all paragraphs): N * avgdl
-    vocabulary: int  # distinct index terms
-    mean_idf_sentences: float  # BM25Okapi's raw IDF averaged over the vocabulary
-    mean_idf_paragraphs: float
-
-    def to_json(self) -> dict[str, Any]:
-        """For the meta document."""
-        return {name: getattr(self, name) for name in self.__slots__}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> CorpusStats:
-        """From the meta document; KeyError or ValueError if it does not hold them."""
-        return cls(
-            int(data["articles"]), int(data["sentences"]), int(data["paragraphs"]),
-            int(data["terms"]), int(data["vocabulary"]), float(data["mean_idf_sentences"]),
-            float(data["mean_idf_paragraphs"]),
-        )  # fmt: skip
-
-
-def raw_idf(documents: int, frequency: int) -> float:
-    """BM25Okapi's IDF before its epsilon rule, with the embedded index's operations."""
-    return math.log(documents - frequency + 0.5) - math.log(frequency + 0.5)
-
-
-def mean_raw_idf(documents: int, histogram: Mapping[int, int]) -> float:
-    """The mean raw IDF over a vocabulary given as {document frequency: how many terms}."""
-    size = sum(histogram.values())
-    if not size:
-        return 0.0
-    total = math.fsum(count * raw_idf(documents, df) for df, count in histogram.items())
-    return total / size
-
-
-def paragraph_numbers(table: CorpusTable) -> np.ndarray:
-    """Per sentence, its paragraph numbered across the corpus (as the embedded index numbers them)."""
-    c = table.columns
-    if not table.sentences:
-        return np.zeros(0, dtype=np.int64)
-    article = np.repeat(np.arange(table.articles), np.diff(c["article_sentences"]))
-    paragraph = c["sent_paragraph"]
-    starts = np.ones(table.sentences, dtype=bool)
-    starts[1:] = (article[1:] != article[:-1]) | (paragraph[1:] != paragraph[:-1])
-    return np.cumsum(starts) - 1
-
-
-def frequencies(table: CorpusTable) -> tuple[np.ndarray, np.ndarray]:
-    """Per vocabulary term of ``table``: in how many sentences, and paragraphs, it occurs."""
-    c = table.columns
-    size = len(table.vocabulary)
-    lengths = np.diff(c["sentence_terms"])
-    terms = c["terms"].astype(np.int64)
-    out = []
-    for owner in (np.arange(table.sentences), paragraph_numbers(table)):
-        rows = np.repeat(owner.astype(np.int64), lengths)
-        pairs = distinct(rows * size + terms) if terms.size else terms
-        out.append(np.bincount(pairs % size if size else pairs, minlength=size))
-    return out[0], out[1]
-
-
-def table_stats(table: CorpusTable) -> tuple[CorpusStats, np.ndarray, np.ndarray]:
-    """The statistics of a whole corpus held in ``table``, and its per-term frequencies."""
-    sdf, pdf = frequencies(table)
-    used = sdf > 0
-    paragraphs = int(paragraph_numbers(table)[-1]) + 1 if table.sentences else 0
-    stats = CorpusStats(
-        articles=table.articles,
-        sentences=table.sentences,
-        paragraphs=paragraphs,
-        terms=int(table.columns["terms"].size),
-        vocabulary=int(used.sum()),
-        mean_idf_sentences=mean_raw_idf(table.sentences, _histogram(sdf[used])),
-        mean_idf_paragraphs=mean_raw_idf(paragraphs, _histogram(pdf[used])),
-    )
-    return stats, sdf, pdf
-
-
-def _histogram(values: np.ndarray) -> dict[int, int]:
-    found, counts = np.unique(values, return_counts=True)
-    return dict(zip(found.tolist(), counts.tolist(), strict=True))
 
 
 # --------------------------------------------------------------------- one article's documents
@@ -386,156 +305,3 @@ def _encode(
 def _pack(values: np.ndarray) -> list[str]:
     data = np.ascontiguousarray(values)
     return [data.dtype.str, base64.b64encode(data.tobytes()).decode("ascii")]
-
-
-def _unpack(packed: Sequence[str]) -> np.ndarray:
-    dtype, text = packed
-    return np.frombuffer(base64.b64decode(text), dtype=np.dtype(dtype))
-
-
-# --------------------------------------------------------------------- back to a table
-
-
-class TermNumbers:
-    """Index terms numbered once per process: joining fetched articles is then array work.
-
-    Each fetched article's small vocabulary is numbered here when it is decoded (and
-    cached with it), so a question's join concatenates numbers instead of building a
-    dictionary of twenty thousand terms. Grows with the distinct terms of the articles
-    seen, at most the corpus's vocabulary. Safe to share between threads.
-    """
-
-    def __init__(self) -> None:
-        """An empty numbering."""
-        self._number: dict[str, int] = {}
-        self._words: list[str] = []
-        self._lock = threading.Lock()
-
-    def of(self, words: Sequence[str]) -> np.ndarray:
-        """The numbers of ``words``, new ones added."""
-        with self._lock:
-            number, known = self._number, self._words
-            found = []
-            for word in words:
-                n = number.get(word)
-                if n is None:
-                    n = number[word] = len(known)
-                    known.append(word)
-                found.append(n)
-        return np.array(found, dtype=np.int64)
-
-    def words(self, numbers: np.ndarray) -> tuple[str, ...]:
-        """The terms numbered ``numbers``."""
-        known = self._words
-        return tuple(known[n] for n in numbers.tolist())
-
-
-@dataclass(frozen=True, slots=True)
-class StoredArticle:
-    """An article as fetched: metadata, digest, body and its table slice, decoded."""
-
-    source: Source
-    digest: str
-    body: str
-    vocabulary: list[str]
-    strings: list[str]
-    arrays: dict[str, np.ndarray]
-    term_numbers: np.ndarray  # its vocabulary in a ``TermNumbers``
-
-    @property
-    def sentences(self) -> int:
-        return int(self.arrays["sent_start"].size)
-
-
-def stored_article(source_doc: Mapping[str, Any], numbers: TermNumbers) -> StoredArticle:
-    """Decode an article document's ``_source``; ValueError if it is not one this layout wrote."""
-    try:
-        data = source_doc["data"]
-        blob = data["table"]
-        if blob.get("v") != BLOB_VERSION:
-            raise ValueError(f"article table version {blob.get('v')!r}")
-        arrays = {name: _unpack(value) for name, value in blob["arrays"].items()}
-        vocabulary = list(blob["vocabulary"])
-        return StoredArticle(
-            Source(**data["source"]),
-            str(source_doc["digest"]),
-            str(data["body"]),
-            vocabulary,
-            list(blob["strings"]),
-            arrays,
-            numbers.of(vocabulary),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"not an article document of layout {LAYOUT}: {exc}") from exc
-
-
-def join_articles(articles: Sequence[StoredArticle], numbers: TermNumbers) -> CorpusTable:
-    """One ``CorpusTable`` of ``articles``, in the order given, checked before it is used.
-
-    ``numbers``: the numbering the articles' ``term_numbers`` are in.
-    """
-    strings: dict[str, int] = {}
-    parts: dict[str, list[np.ndarray]] = {
-        name: [] for name in (*SENTENCE_COLUMNS, *ATTRIBUTION_COLUMNS, "terms", "names")
-    }
-    counts: dict[str, list[np.ndarray]] = {
-        "article_sentences": [],
-        "sentence_terms": [],
-        "sentence_attrs": [],
-        "attr_names": [],
-    }
-    for item in articles:
-        a = item.arrays
-        string_map = np.array(
-            [strings.setdefault(text, len(strings)) for text in item.strings] + [-1],
-            dtype=np.int32,
-        )  # the extra last entry keeps -1 ("none") as it is
-        for name in SENTENCE_COLUMNS + ATTRIBUTION_COLUMNS:
-            values = a[name]
-            parts[name].append(string_map[values] if name in STRING_COLUMNS else values)
-        parts["terms"].append(item.term_numbers[a["terms"]])
-        parts["names"].append(item.term_numbers[a["names"]])
-        counts["article_sentences"].append(np.array([item.sentences]))
-        counts["sentence_terms"].append(a["term_counts"])
-        counts["sentence_attrs"].append(a["attr_counts"])
-        counts["attr_names"].append(a["name_counts"])
-    flat = {
-        name: np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
-        for name, values in parts.items()
-    }
-    # The process-wide numbers of the terms these articles use, renumbered from 0 (a
-    # lookup table over the numbers: the numbering is at most the corpus vocabulary).
-    both = np.concatenate([flat["terms"], flat["names"]]).astype(np.int64)
-    present = np.zeros(int(both.max(initial=-1)) + 1, dtype=bool)
-    present[both] = True
-    used = np.flatnonzero(present)
-    renumber = np.cumsum(present) - 1
-    for name in ("terms", "names"):
-        flat[name] = renumber[flat[name]]
-    columns = {name: values.astype(_dtype_of(name), copy=False) for name, values in flat.items()}
-    for name, values in counts.items():
-        lengths = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
-        offsets = np.zeros(lengths.size + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        columns[name] = offsets
-    table = CorpusTable(
-        tuple(item.source for item in articles),
-        tuple(item.digest for item in articles),
-        Packed.of(item.body for item in articles),
-        Packed.of(strings),
-        numbers.words(used),
-        columns,
-    )
-    table.check()
-    return table
-
-
-_DTYPES = {
-    "sent_quoted": np.float64,
-    "sent_reports": np.bool_,
-    "sent_content": np.bool_,
-}
-
-
-def _dtype_of(name: str) -> type[np.generic]:
-    return _DTYPES.get(name, np.int32)

@@ -33,20 +33,12 @@ from bot.core.ingest.raw import LoadError
 from bot.core.ingest.sentences import TRAINING_CHARS, SentenceSplitter, curated_abbreviations
 from bot.core.options import CoreOptions
 from bot.core.search import documents as docs
+from bot.core.search.bulk import BulkStats, WriteProgress
 from bot.core.search.client import NoIndexError, guarded, make_client
-from bot.core.search.ingest import (
-    BulkStats,
-    IndexedArticle,
-    Meta,
-    WriteProgress,
-    apply,
-    list_articles,
-    mapping_layout,
-    read_meta,
-    rebuild,
-)
+from bot.core.search.ingest import Meta, mapping_layout, punkt_json, punkt_of, read_meta, rebuild
 from bot.core.search.options import ClusterOptions
-from bot.core.search.searcher import ClusterEngine, punkt_json, punkt_of
+from bot.core.search.searcher import ClusterEngine
+from bot.core.search.update import IndexedArticle, apply, list_articles
 
 log = logging.getLogger(__name__)
 

@@ -33,11 +33,9 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from nltk.tokenize.punkt import PunktParameters
 from opensearchpy import OpenSearch
 
 from bot.core.answer.chatter import without_chatter
@@ -49,7 +47,7 @@ from bot.core.ingest.files import LoadError
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.lexicon import HONORIFICS, NAMING_VERBS
 from bot.core.models import Answer, Reply, Source
-from bot.core.search import candidates
+from bot.core.search import candidates, tables, totals
 from bot.core.search import documents as docs
 from bot.core.search.client import (
     ClusterError,
@@ -59,44 +57,14 @@ from bot.core.search.client import (
     guarded,
     make_client,
 )
-from bot.core.search.ingest import Meta, read_meta, scan_kind
-from bot.core.search.scoring import ClusterBM25
+from bot.core.search.ingest import Meta, read_meta
+from bot.core.search.local import QuestionStats, local_engine, numbered_within_articles
+from bot.core.search.update import scan_kind
 
 log = logging.getLogger(__name__)
 
 ARTICLE_CACHE = 4096
 UNAVAILABLE = "The article index cannot be reached just now ({reason}); please try again shortly."
-
-
-def punkt_json(params: PunktParameters) -> dict[str, Any]:
-    """Punkt's learnt parameters as JSON (for the meta document)."""
-    return {
-        "abbrev_types": sorted(params.abbrev_types),
-        "collocations": sorted([a, b] for a, b in params.collocations),
-        "sent_starters": sorted(params.sent_starters),
-        "ortho_context": dict(sorted(params.ortho_context.items())),
-    }
-
-
-def punkt_of(saved: Mapping[str, Any]) -> PunktParameters:
-    """Punkt parameters from ``punkt_json``'s output."""
-    params = PunktParameters()
-    params.abbrev_types = set(saved["abbrev_types"])
-    params.collocations = {(a, b) for a, b in saved["collocations"]}
-    params.sent_starters = set(saved["sent_starters"])
-    for word, flags in saved["ortho_context"].items():
-        params.ortho_context[word] = int(flags)
-    return params
-
-
-@dataclass(frozen=True, slots=True)
-class _Stats:
-    """What the first request of a question brings: totals and its terms' frequencies."""
-
-    index: str
-    stats: docs.CorpusStats
-    sentences: dict[str, int]
-    paragraphs: dict[str, int]
 
 
 class ClusterEngine:
@@ -128,8 +96,8 @@ class ClusterEngine:
         # Questions never split text; the index's own Punkt is read only by an update.
         self.splitter = SentenceSplitter.untrained()
         self._empty = Engine(CorpusTable.join([]), engine, tokenizer, SentenceSplitter.untrained())
-        self._cache: OrderedDict[tuple[str, str], docs.StoredArticle] = OrderedDict()
-        self._numbers = docs.TermNumbers()
+        self._cache: OrderedDict[tuple[str, str], tables.StoredArticle] = OrderedDict()
+        self._numbers = tables.TermNumbers()
         self._lock = threading.Lock()
         self.requests = 0  # requests sent (for tests and benchmarks)
 
@@ -223,7 +191,7 @@ class ClusterEngine:
         hits = found["hits"]["hits"]
         if not hits:
             return ()
-        article = docs.stored_article(hits[0]["_source"], self._numbers)
+        article = tables.stored_article(hits[0]["_source"], self._numbers)
         starts, ends = article.arrays["sent_start"], article.arrays["sent_end"]
         first = int(np.searchsorted(ends, answer.start, side="right"))
         last = int(np.searchsorted(starts, answer.end, side="left")) - 1
@@ -270,12 +238,13 @@ class ClusterEngine:
         articles = self._articles(stats.index, keys)
         if not articles:
             articles = self._any_article(stats.index)
-        engine = self._engine(articles, stats)
+        table = tables.join_articles(articles, self._numbers)
+        engine = local_engine(table, stats, self.engine_options, self.tokenizer, self.splitter)
         reply = engine.ask(question, top_k, offset)
         unknown = engine.index.unknown_terms | engine.paragraphs.unknown_terms
         if unknown:
             log.warning("terms asked about without corpus frequencies: %s", sorted(unknown))
-        return _numbered_within_articles(reply, engine)
+        return numbered_within_articles(reply, engine)
 
     def _search(
         self,
@@ -283,7 +252,7 @@ class ClusterEngine:
         terms: Sequence[str],
         speaker: Sequence[str],
         wanted: Sequence[str],
-    ) -> tuple[_Stats, list[str]]:
+    ) -> tuple[QuestionStats, list[str]]:
         """The corpus statistics, and the keys of the articles worth fetching, best first.
 
         One ``msearch``: the meta and term documents by id, then the candidate searches.
@@ -354,7 +323,7 @@ class ClusterEngine:
             sentences += sizes[key]
         return chosen
 
-    def _statistics(self, response: Mapping[str, Any], terms: Sequence[str]) -> _Stats:
+    def _statistics(self, response: Mapping[str, Any], terms: Sequence[str]) -> QuestionStats:
         """The corpus totals and ``terms``' frequencies from the statistics search."""
         if "error" in response:
             error = response["error"]
@@ -380,7 +349,7 @@ class ClusterEngine:
                 f"the OpenSearch index {self.options.index!r} was made by another version of "
                 "the bot: rebuild it with `python -m bot index`"
             )
-        stats = docs.CorpusStats.from_json(data["stats"])
+        stats = totals.CorpusStats.from_json(data["stats"])
         if self.meta is None or self.meta.index != meta_doc["_index"]:
             self.refresh()  # first contact, or a rebuild swapped the alias: read it all
         if self.meta is not None:
@@ -391,11 +360,11 @@ class ClusterEngine:
             hit = by_id.get(docs.term_id(term))
             sentences[term] = int(hit["_source"]["sdf"]) if hit else 0
             paragraphs[term] = int(hit["_source"]["pdf"]) if hit else 0
-        return _Stats(meta_doc["_index"], stats, sentences, paragraphs)
+        return QuestionStats(meta_doc["_index"], stats, sentences, paragraphs)
 
-    def _articles(self, index: str, keys: Sequence[str]) -> list[docs.StoredArticle]:
+    def _articles(self, index: str, keys: Sequence[str]) -> list[tables.StoredArticle]:
         """The articles of ``keys``: from the cache, the rest in one ``mget``."""
-        found: dict[str, docs.StoredArticle] = {}
+        found: dict[str, tables.StoredArticle] = {}
         with self._lock:
             for key in keys:
                 item = self._cache.get((index, key))
@@ -417,7 +386,7 @@ class ClusterEngine:
             for key, doc in zip(missing, fetched["docs"], strict=True):
                 if not doc.get("found"):
                     continue  # removed since the search: the question goes on without it
-                item = docs.stored_article(doc["_source"], self._numbers)
+                item = tables.stored_article(doc["_source"], self._numbers)
                 found[key] = item
                 with self._lock:
                     self._cache[(index, key)] = item
@@ -426,7 +395,7 @@ class ClusterEngine:
         # Id order, as the embedded table keeps articles: ties then break the same way.
         return sorted(found.values(), key=lambda item: item.source.id)
 
-    def _any_article(self, index: str) -> list[docs.StoredArticle]:
+    def _any_article(self, index: str) -> list[tables.StoredArticle]:
         """One article, for a question nothing matched: the ranking then says why."""
         self.requests += 1
         found = guarded(
@@ -438,52 +407,7 @@ class ClusterEngine:
             ),
         )
         hits = found["hits"]["hits"]
-        return [docs.stored_article(hit["_source"], self._numbers) for hit in hits]
-
-    def _engine(self, articles: Sequence[docs.StoredArticle], stats: _Stats) -> _LocalEngine:
-        """The embedded ranking over ``articles``, with the whole corpus's BM25 statistics."""
-        table = docs.join_articles(articles, self._numbers)
-        c = table.columns
-        lengths = np.diff(c["sentence_terms"])
-        whole = stats.stats
-        columns = {term: column for column, term in enumerate(table.vocabulary)}
-        sentences = ClusterBM25(
-            c["terms"], lengths, table.vocabulary, self.params, whole.sentences, whole.terms,
-            whole.mean_idf_sentences, stats.sentences, columns,
-        )  # fmt: skip
-        numbers = docs.paragraph_numbers(table)
-        first = np.flatnonzero(np.diff(numbers, prepend=-1)) if numbers.size else numbers
-        paragraph_lengths = np.add.reduceat(lengths, first) if first.size else lengths
-        paragraphs = ClusterBM25(
-            c["terms"], paragraph_lengths, table.vocabulary, self.params, whole.paragraphs,
-            whole.terms, whole.mean_idf_paragraphs, stats.paragraphs, columns,
-        )  # fmt: skip
-        return _LocalEngine(
-            table, self.engine_options, self.tokenizer, self.splitter, (), (sentences, paragraphs)
-        )
-
-
-class _LocalEngine(Engine):
-    """An ``Engine`` over fetched articles whose BM25s are ``ClusterBM25``s."""
-
-    index: ClusterBM25  # type: ignore[assignment]
-    paragraphs: ClusterBM25  # type: ignore[assignment]
-
-
-def _numbered_within_articles(reply: Reply, engine: Engine) -> Reply:
-    """The reply with each answer's sentences counted within its article (see module docs)."""
-    if not reply.answers:
-        return reply
-    offsets = engine.table.columns["article_sentences"]
-    answers = tuple(
-        dataclasses.replace(
-            answer,
-            sentences=tuple(s - int(offsets[answer.article]) for s in answer.sentences),
-            article=-1,
-        )
-        for answer in reply.answers
-    )
-    return dataclasses.replace(reply, answers=answers)
+        return [tables.stored_article(hit["_source"], self._numbers) for hit in hits]
 
 
 def _source_of(source: Mapping[str, Any]) -> Source:
