@@ -17,7 +17,9 @@ seeds). Agreement, per question:
 
 * top-1: both decline, or both give the same first answer (article, start, end);
 * top-3: both decline, or the first three answers are the same, in the same order;
-* top-3 as sets: the same three answers in any order.
+* top-3 as sets: the same three answers in any order;
+* Lucene=Okapi top-1 and top-10 overlap: the candidate searches alone, Lucene's BM25
+  against the embedded BM25Okapi on the same terms (``lucene_agreement``).
 
 ``--scale`` writes BBC News corpora (``bench/scale.py``'s, 20 sentences per article)
 and measures, per size: preparing (read, clean, Punkt, attribute, tokenize; shared by
@@ -46,20 +48,25 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import eval_common as ec  # noqa: E402
+import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
+from bot.core.answer.chatter import without_chatter  # noqa: E402
 from bot.core.answer.engine import Engine  # noqa: E402
 from bot.core.errors import UserError  # noqa: E402
 from bot.core.index.tokenize import Tokenizer, load_aliases  # noqa: E402
 from bot.core.ingest.files import read_files, scan_folder  # noqa: E402
 from bot.core.ingest.prepare import prepare_table, workers_for  # noqa: E402
 from bot.core.ingest.sentences import SentenceSplitter  # noqa: E402
+from bot.core.search.candidates import BY_SCORE  # noqa: E402
 from bot.core.search.client import make_client  # noqa: E402
+from bot.core.search.documents import field_term  # noqa: E402
 from bot.core.search.ingest import punkt_json, rebuild  # noqa: E402
 from bot.core.search.live import file_hashes, fingerprint  # noqa: E402
 from bot.core.search.searcher import ClusterEngine  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
+PERCENT_KEYS = ("top1", "top3", "top3_set", "declines", "lucene_top1", "lucene_overlap10")
 BENCH_JAVA_OPTS = "-XX:TieredStopAtLevel=4 -Xms1g -Xmx1g"
 
 
@@ -162,6 +169,48 @@ def agreement(a: Side, b: Side) -> dict[str, float]:
     return {"top1": top1 / n, "top3": top3 / n, "top3_set": sets / n, "declines": declines / n}
 
 
+def lucene_agreement(corpus: Corpus, questions: Sequence[str], k: int = 10) -> dict[str, float]:
+    """Lucene's BM25 beside the embedded BM25Okapi, on the same terms of each question.
+
+    Per question: the embedded index's ``k`` best sentences (``SparseBM25.top``: BM25Okapi
+    with the epsilon rule) and the cluster's ``k`` best by a plain ``match`` on the same
+    terms (Lucene's BM25, same k1 and b, both shards scored alike), as (article id,
+    sentence in its article). top-1: the same best sentence; overlap: the share of the
+    ``k`` in both. Ties go to the lower article id on both sides.
+    """
+    engine, cluster = corpus.embedded, corpus.cluster
+    starts = engine.table.columns["article_sentences"]
+    ids = [source.id for source in engine.table.sources]
+    same_first = overlap = asked = 0
+    for question in questions:
+        terms = list(engine.tokenizer(without_chatter(" ".join(question.split()))))
+        rows, _ = engine.index.top(terms, k)
+        articles = np.searchsorted(starts, rows, side="right") - 1
+        mine = [(ids[a], int(r - starts[a])) for a, r in zip(articles, rows, strict=True)]
+        if not terms:
+            continue
+        found = cluster.client.search(
+            index=cluster.options.index,
+            body={
+                "size": k,
+                "stored_fields": "_none_",
+                "docvalue_fields": ["article_id", "sentence"],
+                "sort": BY_SCORE,
+                "track_total_hits": False,
+                "query": {"match": {"tokens": " ".join(field_term(t) for t in terms)}},
+            },
+            search_type="dfs_query_then_fetch",
+        )["hits"]["hits"]
+        theirs = [(h["fields"]["article_id"][0], int(h["fields"]["sentence"][0])) for h in found]
+        if not mine and not theirs:
+            continue
+        asked += 1
+        same_first += mine[:1] == theirs[:1]
+        overlap += len(set(mine) & set(theirs)) / max(len(mine), len(theirs))
+    n = max(asked, 1)
+    return {"lucene_top1": same_first / n, f"lucene_overlap{k}": overlap / n, "lucene_asked": asked}
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -179,11 +228,13 @@ def compare(corpus: Corpus, questions: Sequence[str], top_k: int, label: str) ->
     keep_replies(label, "embedded", embedded.replies)
     keep_replies(label, "opensearch", cluster.replies)
     agree = agreement(embedded, cluster)
+    lucene = lucene_agreement(corpus, questions)
     row = {
         "set": label,
         "questions": len(questions),
         "sentences": corpus.sentences,
         **{k: round(v, 4) for k, v in agree.items()},
+        **{k: round(v, 4) for k, v in lucene.items()},
         "embedded_p50_ms": 1000 * statistics.median(embedded.seconds),
         "embedded_p95_ms": 1000 * percentile(embedded.seconds, 0.95),
         "opensearch_p50_ms": 1000 * statistics.median(cluster.seconds),
@@ -278,7 +329,8 @@ def print_rows(rows: Sequence[dict]) -> None:
     headers = [
         ("set", "set"), ("questions", "questions"), ("sentences", "sentences"),
         ("top1", "top-1 agree"), ("top3", "top-3 agree"), ("top3_set", "top-3 as set"),
-        ("declines", "declines agree"), ("embedded_p50_ms", "embedded p50 ms"),
+        ("declines", "declines agree"), ("lucene_top1", "Lucene=Okapi top-1"),
+        ("lucene_overlap10", "Lucene/Okapi top-10 overlap"), ("embedded_p50_ms", "embedded p50 ms"),
         ("embedded_p95_ms", "p95 ms"), ("opensearch_p50_ms", "opensearch p50 ms"),
         ("opensearch_p95_ms", "p95 ms"), ("requests_max", "requests/question max"),
         ("prepare_s", "prepare s"), ("write_s", "bulk write s"),
@@ -289,10 +341,7 @@ def print_rows(rows: Sequence[dict]) -> None:
         "OpenSearch backend beside the embedded one",
         [title for _, title in headers],
         [
-            [
-                ec.pct(row[key]) if key in ("top1", "top3", "top3_set", "declines") else row[key]
-                for key, _ in headers
-            ]
+            [ec.pct(row[key]) if key in PERCENT_KEYS else row[key] for key, _ in headers]
             for row in rows
         ],
     )

@@ -118,43 +118,7 @@ class BulkWriter:
         pause, most = RETRY_PAUSES
         attempt = 0
         while pending:
-            failed: dict[tuple[str, str], dict[str, Any]] = {}
-            reasons: list[str] = []
-            try:
-                for ok, item in helpers.streaming_bulk(
-                    self.client,
-                    (dict(action, _index=self.index) for action in pending.values()),
-                    chunk_size=CHUNK_DOCS,
-                    max_chunk_bytes=CHUNK_BYTES,
-                    max_retries=3,
-                    initial_backoff=1,
-                    max_backoff=8,
-                    raise_on_error=False,
-                    raise_on_exception=False,
-                    yield_ok=False,
-                    request_timeout=max(BULK_TIMEOUT_SECONDS, self.options.timeout),
-                ):
-                    if ok:
-                        continue
-                    op, info = next(iter(item.items()))
-                    key = (op, str(info.get("_id")))
-                    status = info.get("status")
-                    if op == "delete" and status == 404:
-                        continue  # already gone: what a delete wants
-                    if key not in pending:
-                        raise IngestError(f"the cluster answered for an unknown document {key}")
-                    if not _retryable_status(status, info):
-                        raise IngestError(
-                            f"OpenSearch refused document {key[1]} of index {self.index} "
-                            f"({status}: {_item_reason(info)})"
-                        )
-                    failed[key] = pending[key]
-                    reasons.append(f"{status}: {_item_reason(info)}")
-            except TransportError as exc:  # streaming_bulk re-raises only a few of these
-                if not is_retryable(exc):
-                    raise describe_failure(exc, self.options, "writing documents") from exc
-                failed = pending
-                reasons.append(str(exc)[:200])
+            failed, reasons = self._attempt(pending)
             written = [action for key, action in pending.items() if key not in failed]
             self._count(written)
             if not failed:
@@ -177,6 +141,52 @@ class BulkWriter:
             time.sleep(pause)
             pause = min(pause * 2, most)
             pending = failed
+
+    def _attempt(
+        self, pending: dict[tuple[str, str], dict[str, Any]]
+    ) -> tuple[dict[tuple[str, str], dict[str, Any]], list[str]]:
+        """Send ``pending`` once (``streaming_bulk`` retries 429s itself): what failed, and why.
+
+        A refusal that sending again cannot cure (a mapping error) raises ``IngestError``.
+        """
+        failed: dict[tuple[str, str], dict[str, Any]] = {}
+        reasons: list[str] = []
+        try:
+            for ok, item in helpers.streaming_bulk(
+                self.client,
+                (dict(action, _index=self.index) for action in pending.values()),
+                chunk_size=CHUNK_DOCS,
+                max_chunk_bytes=CHUNK_BYTES,
+                max_retries=3,
+                initial_backoff=1,
+                max_backoff=8,
+                raise_on_error=False,
+                raise_on_exception=False,
+                yield_ok=False,
+                request_timeout=max(BULK_TIMEOUT_SECONDS, self.options.timeout),
+            ):
+                if ok:
+                    continue
+                op, info = next(iter(item.items()))
+                key = (op, str(info.get("_id")))
+                status = info.get("status")
+                if op == "delete" and status == 404:
+                    continue  # already gone: what a delete wants
+                if key not in pending:
+                    raise IngestError(f"the cluster answered for an unknown document {key}")
+                if not _retryable_status(status, info):
+                    raise IngestError(
+                        f"OpenSearch refused document {key[1]} of index {self.index} "
+                        f"({status}: {_item_reason(info)})"
+                    )
+                failed[key] = pending[key]
+                reasons.append(f"{status}: {_item_reason(info)}")
+        except TransportError as exc:  # streaming_bulk re-raises only a few of these
+            if not is_retryable(exc):
+                raise describe_failure(exc, self.options, "writing documents") from exc
+            failed = pending
+            reasons.append(str(exc)[:200])
+        return failed, reasons
 
     def _count(self, written: Sequence[dict[str, Any]]) -> None:
         sentences = sum(1 for action in written if action.get("kind") == "s")

@@ -239,18 +239,9 @@ def _update(
     prepared = prepare_table(raw, splitter, tokenizer, progress, workers_for(engine.ingest.workers))
     new_errors = [*failed, *prepared.failed]
     unreadable = {error.path for error in new_errors}
-    touched = {*ids, *changes.removed}
-    present = known.keys() | hashes.keys()
-
-    def still_unreadable(error: Mapping[str, str]) -> bool:
-        """An unreadable file this update did not look at, or looked at and found unchanged."""
-        path = error.get("path")
-        if path in touched:
-            return False
-        return path in present or (wanted is not None and path not in wanted)
-
-    kept = [e for e in meta.errors if still_unreadable(e)]
-    errors = sorted([*kept, *_error_records(new_errors, hashes)], key=lambda e: str(e.get("path")))
+    errors = _errors_after(
+        meta, new_errors, hashes, {*ids, *changes.removed}, known.keys() | hashes.keys(), wanted
+    )
     removed = [*changes.removed, *(key for key in unreadable if key in listing)]
     written = apply(
         client, options, meta, prepared.table, removed, listing, hashes, errors, write_progress
@@ -265,6 +256,30 @@ def _update(
         },
     )
     return Synced(answers, "updated", changes, written.index, written.bulk)
+
+
+def _errors_after(
+    meta: Meta,
+    new_errors: Iterable[LoadError],
+    hashes: Mapping[str, str],
+    touched: set[str],
+    present: set[str],
+    wanted: set[str] | None,
+) -> list[dict[str, str]]:
+    """The unreadable files after an update: the new ones, and each earlier one still so.
+
+    An earlier one stays if this update did not look at it (not ``wanted``), or looked
+    and found it unchanged (still ``present``, not ``touched``).
+    """
+
+    def still_unreadable(error: Mapping[str, str]) -> bool:
+        path = error.get("path")
+        if path in touched:
+            return False
+        return path in present or (wanted is not None and path not in wanted)
+
+    kept = [e for e in meta.errors if still_unreadable(e)]
+    return sorted([*kept, *_error_records(new_errors, hashes)], key=lambda e: str(e.get("path")))
 
 
 def file_hashes(folder: Path, scanned: Mapping[str, FileStamp]) -> dict[str, str]:
