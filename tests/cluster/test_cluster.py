@@ -170,7 +170,8 @@ class _SearchLoop:
     """Searches in a thread until told to stop (bounded in count and time).
 
     A short pause between searches (still ~50 a second) keeps the loop from taking a whole
-    core of two away from the node that is restarting.
+    core of two away from the node that is restarting. A search that comes back with a failed
+    shard is retried once, as a client must: OpenSearch does not retry the fetch phase itself.
     """
 
     client: OpenSearch
@@ -179,6 +180,7 @@ class _SearchLoop:
     max_seconds: float = 150.0
     pause: float = 0.01
     done: int = 0
+    retried: int = 0
     failures: list[str] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
 
@@ -191,6 +193,11 @@ class _SearchLoop:
         ):
             try:
                 result = _search(self.client)
+                if result["_shards"]["failed"]:
+                    # A node that stops between a search's query and fetch phases takes
+                    # the search context with it; one retry reaches the promoted copy.
+                    self.retried += 1
+                    result = _search(self.client)
                 top = result["hits"]["hits"][0]["_id"] if result["hits"]["hits"] else None
                 total = result["hits"]["total"]["value"]
                 if top != NEEDLE_ID or total != self.expected_hits or result["_shards"]["failed"]:
@@ -265,7 +272,10 @@ def test_searches_are_answered_while_a_node_stops_and_returns(
     assert not thread.is_alive()
     assert loop.failures == [], f"{len(loop.failures)} of {loop.done}: {loop.failures[:5]}"
     assert before_stop >= 20 and during_outage >= 20
-    print(f"{loop.done} searches, {during_outage} of them from {victim.name}'s stop to green")
+    print(
+        f"{loop.done} searches, {during_outage} of them from {victim.name}'s stop to green,"
+        f" {loop.retried} retried once after a shard failure"
+    )
 
     # Nothing lost, nothing doubled: the count is the corpus, on the cluster and on the
     # copies held by the node that came back.
