@@ -7,7 +7,8 @@ Per question, at most three requests, however many candidates there are:
    sentences by Lucene's BM25 over the project's own terms (for "what did X say?",
    sentences quoting X first, as ``bool`` clauses); for fact questions the best
    paragraphs too, which the embedded ranking weighs heavily. The searches run
-   ``dfs_query_then_fetch``, so both shards score with the same statistics.
+   ``dfs_query_then_fetch``, so both shards score with the same statistics. Sent again
+   once if a shard failed (a node stopping mid-search): the copies on the other node answer.
 2. ``mget`` of the articles those hits come from, best first, at most
    ``opensearch_articles`` of them (fewer when the process has them cached: an
    article's key is its content hash, so a cached copy never goes stale).
@@ -277,8 +278,7 @@ class ClusterEngine:
             if name != "statistics":  # both shards score with the whole index's statistics
                 header["search_type"] = "dfs_query_then_fetch"
             body += [header, search]
-        self.requests += 1
-        found = guarded(self.options, "searching", lambda: self.client.msearch(body=body))
+        found = self._msearch(body)
         responses = dict(zip((name for name, _ in searches), found["responses"], strict=True))
         stats = self._statistics(responses.pop("statistics"), wanted)
         results: dict[str, list[candidates.Hit]] = {}
@@ -301,6 +301,23 @@ class ClusterEngine:
             )
             order += self._within_budget(ranked, sizes, order)
         return stats, order
+
+    def _msearch(self, body: list[dict[str, Any]]) -> dict[str, Any]:
+        """The searches, sent again once if a shard failed in any of them.
+
+        A node that stops between a search's query and fetch phases takes its search
+        context with it, and OpenSearch does not retry the fetch itself; sent again, the
+        searches reach the copies promoted on the other node.
+        """
+        for attempt in range(2):
+            self.requests += 1
+            found = guarded(self.options, "searching", lambda: self.client.msearch(body=body))
+            failed = any(r.get("_shards", {}).get("failed") for r in found["responses"])
+            if not failed:
+                break
+            if not attempt:
+                log.info("a shard failed during a question's searches; sending them again")
+        return found
 
     def _within_budget(
         self, ranked: Sequence[str], sizes: Mapping[str, int], taken: Sequence[str]
