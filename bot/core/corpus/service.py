@@ -144,8 +144,9 @@ class Articles:
         A changed file is applied once it has kept still for one interval, so with the
         default ``watch_interval_seconds`` of 1 s an edit is answered from within about
         two seconds. An interval of 0 does not watch: only ``reload`` rescans. On the
-        OpenSearch backend a cluster that is down at start is waited for: questions get a
-        one-line reason, and each poll of the folder tries the cluster again.
+        OpenSearch backend, with ``wait_for_cluster`` (the Discord worker), a cluster that
+        cannot be used at start is waited for: questions get a one-line reason, and each
+        poll of the folder tries the cluster again; without it, ``ClusterError`` says why.
         """
         folder = options.corpus_dir if folder is None else folder
         interval = options.watch_interval_seconds
