@@ -8,7 +8,8 @@ Per question, at most three requests, however many candidates there are:
    sentences quoting X first, as ``bool`` clauses); for fact questions the best
    paragraphs too, which the embedded ranking weighs heavily. The searches run
    ``dfs_query_then_fetch``, so both shards score with the same statistics. Sent again
-   once if a shard failed (a node stopping mid-search): the copies on the other node answer.
+   (twice at most) if a search or a shard failed (a node stopping mid-search): the copies on
+   the other node answer.
 2. ``mget`` of the articles those hits come from, best first, at most
    ``opensearch_articles`` of them (fewer when the process has them cached: an
    article's key is its content hash, so a cached copy never goes stale).
@@ -32,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -65,6 +67,7 @@ from bot.core.search.update import scan_kind
 log = logging.getLogger(__name__)
 
 ARTICLE_CACHE = 4096
+RESEARCH_PAUSES = (0.1, 0.5, 0.0)  # after the first and second tries; the third is the last
 UNAVAILABLE = "The article index cannot be reached just now ({reason}); please try again shortly."
 
 
@@ -303,20 +306,20 @@ class ClusterEngine:
         return stats, order
 
     def _msearch(self, body: list[dict[str, Any]]) -> dict[str, Any]:
-        """The searches, sent again once if a shard failed in any of them.
+        """The searches, sent again (twice at most) if a shard or a search failed in them.
 
         A node that stops between a search's query and fetch phases takes its search
-        context with it, and OpenSearch does not retry the fetch itself; sent again, the
-        searches reach the copies promoted on the other node.
+        context with it, and OpenSearch does not retry the fetch itself: the search comes
+        back with a failed shard, or as an error of its own. Sent again, the searches
+        reach the copies on the other nodes. What still fails is reported by the caller.
         """
-        for attempt in range(2):
+        for pause in RESEARCH_PAUSES:
             self.requests += 1
             found = guarded(self.options, "searching", lambda: self.client.msearch(body=body))
-            failed = any(r.get("_shards", {}).get("failed") for r in found["responses"])
-            if not failed:
+            if not any(_failed(response) for response in found["responses"]):
                 break
-            if not attempt:
-                log.info("a shard failed during a question's searches; sending them again")
+            log.info("a search failed during a question (a node going away?); sending it again")
+            time.sleep(pause)
         return found
 
     def _within_budget(
@@ -425,6 +428,14 @@ class ClusterEngine:
         )
         hits = found["hits"]["hits"]
         return [tables.stored_article(hit["_source"], self._numbers) for hit in hits]
+
+
+def _failed(response: Mapping[str, Any]) -> bool:
+    """A search of an ``msearch`` that failed, whole or on a shard (a missing index aside)."""
+    error = response.get("error")
+    if error is not None:
+        return not (isinstance(error, dict) and error.get("type") == "index_not_found_exception")
+    return bool(response.get("_shards", {}).get("failed"))
 
 
 def _source_of(source: Mapping[str, Any]) -> Source:
