@@ -7,18 +7,20 @@ package never needs a token or a file.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import tomllib
 import types
 import typing
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
@@ -35,6 +37,7 @@ from bot.core.index.bundle import StoreOptions
 from bot.core.ingest.prepare import IngestOptions
 from bot.core.ingest.raw import MAX_ARTICLE_BYTES
 from bot.core.options import CoreOptions
+from bot.core.search.options import ClusterOptions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "settings.toml"
@@ -128,6 +131,30 @@ class Settings(BaseSettings):
     fetch_max_redirects: int = Field(default=5, ge=0, le=20)
     fetch_host_interval_seconds: float = Field(default=1.0, ge=0, le=3600)  # 0: no rate limit
 
+    # Where the index lives: "embedded" (the saved file above; no setup) or "opensearch" (a
+    # cluster, for corpora or deployments one machine cannot hold; see README). Only the
+    # opensearch_* settings below apply to the cluster; the ranking settings apply to both.
+    backend: Literal["embedded", "opensearch"] = "embedded"
+    # Every node the client may use (a list, or comma-separated in the environment).
+    opensearch_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://127.0.0.1:9200"], min_length=1
+    )
+    opensearch_index: str = Field(default="newsquote", pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")
+    opensearch_username: str | None = None
+    opensearch_password: SecretStr | None = None
+    opensearch_verify_certs: bool = True
+    opensearch_ca_file: Path | None = None
+    opensearch_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A full rebuild's new index: primaries spread the corpus, replicas survive a node's loss.
+    opensearch_shards: int = Field(default=2, ge=1, le=1024)
+    opensearch_replicas: int = Field(default=1, ge=0, le=16)
+    # Per question: sentences (and half as many paragraphs) taken from the cluster by BM25,
+    # and how many of their articles, holding at most how many sentences in all, are
+    # fetched whole for the project's ranking (see bot/core/search/searcher.py).
+    opensearch_candidates: int = Field(default=200, ge=10, le=10_000)
+    opensearch_articles: int = Field(default=100, ge=1, le=1000)
+    opensearch_sentences: int = Field(default=3000, ge=100, le=1_000_000)
+
     # Logging
     log_level: str = "WARNING"
     log_format: str = Field(default="auto", pattern="^(json|text|auto)$")
@@ -157,6 +184,17 @@ class Settings(BaseSettings):
     # Testing only: point the client at a stand-in for Discord instead of discord.com.
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
+
+    @field_validator("opensearch_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        """A JSON list, or (what an environment variable holds) hosts separated by commas."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [host.strip() for host in text.split(",") if host.strip()]
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -197,6 +235,24 @@ class Settings(BaseSettings):
                 max_articles=self.max_articles,
                 max_age_days=self.max_age_days,
             ),
+            cluster=self.cluster_options() if self.backend == "opensearch" else None,
+        )
+
+    def cluster_options(self) -> ClusterOptions:
+        """The ``opensearch_*`` settings for the OpenSearch backend; the password stays secret."""
+        return ClusterOptions(
+            hosts=tuple(self.opensearch_hosts),
+            index=self.opensearch_index,
+            username=self.opensearch_username,
+            password=self.opensearch_password,
+            verify_certs=self.opensearch_verify_certs,
+            ca_file=self.opensearch_ca_file,
+            timeout=self.opensearch_timeout_seconds,
+            shards=self.opensearch_shards,
+            replicas=self.opensearch_replicas,
+            candidates=self.opensearch_candidates,
+            articles=self.opensearch_articles,
+            sentences=self.opensearch_sentences,
         )
 
     @classmethod
@@ -243,6 +299,7 @@ _TYPE_WORDS: dict[object, str] = {
     SecretStr: "text",
 }
 _SHOWN_CHARS = 60
+_SECRET_FIELDS = frozenset({"discord_token", "opensearch_password"})  # values never echoed
 
 
 def settings_problem(exc: Exception) -> str:
@@ -281,7 +338,7 @@ def _about(field: str, problem: str, fallback: object) -> str:
     name, value = _where(field)
     if value is None:
         value = fallback
-    if field == "discord_token" or value is None:
+    if field in _SECRET_FIELDS or value is None:
         return f"setting {name}: {problem}"
     shown = repr(value) if len(repr(value)) <= _SHOWN_CHARS else repr(value)[:_SHOWN_CHARS] + "..."
     return f"setting {name}: {problem}, got {shown}"
@@ -328,6 +385,8 @@ def _expected(field: str) -> str:
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
     if typing.get_origin(annotation) is list:
         if typing.get_args(annotation) == (str,):
+            if any(isinstance(m, NoDecode) or m is NoDecode for m in info.metadata):
+                return "URLs separated by commas, like http://10.0.0.1:9200,http://10.0.0.2:9200"
             return 'a JSON list of texts like ["https://example.org/feed.xml"]'
         return "a JSON list of whole numbers like [123, 456]"
     return _TYPE_WORDS.get(annotation, "another value")

@@ -1,5 +1,8 @@
 """``index``, ``add`` and ``remove``: the commands that change the corpus and its saved index.
 
+On the OpenSearch backend the index they keep in step is the cluster's
+(``bot.core.search.live.sync_folder``), by article id; the folder is the truth either way.
+
 They keep the corpus folder and its saved index in step: ``add`` copies files in (or
 fetches URLs, ``bot.cli.fetching``), ``remove`` deletes them, both then bring the index up to date (only those files
 are processed); ``index`` builds it from scratch. Only what lies inside the corpus
@@ -15,13 +18,18 @@ import shutil
 import sys
 from collections.abc import Set
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.fetching import add_urls, is_url
 from bot.cli.options import EXIT_FAILED, corpus_folder, progress_bar
 from bot.core.errors import UserError
 from bot.core.index import saved as index
 from bot.core.ingest.files import article_files, is_article_file, links_outside, require_folder
+from bot.core.ingest.prepare import Progress
 from bot.settings import Settings
+
+if TYPE_CHECKING:  # the OpenSearch client is imported only on that backend (0.5 s)
+    from bot.core.search.live import Synced
 
 
 def add_index_commands(
@@ -69,6 +77,12 @@ def add_index_commands(
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     """Build the corpus's index from scratch and save it (or, with --update, bring it up to date)."""
+    if settings.backend == "opensearch":
+        progress = progress_bar(sys.stderr, args.quiet)
+        synced = _in_step(corpus_folder(args, settings), settings, progress, not args.update)
+        if not args.quiet:
+            print(_described(synced))
+        return 0
     if not settings.use_saved_index:
         raise UserError("use_saved_index is off: turn it on to save an index")
     folder = corpus_folder(args, settings)
@@ -104,9 +118,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
             raise UserError(f"{target}: cannot be written: {exc.strerror or exc}") from exc
     fetched = add_urls(urls, folder, settings, args.quiet) if urls else None
     shown = {taken.id for taken in fetched.taken} if fetched else set()
-    opened = index.open_engine(
-        folder, settings.core_options(), progress_bar(sys.stderr, args.quiet)
-    )
+    opened = _in_step(folder, settings, progress_bar(sys.stderr, args.quiet))
     code = _report(opened, args, shown)
     return EXIT_FAILED if fetched and fetched.failed else code
 
@@ -123,13 +135,34 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
         path.unlink(missing_ok=True)
         if not args.quiet:
             print(f"removed: {source_id}")
-    opened = index.open_engine(
-        folder, settings.core_options(), progress_bar(sys.stderr, args.quiet)
-    )
+    opened = _in_step(folder, settings, progress_bar(sys.stderr, args.quiet))
     return _report(opened, args, shown=set(doomed.values()))
 
 
-def _report(opened: index.Opened, args: argparse.Namespace, shown: Set[str] = frozenset()) -> int:
+def _in_step(
+    folder: Path, settings: Settings, progress: Progress | None, rebuild: bool = False
+) -> index.Opened | Synced:
+    """The folder's index brought in step with it, on the configured backend."""
+    options = settings.core_options()
+    if options.cluster is not None:
+        from bot.core.search.live import sync_folder
+
+        return sync_folder(folder, options, progress, rebuild_all=rebuild)
+    return index.open_engine(folder, options, progress, rebuild=rebuild)
+
+
+def _described(opened: index.Opened | Synced) -> str:
+    """One line: what was done to the index and what it holds."""
+    if isinstance(opened, index.Opened):
+        return index.describe(opened)
+    from bot.core.search.live import describe
+
+    return describe(opened)
+
+
+def _report(
+    opened: index.Opened | Synced, args: argparse.Namespace, shown: Set[str] = frozenset()
+) -> int:
     """Print the index's changes (but not the ``shown`` ids again) and its size."""
     if not args.quiet:
         changes = opened.changes
@@ -141,7 +174,7 @@ def _report(opened: index.Opened, args: argparse.Namespace, shown: Set[str] = fr
             for source_id in ids:
                 if source_id not in shown:
                     print(f"{label}: {source_id}")
-        print(index.describe(opened))
+        print(_described(opened))
     return 0
 
 

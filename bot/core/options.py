@@ -14,11 +14,16 @@ from bot.core.answer.engine import EngineOptions
 from bot.core.feeds.options import FeedOptions
 from bot.core.fetch.client import FetchOptions
 from bot.core.index.bundle import StoreOptions
+from bot.core.search.options import ClusterOptions
 
 
 @dataclass(frozen=True, slots=True)
 class CoreOptions:
-    """The engine, saved indexes, the corpus folder and its watch, fetching, feeds."""
+    """The engine, saved indexes, the corpus folder and its watch, fetching, feeds.
+
+    ``cluster`` is set when the index lives in OpenSearch (``backend = "opensearch"``);
+    None is the embedded index, saved under ``store``.
+    """
 
     corpus_dir: Path
     watch_interval_seconds: float  # 0: the folder is not watched
@@ -26,3 +31,4 @@ class CoreOptions:
     store: StoreOptions
     fetch: FetchOptions  # how every page and feed is fetched
     feeds: FeedOptions  # which feeds are followed, how often, and retention
+    cluster: ClusterOptions | None = None

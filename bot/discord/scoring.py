@@ -182,7 +182,7 @@ def _child_setup(parent: int, level: str, fmt: str) -> None:
 def _load(settings: Settings, folder: Path | None) -> int:
     """Load the corpus here; returns this process's id, for killing it if it ever hangs."""
     global _articles
-    _articles = Articles.watch(settings.core_options(), folder)
+    _articles = Articles.watch(settings.core_options(), folder, wait_for_cluster=True)
     return os.getpid()
 
 

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.core.answer.engine import ArticleInfo, Engine, Progress
 from bot.core.corpus.live import LiveCorpus, Watcher
@@ -29,6 +30,10 @@ from bot.core.index.saved import open_engine
 from bot.core.ingest.raw import LoadError
 from bot.core.models import Answer, Reply
 from bot.core.options import CoreOptions
+
+if TYPE_CHECKING:  # the OpenSearch client is imported only on that backend (0.5 s)
+    from bot.core.search.searcher import ClusterEngine
+    from bot.core.search.watched import ClusterCorpus
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +96,14 @@ def newest_first(articles: Sequence[Listed]) -> tuple[Listed, ...]:
 class Articles:
     """A folder kept in step (``LiveCorpus``, watched unless told not to) or a fixed engine.
 
-    Asked alike either way, so no door needs to know which it has.
+    Asked alike either way, so no door needs to know which it has; on the OpenSearch
+    backend (``options.cluster`` set) the folder is kept in step with the cluster
+    (``ClusterCorpus``) and the engine is a ``ClusterEngine``, asked the same way.
     """
 
     def __init__(
         self,
-        source: Engine | LiveCorpus,
+        source: Engine | LiveCorpus | ClusterEngine | ClusterCorpus,
         watcher: Watcher | None = None,
         poller: FeedPoller | None = None,
     ) -> None:
@@ -120,7 +127,13 @@ class Articles:
 
         Its saved index is brought up to date (or built) once; it is not watched, so
         ``reload`` is a no-op: a one-shot command ends before a change could matter.
+        On the OpenSearch backend the cluster's index is read as it stands: asking never
+        writes to a cluster others may share (``index``, ``add``, ``remove`` do).
         """
+        if options.cluster is not None:
+            from bot.core.search.searcher import ClusterEngine
+
+            return cls(ClusterEngine.open(options.cluster, options.engine))
         folder = options.corpus_dir if folder is None else folder
         return cls(open_engine(folder, options, progress).engine)
 
@@ -130,18 +143,28 @@ class Articles:
         options: CoreOptions,
         folder: Path | None = None,
         progress: Progress | None = None,
+        wait_for_cluster: bool = False,
     ) -> Articles:
         """Load ``folder`` (``options.corpus_dir`` by default) and watch it.
 
         A changed file is applied once it has kept still for one interval, so with the
         default ``watch_interval_seconds`` of 1 s an edit is answered from within about
         two seconds. An interval of 0 does not watch: only ``reload`` rescans. The
-        feeds are followed every ``options.feeds.interval_seconds`` (0: not at all).
+        feeds are followed every ``options.feeds.interval_seconds`` (0: not at all). On the
+        OpenSearch backend, with ``wait_for_cluster`` (the Discord worker), a cluster that
+        cannot be used at start is waited for: questions get a one-line reason, and each
+        poll of the folder tries the cluster again; without it, ``ClusterError`` says why.
         """
         folder = options.corpus_dir if folder is None else folder
         interval = options.watch_interval_seconds
         settle = interval if interval > 0 else 1.0
-        corpus = LiveCorpus.load(folder, options, progress, settle_seconds=settle)
+        corpus: LiveCorpus | ClusterCorpus
+        if options.cluster is not None:
+            from bot.core.search.watched import ClusterCorpus
+
+            corpus = ClusterCorpus.load(folder, options, progress, settle, wait=wait_for_cluster)
+        else:
+            corpus = LiveCorpus.load(folder, options, progress, settle_seconds=settle)
         watcher = Watcher(corpus, interval).start() if interval > 0 else None
         log.info(
             "corpus loaded",
@@ -155,13 +178,13 @@ class Articles:
     def folder(self) -> Path | None:
         """The corpus folder answered from; None for an engine built in memory."""
         source = self._source
-        return source.folder if isinstance(source, LiveCorpus) else None
+        return source.folder if _is_folder(source) else None  # type: ignore[union-attr]
 
     @property
-    def engine(self) -> Engine:
+    def engine(self) -> Engine | ClusterEngine:
         """The engine answering now."""
         source = self._source
-        return source.engine if isinstance(source, LiveCorpus) else source
+        return source.engine if _is_folder(source) else source  # type: ignore[union-attr,return-value]
 
     @property
     def unreadable(self) -> tuple[LoadError, ...]:
@@ -189,7 +212,7 @@ class Articles:
     def reload(self) -> Reloaded:
         """Rescan the folder now, settled or not, and say what changed."""
         source = self._source
-        change = source.rescan() if isinstance(source, LiveCorpus) else CorpusChange()
+        change = source.rescan() if _is_folder(source) else CorpusChange()  # type: ignore[union-attr]
         articles = self.engine.article_count
         return Reloaded(change, self.unreadable, articles, self._watcher is not None)
 
@@ -201,6 +224,11 @@ class Articles:
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
+
+
+def _is_folder(source: object) -> bool:
+    """A watched folder (``LiveCorpus`` or ``ClusterCorpus``), not a fixed engine."""
+    return hasattr(source, "rescan")
 
 
 def _modified(folder: Path | None, source_id: str) -> float | None:

@@ -1,0 +1,307 @@
+"""What a corpus becomes in the cluster: the documents, their ids and the index's mapping.
+
+Four kinds of document share one index (field ``kind``), so one alias swap replaces
+all of them at once:
+
+- ``s``, one per sentence, id ``<article key>:<sentence number>``: the project's own
+  index terms in ``tokens`` (whitespace-analysed, so Lucene's BM25 sees exactly the
+  embedded index's terms), the attributions' speaker name terms in ``names`` (one
+  value per attribution, far apart, so "all of these names in one attribution" is a
+  span query), offsets, paragraph, and the article's id, publisher and date.
+  The first sentence of each paragraph also holds the paragraph's terms, in
+  ``ptokens``: Lucene keeps BM25 statistics per field over the documents having it,
+  so that field is the embedded paragraph BM25's corpus, at no document of its own.
+- ``a``, one per article, id ``a:<article key>``: metadata, the body (so a quote is
+  ``body[start:end]``), and the article's slice of the ``CorpusTable`` (offsets,
+  terms, attributions) with its own small vocabulary. A question fetches a few dozen
+  of these and ranks their sentences exactly as the embedded backend would.
+- ``t``, one per index term, id ``t:<term>``: in how many sentences and paragraphs it
+  occurs. Fetched by id for a question's terms, they give the whole corpus's IDF.
+- ``m``: ``meta``, small and read with every question: corpus totals (sentences,
+  paragraphs, terms, the mean IDFs BM25Okapi's epsilon rule needs), the rule
+  fingerprint; ``meta:punkt`` (Punkt's parameters) and ``meta:errors`` (unreadable
+  files), read only when the index is updated or listed. ``meta`` is written last: an
+  index without it is unfinished.
+
+``totals`` holds the corpus statistics the meta document carries; ``tables`` turns
+fetched article documents back into a ``CorpusTable``.
+
+The article key is the first 32 hex digits of the article's content digest, so ids are
+the same every time the same article is indexed under the same sentence splitter: a
+bulk sent twice (a retry, a re-run after a crash) overwrites, never duplicates.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+
+from bot.core.index.arrays import distinct
+from bot.core.index.table import CorpusTable
+
+# Bump when the documents or the mapping change shape: an index of another layout is
+# never written to; the next sync or ``index`` rebuilds into a new one and swaps the alias.
+LAYOUT = 1
+META_ID = "meta"
+PUNKT_ID = "meta:punkt"
+ERRORS_ID = "meta:errors"
+BLOB_VERSION = 1
+KEY_CHARS = 32
+SIMILARITY = "newsquote_bm25"
+# Names of different attributions of one sentence are this many positions apart, and a
+# speaker's terms are looked for within half of it: never across two attributions.
+NAME_GAP = 100
+NAME_SLOP = NAME_GAP // 2
+
+# The table's columns by what their rows are (see ``bot.core.index.table``).
+SENTENCE_COLUMNS = (
+    "sent_start", "sent_end", "sent_paragraph", "sent_position", "sent_heading",
+    "sent_quoted", "sent_reports", "sent_content", "sent_own_len",
+)  # fmt: skip
+ATTRIBUTION_COLUMNS = ("attr_speaker", "attr_cue", "attr_resolved")
+STRING_COLUMNS = ("sent_heading", "attr_speaker", "attr_cue", "attr_resolved")
+_WHITESPACE = re.compile(r"\s")
+
+
+def field_term(term: str) -> str:
+    """An index term as one whitespace-free token (an alias file may map to "new york")."""
+    return _WHITESPACE.sub("\u2423", term) if _WHITESPACE.search(term) else term
+
+
+def term_id(term: str) -> str:
+    """The id of a term's document (ids are at most 512 bytes; a longer term is hashed)."""
+    name = f"t:{term}"
+    if len(name.encode("utf-8")) <= 500:
+        return name
+    import hashlib
+
+    return "t#" + hashlib.sha256(term.encode("utf-8")).hexdigest()
+
+
+def term_doc(term: str, sentences: int, paragraphs: int) -> dict[str, Any]:
+    """A term's document: in how many sentences and paragraphs of the corpus it occurs."""
+    return {
+        "_id": term_id(term),
+        "kind": "t",
+        "term": term,
+        "sdf": sentences,
+        "pdf": paragraphs,
+    }
+
+
+def article_key(digest: str) -> str:
+    """An article's key in document ids: its content digest, shortened."""
+    return digest[:KEY_CHARS]
+
+
+def iso_date(published: str | None) -> str | None:
+    """``published`` as an ISO date for the ``published`` date field, or None when it is not one."""
+    if not published:
+        return None
+    text = published.strip()
+    for parse in (date.fromisoformat, datetime.fromisoformat):
+        try:
+            return parse(text).isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def index_body(shards: int, replicas: int, k1: float, b: float) -> dict[str, Any]:
+    """Settings and mapping of a new index (refreshes off while it is bulk-loaded)."""
+    terms = {"type": "text", "analyzer": "whitespace", "similarity": SIMILARITY}
+    return {
+        "settings": {
+            "number_of_shards": shards,
+            "number_of_replicas": replicas,
+            "refresh_interval": "-1",
+            # Not live until the alias moves to it, so the load may skip an fsync per request:
+            # each acknowledged document is on both nodes' translogs, and a lost node's
+            # copies are recovered from the other. Set back to "request" before the swap.
+            "translog.durability": "async",
+            "similarity": {SIMILARITY: {"type": "BM25", "k1": k1, "b": b}},
+        },
+        "mappings": {
+            "dynamic": "strict",
+            "_meta": {"newsquote_layout": LAYOUT},
+            # Terms are searched, never read back: the article document holds them.
+            "_source": {"excludes": ["tokens", "ptokens", "names"]},
+            "properties": {
+                "kind": {"type": "keyword"},
+                "article": {"type": "keyword"},
+                "article_id": {"type": "keyword"},
+                "sentence": {"type": "integer"},
+                "paragraph": {"type": "integer"},
+                "start": {"type": "integer"},
+                "end": {"type": "integer"},
+                "length": {"type": "integer"},
+                "tokens": terms,
+                "ptokens": terms,
+                "names": {
+                    "type": "text",
+                    "analyzer": "whitespace",
+                    "position_increment_gap": NAME_GAP,
+                },
+                "title": {"type": "text"},
+                "publisher": {"type": "keyword"},
+                "url": {"type": "keyword", "index": False},
+                "author": {"type": "keyword"},
+                "published": {"type": "date", "format": "strict_date_optional_time"},
+                "digest": {"type": "keyword"},
+                "file_sha256": {"type": "keyword"},
+                "sentences": {"type": "integer"},  # an article's, on each of its documents
+                "term": {"type": "keyword"},
+                "sdf": {"type": "integer"},
+                "pdf": {"type": "integer"},
+                "data": {"type": "object", "enabled": False},
+            },
+        },
+    }
+
+
+# --------------------------------------------------------------------- one article's documents
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleDocs:
+    """An article's documents, and the terms it brings to the corpus."""
+
+    key: str
+    article: dict[str, Any]
+    sentences: list[dict[str, Any]]
+    vocabulary: list[str]  # the article's distinct index terms (sentence terms only)
+
+    def all(self) -> Iterator[dict[str, Any]]:
+        """Every document, the article's last (its presence says the others were sent)."""
+        yield from self.sentences
+        yield self.article
+
+
+def article_docs(table: CorpusTable, number: int, file_sha256: str | None) -> ArticleDocs:
+    """The documents of article ``number`` of ``table``.
+
+    A paragraph's terms go on its first sentence's document, in ``ptokens``: Lucene
+    keeps statistics per field over the documents that have it, so BM25 on ``ptokens``
+    is BM25 over paragraphs, without a document per paragraph to write.
+    """
+    c = table.columns
+    source = table.sources[number]
+    digest = table.digests[number]
+    key = article_key(digest)
+    s0, s1 = (int(x) for x in c["article_sentences"][number : number + 2])
+    blob, words, local_terms, term_offsets, names_of = _encode(table, s0, s1)
+    body = table.text(number)
+    published = iso_date(source.published)
+    meta = {
+        "article": key,
+        "article_id": source.id,
+        "publisher": source.publisher,
+        "sentences": s1 - s0,  # so a search knows what fetching the article costs
+    }
+    if published is not None:
+        meta["published"] = published
+    starts, ends = c["sent_start"][s0:s1].tolist(), c["sent_end"][s0:s1].tolist()
+    blocks = c["sent_paragraph"][s0:s1].tolist()
+    tokens = [
+        [words[t] for t in local_terms[term_offsets[n] : term_offsets[n + 1]]]
+        for n in range(s1 - s0)
+    ]
+    paragraph_terms: dict[int, list[str]] = {}
+    for block, terms in zip(blocks, tokens, strict=True):
+        paragraph_terms.setdefault(block, []).extend(terms)
+    sentences = []
+    for n in range(s1 - s0):
+        doc: dict[str, Any] = {
+            "_id": f"{key}:{n}",
+            "kind": "s",
+            **meta,
+            "sentence": n,
+            "paragraph": blocks[n],
+            "start": starts[n],
+            "end": ends[n],
+            "length": len(tokens[n]),
+            "tokens": " ".join(tokens[n]),
+        }
+        if n == 0 or blocks[n] != blocks[n - 1]:
+            doc["ptokens"] = " ".join(paragraph_terms[blocks[n]])
+        if names_of[n]:
+            doc["names"] = names_of[n]
+        sentences.append(doc)
+    article = {
+        "_id": f"a:{key}",
+        "kind": "a",
+        **meta,
+        "title": source.title,
+        "url": source.url,
+        "author": source.author,
+        "digest": digest,
+        "file_sha256": file_sha256,
+        "data": {"source": source.to_json(), "body": body, "table": blob},
+    }
+    used = sorted({blob["vocabulary"][t] for t in set(local_terms)})
+    return ArticleDocs(key, article, sentences, used)
+
+
+def _encode(
+    table: CorpusTable, s0: int, s1: int
+) -> tuple[dict[str, Any], list[str], list[int], list[int], list[list[str]]]:
+    """Sentences ``s0:s1`` (one article) as a self-contained blob with its own vocabulary.
+
+    Also returns, for the sentence documents: the local vocabulary as field terms, the
+    flat local term numbers and their per-sentence offsets, and per sentence the
+    attributions' name terms joined into one value each.
+    """
+    c = table.columns
+    t0, t1 = int(c["sentence_terms"][s0]), int(c["sentence_terms"][s1])
+    a0, a1 = int(c["sentence_attrs"][s0]), int(c["sentence_attrs"][s1])
+    n0, n1 = int(c["attr_names"][a0]), int(c["attr_names"][a1])
+    terms, names = c["terms"][t0:t1], c["names"][n0:n1]
+    used = distinct(np.concatenate([terms, names]))
+    vocabulary = [table.vocabulary[i] for i in used.tolist()]
+    arrays: dict[str, np.ndarray] = {name: c[name][s0:s1] for name in SENTENCE_COLUMNS}
+    arrays.update({name: c[name][a0:a1] for name in ATTRIBUTION_COLUMNS})
+    arrays["terms"] = np.searchsorted(used, terms).astype(np.int32)
+    arrays["names"] = np.searchsorted(used, names).astype(np.int32)
+    arrays["term_counts"] = np.diff(c["sentence_terms"][s0 : s1 + 1]).astype(np.int32)
+    arrays["attr_counts"] = np.diff(c["sentence_attrs"][s0 : s1 + 1]).astype(np.int32)
+    arrays["name_counts"] = np.diff(c["attr_names"][a0 : a1 + 1]).astype(np.int32)
+    numbers = np.concatenate([arrays[name] for name in STRING_COLUMNS])
+    strings_used = distinct(numbers[numbers >= 0])
+    for name in STRING_COLUMNS:
+        values = arrays[name]
+        arrays[name] = np.where(values >= 0, np.searchsorted(strings_used, values), values).astype(
+            np.int32
+        )
+    strings = [table.strings[i] for i in strings_used.tolist()]
+    blob = {
+        "v": BLOB_VERSION,
+        "vocabulary": vocabulary,
+        "strings": strings,
+        "arrays": {name: _pack(value) for name, value in arrays.items()},
+    }
+    words = [field_term(word) for word in vocabulary]
+    term_offsets = [0, *np.cumsum(arrays["term_counts"]).tolist()]
+    names_of: list[list[str]] = []
+    local_names = arrays["names"].tolist()
+    name_ends = np.cumsum(arrays["name_counts"]).tolist()
+    attr_ends = np.cumsum(arrays["attr_counts"]).tolist()
+    first_attr = 0
+    for last_attr in attr_ends:
+        values = []
+        for attribution in range(first_attr, last_attr):
+            start = name_ends[attribution - 1] if attribution else 0
+            values.append(" ".join(words[t] for t in local_names[start : name_ends[attribution]]))
+        names_of.append([value for value in values if value])
+        first_attr = last_attr
+    return blob, words, arrays["terms"].tolist(), term_offsets, names_of
+
+
+def _pack(values: np.ndarray) -> list[str]:
+    data = np.ascontiguousarray(values)
+    return [data.dtype.str, base64.b64encode(data.tobytes()).decode("ascii")]

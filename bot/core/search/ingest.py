@@ -1,0 +1,385 @@
+"""Writing a whole corpus into the cluster: a new index behind an atomic alias swap.
+
+All documents go through ``bulk.BulkWriter`` (retried, idempotent ids).
+
+A full rebuild (``rebuild``) writes a new index, ``<alias>--gen-<time>``, with refreshes
+off, writes the meta document last, checks the counts, and only then moves the alias
+to it in one atomic ``_aliases`` request: searches see the old index or the new one,
+never half of one. Older generations are deleted after the swap, unfinished ones (a
+crashed rebuild) with them. An index of another layout or rule set is never written to;
+it is replaced this way.
+
+Incremental changes by article id are in ``update``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from nltk.tokenize.punkt import PunktParameters
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import TransportError
+
+from bot.core.index.table import CorpusTable
+from bot.core.search import documents as docs
+from bot.core.search import totals
+from bot.core.search.bulk import BulkStats, BulkWriter, IngestError, WriteProgress
+from bot.core.search.client import ClusterError, ClusterOptions, guarded
+
+log = logging.getLogger(__name__)
+
+GENERATION_MARK = "--gen-"
+REPLICA_WAIT_SECONDS = 60  # for a new index's shard copies to become active before a load
+
+
+# --------------------------------------------------------------------- the meta document
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """The meta documents of an index: what it holds and how it was made.
+
+    Three documents: ``meta`` (small: totals, layout, rule fingerprint, pending
+    articles), read with every question, and ``meta:punkt`` and ``meta:errors``, which
+    can be large (Punkt's parameters, unreadable files) and are read only by a sync or
+    a listing. ``meta`` is written last: without it an index is unfinished.
+    """
+
+    index: str  # the concrete index they are in
+    layout: int
+    fingerprint: Mapping[str, Any]
+    punkt: Mapping[str, Any]
+    stats: totals.CorpusStats
+    errors: tuple[Mapping[str, str], ...]  # unreadable files: path, reason, sha256
+    pending: tuple[str, ...] = ()
+    built: str = ""
+    updated: str = ""
+
+    def to_docs(self) -> list[dict[str, Any]]:
+        """The documents to write, ``meta`` last."""
+        return [
+            {"_id": docs.PUNKT_ID, "kind": "m", "data": {"punkt": dict(self.punkt)}},
+            {
+                "_id": docs.ERRORS_ID,
+                "kind": "m",
+                "data": {"errors": [dict(error) for error in self.errors]},
+            },
+            self.main_doc(),
+        ]
+
+    def main_doc(self) -> dict[str, Any]:
+        """The small ``meta`` document."""
+        return {
+            "_id": docs.META_ID,
+            "kind": "m",
+            "data": {
+                "layout": self.layout,
+                "fingerprint": dict(self.fingerprint),
+                "stats": self.stats.to_json(),
+                "pending": list(self.pending),
+                "built": self.built,
+                "updated": self.updated,
+            },
+        }
+
+    @classmethod
+    def from_sources(
+        cls,
+        index: str,
+        main: Mapping[str, Any],
+        punkt: Mapping[str, Any] | None,
+        errors: Mapping[str, Any] | None,
+    ) -> Meta:
+        """From the fetched ``_source``s; ValueError if they are not this layout's."""
+        try:
+            data = main["data"]
+            return cls(
+                index=index,
+                layout=int(data["layout"]),
+                fingerprint=dict(data["fingerprint"]),
+                punkt=dict((punkt or {"data": {"punkt": {}}})["data"]["punkt"]),
+                stats=totals.CorpusStats.from_json(data["stats"]),
+                errors=tuple(dict(e) for e in (errors or {"data": {}})["data"].get("errors", [])),
+                pending=tuple(data.get("pending", [])),
+                built=str(data.get("built", "")),
+                updated=str(data.get("updated", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a meta document of this layout ({exc})") from exc
+
+
+def now_text() -> str:
+    """The time, for the meta document."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def punkt_json(params: PunktParameters) -> dict[str, Any]:
+    """Punkt's learnt parameters as JSON (for the meta document)."""
+    return {
+        "abbrev_types": sorted(params.abbrev_types),
+        "collocations": sorted([a, b] for a, b in params.collocations),
+        "sent_starters": sorted(params.sent_starters),
+        "ortho_context": dict(sorted(params.ortho_context.items())),
+    }
+
+
+def punkt_of(saved: Mapping[str, Any]) -> PunktParameters:
+    """Punkt parameters from ``punkt_json``'s output."""
+    params = PunktParameters()
+    params.abbrev_types = set(saved["abbrev_types"])
+    params.collocations = {(a, b) for a, b in saved["collocations"]}
+    params.sent_starters = set(saved["sent_starters"])
+    for word, flags in saved["ortho_context"].items():
+        params.ortho_context[word] = int(flags)
+    return params
+
+
+def read_meta(client: OpenSearch, options: ClusterOptions) -> Meta | None:
+    """The live index's meta documents, None when the index is unfinished or of another layout.
+
+    ``NoIndexError`` when the alias (or an index of that name) does not exist.
+    """
+    ids = [docs.META_ID, docs.PUNKT_ID, docs.ERRORS_ID]
+    found = guarded(
+        options,
+        "reading the index's meta document",
+        lambda: client.mget(index=options.index, body={"ids": ids}),
+    )
+    main, punkt, errors = (doc if doc.get("found") else None for doc in found["docs"])
+    if main is None:
+        return None  # the index exists, its meta document does not: unfinished
+    try:
+        meta = Meta.from_sources(
+            main["_index"],
+            main["_source"],
+            punkt and punkt["_source"],
+            errors and errors["_source"],
+        )
+    except ValueError as exc:
+        log.warning("index %s has an unusable meta document: %s", main["_index"], exc)
+        return None
+    return meta if meta.layout == docs.LAYOUT else None
+
+
+def mapping_layout(client: OpenSearch, options: ClusterOptions, index: str) -> int | None:
+    """The layout the index's mapping was made for (None: not one of ours)."""
+    mapping = guarded(
+        options, "reading the index mapping", lambda: client.indices.get_mapping(index=index)
+    )
+    meta = mapping.get(index, {}).get("mappings", {}).get("_meta", {})
+    layout = meta.get("newsquote_layout")
+    return layout if isinstance(layout, int) else None
+
+
+# --------------------------------------------------------------------- full rebuild
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What a rebuild or an update left in the cluster."""
+
+    index: str
+    meta: Meta
+    bulk: BulkStats
+    replaced: tuple[str, ...] = ()  # indices the alias left (deleted when they were ours)
+
+
+def generation_name(alias: str) -> str:
+    """A new index name for a rebuild behind ``alias``: sortable by time, never reused."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    return f"{alias}{GENERATION_MARK}{stamp}-{secrets.token_hex(3)}"
+
+
+def rebuild(
+    client: OpenSearch,
+    options: ClusterOptions,
+    table: CorpusTable,
+    meta_fields: Mapping[str, Any],
+    file_hashes: Mapping[str, str],
+    k1: float,
+    b: float,
+    progress: WriteProgress | None = None,
+    threads: int = 1,
+) -> Written:
+    """Write the whole corpus in ``table`` into a new index and swap the alias to it.
+
+    ``meta_fields``: fingerprint, punkt and errors for the meta document.
+    """
+    name = generation_name(options.index)
+    _check_alias_name(client, options)
+    guarded(
+        options,
+        f"creating index {name}",
+        lambda: client.indices.create(
+            index=name, body=docs.index_body(options.shards, options.replicas, k1, b)
+        ),
+    )
+    _wait_for_replicas(client, options, name)
+    log.info("writing a new index", extra={"index": name, "sentences": table.sentences})
+    stats, sdf, pdf = totals.table_stats(table)
+    writer = BulkWriter(client, options, name, progress=progress)
+    writer.expected_sentences = table.sentences
+    writer.write(_corpus_actions(table, file_hashes, sdf, pdf), threads=threads)
+    built = now_text()
+    meta = Meta(
+        index=name,
+        layout=docs.LAYOUT,
+        fingerprint=meta_fields["fingerprint"],
+        punkt=meta_fields["punkt"],
+        stats=stats,
+        errors=tuple(meta_fields.get("errors", ())),
+        built=built,
+        updated=built,
+    )
+    writer.write(meta.to_docs())
+    guarded(
+        options,
+        f"opening index {name} to searches",
+        lambda: client.indices.put_settings(
+            index=name,
+            body={"index": {"refresh_interval": None, "translog.durability": "request"}},
+        ),
+    )
+    guarded(options, f"refreshing index {name}", lambda: client.indices.refresh(index=name))
+    _check_counts(client, options, name, stats)
+    replaced = swap_alias(client, options, name)
+    return Written(name, meta, writer.stats, replaced)
+
+
+def _wait_for_replicas(client: OpenSearch, options: ClusterOptions, index: str) -> None:
+    """Wait until every copy of every shard of the new index is active.
+
+    A replica still starting is not in sync with its primary, so it cannot take over:
+    a node lost while the load runs would leave that shard without a primary until the
+    node came back. A cluster too small for the replicas (one node) never gets there;
+    the load then goes ahead, with a warning.
+    """
+    health = guarded(
+        options,
+        f"waiting for the shards of {index}",
+        lambda: client.cluster.health(
+            index=index,
+            wait_for_status="green",
+            timeout=f"{REPLICA_WAIT_SECONDS}s",
+            request_timeout=REPLICA_WAIT_SECONDS + 10,
+        ),
+    )
+    if health.get("timed_out") or health.get("status") != "green":
+        log.warning(
+            "the replicas of %s are not all active (%s unassigned): a node lost during the "
+            "load will lose documents until it returns",
+            index,
+            health.get("unassigned_shards"),
+        )
+
+
+def _corpus_actions(
+    table: CorpusTable,
+    file_hashes: Mapping[str, str],
+    sdf: np.ndarray,
+    pdf: np.ndarray,
+) -> Iterator[dict[str, Any]]:
+    for number in range(table.articles):
+        source_id = table.sources[number].id
+        yield from docs.article_docs(table, number, file_hashes.get(source_id)).all()
+    for term, s, p in zip(table.vocabulary, sdf.tolist(), pdf.tolist(), strict=True):
+        if s:
+            yield docs.term_doc(term, s, p)
+
+
+def _check_alias_name(client: OpenSearch, options: ClusterOptions) -> None:
+    """A concrete index already called like the alias would block the swap: say so first."""
+    alias = options.index
+    exists = guarded(options, "looking for the index", lambda: client.indices.exists(index=alias))
+    if not exists:
+        return
+    is_alias = guarded(
+        options, "looking for the alias", lambda: client.indices.exists_alias(name=alias)
+    )
+    if not is_alias:
+        raise ClusterError(
+            f"OpenSearch has an index named {alias!r} that is not an alias; the bot keeps its "
+            "index behind an alias of that name: delete or rename that index, or set "
+            "opensearch_index to another name"
+        )
+
+
+def _check_counts(
+    client: OpenSearch, options: ClusterOptions, index: str, stats: totals.CorpusStats
+) -> None:
+    """Every sentence, paragraph and article is searchable in ``index``, none twice."""
+    counts = count_kinds(client, options, index)
+    want = {"s": stats.sentences, "p": stats.paragraphs, "a": stats.articles}
+    got = {kind: counts.get(kind, 0) for kind in want}
+    if got != want:
+        raise IngestError(
+            f"index {index} holds {got['s']} sentences, {got['p']} paragraphs and {got['a']} "
+            f"articles after the load, not {want['s']}, {want['p']} and {want['a']}; "
+            "the alias was not moved"
+        )
+
+
+def count_kinds(client: OpenSearch, options: ClusterOptions, index: str) -> dict[str, int]:
+    """How many documents of each kind ``index`` holds, and paragraphs (``p``)."""
+    found = guarded(
+        options,
+        "counting documents",
+        lambda: client.search(
+            index=index,
+            body={
+                "size": 0,
+                "aggs": {
+                    "kinds": {"terms": {"field": "kind", "size": 10}},
+                    "p": {"filter": {"exists": {"field": "ptokens"}}},
+                },
+            },
+        ),
+    )
+    aggs = found["aggregations"]
+    counts = {b["key"]: int(b["doc_count"]) for b in aggs["kinds"]["buckets"]}
+    counts["p"] = int(aggs["p"]["doc_count"])
+    return counts
+
+
+def swap_alias(client: OpenSearch, options: ClusterOptions, index: str) -> tuple[str, ...]:
+    """Point the alias at ``index`` alone, atomically; delete the generations it replaces.
+
+    Returns the indices the alias left. One this project did not name (no generation
+    mark: say, an older version's) is kept, with a warning: it may be someone's.
+    """
+    alias = options.index
+    current = guarded(
+        options, "reading the alias", lambda: client.indices.get_alias(name=alias, ignore=[404])
+    )
+    missing = current.get("status") == 404 and "error" in current
+    holders = [] if missing else sorted(name for name in current if name != index)
+    actions: list[dict[str, Any]] = [{"remove": {"index": n, "alias": alias}} for n in holders]
+    actions.append({"add": {"index": index, "alias": alias}})
+    guarded(
+        options,
+        f"moving the alias {alias} to {index}",
+        lambda: client.indices.update_aliases(body={"actions": actions}),
+    )
+    log.info("alias moved", extra={"alias": alias, "index": index, "replaced": holders})
+    ours = f"{alias}{GENERATION_MARK}"
+    found = guarded(
+        options,
+        "listing old generations",
+        lambda: client.indices.get(index=f"{ours}*", ignore=[404]),
+    )
+    doomed = sorted(name for name in found if name.startswith(ours) and name != index)
+    for name in doomed:
+        try:
+            client.indices.delete(index=name)
+        except TransportError as exc:
+            log.warning("could not delete the old index %s (%s)", name, exc)
+    for name in holders:
+        if not name.startswith(ours):
+            log.warning("the alias left index %s, which is kept (not named by this bot)", name)
+    return tuple(holders)

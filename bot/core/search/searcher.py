@@ -1,0 +1,454 @@
+"""Answering from the cluster: OpenSearch finds the candidates, the project's ranking decides.
+
+Per question, at most three requests, however many candidates there are:
+
+1. One ``msearch``: the meta document and one document per question term, by id (the
+   corpus's totals and each term's sentence and paragraph frequencies); the best
+   sentences by Lucene's BM25 over the project's own terms (for "what did X say?",
+   sentences quoting X first, as ``bool`` clauses); for fact questions the best
+   paragraphs too, which the embedded ranking weighs heavily. The searches run
+   ``dfs_query_then_fetch``, so both shards score with the same statistics. Sent again
+   (twice at most) if a search or a shard failed (a node stopping mid-search): the copies on
+   the other node answer.
+2. ``mget`` of the articles those hits come from, best first, at most
+   ``opensearch_articles`` of them (fewer when the process has them cached: an
+   article's key is its content hash, so a cached copy never goes stale).
+3. Only when nothing matched at all: one article, so the ranking has a corpus to
+   decline from with the embedded backend's reason.
+
+The fetched articles become a small ``CorpusTable``, scored by ``ClusterBM25`` with
+the whole corpus's statistics, and answered by the very ``Engine`` code the embedded
+backend runs: coverage, paragraph context, article-local weights, passages,
+duplicates and the reply are the same functions. Answers differ from the embedded
+backend's only where Lucene's candidates (its BM25 is not BM25Okapi: no epsilon rule,
+lossy length norms) leave out an article the embedded ranking would have used; the
+agreement is measured in ``bench/opensearch_compare.py``.
+
+Sentence numbers in answers (``sentence_ids``) count within the answer's article here:
+a cluster has no corpus-wide numbering that survives an update.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from opensearchpy import OpenSearch
+
+from bot.core.answer.chatter import without_chatter
+from bot.core.answer.engine import ArticleInfo, Engine, EngineOptions
+from bot.core.answer.question import ParsedQuestion, parse_question
+from bot.core.index.table import CorpusTable
+from bot.core.index.tokenize import Tokenizer, load_aliases
+from bot.core.ingest.files import LoadError
+from bot.core.ingest.sentences import SentenceSplitter
+from bot.core.lexicon import HONORIFICS, NAMING_VERBS
+from bot.core.models import Answer, Reply, Source
+from bot.core.search import candidates, tables, totals
+from bot.core.search import documents as docs
+from bot.core.search.client import (
+    ClusterError,
+    ClusterOptions,
+    ClusterUnavailable,
+    NoIndexError,
+    guarded,
+    make_client,
+)
+from bot.core.search.ingest import Meta, read_meta
+from bot.core.search.local import QuestionStats, local_engine, numbered_within_articles
+from bot.core.search.update import scan_kind
+
+log = logging.getLogger(__name__)
+
+ARTICLE_CACHE = 4096
+RESEARCH_PAUSES = (0.1, 0.5, 0.0)  # after the first and second tries; the third is the last
+UNAVAILABLE = "The article index cannot be reached just now ({reason}); please try again shortly."
+
+
+class ClusterEngine:
+    """Answers questions from the cluster with the methods the doors call on ``Engine``.
+
+    Safe to share between threads: every question reads the cluster afresh (the only
+    state kept is a cache of immutable articles and the last meta document, for counts).
+    """
+
+    def __init__(
+        self,
+        client: OpenSearch,
+        options: ClusterOptions,
+        engine: EngineOptions,
+        tokenizer: Tokenizer,
+        meta: Meta | None,
+    ) -> None:
+        """An engine over the index whose meta document is ``meta``.
+
+        ``meta`` None: the cluster could not be read yet. Every question reads the
+        corpus totals afresh, so the engine answers as soon as the cluster does.
+        """
+        self.client = client
+        self.options = options
+        self.engine_options = engine
+        self.tokenizer = tokenizer
+        self.params = engine.bm25
+        self.meta = meta
+        # Questions never split text; the index's own Punkt is read only by an update.
+        self.splitter = SentenceSplitter.untrained()
+        self._empty = Engine(CorpusTable.join([]), engine, tokenizer, SentenceSplitter.untrained())
+        self._cache: OrderedDict[tuple[str, str], tables.StoredArticle] = OrderedDict()
+        self._numbers = tables.TermNumbers()
+        self._lock = threading.Lock()
+        self.requests = 0  # requests sent (for tests and benchmarks)
+
+    @classmethod
+    def open(
+        cls, options: ClusterOptions, engine: EngineOptions, client: OpenSearch | None = None
+    ) -> ClusterEngine:
+        """Connect and read the live index's meta document.
+
+        ``ClusterUnavailable`` when no node answers, ``NoIndexError`` when there is no
+        finished index of this layout under the alias, ``ClusterError`` for the rest.
+        """
+        client = client or make_client(options)
+        meta = read_meta(client, options)
+        if meta is None:
+            raise NoIndexError(
+                f"the OpenSearch index {options.index!r} is unfinished or was made by another "
+                "version of the bot: rebuild it with `python -m bot index`"
+            )
+        tokenizer = Tokenizer(aliases=load_aliases(engine.ingest.aliases_file))
+        return cls(client, options, engine, tokenizer, meta)
+
+    # ------------------------------------------------------------------ listing
+
+    @property
+    def article_count(self) -> int:
+        """Articles in the index (as of the last question or listing)."""
+        return 0 if self.meta is None else self.meta.stats.articles
+
+    @property
+    def sentence_count(self) -> int:
+        """Sentences in the index (as of the last question or listing)."""
+        return 0 if self.meta is None else self.meta.stats.sentences
+
+    @property
+    def errors(self) -> tuple[LoadError, ...]:
+        """Files that could not be read when the index was last written, and why."""
+        if self.meta is None:
+            return ()
+        return tuple(LoadError(e["path"], e["reason"]) for e in self.meta.errors)
+
+    def refresh(self) -> None:
+        """Read the meta document again (counts, unreadable files)."""
+        meta = read_meta(self.client, self.options)
+        if meta is not None:
+            self.meta = meta
+
+    def sources(self) -> list[ArticleInfo]:
+        """Every article in the index with its sentence count, in id order."""
+        self.refresh()
+        return [
+            ArticleInfo(_source_of(hit["_source"]), int(hit["_source"]["sentences"]))
+            for hit in scan_kind(
+                self.client,
+                self.options,
+                self.options.index,
+                "a",
+                ["sentences", "data.source"],
+            )
+        ]
+
+    def digests(self) -> dict[str, str]:
+        """Article id -> content digest, for every article in the index."""
+        return {
+            hit["_source"]["article_id"]: hit["_source"]["digest"]
+            for hit in scan_kind(
+                self.client, self.options, self.options.index, "a", ["article_id", "digest"]
+            )
+        }
+
+    def context(self, answer: Answer, before: int = 2, after: int = 2) -> tuple[str, ...]:
+        """The quotable sentences around an answer in its article, each verbatim, in order."""
+        found = guarded(
+            self.options,
+            "fetching an article",
+            lambda: self.client.search(
+                index=self.options.index,
+                body={
+                    "size": 1,
+                    "query": {
+                        "bool": {
+                            "filter": [
+                                {"term": {"kind": "a"}},
+                                {"term": {"article_id": answer.source.id}},
+                            ]
+                        }
+                    },
+                },
+            ),
+        )
+        hits = found["hits"]["hits"]
+        if not hits:
+            return ()
+        article = tables.stored_article(hits[0]["_source"], self._numbers)
+        starts, ends = article.arrays["sent_start"], article.arrays["sent_end"]
+        first = int(np.searchsorted(ends, answer.start, side="right"))
+        last = int(np.searchsorted(starts, answer.end, side="left")) - 1
+        first, last = max(first - before, 0), min(max(last, first) + after, starts.size - 1)
+        return tuple(article.body[int(starts[i]) : int(ends[i])] for i in range(first, last + 1))
+
+    # ------------------------------------------------------------------ answering
+
+    def ask(self, question: str, top_k: int | None = None, offset: int = 0) -> Reply:
+        """Answer ``question`` as ``Engine.ask`` does; a cluster failure is the reply's reason."""
+        text = " ".join(question.split())
+        wanted = without_chatter(text)  # what the embedded Engine.ask searches for
+        if not wanted or len(text) > self.engine_options.ask.max_question_chars:
+            return self._empty.ask(question, top_k, offset)  # raises its QuestionError
+        try:
+            return self._ask(question, wanted, top_k, offset)
+        except ClusterError as exc:
+            log.warning("question not answered: %s", exc)
+            terms = tuple(self.tokenizer(wanted))
+            reason = UNAVAILABLE.format(reason=_short(exc))
+            if not isinstance(exc, ClusterUnavailable):
+                reason = f"The article index cannot be used: {exc}"
+            return Reply(text, no_answer_reason=reason, offset=offset, terms=terms)
+
+    def _ask(self, question: str, text: str, top_k: int | None, offset: int) -> Reply:
+        parsed = parse_question(text)
+        tok = self.tokenizer
+        terms = tuple(tok(text))
+        speaker: tuple[str, ...] = ()
+        wanted = set(terms)
+        if parsed.asks_for_speech:
+            speaker = tuple(
+                sorted(
+                    t
+                    for t in tok(parsed.speaker or "")
+                    if not tok.is_speech(t) and t not in HONORIFICS
+                )
+            )
+            wanted.update(tok(parsed.speaker or ""), tok(parsed.topic or ""))
+        wanted.update(t for word in text.split() for t in tok(word))  # names, one by one
+        stats, keys = self._search(parsed, terms, speaker, sorted(wanted))
+        if not stats.stats.articles:
+            return self._empty.ask(question, top_k, offset)
+        articles = self._articles(stats.index, keys)
+        if not articles:
+            articles = self._any_article(stats.index)
+        table = tables.join_articles(articles, self._numbers)
+        engine = local_engine(table, stats, self.engine_options, self.tokenizer, self.splitter)
+        reply = engine.ask(question, top_k, offset)
+        unknown = engine.index.unknown_terms | engine.paragraphs.unknown_terms
+        if unknown:
+            log.warning("terms asked about without corpus frequencies: %s", sorted(unknown))
+        return numbered_within_articles(reply, engine)
+
+    def _search(
+        self,
+        parsed: ParsedQuestion,
+        terms: Sequence[str],
+        speaker: Sequence[str],
+        wanted: Sequence[str],
+    ) -> tuple[QuestionStats, list[str]]:
+        """The corpus statistics, and the keys of the articles worth fetching, best first.
+
+        One ``msearch``: the meta and term documents by id, then the candidate searches.
+        """
+        size = self.options.candidates
+        ids = [docs.META_ID, *(docs.term_id(term) for term in wanted)]
+        searches: list[tuple[str, dict[str, Any]]] = [
+            ("statistics", {"size": len(ids), "query": {"ids": {"values": ids}}})
+        ]
+        fact = not speaker
+        if speaker:
+            searches.append(("speaker", candidates.speaker_search(terms, speaker, size)))
+            naming = (parsed.verb or "").lower() in NAMING_VERBS
+            fact = bool(naming and parsed.topic and self.engine_options.ask.speech_fallback)
+        if fact and terms:
+            searches.append(("sentences", candidates.sentence_search(terms, size)))
+            if not parsed.asks_for_speech or speaker:  # the fallback is a plain fact question
+                searches.append(("paragraphs", candidates.paragraph_search(terms, size // 2)))
+        body: list[dict[str, Any]] = []
+        for name, search in searches:
+            header: dict[str, Any] = {"index": self.options.index}
+            if name != "statistics":  # both shards score with the whole index's statistics
+                header["search_type"] = "dfs_query_then_fetch"
+            body += [header, search]
+        found = self._msearch(body)
+        responses = dict(zip((name for name, _ in searches), found["responses"], strict=True))
+        stats = self._statistics(responses.pop("statistics"), wanted)
+        results: dict[str, list[candidates.Hit]] = {}
+        for name, response in responses.items():
+            if "error" in response:
+                raise ClusterError(
+                    f"OpenSearch could not run the {name} search: {_short_error(response['error'])}"
+                )
+            if response.get("_shards", {}).get("failed"):
+                log.warning("the %s search missed %s shard(s)", name, response["_shards"]["failed"])
+            results[name] = candidates.hits_of(response)
+        sizes = {hit.key: hit.sentences for hits in results.values() for hit in hits}
+        order: list[str] = []
+        if "speaker" in results:
+            order += self._within_budget(candidates.by_first_hit(results["speaker"]), sizes, ())
+        if "sentences" in results:
+            weight = self.engine_options.rank.paragraph_weight
+            ranked = candidates.fact_articles(
+                results["sentences"], results.get("paragraphs", []), weight
+            )
+            order += self._within_budget(ranked, sizes, order)
+        return stats, order
+
+    def _msearch(self, body: list[dict[str, Any]]) -> dict[str, Any]:
+        """The searches, sent again (twice at most) if a shard or a search failed in them.
+
+        A node that stops between a search's query and fetch phases takes its search
+        context with it, and OpenSearch does not retry the fetch itself: the search comes
+        back with a failed shard, or as an error of its own. Sent again, the searches
+        reach the copies on the other nodes. What still fails is reported by the caller.
+        """
+        for pause in RESEARCH_PAUSES:
+            self.requests += 1
+            found = guarded(self.options, "searching", lambda: self.client.msearch(body=body))
+            if not any(_failed(response) for response in found["responses"]):
+                break
+            log.info("a search failed during a question (a node going away?); sending it again")
+            time.sleep(pause)
+        return found
+
+    def _within_budget(
+        self, ranked: Sequence[str], sizes: Mapping[str, int], taken: Sequence[str]
+    ) -> list[str]:
+        """The best of ``ranked`` not ``taken`` yet, within the articles and sentences allowed.
+
+        The first always comes, however long: a question is never answered from nothing.
+        """
+        chosen: list[str] = []
+        sentences = 0
+        for key in ranked:
+            if key in taken:
+                continue
+            if chosen and (
+                len(chosen) >= self.options.articles
+                or sentences + sizes[key] > self.options.sentences
+            ):
+                break
+            chosen.append(key)
+            sentences += sizes[key]
+        return chosen
+
+    def _statistics(self, response: Mapping[str, Any], terms: Sequence[str]) -> QuestionStats:
+        """The corpus totals and ``terms``' frequencies from the statistics search."""
+        if "error" in response:
+            error = response["error"]
+            kind = error.get("type") if isinstance(error, dict) else None
+            if kind == "index_not_found_exception":
+                raise NoIndexError(
+                    f"OpenSearch has no index {self.options.index!r}: build it with "
+                    "`python -m bot index`"
+                )
+            raise ClusterError(f"OpenSearch could not read the statistics: {_short_error(error)}")
+        if response.get("_shards", {}).get("failed"):
+            raise ClusterUnavailable("a shard holding the corpus statistics did not answer")
+        by_id = {hit["_id"]: hit for hit in response["hits"]["hits"]}
+        meta_doc = by_id.get(docs.META_ID)
+        if meta_doc is None:
+            raise NoIndexError(
+                f"the OpenSearch index {self.options.index!r} is unfinished: rebuild it with "
+                "`python -m bot index`"
+            )
+        data = meta_doc["_source"]["data"]
+        if data.get("layout") != docs.LAYOUT:
+            raise NoIndexError(
+                f"the OpenSearch index {self.options.index!r} was made by another version of "
+                "the bot: rebuild it with `python -m bot index`"
+            )
+        stats = totals.CorpusStats.from_json(data["stats"])
+        if self.meta is None or self.meta.index != meta_doc["_index"]:
+            self.refresh()  # first contact, or a rebuild swapped the alias: read it all
+        if self.meta is not None:
+            self.meta = dataclasses.replace(self.meta, index=meta_doc["_index"], stats=stats)
+        sentences: dict[str, int] = {}
+        paragraphs: dict[str, int] = {}
+        for term in terms:
+            hit = by_id.get(docs.term_id(term))
+            sentences[term] = int(hit["_source"]["sdf"]) if hit else 0
+            paragraphs[term] = int(hit["_source"]["pdf"]) if hit else 0
+        return QuestionStats(meta_doc["_index"], stats, sentences, paragraphs)
+
+    def _articles(self, index: str, keys: Sequence[str]) -> list[tables.StoredArticle]:
+        """The articles of ``keys``: from the cache, the rest in one ``mget``."""
+        found: dict[str, tables.StoredArticle] = {}
+        with self._lock:
+            for key in keys:
+                item = self._cache.get((index, key))
+                if item is not None:
+                    self._cache.move_to_end((index, key))
+                    found[key] = item
+        missing = [key for key in keys if key not in found]
+        if missing:
+            self.requests += 1
+            fetched = guarded(
+                self.options,
+                "fetching articles",
+                lambda: self.client.mget(
+                    index=index,
+                    body={"ids": [f"a:{key}" for key in missing]},
+                    _source_includes=["digest", "data"],
+                ),
+            )
+            for key, doc in zip(missing, fetched["docs"], strict=True):
+                if not doc.get("found"):
+                    continue  # removed since the search: the question goes on without it
+                item = tables.stored_article(doc["_source"], self._numbers)
+                found[key] = item
+                with self._lock:
+                    self._cache[(index, key)] = item
+                    while len(self._cache) > ARTICLE_CACHE:
+                        self._cache.popitem(last=False)
+        # Id order, as the embedded table keeps articles: ties then break the same way.
+        return sorted(found.values(), key=lambda item: item.source.id)
+
+    def _any_article(self, index: str) -> list[tables.StoredArticle]:
+        """One article, for a question nothing matched: the ranking then says why."""
+        self.requests += 1
+        found = guarded(
+            self.options,
+            "fetching an article",
+            lambda: self.client.search(
+                index=index,
+                body={"size": 1, "query": {"term": {"kind": "a"}}, "_source": ["digest", "data"]},
+            ),
+        )
+        hits = found["hits"]["hits"]
+        return [tables.stored_article(hit["_source"], self._numbers) for hit in hits]
+
+
+def _failed(response: Mapping[str, Any]) -> bool:
+    """A search of an ``msearch`` that failed, whole or on a shard (a missing index aside)."""
+    error = response.get("error")
+    if error is not None:
+        return not (isinstance(error, dict) and error.get("type") == "index_not_found_exception")
+    return bool(response.get("_shards", {}).get("failed"))
+
+
+def _source_of(source: Mapping[str, Any]) -> Source:
+    return Source(**source["data"]["source"])
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).split(" while ")[0][:160]
+
+
+def _short_error(error: object) -> str:
+    if isinstance(error, dict):
+        root = error.get("root_cause") or [error]
+        first = root[0] if isinstance(root, list) and root else error
+        return str(first.get("reason") or first.get("type"))[:200]
+    return str(error)[:200]

@@ -1,0 +1,176 @@
+"""Fetched article documents back into a ``CorpusTable`` the embedded ranking can read.
+
+Each article document carries its slice of the corpus table with a small vocabulary of
+its own (``documents._encode``); a question joins the few it fetched into one table.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bot.core.index.packed import Packed
+from bot.core.index.table import CorpusTable
+from bot.core.models import Source
+from bot.core.search.documents import (
+    ATTRIBUTION_COLUMNS,
+    BLOB_VERSION,
+    LAYOUT,
+    SENTENCE_COLUMNS,
+    STRING_COLUMNS,
+)
+
+
+class TermNumbers:
+    """Index terms numbered once per process: joining fetched articles is then array work.
+
+    Each fetched article's small vocabulary is numbered here when it is decoded (and
+    cached with it), so a question's join concatenates numbers instead of building a
+    dictionary of twenty thousand terms. Grows with the distinct terms of the articles
+    seen, at most the corpus's vocabulary. Safe to share between threads.
+    """
+
+    def __init__(self) -> None:
+        """An empty numbering."""
+        self._number: dict[str, int] = {}
+        self._words: list[str] = []
+        self._lock = threading.Lock()
+
+    def of(self, words: Sequence[str]) -> np.ndarray:
+        """The numbers of ``words``, new ones added."""
+        with self._lock:
+            number, known = self._number, self._words
+            found = []
+            for word in words:
+                n = number.get(word)
+                if n is None:
+                    n = number[word] = len(known)
+                    known.append(word)
+                found.append(n)
+        return np.array(found, dtype=np.int64)
+
+    def words(self, numbers: np.ndarray) -> tuple[str, ...]:
+        """The terms numbered ``numbers``."""
+        known = self._words
+        return tuple(known[n] for n in numbers.tolist())
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An article as fetched: metadata, digest, body and its table slice, decoded."""
+
+    source: Source
+    digest: str
+    body: str
+    vocabulary: list[str]
+    strings: list[str]
+    arrays: dict[str, np.ndarray]
+    term_numbers: np.ndarray  # its vocabulary in a ``TermNumbers``
+
+    @property
+    def sentences(self) -> int:
+        return int(self.arrays["sent_start"].size)
+
+
+def stored_article(source_doc: Mapping[str, Any], numbers: TermNumbers) -> StoredArticle:
+    """Decode an article document's ``_source``; ValueError if it is not one this layout wrote."""
+    try:
+        data = source_doc["data"]
+        blob = data["table"]
+        if blob.get("v") != BLOB_VERSION:
+            raise ValueError(f"article table version {blob.get('v')!r}")
+        arrays = {name: _unpack(value) for name, value in blob["arrays"].items()}
+        vocabulary = list(blob["vocabulary"])
+        return StoredArticle(
+            Source(**data["source"]),
+            str(source_doc["digest"]),
+            str(data["body"]),
+            vocabulary,
+            list(blob["strings"]),
+            arrays,
+            numbers.of(vocabulary),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"not an article document of layout {LAYOUT}: {exc}") from exc
+
+
+def join_articles(articles: Sequence[StoredArticle], numbers: TermNumbers) -> CorpusTable:
+    """One ``CorpusTable`` of ``articles``, in the order given, checked before it is used.
+
+    ``numbers``: the numbering the articles' ``term_numbers`` are in.
+    """
+    strings: dict[str, int] = {}
+    parts: dict[str, list[np.ndarray]] = {
+        name: [] for name in (*SENTENCE_COLUMNS, *ATTRIBUTION_COLUMNS, "terms", "names")
+    }
+    counts: dict[str, list[np.ndarray]] = {
+        "article_sentences": [],
+        "sentence_terms": [],
+        "sentence_attrs": [],
+        "attr_names": [],
+    }
+    for item in articles:
+        a = item.arrays
+        string_map = np.array(
+            [strings.setdefault(text, len(strings)) for text in item.strings] + [-1],
+            dtype=np.int32,
+        )  # the extra last entry keeps -1 ("none") as it is
+        for name in SENTENCE_COLUMNS + ATTRIBUTION_COLUMNS:
+            values = a[name]
+            parts[name].append(string_map[values] if name in STRING_COLUMNS else values)
+        parts["terms"].append(item.term_numbers[a["terms"]])
+        parts["names"].append(item.term_numbers[a["names"]])
+        counts["article_sentences"].append(np.array([item.sentences]))
+        counts["sentence_terms"].append(a["term_counts"])
+        counts["sentence_attrs"].append(a["attr_counts"])
+        counts["attr_names"].append(a["name_counts"])
+    flat = {
+        name: np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
+        for name, values in parts.items()
+    }
+    # The process-wide numbers of the terms these articles use, renumbered from 0 (a
+    # lookup table over the numbers: the numbering is at most the corpus vocabulary).
+    both = np.concatenate([flat["terms"], flat["names"]]).astype(np.int64)
+    present = np.zeros(int(both.max(initial=-1)) + 1, dtype=bool)
+    present[both] = True
+    used = np.flatnonzero(present)
+    renumber = np.cumsum(present) - 1
+    for name in ("terms", "names"):
+        flat[name] = renumber[flat[name]]
+    columns = {name: values.astype(_dtype_of(name), copy=False) for name, values in flat.items()}
+    for name, values in counts.items():
+        lengths = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
+        offsets = np.zeros(lengths.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        columns[name] = offsets
+    table = CorpusTable(
+        tuple(item.source for item in articles),
+        tuple(item.digest for item in articles),
+        Packed.of(item.body for item in articles),
+        Packed.of(strings),
+        numbers.words(used),
+        columns,
+    )
+    table.check()
+    return table
+
+
+def _unpack(packed: Sequence[str]) -> np.ndarray:
+    dtype, text = packed
+    return np.frombuffer(base64.b64decode(text), dtype=np.dtype(dtype))
+
+
+_DTYPES = {
+    "sent_quoted": np.float64,
+    "sent_reports": np.bool_,
+    "sent_content": np.bool_,
+}
+
+
+def _dtype_of(name: str) -> type[np.generic]:
+    return _DTYPES.get(name, np.int32)

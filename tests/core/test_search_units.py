@@ -1,0 +1,183 @@
+"""The OpenSearch backend's parts that need no cluster: documents, scoring, settings, errors.
+
+The cluster itself is exercised in tests/cluster/test_backend.py; here the pieces are
+checked against the embedded backend they must reproduce.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+from opensearchpy.exceptions import AuthenticationException, ConnectionError
+from pydantic import SecretStr
+
+from bot.core.answer.engine import Engine
+from bot.core.index.bm25 import Parameters
+from bot.core.search import documents as docs
+from bot.core.search import tables, totals
+from bot.core.search.client import ClusterOptions, ClusterUnavailable, describe_failure, scrub
+from bot.core.search.ingest import punkt_json, punkt_of
+from bot.core.search.scoring import ClusterBM25
+from bot.settings import Settings
+from tests.conftest import make_settings
+
+
+def _through_json(engine: Engine) -> list[tables.StoredArticle]:
+    """Every article of ``engine`` as the cluster stores and returns it."""
+    numbers = tables.TermNumbers()
+    table = engine.table
+    return [
+        tables.stored_article(
+            json.loads(json.dumps(docs.article_docs(table, i, "f" * 64).article)), numbers
+        )
+        for i in range(table.articles)
+    ], numbers
+
+
+def _column(table, name: str) -> np.ndarray:
+    """A column with term and string numbers replaced by what they stand for."""
+    values = table.columns[name]
+    if name in ("terms", "names"):
+        return np.array([table.vocabulary[int(i)] for i in values], dtype=object)
+    if name in docs.STRING_COLUMNS:
+        return np.array([table.string(int(i)) for i in values], dtype=object)
+    return values
+
+
+def test_articles_survive_the_round_trip_through_their_documents(seed_engine: Engine) -> None:
+    stored, numbers = _through_json(seed_engine)
+    joined = tables.join_articles(stored, numbers)
+    table = seed_engine.table
+    assert joined.sources == table.sources and joined.digests == table.digests
+    assert [joined.text(i) for i in range(joined.articles)] == [
+        table.text(i) for i in range(table.articles)
+    ]
+    for name in table.columns:
+        assert np.array_equal(_column(joined, name), _column(table, name)), name
+    # A sentence is a slice of its body, so a quote is body[start:end] on this backend too.
+    first = docs.article_docs(table, 0, None)
+    body = first.article["data"]["body"]
+    for doc in first.sentences:
+        assert body[doc["start"] : doc["end"]] == seed_engine.sentence_text(doc["sentence"])
+
+
+def test_sentence_documents_carry_the_projects_own_terms(seed_engine: Engine) -> None:
+    table = seed_engine.table
+    made = docs.article_docs(table, 1, None)
+    first = int(table.columns["article_sentences"][1])
+    for doc in made.sentences:
+        terms = [table.vocabulary[t] for t in table.terms_of(first + doc["sentence"])]
+        assert doc["tokens"].split() == terms
+        assert doc["_id"] == f"{made.key}:{doc['sentence']}"
+        assert doc["sentences"] == made.article["sentences"]
+    assert made.key == seed_engine.table.digests[1][: docs.KEY_CHARS]
+    # A paragraph's terms, in order, on its first sentence's document.
+    firsts = [d for d in made.sentences if "ptokens" in d]
+    assert [d["paragraph"] for d in firsts] == sorted({d["paragraph"] for d in made.sentences})
+    for first in firsts:
+        inside = [d["tokens"] for d in made.sentences if d["paragraph"] == first["paragraph"]]
+        assert first["ptokens"].split() == " ".join(inside).split()
+
+
+def test_whitespace_in_a_term_never_splits_it() -> None:
+    assert docs.field_term("new york") == "new\u2423york"
+    assert docs.field_term("china") == "china"
+    assert docs.term_id("x" * 600).startswith("t#")
+
+
+def test_published_is_a_date_only_when_it_is_one() -> None:
+    assert docs.iso_date("2023-06-25") == "2023-06-25"
+    assert docs.iso_date("2023-06-25T10:00:00+02:00") == "2023-06-25T10:00:00+02:00"
+    assert docs.iso_date("June 25, 2023") is None
+    assert docs.iso_date(None) is None
+
+
+def test_corpus_statistics_are_the_embedded_indexes(seed_engine: Engine) -> None:
+    stats, sdf, pdf = totals.table_stats(seed_engine.table)
+    assert stats.sentences == seed_engine.index.size
+    assert stats.paragraphs == seed_engine.paragraphs.size
+    assert stats.vocabulary == seed_engine.index.terms
+    for number, term in enumerate(seed_engine.table.vocabulary):
+        assert (sdf[number] > 0) == seed_engine.index.contains(term)
+        assert seed_engine.index.postings(term).size == sdf[number]
+        assert seed_engine.paragraphs.postings(term).size == pdf[number]
+
+
+@pytest.mark.parametrize("which", ["sentences", "paragraphs"])
+def test_cluster_scores_equal_the_embedded_bm25(seed_engine: Engine, which: str) -> None:
+    """With the whole corpus's statistics, a fetched sentence scores what it scores embedded."""
+    table, settings = seed_engine.table, make_settings()
+    stats, sdf, pdf = totals.table_stats(table)
+    lengths = np.diff(table.columns["sentence_terms"])
+    params = Parameters(settings.bm25_k1, settings.bm25_b, settings.bm25_epsilon)
+    if which == "sentences":
+        reference, frequency = seed_engine.index, sdf
+        documents, mean, doc_lengths = stats.sentences, stats.mean_idf_sentences, lengths
+    else:
+        reference, frequency = seed_engine.paragraphs, pdf
+        first = np.flatnonzero(np.diff(totals.paragraph_numbers(table), prepend=-1))
+        documents, mean = stats.paragraphs, stats.mean_idf_paragraphs
+        doc_lengths = np.add.reduceat(lengths, first)
+    known = {t: int(frequency[i]) for i, t in enumerate(table.vocabulary)} | {"zzzunknown": 0}
+    scorer = ClusterBM25(
+        table.columns["terms"], doc_lengths, table.vocabulary, params, documents,
+        stats.terms, mean, known,
+    )  # fmt: skip
+    vocabulary = [t for t in table.vocabulary if reference.contains(t)]
+    for term in vocabulary:
+        assert scorer.idf(term) == pytest.approx(reference.idf(term), abs=1e-12)
+    assert scorer.idf("zzzunknown") == reference.idf("zzzunknown")
+    rng = random.Random(16)
+    for _ in range(100):
+        query = [*rng.sample(vocabulary, 3), "say", "say"]
+        rows, values = scorer.matching(query)
+        expected_rows, expected = reference.matching(query)
+        assert np.array_equal(rows, expected_rows)
+        assert np.allclose(values, expected, rtol=0, atol=1e-12)
+        docs_ = np.array(sorted(rng.sample(range(reference.size), 5)))
+        assert np.allclose(scorer.scores_of(query, docs_), reference.scores_of(query, docs_))
+        assert np.allclose(scorer.scores_at(query, docs_), reference.scores_at(query, docs_))
+    assert not scorer.unknown_terms
+
+
+def test_punkt_parameters_survive_json(seed_engine: Engine) -> None:
+    params = seed_engine.splitter.params
+    again = punkt_of(json.loads(json.dumps(punkt_json(params))))
+    assert again.abbrev_types == params.abbrev_types
+    assert again.collocations == params.collocations
+    assert again.sent_starters == params.sent_starters
+    assert dict(again.ortho_context) == dict(params.ortho_context)
+
+
+def test_hosts_are_a_list_or_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSQUOTE_OPENSEARCH_HOSTS", "http://a:9200, https://b:9200")
+    assert Settings(_env_file=None).opensearch_hosts == ["http://a:9200", "https://b:9200"]
+    monkeypatch.setenv("NEWSQUOTE_OPENSEARCH_HOSTS", '["http://c:9200"]')
+    assert Settings(_env_file=None).opensearch_hosts == ["http://c:9200"]
+
+
+def test_the_password_is_never_shown() -> None:
+    options = ClusterOptions(
+        hosts=("https://admin:hunter2@search.example:9200",),
+        index="news",
+        username="admin",
+        password=SecretStr("hunter2"),
+    )
+    assert "hunter2" not in repr(options)
+    core = make_settings(backend="opensearch", opensearch_password="hunter2").core_options()
+    assert core.cluster is not None and "hunter2" not in repr(core)
+    assert "hunter2" not in options.shown_hosts
+    refused = AuthenticationException(401, "security_exception", {"error": "hunter2 is wrong"})
+    message = str(describe_failure(refused, options, "reading"))
+    assert "hunter2" not in message and "401" in message and "\n" not in message
+    assert scrub("token hunter2 at https://u:hunter2@h", options) == "token *** at https://h"
+
+
+def test_an_unreachable_cluster_is_one_retryable_line() -> None:
+    options = ClusterOptions(hosts=("http://127.0.0.1:9",), index="news")
+    error = describe_failure(ConnectionError("N/A", "refused", None), options, "searching")
+    assert isinstance(error, ClusterUnavailable)
+    assert str(error).startswith("cannot reach OpenSearch at http://127.0.0.1:9 while searching")
