@@ -131,6 +131,11 @@ class FileStamp(NamedTuple):
     ctime_ns: int
     inode: int
 
+    @classmethod
+    def of(cls, info: os.stat_result) -> FileStamp:
+        """The stamp in a ``stat`` result."""
+        return cls(info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+
 
 def scan_folder(root: Path) -> dict[str, FileStamp]:
     """Article id (path under ``root``, ``/``-separated) -> stamp, in id order.
@@ -156,9 +161,7 @@ def scan_folder(root: Path) -> dict[str, FileStamp]:
                     elif is_article_name(entry.name):
                         info = entry.stat()
                         if entry.is_file():
-                            found[prefix + entry.name] = FileStamp(
-                                info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino
-                            )
+                            found[prefix + entry.name] = FileStamp.of(info)
                 except OSError:
                     continue  # deleted between listing and stat
     return dict(sorted(found.items()))

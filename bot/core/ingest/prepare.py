@@ -23,8 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-
-from nltk.tokenize.punkt import PunktParameters
+from typing import TYPE_CHECKING
 
 from bot.core.index.table import CorpusTable
 from bot.core.index.tokenize import Tokenizer
@@ -32,6 +31,9 @@ from bot.core.ingest.document import prepare_article
 from bot.core.ingest.raw import LoadError, RawArticle
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.processes import die_with_parent
+
+if TYPE_CHECKING:
+    from nltk.tokenize.punkt import PunktParameters
 
 log = logging.getLogger(__name__)
 
