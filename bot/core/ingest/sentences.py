@@ -64,9 +64,9 @@ class SentenceSplitter:
                 break
             chunks.append(text[:budget])
             budget -= len(chunks[-1])
-        from nltk.tokenize.punkt import PunktTrainer
+        from bot.core.ingest.punkt import trainer as punkt_trainer
 
-        trainer = PunktTrainer()
+        trainer = punkt_trainer()
         if chunks:
             trainer.train("\n\n".join(chunks), finalize=True)
         params = trainer.get_params()
@@ -104,9 +104,9 @@ class SentenceSplitter:
     def spans(self, paragraph: str) -> list[tuple[int, int]]:
         """Sentence spans of one paragraph, offsets relative to the paragraph."""
         if self._punkt is None:
-            from nltk.tokenize.punkt import PunktSentenceTokenizer
+            from bot.core.ingest.punkt import sentence_tokenizer
 
-            self._punkt = PunktSentenceTokenizer(self.params)
+            self._punkt = sentence_tokenizer(self.params)
         raw = list(self._punkt.span_tokenize(paragraph, realign_boundaries=True))
         return _keep_quoted_ellipses(paragraph, raw)
 
