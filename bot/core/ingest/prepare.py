@@ -16,11 +16,9 @@ does).
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -104,6 +102,9 @@ def prepare_table(
             finished(_prepare(batch, splitter, tokenizer))
         return Prepared(CorpusTable.join(tables), tuple(failed))
     log.info("preparing articles", extra={"articles": len(raw), "workers": workers})
+    import multiprocessing  # only a large batch needs them; a start that loads does not
+    from concurrent.futures import ProcessPoolExecutor
+
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context(_start_method()),
@@ -122,6 +123,8 @@ def prepare_table(
 
 
 def _start_method() -> str:
+    import multiprocessing
+
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         return "fork"
     return "spawn"
