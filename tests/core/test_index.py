@@ -202,7 +202,7 @@ def aging_build(monkeypatch):
 
     ``during``, if set, runs right after the engine is built, before the index is saved.
     """
-    build = Engine.from_articles
+    build = Engine.from_files
     hooks = {}
 
     def long_build(*args, **kwargs):
@@ -213,7 +213,7 @@ def aging_build(monkeypatch):
         return engine
 
     monkeypatch.setattr(changes, "RACY_NS", 10**18)
-    monkeypatch.setattr(Engine, "from_articles", long_build)
+    monkeypatch.setattr(Engine, "from_files", long_build)
     return hooks
 
 

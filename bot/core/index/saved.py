@@ -37,7 +37,7 @@ from bot.core.index.changes import (
 from bot.core.index.encoding import fingerprint, from_bundle, saved_files, to_bundle
 from bot.core.index.tokenize import Tokenizer, load_aliases
 from bot.core.ingest.document import digest_of
-from bot.core.ingest.files import FileStamp, read_files, read_one, require_folder, scan_folder
+from bot.core.ingest.files import FileStamp, read_one, require_folder, scan_folder
 from bot.core.ingest.raw import LoadError, RawArticle
 from bot.core.options import CoreOptions
 
@@ -105,10 +105,7 @@ def open_engine(
         scanned = scanning.result()
     files = hash_files(folder, loaded[1] if loaded else None, scanned)
     if loaded is None:
-        raw, errors = read_files(
-            folder, sorted(files.hashes), options.engine.ingest.max_article_bytes
-        )
-        engine = Engine.from_articles(raw, options.engine, errors, progress)
+        engine = Engine.from_files(folder, sorted(files.hashes), options.engine, progress)
         failed = None
         if use:
             settle(folder, files, scanned)

@@ -181,22 +181,37 @@ def read_one(
 ) -> RawArticle | LoadError:
     """Read one article file; whatever goes wrong is that file's ``LoadError``, never the load's.
 
+    Each failure is one warning line for the operator, unless it is ``reported``, the
+    very failure already told for this file: a watcher seeing a broken file again stays
+    quiet.
+    """
+    item = read_quietly(folder, source_id, max_bytes)
+    if isinstance(item, LoadError) and item != reported:
+        tell(item)
+    return item
+
+
+def read_quietly(
+    folder: Path, source_id: str, max_bytes: int = MAX_ARTICLE_BYTES
+) -> RawArticle | LoadError:
+    """``read_one`` without the warning line (a worker process reads; its parent tells).
+
     A failure the reader did not foresee (a bug, an odd file) is reported with its type, so
-    one file can never take a build, a start-up or the folder watcher down with it. Each
-    failure is one warning line for the operator, unless it is ``reported``, the very
-    failure already told for this file: a watcher seeing a broken file again stays quiet.
+    one file can never take a build, a start-up or the folder watcher down with it.
     """
     try:
         return read_article(folder / source_id, source_id, max_bytes)
     except ArticleFormatError as exc:
-        error = LoadError(source_id, str(exc))
+        return LoadError(source_id, str(exc))
     except Exception as exc:
         log.debug("reading %s failed", source_id, exc_info=True)
         first = (str(exc).splitlines() or [""])[0][:200]
-        error = LoadError(source_id, f"could not be read ({type(exc).__name__}: {first})")
-    if error != reported:
-        log.warning("skipped %s: %s", source_id, error.reason, extra={"file": source_id})
-    return error
+        return LoadError(source_id, f"could not be read ({type(exc).__name__}: {first})")
+
+
+def tell(error: LoadError) -> None:
+    """The one warning line for a file that could not be read."""
+    log.warning("skipped %s: %s", error.path, error.reason, extra={"file": error.path})
 
 
 def read_files(
