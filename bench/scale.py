@@ -644,15 +644,53 @@ def driver(args: argparse.Namespace) -> None:
                 file.unlink() if file.is_file() else file.rmdir()
             path.rmdir()
     records.sort(key=lambda r: (r["n"], SYSTEMS.index(r["system"])))
-    results_path.write_text(json.dumps({"tokenize_s_per_sentence": rate, "records": records}))
+    notes = {"corpus_note": corpus_note, "question_note": question_note}
+    results_path.write_text(
+        json.dumps({"tokenize_s_per_sentence": rate, **notes, "records": records})
+    )
+    write_report(records, rate, f"--sentences {' '.join(map(str, args.sentences))}", notes)
+    print(f"wrote {OUT / 'scale.md'}, {OUT / 'scale.png'}, {results_path}")
+
+
+def ingest_table(records: list[dict[str, object]]) -> str:
+    """Getting articles in: the engine's whole build beside bm25s's, and the starts after it."""
+    head = (
+        "| sentences | newsquote-engine build s | bm25s-native tokenize + index s | ratio "
+        "| first `ask` process s | next `ask` process s | peak RSS build, main process MB "
+        "| peak PSS build, all processes MB |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    rows = []
+    for n in sorted({int(r["n"]) for r in records}):
+        ours = next((r for r in records if r["n"] == n and r["system"] == "newsquote-engine"), {})
+        peer = next((r for r in records if r["n"] == n and r["system"] == "bm25s-native"), {})
+        if "build_s" not in ours:
+            continue
+        theirs = (
+            float(peer["build_s"]) + float(peer.get("tokenize_s") or 0.0)
+            if "build_s" in peer
+            else None
+        )
+        ratio = f"{float(ours['build_s']) / theirs:.1f}x" if theirs else "–"
+        rows.append(
+            f"| {n:,} | {fmt(ours.get('build_s'))} | {fmt(theirs)} | {ratio} "
+            f"| {fmt(ours.get('first_ask_s'), 2)} | {fmt(ours.get('next_ask_s'), 2)} "
+            f"| {fmt(ours.get('build_rss_mb'), 0)} | {fmt(ours.get('build_tree_mb'), 0)} |"
+        )
+    return head + "\n".join(rows) + "\n"
+
+
+def write_report(
+    records: list[dict[str, object]], rate: float, command: str, notes: dict[str, str]
+) -> None:
+    """``scale.md`` and ``scale.png`` from the records; ``notes`` say what corpus and questions."""
     text = table(records, rate)
     checks = ", ".join(f"{n:,}: {agreement(records, n)}" for n in sorted({r["n"] for r in records}))
-    versions = _versions()
+    base, question_note = notes["corpus_note"], notes["question_note"]
     markdown = (
         "# Scale benchmark\n\n"
-        f"`python bench/scale.py --sentences {' '.join(map(str, args.sentences))}` on "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, {versions}.\n\n"
-        f"Corpus: {corpus_note}, replicated with distinct ids. Questions: {question_note}.\n\n"
+        f"`python bench/scale.py {command}` on "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, {_versions()}.\n\n"
+        f"Corpus: {base}, replicated with distinct ids. Questions: {question_note}.\n\n"
         + text
         + "\nbuild s: for newsquote, rank-bm25 and bm25s, index + save from prepared tokens (our "
         "tokenizer's share is on its own row); bm25s-native tokenizes with bm25s's own tokenizer "
@@ -665,13 +703,29 @@ def driver(args: argparse.Namespace) -> None:
         "rank-bm25 is BM25Okapi with the project's IDF floor (the engine's scorer before the "
         "sparse one), queried for as many questions as fit the time budget.\n\n"
         f"Top-10 scores of newsquote equal floored rank-bm25's (within 1e-6) on {checks} "
-        "checked questions.\n"
+        "checked questions.\n\n"
+        "## Getting the articles in\n\n"
+        + ingest_table(records)
+        + "\nThe article files are written afresh just before each build, as a folder filled "
+        "right before `index` is. First / next `ask` process: the whole `python -m bot ask "
+        "--json` process (imports, folder scan, index load, one answer) right after the build, "
+        "then again. Peak PSS: this process and its ingest workers together, sampled every "
+        "0.2 s (pages shared after a fork counted once).\n"
     )
     (OUT / "scale.md").write_text(markdown, "utf-8")
     chart(records, OUT / "scale.png")
     print(text)
-    print(f"top-10 agreement newsquote vs rank-bm25: {checks}")
-    print(f"wrote {OUT / 'scale.md'}, {OUT / 'scale.png'}, {results_path}")
+    print(ingest_table(records))
+
+
+def render() -> None:
+    """Write ``scale.md`` and ``scale.png`` again from ``scale.json`` (no measuring)."""
+    saved = json.loads((OUT / "scale.json").read_text())
+    if "corpus_note" not in saved:  # written before the notes were kept
+        base, saved["corpus_note"] = base_sentences()
+        saved["question_note"] = questions(base, 1)[1]
+    sizes = " ".join(map(str, sorted({int(r["n"]) for r in saved["records"]})))
+    write_report(saved["records"], saved["tokenize_s_per_sentence"], f"--sentences {sizes}", saved)
 
 
 def _versions() -> str:
@@ -700,6 +754,9 @@ def main() -> None:
     parser.add_argument(
         "--merge", action="store_true", help="keep other sizes and systems from scale.json"
     )
+    parser.add_argument(
+        "--render", action="store_true", help="only write scale.md and scale.png from scale.json"
+    )
     parser.add_argument("--worker", choices=("build", "serve"), help=argparse.SUPPRESS)
     parser.add_argument("--system", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -708,6 +765,8 @@ def main() -> None:
     if args.worker:
         args.phase = args.worker
         worker(args)
+    elif args.render:
+        render()
     else:
         driver(args)
 
