@@ -82,7 +82,7 @@ def chart(rows: list[tuple[float, float, float]], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    print(f"chart: {path.relative_to(ROOT)}")
+    print(f"chart: {path}")
 
 
 def main() -> None:
