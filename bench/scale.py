@@ -145,6 +145,50 @@ def peak_rss_mb() -> float:
     return int(line.split()[1]) / 1024  # kB
 
 
+class TreeMemory:
+    """Peak PSS of this process and its children (ingest workers), sampled every 0.2 s.
+
+    ``VmHWM`` counts one process; a build on both cores has worker processes too.
+    PSS shares pages the processes have in common (a fork's copy-on-write pages)
+    among them, so the sum is what the build as a whole holds.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak_mb = max(self.peak_mb, sum(_pss_kb(pid) for pid in _tree(os.getpid())) / 1024)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_mb
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux ``/proc``)."""
+    pids, i = [pid], 0
+    while i < len(pids):
+        for task in Path(f"/proc/{pids[i]}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                pids += [int(c) for c in task.read_text().split()]
+        i += 1
+    return pids
+
+
+def _pss_kb(pid: int) -> int:
+    with contextlib.suppress(OSError, StopIteration):
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        return int(next(line for line in rollup.splitlines() if line.startswith("Pss:")).split()[1])
+    return 0
+
+
 def cached_tokens(work: Path, n: int) -> Iterator[list[str]]:
     """Our tokens for corpus sentence ``i``, ``i`` < ``n``, from the base-sentence cache."""
     cache = np.load(work / "tokens.npz")
@@ -169,16 +213,12 @@ def floor_idf(bm25: object) -> None:
 def write_articles(work: Path, n: int) -> Path:
     """The corpus as article files, ``PER_ARTICLE`` sentences each, for the engine path.
 
-    Newly written files are left to age past ``RACY_NS`` before the build: a
-    deployed corpus was written before its index, and a file younger than that
-    cannot vouch for its hash, so the first start after the build would read
-    it again and rewrite the index, which is not the restart being measured.
+    Written afresh before every build (untimed), as a folder filled just before
+    ``index`` is: files younger than the stamp rule's two seconds when hashed are the
+    case that once made the first start after the build hash every file again and
+    rewrite the index (``first_ask_s`` measures it).
     """
-    from bot.core.index.changes import RACY_NS
-
     folder = work / f"articles-{n}"
-    if folder.is_dir() and len(list(folder.iterdir())) == -(-n // PER_ARTICLE):
-        return folder
     folder.mkdir(parents=True, exist_ok=True)
     texts = read_texts(work / f"corpus-{n}.txt")
     for number, first in enumerate(range(0, n, PER_ARTICLE)):
@@ -187,7 +227,6 @@ def write_articles(work: Path, n: int) -> Path:
             " ".join(chunk[i : i + PER_PARAGRAPH]) for i in range(0, len(chunk), PER_PARAGRAPH)
         ]
         (folder / f"a{number:06d}.txt").write_text("\n\n".join(paragraphs) + "\n", "utf-8")
-    time.sleep(RACY_NS / 1e9 + 0.1)
     return folder
 
 
@@ -204,11 +243,13 @@ def build(system: str, work: Path, n: int, index_dir: Path) -> dict[str, float]:
         from bot.core.index.saved import open_engine
 
         folder = write_articles(work, n)
+        memory = TreeMemory()
         started = time.perf_counter()
         opened = open_engine(folder, engine_settings(index_dir), rebuild=True)
         return {
             "build_s": time.perf_counter() - started,
             "engine_sentences": opened.engine.sentence_count,
+            "build_tree_mb": memory.stop(),
         }
     if system == "newsquote":
         from bot.core.index.bm25 import SparseBM25
@@ -410,6 +451,32 @@ def worker(args: argparse.Namespace) -> None:
 # ------------------------------------------------------------------ driver
 
 
+def whole_ask(work: Path, n: int, index_dir: Path, question: str) -> float:
+    """Seconds for one ``python -m bot ask --json`` process on the engine's saved index.
+
+    Run from the root of the tree whose ``bot`` this process imports (``PYTHONPATH``
+    may point at another commit's tree to measure it with this script).
+    """
+    import bot
+
+    env = {**os.environ, "NEWSQUOTE_DATA_DIR": str(index_dir), "NEWSQUOTE_USE_SAVED_INDEX": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "bot",
+        "ask",
+        "--json",
+        "--corpus",
+        str(work / f"articles-{n}"),
+    ]
+    started = time.perf_counter()
+    subprocess.run(
+        [*command, question], cwd=Path(bot.__file__).resolve().parent.parent, env=env,
+        capture_output=True, check=True,
+    )  # fmt: skip
+    return time.perf_counter() - started
+
+
 def run_phase(
     phase: str, system: str, work: Path, n: int, budget: float, timeout: float
 ) -> dict[str, object]:
@@ -556,6 +623,11 @@ def driver(args: argparse.Namespace) -> None:
             built = run_phase("build", system, work, n, args.budget, args.timeout)
             record.update(built)
             record["build_rss_mb"] = built.get("peak_rss_mb")
+            if "error" not in built and system == "newsquote-engine":
+                # The whole `ask` process right after the build, imports included, then again.
+                index_dir, first = work / f"index-{system}-{n}", asked[0]
+                record["first_ask_s"] = whole_ask(work, n, index_dir, first)
+                record["next_ask_s"] = whole_ask(work, n, index_dir, first)
             if "error" not in built:
                 # The build's files are still being written back to disk; a flush there
                 # would take CPU from the latency measurement of whichever system serves.
@@ -572,15 +644,53 @@ def driver(args: argparse.Namespace) -> None:
                 file.unlink() if file.is_file() else file.rmdir()
             path.rmdir()
     records.sort(key=lambda r: (r["n"], SYSTEMS.index(r["system"])))
-    results_path.write_text(json.dumps({"tokenize_s_per_sentence": rate, "records": records}))
+    notes = {"corpus_note": corpus_note, "question_note": question_note}
+    results_path.write_text(
+        json.dumps({"tokenize_s_per_sentence": rate, **notes, "records": records})
+    )
+    write_report(records, rate, f"--sentences {' '.join(map(str, args.sentences))}", notes)
+    print(f"wrote {OUT / 'scale.md'}, {OUT / 'scale.png'}, {results_path}")
+
+
+def ingest_table(records: list[dict[str, object]]) -> str:
+    """Getting articles in: the engine's whole build beside bm25s's, and the starts after it."""
+    head = (
+        "| sentences | newsquote-engine build s | bm25s-native tokenize + index s | ratio "
+        "| first `ask` process s | next `ask` process s | peak RSS build, main process MB "
+        "| peak PSS build, all processes MB |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    rows = []
+    for n in sorted({int(r["n"]) for r in records}):
+        ours = next((r for r in records if r["n"] == n and r["system"] == "newsquote-engine"), {})
+        peer = next((r for r in records if r["n"] == n and r["system"] == "bm25s-native"), {})
+        if "build_s" not in ours:
+            continue
+        theirs = (
+            float(peer["build_s"]) + float(peer.get("tokenize_s") or 0.0)
+            if "build_s" in peer
+            else None
+        )
+        ratio = f"{float(ours['build_s']) / theirs:.1f}x" if theirs else "–"
+        rows.append(
+            f"| {n:,} | {fmt(ours.get('build_s'))} | {fmt(theirs)} | {ratio} "
+            f"| {fmt(ours.get('first_ask_s'), 2)} | {fmt(ours.get('next_ask_s'), 2)} "
+            f"| {fmt(ours.get('build_rss_mb'), 0)} | {fmt(ours.get('build_tree_mb'), 0)} |"
+        )
+    return head + "\n".join(rows) + "\n"
+
+
+def write_report(
+    records: list[dict[str, object]], rate: float, command: str, notes: dict[str, str]
+) -> None:
+    """``scale.md`` and ``scale.png`` from the records; ``notes`` say what corpus and questions."""
     text = table(records, rate)
     checks = ", ".join(f"{n:,}: {agreement(records, n)}" for n in sorted({r["n"] for r in records}))
-    versions = _versions()
+    base, question_note = notes["corpus_note"], notes["question_note"]
     markdown = (
         "# Scale benchmark\n\n"
-        f"`python bench/scale.py --sentences {' '.join(map(str, args.sentences))}` on "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, {versions}.\n\n"
-        f"Corpus: {corpus_note}, replicated with distinct ids. Questions: {question_note}.\n\n"
+        f"`python bench/scale.py {command}` on "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, {_versions()}.\n\n"
+        f"Corpus: {base}, replicated with distinct ids. Questions: {question_note}.\n\n"
         + text
         + "\nbuild s: for newsquote, rank-bm25 and bm25s, index + save from prepared tokens (our "
         "tokenizer's share is on its own row); bm25s-native tokenizes with bm25s's own tokenizer "
@@ -593,13 +703,29 @@ def driver(args: argparse.Namespace) -> None:
         "rank-bm25 is BM25Okapi with the project's IDF floor (the engine's scorer before the "
         "sparse one), queried for as many questions as fit the time budget.\n\n"
         f"Top-10 scores of newsquote equal floored rank-bm25's (within 1e-6) on {checks} "
-        "checked questions.\n"
+        "checked questions.\n\n"
+        "## Getting the articles in\n\n"
+        + ingest_table(records)
+        + "\nThe article files are written afresh just before each build, as a folder filled "
+        "right before `index` is. First / next `ask` process: the whole `python -m bot ask "
+        "--json` process (imports, folder scan, index load, one answer) right after the build, "
+        "then again. Peak PSS: this process and its ingest workers together, sampled every "
+        "0.2 s (pages shared after a fork counted once).\n"
     )
     (OUT / "scale.md").write_text(markdown, "utf-8")
     chart(records, OUT / "scale.png")
     print(text)
-    print(f"top-10 agreement newsquote vs rank-bm25: {checks}")
-    print(f"wrote {OUT / 'scale.md'}, {OUT / 'scale.png'}, {results_path}")
+    print(ingest_table(records))
+
+
+def render() -> None:
+    """Write ``scale.md`` and ``scale.png`` again from ``scale.json`` (no measuring)."""
+    saved = json.loads((OUT / "scale.json").read_text())
+    if "corpus_note" not in saved:  # written before the notes were kept
+        base, saved["corpus_note"] = base_sentences()
+        saved["question_note"] = questions(base, 1)[1]
+    sizes = " ".join(map(str, sorted({int(r["n"]) for r in saved["records"]})))
+    write_report(saved["records"], saved["tokenize_s_per_sentence"], f"--sentences {sizes}", saved)
 
 
 def _versions() -> str:
@@ -628,6 +754,9 @@ def main() -> None:
     parser.add_argument(
         "--merge", action="store_true", help="keep other sizes and systems from scale.json"
     )
+    parser.add_argument(
+        "--render", action="store_true", help="only write scale.md and scale.png from scale.json"
+    )
     parser.add_argument("--worker", choices=("build", "serve"), help=argparse.SUPPRESS)
     parser.add_argument("--system", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -636,6 +765,8 @@ def main() -> None:
     if args.worker:
         args.phase = args.worker
         worker(args)
+    elif args.render:
+        render()
     else:
         driver(args)
 

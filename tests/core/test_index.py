@@ -11,7 +11,7 @@ from bot.core.answer.engine import Engine
 from bot.core.index import bundle as store
 from bot.core.index import changes, encoding
 from bot.core.index import saved as index
-from bot.core.ingest.files import scan_folder
+from bot.core.ingest.files import FileStamp, scan_folder
 from tests.conftest import NEWS, SEEDS, SPORT, make_settings
 from tests.core.test_table import assert_same_table
 
@@ -194,6 +194,66 @@ def test_files_written_just_before_a_start_are_hashed_again_next_time(
     counted_reads.clear()
     assert index.open_engine(corpus, indexed.core_options()).status == "loaded"
     assert sorted(counted_reads) == names
+
+
+@pytest.fixture
+def aging_build(monkeypatch):
+    """Files too recent to vouch when hashed, old enough once the build is done (a long one).
+
+    ``during``, if set, runs right after the engine is built, before the index is saved.
+    """
+    build = Engine.from_files
+    hooks = {}
+
+    def long_build(*args, **kwargs):
+        engine = build(*args, **kwargs)
+        monkeypatch.setattr(changes, "RACY_NS", 0)
+        if "during" in hooks:
+            hooks.pop("during")()
+        return engine
+
+    monkeypatch.setattr(changes, "RACY_NS", 10**18)
+    monkeypatch.setattr(Engine, "from_files", long_build)
+    return hooks
+
+
+def test_files_that_grow_old_while_indexed_are_not_read_again_at_the_next_start(
+    corpus, indexed, aging_build, counted_reads
+):
+    index.open_engine(corpus, indexed.core_options(), rebuild=True)
+    saved = index.index_file(corpus, indexed.core_options()).stat()
+    counted_reads.clear()
+    assert index.open_engine(corpus, indexed.core_options()).status == "loaded"
+    assert counted_reads == []  # and the index was not rewritten:
+    assert index.index_file(corpus, indexed.core_options()).stat().st_mtime_ns == saved.st_mtime_ns
+    path = corpus / "bridge.txt"  # an edit right after the build, same size and mtime
+    before = path.stat()
+    path.write_text(BRIDGE.replace("May", "Jun"), encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert index.open_engine(corpus, indexed.core_options()).changes.changed == ("bridge.txt",)
+
+
+def test_a_file_edited_while_it_is_indexed_is_read_again_at_the_next_start(
+    corpus, indexed, aging_build, monkeypatch
+):
+    # The worst case: a file system whose stamps miss the edit (coarse clock, no ctime),
+    # so only the content tells that the file changed after it was read.
+    monkeypatch.setattr(
+        FileStamp, "of", classmethod(lambda cls, i: cls(i.st_size, i.st_mtime_ns, 0, i.st_ino))
+    )
+    path = corpus / "bridge.txt"
+
+    def edit() -> None:  # after it was read, before the index is saved
+        before = path.stat()
+        path.write_text(BRIDGE.replace("May", "Jun"), encoding="utf-8")
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    aging_build["during"] = edit
+    built = index.open_engine(corpus, indexed.core_options(), rebuild=True)
+    assert "reopen in May" in answers(built.engine, ["when will the bridge reopen?"])[0][2][0][3]
+    opened = index.open_engine(corpus, indexed.core_options())
+    assert opened.changes.changed == ("bridge.txt",)
+    assert "reopen in Jun" in answers(opened.engine, ["when will the bridge reopen?"])[0][2][0][3]
 
 
 def test_a_start_rewrites_the_index_for_new_stamps_only_when_many_files_need_them(

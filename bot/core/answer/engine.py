@@ -33,8 +33,15 @@ from bot.core.errors import QuestionError, too_long
 from bot.core.index.bm25 import Parameters, SparseBM25
 from bot.core.index.table import CorpusTable
 from bot.core.index.tokenize import Tokenizer, load_aliases
-from bot.core.ingest.files import LoadError, RawArticle, load_folder
-from bot.core.ingest.prepare import IngestOptions, Progress, prepare_table, workers_for
+from bot.core.ingest.files import LoadError, RawArticle, load_folder, read_quietly
+from bot.core.ingest.prepare import (
+    IngestOptions,
+    Prepared,
+    Progress,
+    prepare_files,
+    prepare_table,
+    workers_for,
+)
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.lexicon import NAMING_VERBS
 from bot.core.models import Answer, Reply, Source
@@ -134,6 +141,42 @@ class Engine:
         splitter = SentenceSplitter.train(a.text for a in raw)
         workers = workers_for(options.ingest.workers)
         prepared = prepare_table(raw, splitter, tokenizer, progress, workers)
+        return cls._built(prepared, options, tokenizer, splitter, errors, started)
+
+    @classmethod
+    def from_files(
+        cls,
+        folder: Path,
+        ids: Sequence[str],
+        options: EngineOptions,
+        progress: Progress | None = None,
+    ) -> Engine:
+        """Index the article files ``ids`` of ``folder``: what ``from_articles`` of them makes.
+
+        Punkt is trained on the first readable files (read here); the rest are read by
+        the processes that prepare them, so this one never holds every text at once.
+        """
+        started = time.perf_counter()
+        tokenizer = Tokenizer(aliases=load_aliases(options.ingest.aliases_file))
+        max_bytes = options.ingest.max_article_bytes
+        readable = (read_quietly(folder, key, max_bytes) for key in ids)
+        splitter = SentenceSplitter.train(
+            item.text for item in readable if isinstance(item, RawArticle)
+        )
+        workers = workers_for(options.ingest.workers)
+        prepared = prepare_files(folder, ids, max_bytes, splitter, tokenizer, progress, workers)
+        return cls._built(prepared, options, tokenizer, splitter, prepared.unread, started)
+
+    @classmethod
+    def _built(
+        cls,
+        prepared: Prepared,
+        options: EngineOptions,
+        tokenizer: Tokenizer,
+        splitter: SentenceSplitter,
+        errors: Sequence[LoadError],
+        started: float,
+    ) -> Engine:
         errors = sorted([*errors, *prepared.failed], key=attrgetter("path"))
         engine = cls(prepared.table, options, tokenizer, splitter, errors)
         log.info(

@@ -46,13 +46,15 @@ import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from bot.core.index.arrays import distinct, distinct_inverse, lookup
 from bot.core.index.postings import classify, columns_of, encode
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 IDF_FLOOR = 1e-3
 FORMAT = 2

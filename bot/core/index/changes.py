@@ -153,6 +153,34 @@ def record_file(
         files.stamps[source_id] = stamp
 
 
+def settle(folder: Path, files: FolderFiles, scanned: Mapping[str, FileStamp]) -> int:
+    """Record the stamps that can vouch by now for hashes taken while their files were recent.
+
+    A build or update takes time: files too recent to vouch when they were hashed
+    (just written, e.g. by the program that fills the folder) are often old enough
+    once the engine is ready. Each such file whose stamp is still the ``scanned``
+    one is hashed again now; when the hash is still the one in ``files``, the stamp
+    vouches for it, under the same rule as ``hash_files`` (its time taken before the
+    stat and the read). Without this, the next start would hash those files again
+    and rewrite the whole index. Returns how many stamps were recorded.
+    """
+    now = time.time_ns()
+    recorded = 0
+    for source_id, digest in files.hashes.items():
+        stamp = scanned.get(source_id)
+        if source_id in files.stamps or stamp is None or not vouches(stamp, now):
+            continue
+        path = folder / source_id
+        try:
+            if FileStamp.of(path.stat()) != stamp or file_digest(path) != digest:
+                continue  # changed since it was hashed: the next start reads it again
+        except OSError:
+            continue
+        files.stamps[source_id] = stamp
+        recorded += 1
+    return recorded
+
+
 def vouches(stamp: FileStamp, read_at_ns: int) -> bool:
     """Whether ``stamp``, read at ``read_at_ns``, may stand for the file's content next time."""
     return max(stamp.mtime_ns, stamp.ctime_ns) < read_at_ns - RACY_NS

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from nltk.tokenize.punkt import PunktParameters
 
 from bot.core import lexicon
 from bot.core.answer.engine import Engine, EngineOptions
@@ -117,16 +115,10 @@ def to_bundle(
         # Its terms are the table's: saved as numbers into the table's vocabulary.
         terms = bm25_meta[name].pop("vocabulary")
         arrays[f"{_BM25[name]}_terms"] = np.array([number[t] for t in terms], dtype=np.int32)
-    params = engine.splitter.params
     meta = {
         "folder": str(folder.resolve()),
         "errors": [{"path": e.path, "reason": e.reason} for e in engine.errors],
-        "punkt": {
-            "abbrev_types": sorted(params.abbrev_types),
-            "collocations": sorted([a, b] for a, b in params.collocations),
-            "sent_starters": sorted(params.sent_starters),
-            "ortho_context": dict(sorted(params.ortho_context.items())),
-        },
+        "punkt": engine.splitter.saved_form(),
         "bm25": bm25_meta,
     }
     arrays.update(_files_arrays(files))
@@ -172,7 +164,7 @@ def from_bundle(bundle: Bundle, options: EngineOptions, tokenizer: Tokenizer) ->
     a, meta = bundle.arrays, bundle.meta
     table = CorpusTable.from_arrays(a)
     errors = [LoadError(e["path"], e["reason"]) for e in meta.get("errors", [])]
-    splitter = SentenceSplitter(_punkt(meta["punkt"]))
+    splitter = SentenceSplitter.from_saved(meta["punkt"])
     indexes = (
         _bm25(a, meta["bm25"], "sentences", table.vocabulary),
         _bm25(a, meta["bm25"], "paragraphs", table.vocabulary),
@@ -195,12 +187,3 @@ def _bm25(
     return SparseBM25.from_arrays(
         {key: arrays[f"{prefix}_{key}"] for key in ARRAY_NAMES}, {**meta[name], "vocabulary": terms}
     )
-
-
-def _punkt(saved: Mapping[str, Any]) -> PunktParameters:
-    params = PunktParameters()
-    params.abbrev_types = set(saved["abbrev_types"])
-    params.collocations = {(a, b) for a, b in saved["collocations"]}
-    params.sent_starters = set(saved["sent_starters"])
-    params.ortho_context = defaultdict(int, saved["ortho_context"])
-    return params

@@ -3,17 +3,23 @@
 A posting's BM25 weight depends only on its (tf, document length) pair, and a corpus
 has few distinct pairs: postings store a small class number, and each query weighs
 the classes once instead of every posting.
+
+scipy.sparse is imported only when postings are built: a start that loads a saved
+index never needs it, and importing it costs a few tenths of a second.
 """
 
 from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from bot.core.index.arrays import distinct
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 _DENSE_KEYS = 1 << 22  # below this, (tf, dl) keys are coded with a lookup table, not a sort
 
@@ -34,6 +40,8 @@ def encode(
 
 def columns_of(ids: np.ndarray, lengths: np.ndarray, n_terms: int) -> sp.csc_array:
     """Term x sentence counts as CSC (data = tf), rows sorted within each column."""
+    import scipy.sparse as sp
+
     rows = np.repeat(np.arange(lengths.size, dtype=np.int32), lengths)
     ones = np.ones(ids.size, dtype=np.int32)
     columns = sp.csc_array((ones, (rows, ids)), shape=(lengths.size, n_terms))

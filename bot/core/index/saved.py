@@ -31,12 +31,13 @@ from bot.core.index.changes import (
     FolderFiles,
     article_changes,
     hash_files,
+    settle,
     stamps_worth_saving,
 )
 from bot.core.index.encoding import fingerprint, from_bundle, saved_files, to_bundle
 from bot.core.index.tokenize import Tokenizer, load_aliases
 from bot.core.ingest.document import digest_of
-from bot.core.ingest.files import read_files, read_one, require_folder, scan_folder
+from bot.core.ingest.files import FileStamp, read_one, require_folder, scan_folder
 from bot.core.ingest.raw import LoadError, RawArticle
 from bot.core.options import CoreOptions
 
@@ -104,14 +105,14 @@ def open_engine(
         scanned = scanning.result()
     files = hash_files(folder, loaded[1] if loaded else None, scanned)
     if loaded is None:
-        raw, errors = read_files(
-            folder, sorted(files.hashes), options.engine.ingest.max_article_bytes
-        )
-        engine = Engine.from_articles(raw, options.engine, errors, progress)
-        failed = save_quietly(folder, options, engine, files) if use else None
+        engine = Engine.from_files(folder, sorted(files.hashes), options.engine, progress)
+        failed = None
+        if use:
+            settle(folder, files, scanned)
+            failed = save_quietly(folder, options, engine, files)
         return Opened(engine, files, "built", ArticleChanges((), (), ()), failed)
     log.info("loaded index", extra={"file": str(index_file(folder, options))})
-    return _brought_up_to_date(folder, options, *loaded, files, progress)
+    return _brought_up_to_date(folder, options, *loaded, files, scanned, progress)
 
 
 def _load(
@@ -138,6 +139,7 @@ def _brought_up_to_date(
     engine: Engine,
     saved: FolderFiles,
     files: FolderFiles,
+    scanned: Mapping[str, FileStamp],
     progress: Progress | None,
 ) -> Opened:
     """A loaded engine with the folder's changes since it was saved applied, and saved."""
@@ -157,6 +159,7 @@ def _brought_up_to_date(
         options.engine.ingest.max_article_bytes,
         progress=progress,
     )
+    settle(folder, files, scanned)
     failed = save_quietly(folder, options, applied.engine, files)
     log.info(
         "index updated",

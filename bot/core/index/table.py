@@ -23,13 +23,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bot.core.index.packed import Packed
-from bot.core.ingest.document import PreparedArticle
 from bot.core.models import Attribution, Source
+
+if TYPE_CHECKING:  # a loaded table never meets one: cleaning and attribution stay unimported
+    from bot.core.ingest.document import PreparedArticle
 
 # Columns by the table they belong to, with their dtypes; ``sent_*`` rows are sentences,
 # ``attr_*`` rows attributions. Offsets map an article to its sentences, a sentence to

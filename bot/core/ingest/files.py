@@ -131,6 +131,11 @@ class FileStamp(NamedTuple):
     ctime_ns: int
     inode: int
 
+    @classmethod
+    def of(cls, info: os.stat_result) -> FileStamp:
+        """The stamp in a ``stat`` result."""
+        return cls(info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+
 
 def scan_folder(root: Path) -> dict[str, FileStamp]:
     """Article id (path under ``root``, ``/``-separated) -> stamp, in id order.
@@ -156,9 +161,7 @@ def scan_folder(root: Path) -> dict[str, FileStamp]:
                     elif is_article_name(entry.name):
                         info = entry.stat()
                         if entry.is_file():
-                            found[prefix + entry.name] = FileStamp(
-                                info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino
-                            )
+                            found[prefix + entry.name] = FileStamp.of(info)
                 except OSError:
                     continue  # deleted between listing and stat
     return dict(sorted(found.items()))
@@ -178,22 +181,37 @@ def read_one(
 ) -> RawArticle | LoadError:
     """Read one article file; whatever goes wrong is that file's ``LoadError``, never the load's.
 
+    Each failure is one warning line for the operator, unless it is ``reported``, the
+    very failure already told for this file: a watcher seeing a broken file again stays
+    quiet.
+    """
+    item = read_quietly(folder, source_id, max_bytes)
+    if isinstance(item, LoadError) and item != reported:
+        tell(item)
+    return item
+
+
+def read_quietly(
+    folder: Path, source_id: str, max_bytes: int = MAX_ARTICLE_BYTES
+) -> RawArticle | LoadError:
+    """``read_one`` without the warning line (a worker process reads; its parent tells).
+
     A failure the reader did not foresee (a bug, an odd file) is reported with its type, so
-    one file can never take a build, a start-up or the folder watcher down with it. Each
-    failure is one warning line for the operator, unless it is ``reported``, the very
-    failure already told for this file: a watcher seeing a broken file again stays quiet.
+    one file can never take a build, a start-up or the folder watcher down with it.
     """
     try:
         return read_article(folder / source_id, source_id, max_bytes)
     except ArticleFormatError as exc:
-        error = LoadError(source_id, str(exc))
+        return LoadError(source_id, str(exc))
     except Exception as exc:
         log.debug("reading %s failed", source_id, exc_info=True)
         first = (str(exc).splitlines() or [""])[0][:200]
-        error = LoadError(source_id, f"could not be read ({type(exc).__name__}: {first})")
-    if error != reported:
-        log.warning("skipped %s: %s", source_id, error.reason, extra={"file": source_id})
-    return error
+        return LoadError(source_id, f"could not be read ({type(exc).__name__}: {first})")
+
+
+def tell(error: LoadError) -> None:
+    """The one warning line for a file that could not be read."""
+    log.warning("skipped %s: %s", error.path, error.reason, extra={"file": error.path})
 
 
 def read_files(

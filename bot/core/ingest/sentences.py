@@ -4,17 +4,24 @@ Punkt is trained on the corpus being indexed (it is an unsupervised method made
 for exactly that) and given a curated abbreviation list, so nothing is ever
 downloaded. Spans, not strings, come out: a quote is always a slice of the
 original text, verbatim by construction.
+
+NLTK is imported only when a splitter first splits, trains or hands out its
+parameters: importing it pulls in scipy.stats and much more (about a second), which
+a start that only loads a saved index and answers never needs.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from functools import cache
-
-from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer, PunktTrainer
+from typing import TYPE_CHECKING, Any
 
 from bot.core import lexicon
+
+if TYPE_CHECKING:
+    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
 TRAINING_CHARS = 2_000_000
 _ELLIPSIS_END = re.compile(r"(?:…|\.\.\.|\. \. \.)[\"'”’]?\s*$")
@@ -28,10 +35,25 @@ def curated_abbreviations() -> frozenset[str]:
 
 
 class SentenceSplitter:
-    """Punkt with corpus-trained parameters plus the curated abbreviations."""
+    """Punkt with corpus-trained parameters plus the curated abbreviations.
 
-    def __init__(self, params: PunktParameters) -> None:
-        self._punkt = PunktSentenceTokenizer(params)
+    Made from ``PunktParameters`` or from their saved form (``saved_form``); in the
+    second case Punkt itself is built only when first needed.
+    """
+
+    def __init__(
+        self, params: PunktParameters | None = None, saved: Mapping[str, Any] | None = None
+    ) -> None:
+        if (params is None) == (saved is None):
+            raise ValueError("a splitter needs either Punkt parameters or their saved form")
+        self._params = params
+        self._saved = saved
+        self._punkt: PunktSentenceTokenizer | None = None
+
+    @classmethod
+    def from_saved(cls, saved: Mapping[str, Any]) -> SentenceSplitter:
+        """A splitter from the parameters ``saved_form`` gave; NLTK is not imported yet."""
+        return cls(saved=saved)
 
     @classmethod
     def train(cls, texts: Iterable[str]) -> SentenceSplitter:
@@ -42,7 +64,9 @@ class SentenceSplitter:
                 break
             chunks.append(text[:budget])
             budget -= len(chunks[-1])
-        trainer = PunktTrainer()
+        from bot.core.ingest.punkt import trainer as punkt_trainer
+
+        trainer = punkt_trainer()
         if chunks:
             trainer.train("\n\n".join(chunks), finalize=True)
         params = trainer.get_params()
@@ -52,19 +76,51 @@ class SentenceSplitter:
     @classmethod
     def untrained(cls) -> SentenceSplitter:
         """A splitter that knows only the curated abbreviations."""
+        from nltk.tokenize.punkt import PunktParameters
+
         params = PunktParameters()
         params.abbrev_types.update(curated_abbreviations())
         return cls(params)
 
     @property
     def params(self) -> PunktParameters:
-        """The parameters in use, so an index can record and restore them."""
-        return self._punkt._params
+        """The parameters in use (for worker processes, which rebuild the splitter)."""
+        if self._params is None:
+            self._params = _params_of(self._saved or {})
+        return self._params
+
+    def saved_form(self) -> dict[str, Any]:
+        """The parameters as plain JSON data, in a canonical order, so an index can record them."""
+        if self._saved is not None:
+            return dict(self._saved)
+        params = self.params
+        return {
+            "abbrev_types": sorted(params.abbrev_types),
+            "collocations": sorted([a, b] for a, b in params.collocations),
+            "sent_starters": sorted(params.sent_starters),
+            "ortho_context": dict(sorted(params.ortho_context.items())),
+        }
 
     def spans(self, paragraph: str) -> list[tuple[int, int]]:
         """Sentence spans of one paragraph, offsets relative to the paragraph."""
+        if self._punkt is None:
+            from bot.core.ingest.punkt import sentence_tokenizer
+
+            self._punkt = sentence_tokenizer(self.params)
         raw = list(self._punkt.span_tokenize(paragraph, realign_boundaries=True))
         return _keep_quoted_ellipses(paragraph, raw)
+
+
+def _params_of(saved: Mapping[str, Any]) -> PunktParameters:
+    """``PunktParameters`` from their ``saved_form``."""
+    from nltk.tokenize.punkt import PunktParameters
+
+    params = PunktParameters()
+    params.abbrev_types = set(saved["abbrev_types"])
+    params.collocations = {(a, b) for a, b in saved["collocations"]}
+    params.sent_starters = set(saved["sent_starters"])
+    params.ortho_context = defaultdict(int, saved["ortho_context"])
+    return params
 
 
 def _keep_quoted_ellipses(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
