@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bot.core.index.arrays import distinct, distinct_inverse, lookup
-from bot.core.index.postings import classify, columns_of, encode
+from bot.core.index.postings import TermColumns, classify, columns_of, encode
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -85,7 +85,7 @@ class Parameters:
             raise ValueError(f"idf_floor must be > 0 or None, got {self.idf_floor!r}")
 
 
-class SparseBM25:
+class SparseBM25(TermColumns):
     """BM25Okapi scores of every sentence for a bag of terms, from sparse postings.
 
     Immutable once built, so any number of threads may score at once (each has
@@ -188,22 +188,6 @@ class SparseBM25:
             return math.log((self.size + 0.5) / 0.5)
         return float(self._idf[column])
 
-    def postings(self, term: str) -> np.ndarray:
-        """The sentences that have ``term``, in increasing order."""
-        column = self._vocab.get(term)
-        if column is None:
-            return self._indices[:0]
-        return self._indices[self._indptr[column] : self._indptr[column + 1]]
-
-    def matches(self, term: str, docs: Sequence[int] | np.ndarray) -> np.ndarray:
-        """Which of ``docs`` have ``term``: a binary search in its postings, for many at once."""
-        wanted = self.as_ids(docs)
-        rows = self.postings(term)
-        if not rows.size:
-            return np.zeros(wanted.shape, dtype=bool)
-        at = np.minimum(np.searchsorted(rows, wanted), rows.size - 1)
-        return rows[at] == wanted
-
     def scores(self, query: Iterable[str]) -> np.ndarray:
         """BM25 score of every sentence for ``query`` (0 where no query term occurs)."""
         out = np.zeros(self.size)
@@ -245,15 +229,6 @@ class SparseBM25:
         ``scores_of`` is cheaper for a few sentences, this for thousands.
         """
         return self._summed(self._columns(query), docs)[1]
-
-    def as_ids(self, docs: Sequence[int] | np.ndarray) -> np.ndarray:
-        """``docs`` in the postings' own integer type.
-
-        A binary search of int64 ids in int32 postings would first copy the whole
-        postings list to int64: at a million sentences that copy, not the search,
-        is what a common term costs.
-        """
-        return np.asarray(docs).astype(self._indices.dtype, copy=False)
 
     def _postings_of(self, columns: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """The columns' postings and what each adds to its sentence's score, in column order.

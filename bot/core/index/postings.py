@@ -11,7 +11,7 @@ index never needs it, and importing it costs a few tenths of a second.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,6 +20,44 @@ from bot.core.index.arrays import distinct
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
+
+
+class TermColumns:
+    """Postings by term, column-compressed: a term's sorted document ids in one slice.
+
+    Shared by the embedded scorer and the cluster's local one, which fill ``_vocab``
+    (term -> column), ``_indptr`` and ``_indices`` when they are built.
+    """
+
+    _vocab: Mapping[str, int]
+    _indptr: np.ndarray
+    _indices: np.ndarray
+
+    def postings(self, term: str) -> np.ndarray:
+        """The documents that have ``term``, in increasing order."""
+        column = self._vocab.get(term)
+        if column is None:
+            return self._indices[:0]
+        return self._indices[self._indptr[column] : self._indptr[column + 1]]
+
+    def matches(self, term: str, docs: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Which of ``docs`` have ``term``: a binary search in its postings, for many at once."""
+        wanted = self.as_ids(docs)
+        rows = self.postings(term)
+        if not rows.size:
+            return np.zeros(wanted.shape, dtype=bool)
+        at = np.minimum(np.searchsorted(rows, wanted), rows.size - 1)
+        return rows[at] == wanted
+
+    def as_ids(self, docs: Sequence[int] | np.ndarray) -> np.ndarray:
+        """``docs`` in the postings' own integer type.
+
+        A binary search of int64 ids in int32 postings would first copy the whole
+        postings list to int64: at a million sentences that copy, not the search,
+        is what a common term costs.
+        """
+        return np.asarray(docs).astype(self._indices.dtype, copy=False)
+
 
 _DENSE_KEYS = 1 << 22  # below this, (tf, dl) keys are coded with a lookup table, not a sort
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from bot.core.index.arrays import distinct, lookup
 from bot.core.index.bm25 import Parameters
-from bot.core.index.postings import columns_of
+from bot.core.index.postings import TermColumns, columns_of
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def okapi_idf(documents: int, frequency: int, mean_idf: float, params: Parameter
     return idf
 
 
-class ClusterBM25:
+class ClusterBM25(TermColumns):
     """Local postings of fetched documents, weighted with the whole corpus's statistics."""
 
     def __init__(
@@ -113,26 +113,6 @@ class ClusterBM25:
         return found
 
     # ------------------------------------------------------------------ local
-
-    def postings(self, term: str) -> np.ndarray:
-        """The local documents that have ``term``, increasing."""
-        column = self._vocab.get(term)
-        if column is None:
-            return self._indices[:0]
-        return self._indices[self._indptr[column] : self._indptr[column + 1]]
-
-    def matches(self, term: str, docs: Sequence[int] | np.ndarray) -> np.ndarray:
-        """Which of ``docs`` have ``term``."""
-        wanted = self.as_ids(docs)
-        rows = self.postings(term)
-        if not rows.size:
-            return np.zeros(wanted.shape, dtype=bool)
-        at = np.minimum(np.searchsorted(rows, wanted), rows.size - 1)
-        return rows[at] == wanted
-
-    def as_ids(self, docs: Sequence[int] | np.ndarray) -> np.ndarray:
-        """``docs`` in the postings' integer type."""
-        return np.asarray(docs).astype(self._indices.dtype, copy=False)
 
     def matching(self, query: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
         """The local documents with a query term (increasing) and their scores."""
