@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.core.answer.engine import Engine, Progress
+from bot.core.corpus.settling import SettlingFolder
 from bot.core.index import saved as index
 from bot.core.index.changes import CorpusChange, FolderFiles, record_file
-from bot.core.ingest.files import FileStamp, require_folder, scan_folder
+from bot.core.ingest.files import FileStamp
 from bot.core.ingest.raw import LoadError
 from bot.core.options import CoreOptions
 
@@ -32,24 +33,12 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class _Pending:
-    stat: FileStamp
-    since: float
-
-
-@dataclass
-class LiveCorpus:
+class LiveCorpus(SettlingFolder):
     """Owns the engine for a folder and updates it when the folder changes."""
 
-    folder: Path
-    options: CoreOptions
-    settle_seconds: float = 1.0
     _engine: Engine = field(init=False)
-    _seen: dict[str, FileStamp] = field(init=False, default_factory=dict)
     _errors: dict[str, LoadError] = field(init=False, default_factory=dict)
-    _pending: dict[str, _Pending] = field(init=False, default_factory=dict)
     _files: FolderFiles = field(init=False)
-    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     @classmethod
     def load(
@@ -78,37 +67,6 @@ class LiveCorpus:
     def errors(self) -> tuple[LoadError, ...]:
         """Files that could not be read as they stand now, and why."""
         return tuple(self._errors[key] for key in sorted(self._errors))
-
-    def rescan(self) -> CorpusChange:
-        """Apply every change now, settled or not (an explicit reload)."""
-        with self._lock:
-            stats = self._stats()
-            self._forget_vanished(stats)
-            ready = {key for key, stat in stats.items() if self._seen.get(key) != stat}
-            return self._apply(stats, ready)
-
-    def poll(self, now: float | None = None) -> CorpusChange:
-        """Apply the changes that have settled; remember the ones still moving."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            stats = self._stats()
-            self._forget_vanished(stats)
-            ready: set[str] = set()
-            for key, stat in stats.items():
-                if self._seen.get(key) == stat:
-                    self._pending.pop(key, None)
-                    continue
-                pending = self._pending.get(key)
-                if pending is None or pending.stat != stat:
-                    self._pending[key] = _Pending(stat, now)
-                elif now - pending.since >= self.settle_seconds:
-                    ready.add(key)
-            return self._apply(stats, ready)
-
-    def _forget_vanished(self, stats: dict[str, FileStamp]) -> None:
-        """Drop pending files deleted before they settled, or each would be kept forever."""
-        for key in self._pending.keys() - stats.keys():
-            del self._pending[key]
 
     def _apply(self, stats: dict[str, FileStamp], ready: set[str]) -> CorpusChange:
         """Apply the ``ready`` files and the deleted ones, all or nothing.
@@ -150,14 +108,11 @@ class LiveCorpus:
             log.info("corpus updated", extra={"change": change.summary()})
         return change
 
-    def _stats(self) -> dict[str, FileStamp]:
-        return scan_folder(require_folder(self.folder))
-
 
 class Watcher:
     """Polls a live corpus on a background thread until stopped."""
 
-    def __init__(self, corpus: LiveCorpus, interval: float = 1.0) -> None:
+    def __init__(self, corpus: SettlingFolder, interval: float = 1.0) -> None:
         self.corpus = corpus
         self.interval = interval
         self._stop = threading.Event()

@@ -10,13 +10,12 @@ questions are answered meanwhile with a one-line reason, and again once it is ba
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from opensearchpy import OpenSearch
 
+from bot.core.corpus.settling import SettlingFolder
 from bot.core.index.changes import CorpusChange
 from bot.core.index.tokenize import Tokenizer, load_aliases
 from bot.core.ingest.files import FileStamp, require_folder, scan_folder
@@ -31,23 +30,11 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class _Pending:
-    stat: FileStamp
-    since: float
-
-
-@dataclass
-class ClusterCorpus:
+class ClusterCorpus(SettlingFolder):
     """A folder whose settled changes are written to the cluster (see the module's docs)."""
 
-    folder: Path
-    options: CoreOptions
-    settle_seconds: float = 1.0
     _engine: ClusterEngine = field(init=False)
-    _seen: dict[str, FileStamp] = field(init=False, default_factory=dict)
-    _pending: dict[str, _Pending] = field(init=False, default_factory=dict)
     _synced: bool = field(init=False, default=False)
-    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _client: OpenSearch = field(init=False)
 
     @classmethod
@@ -93,37 +80,6 @@ class ClusterCorpus:
     def errors(self) -> tuple[LoadError, ...]:
         """Files that could not be read, as the index records them."""
         return self._engine.errors
-
-    def rescan(self) -> CorpusChange:
-        """Apply every change now, settled or not."""
-        with self._lock:
-            stats = scan_folder(require_folder(self.folder))
-            self._forget_vanished(stats)
-            ready = {key for key, stat in stats.items() if self._seen.get(key) != stat}
-            return self._apply(stats, ready)
-
-    def poll(self, now: float | None = None) -> CorpusChange:
-        """Apply the changes that have settled; remember the ones still moving."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            stats = scan_folder(require_folder(self.folder))
-            self._forget_vanished(stats)
-            ready: set[str] = set()
-            for key, stat in stats.items():
-                if self._seen.get(key) == stat:
-                    self._pending.pop(key, None)
-                    continue
-                pending = self._pending.get(key)
-                if pending is None or pending.stat != stat:
-                    self._pending[key] = _Pending(stat, now)
-                elif now - pending.since >= self.settle_seconds:
-                    ready.add(key)
-            return self._apply(stats, ready)
-
-    def _forget_vanished(self, stats: dict[str, FileStamp]) -> None:
-        """Drop pending files deleted before they settled, or each would be kept forever."""
-        for key in self._pending.keys() - stats.keys():
-            del self._pending[key]
 
     def _sync(self, only: set[str] | None, progress: Progress | None = None) -> Synced:
         return sync_folder(self.folder, self.options, progress, client=self._client, only=only)
