@@ -206,12 +206,39 @@ def article_docs(table: CorpusTable, number: int, file_sha256: str | None) -> Ar
     }
     if published is not None:
         meta["published"] = published
-    starts, ends = c["sent_start"][s0:s1].tolist(), c["sent_end"][s0:s1].tolist()
-    blocks = c["sent_paragraph"][s0:s1].tolist()
     tokens = [
         [words[t] for t in local_terms[term_offsets[n] : term_offsets[n + 1]]]
         for n in range(s1 - s0)
     ]
+    sentences = _sentence_docs(table, key, meta, (s0, s1), tokens, names_of)
+    article = {
+        "_id": f"a:{key}",
+        "kind": "a",
+        **meta,
+        "title": source.title,
+        "url": source.url,
+        "author": source.author,
+        "digest": digest,
+        "file_sha256": file_sha256,
+        "data": {"source": source.to_json(), "body": body, "table": blob},
+    }
+    used = sorted({blob["vocabulary"][t] for t in set(local_terms)})
+    return ArticleDocs(key, article, sentences, used)
+
+
+def _sentence_docs(
+    table: CorpusTable,
+    key: str,
+    meta: dict[str, Any],
+    span: tuple[int, int],
+    tokens: list[list[str]],
+    names_of: list[list[str]],
+) -> list[dict[str, Any]]:
+    """One document per sentence of ``span``; each paragraph's terms on its first sentence's."""
+    c = table.columns
+    s0, s1 = span
+    starts, ends = c["sent_start"][s0:s1].tolist(), c["sent_end"][s0:s1].tolist()
+    blocks = c["sent_paragraph"][s0:s1].tolist()
     paragraph_terms: dict[int, list[str]] = {}
     for block, terms in zip(blocks, tokens, strict=True):
         paragraph_terms.setdefault(block, []).extend(terms)
@@ -233,19 +260,7 @@ def article_docs(table: CorpusTable, number: int, file_sha256: str | None) -> Ar
         if names_of[n]:
             doc["names"] = names_of[n]
         sentences.append(doc)
-    article = {
-        "_id": f"a:{key}",
-        "kind": "a",
-        **meta,
-        "title": source.title,
-        "url": source.url,
-        "author": source.author,
-        "digest": digest,
-        "file_sha256": file_sha256,
-        "data": {"source": source.to_json(), "body": body, "table": blob},
-    }
-    used = sorted({blob["vocabulary"][t] for t in set(local_terms)})
-    return ArticleDocs(key, article, sentences, used)
+    return sentences
 
 
 def _encode(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from opensearchpy import OpenSearch
@@ -144,17 +144,7 @@ def apply(
     _update_terms(client, options, index, writer, sorted(affected))
     guarded(options, f"refreshing index {index}", lambda: client.indices.refresh(index=index))
     stats = corpus_stats(client, options, index)
-    updated = Meta(
-        index=index,
-        layout=meta.layout,
-        fingerprint=meta.fingerprint,
-        punkt=meta.punkt,
-        stats=stats,
-        errors=tuple(errors),
-        pending=(),
-        built=meta.built,
-        updated=now_text(),
-    )
+    updated = replace(meta, stats=stats, errors=tuple(errors), pending=(), updated=now_text())
     _write_meta(client, options, updated, everything=True)
     return Written(index, updated, writer.stats)
 
