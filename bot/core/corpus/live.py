@@ -16,12 +16,12 @@ every applied change is saved again, so the next start loads rather than builds.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.core.answer.engine import Engine, Progress
+from bot.core.background import Repeating
 from bot.core.corpus.settling import SettlingFolder
 from bot.core.index import saved as index
 from bot.core.index.changes import CorpusChange, FolderFiles, record_file
@@ -109,35 +109,17 @@ class LiveCorpus(SettlingFolder):
         return change
 
 
-class Watcher:
+class Watcher(Repeating):
     """Polls a live corpus on a background thread until stopped."""
 
+    name = "corpus-watcher"
+    failure = "corpus watch failed; will try again"  # the last good engine keeps serving
+
     def __init__(self, corpus: SettlingFolder, interval: float = 1.0) -> None:
+        super().__init__(interval)
         self.corpus = corpus
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="corpus-watcher", daemon=True)
 
-    def start(self) -> Watcher:
-        """Begin polling; returns itself so it can be used in a ``with`` block."""
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop polling and wait for the thread to finish."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def __enter__(self) -> Watcher:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.corpus.poll()
-            except Exception:  # keep serving the last good engine whatever went wrong
-                log.exception("corpus watch failed; will try again")
+    def step(self) -> None:
+        """Apply the folder's settled changes."""
+        self.corpus.poll()

@@ -10,9 +10,9 @@ as soon as the poll ends.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
+from bot.core.background import Repeating
 from bot.core.feeds.news import News
 from bot.core.feeds.results import PollReport
 
@@ -22,8 +22,11 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 5.0
 
 
-class FeedPoller:
-    """A daemon thread polling ``news``'s due feeds until stopped."""
+class FeedPoller(Repeating):
+    """A daemon thread polling ``news``'s due feeds until stopped (the first at once)."""
+
+    name = "feed-poller"
+    failure = "feed poll failed; will try again"  # keep following the feeds
 
     def __init__(
         self,
@@ -31,40 +34,21 @@ class FeedPoller:
         on_change: Callable[[PollReport], object] | None = None,
         tick: float = TICK_SECONDS,
     ) -> None:
+        super().__init__(max(0.01, min(tick, news.options.interval_seconds)), first_wait=0.0)
         self.news = news
         self.on_change = on_change
-        self.tick = max(0.01, min(tick, news.options.interval_seconds))
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="feed-poller", daemon=True)
 
-    def start(self) -> FeedPoller:
-        """Begin polling (the first due feeds at once); returns itself for ``with``."""
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 5.0) -> bool:
         """Stop after the page being fetched (bounded by the fetch timeouts), waiting ``timeout``."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-        if self._thread.is_alive():
-            log.warning("the feed poller is still fetching; leaving it to end with the process")
-        else:
+        ended = super().stop(timeout)
+        if ended:
             self.news.fetcher.close()
+        else:
+            log.warning("the feed poller is still fetching; leaving it to end with the process")
+        return ended
 
-    def __enter__(self) -> FeedPoller:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _run(self) -> None:
-        wait = 0.0
-        while not self._stop.wait(wait):
-            wait = self.tick
-            try:
-                report = self.news.poll(due_only=True, stop=self._stop)
-                if report.changed and self.on_change is not None:
-                    self.on_change(report)
-            except Exception:  # keep following the feeds whatever one poll hit
-                log.exception("feed poll failed; will try again")
+    def step(self) -> None:
+        """Poll the feeds that are due; hand what changed to ``on_change``."""
+        report = self.news.poll(due_only=True, stop=self._stop)
+        if report.changed and self.on_change is not None:
+            self.on_change(report)
