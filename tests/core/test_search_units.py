@@ -181,3 +181,19 @@ def test_an_unreachable_cluster_is_one_retryable_line() -> None:
     error = describe_failure(ConnectionError("N/A", "refused", None), options, "searching")
     assert isinstance(error, ClusterUnavailable)
     assert str(error).startswith("cannot reach OpenSearch at http://127.0.0.1:9 while searching")
+
+
+def test_a_rule_that_rebuilds_the_saved_index_rebuilds_the_cluster_index_too(monkeypatch):
+    from bot.core.index import encoding
+    from bot.core.index.tokenize import Tokenizer
+    from bot.core.search import live
+
+    options = make_settings().core_options().engine
+    saved, cluster = (
+        encoding.fingerprint(Tokenizer(), options),
+        live.fingerprint(Tokenizer(), options),
+    )
+    # Epsilon enters only when a question is scored (the cluster scores locally).
+    assert saved.keys() - cluster.keys() == {"bm25_epsilon"}
+    monkeypatch.setattr(encoding, "furniture_digest", lambda: "another model")
+    assert live.fingerprint(Tokenizer(), options)["furniture_model"] != cluster["furniture_model"]

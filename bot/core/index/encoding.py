@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,6 +37,9 @@ from bot.core.ingest.raw import LoadError
 from bot.core.ingest.sentence_furniture import model_digest as furniture_digest
 from bot.core.ingest.sentences import TRAINING_CHARS, SentenceSplitter, curated_abbreviations
 
+if TYPE_CHECKING:
+    from bot.core.ingest.prepare import IngestOptions
+
 LAYOUT_VERSION = 4
 _BM25 = {"sentences": "bm25s", "paragraphs": "bm25p"}  # saved index -> array prefix
 
@@ -46,18 +49,33 @@ _BM25 = {"sentences": "bm25s", "paragraphs": "bm25p"}  # saved index -> array pr
 
 def fingerprint(tokenizer: Tokenizer, options: EngineOptions) -> dict[str, Any]:
     """Every setting and rule version that shapes the saved data; any change means rebuild."""
+    return article_fingerprint(
+        tokenizer,
+        options.ingest,
+        layout=LAYOUT_VERSION,
+        bm25_k1=options.bm25.k1,
+        bm25_b=options.bm25.b,
+        bm25_epsilon=options.bm25.epsilon,
+    )
+
+
+def article_fingerprint(
+    tokenizer: Tokenizer, ingest: IngestOptions, **extra: Any
+) -> dict[str, Any]:
+    """What decides what an article turns into (sentences, speakers, terms), plus ``extra``.
+
+    Every index of prepared articles, the saved file and the OpenSearch backend's alike,
+    starts from this, so a rule that changes articles rebuilds both.
+    """
     return tokenizer_fingerprint(
         tokenizer,
         curated_abbreviations(),
         tokenizer_version=TOKENIZER_VERSION,
-        layout=LAYOUT_VERSION,
         punkt_training_chars=TRAINING_CHARS,
-        bm25_k1=options.bm25.k1,
-        bm25_b=options.bm25.b,
-        bm25_epsilon=options.bm25.epsilon,
-        max_article_bytes=options.ingest.max_article_bytes,  # which files are in it at all
-        word_lists=lexicon.digest(),  # reporting verbs, titles…: who is found speaking
+        max_article_bytes=ingest.max_article_bytes,  # which files are in it at all
+        word_lists=lexicon.digest(),  # reporting verbs, titles, the source tagger: who speaks
         furniture_model=furniture_digest(),  # which sentences are quotable at all
+        **extra,
     )
 
 

@@ -22,15 +22,14 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
-from bot.core import lexicon
 from bot.core.answer.engine import EngineOptions
 from bot.core.index.changes import ArticleChanges, article_changes, file_digest
-from bot.core.index.encoding import tokenizer_fingerprint
-from bot.core.index.tokenize import TOKENIZER_VERSION, Tokenizer, load_aliases
+from bot.core.index.encoding import article_fingerprint
+from bot.core.index.tokenize import Tokenizer, load_aliases
 from bot.core.ingest.files import FileStamp, read_files, require_folder, scan_folder
 from bot.core.ingest.prepare import Progress, prepare_table, workers_for
 from bot.core.ingest.raw import LoadError
-from bot.core.ingest.sentences import TRAINING_CHARS, SentenceSplitter, curated_abbreviations
+from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.options import CoreOptions
 from bot.core.search import documents as docs
 from bot.core.search.bulk import BulkStats, WriteProgress
@@ -61,16 +60,8 @@ def fingerprint(tokenizer: Tokenizer, engine: EngineOptions) -> dict[str, Any]:
     k1 and b are the index's similarity; epsilon only enters when a question is scored,
     so it is not part of it.
     """
-    return tokenizer_fingerprint(
-        tokenizer,
-        curated_abbreviations(),
-        tokenizer_version=TOKENIZER_VERSION,
-        layout=docs.LAYOUT,
-        punkt_training_chars=TRAINING_CHARS,
-        bm25_k1=engine.bm25.k1,
-        bm25_b=engine.bm25.b,
-        max_article_bytes=engine.ingest.max_article_bytes,
-        word_lists=lexicon.digest(),  # reporting verbs, titles…: who is found speaking
+    return article_fingerprint(
+        tokenizer, engine.ingest, layout=docs.LAYOUT, bm25_k1=engine.bm25.k1, bm25_b=engine.bm25.b
     )
 
 
