@@ -60,6 +60,10 @@ class ArticleChanges:
         """True when anything changed."""
         return bool(self.added or self.removed or self.changed)
 
+    def counted(self) -> str:
+        """For a person: "2 added, 1 changed, 0 removed"."""
+        return f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed"
+
 
 @dataclass(frozen=True, slots=True)
 class CorpusChange:

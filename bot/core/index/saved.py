@@ -293,11 +293,7 @@ def describe(opened: Opened) -> str:
     engine = opened.engine
     size = f"{engine.article_count} articles, {engine.sentence_count} sentences"
     if opened.status == "updated":
-        c = opened.changes
-        what = (
-            f"index updated ({len(c.added)} added, {len(c.changed)} changed, "
-            f"{len(c.removed)} removed)"
-        )
+        what = f"index updated ({opened.changes.counted()})"
     else:
         what = "index up to date" if opened.status == "loaded" else f"index {opened.status}"
     unsaved = "" if opened.save_error is None else f" (not saved: {opened.save_error})"

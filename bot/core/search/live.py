@@ -77,11 +77,7 @@ def describe(synced: Synced) -> str:
     engine = synced.engine
     size = f"{engine.article_count} articles, {engine.sentence_count} sentences"
     if synced.status == "updated":
-        c = synced.changes
-        what = (
-            f"index updated ({len(c.added)} added, {len(c.changed)} changed, "
-            f"{len(c.removed)} removed)"
-        )
+        what = f"index updated ({synced.changes.counted()})"
     elif synced.status == "built":
         what = "index built" + (f" ({synced.reason})" if synced.reason else "")
     else:
