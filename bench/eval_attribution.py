@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import eval_common as ec
 import eval_polnear as ep
@@ -62,13 +61,10 @@ def score(records: list[dict], casing: ep.Casing) -> tuple[int, int, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--polnear", type=Path, default=ec.DATA_DIR / "polnear" / "polnear.jsonl")
-    parser.add_argument("--split", choices=["dev", "train", "test"], default="dev")
-    parser.add_argument("--final", action="store_true", help="allow --split test (final scores)")
+    ec.add_polnear_args(parser)
     parser.add_argument("--rules-only", action="store_true", help="without the learned tagger")
     args = parser.parse_args(argv)
-    if args.split == "test" and not args.final:
-        parser.error("the test split is for final scores only: add --final to use it")
+    ec.check_polnear_split(parser, args)
     if ec.missing(args.polnear):
         return 0
     with args.polnear.open(encoding="utf-8") as lines:

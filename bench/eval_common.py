@@ -357,6 +357,19 @@ def print_misses(title: str, items: Iterable[tuple[str, str, Reply]], most: int)
             print(f"  got: no answer ({reply.get('no_answer_reason')})")
 
 
+def add_polnear_args(parser: argparse.ArgumentParser) -> None:
+    """--polnear, --split and --final, as every PolNeAR harness takes them."""
+    parser.add_argument("--polnear", type=Path, default=DATA_DIR / "polnear" / "polnear.jsonl")
+    parser.add_argument("--split", choices=["dev", "train", "test"], default="dev")
+    parser.add_argument("--final", action="store_true", help="allow --split test (final scores)")
+
+
+def check_polnear_split(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse the test split without --final: it is kept for final scores."""
+    if args.split == "test" and not args.final:
+        parser.error("the test split is for final scores only: add --final to use it")
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-k", type=int, default=3, help="answers asked of the bot (default 3)")
     parser.add_argument("--show-misses", type=int, default=0, metavar="N", help="print N failures")

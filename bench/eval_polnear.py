@@ -202,13 +202,10 @@ def load(path: Path, split: str) -> tuple[list[dict], dict[str, list[Attribution
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--polnear", type=Path, default=ec.DATA_DIR / "polnear" / "polnear.jsonl")
-    parser.add_argument("--split", choices=["dev", "train", "test"], default="dev")
-    parser.add_argument("--final", action="store_true", help="allow --split test (final scores)")
+    ec.add_polnear_args(parser)
     ec.add_common_args(parser)
     args = parser.parse_args(argv)
-    if args.split == "test" and not args.final:
-        parser.error("the test split is for final scores only: add --final to use it")
+    ec.check_polnear_split(parser, args)
     if ec.missing(args.polnear):
         return 0
     records, by_file, stats = load(args.polnear, args.split)
