@@ -325,6 +325,13 @@ def _check_counts(
         )
 
 
+# Documents by kind, and how many carry a paragraph's terms (one per paragraph).
+KIND_AGGS: dict[str, Any] = {
+    "kinds": {"terms": {"field": "kind", "size": 10}},
+    "p": {"filter": {"exists": {"field": "ptokens"}}},
+}
+
+
 def count_kinds(client: OpenSearch, options: ClusterOptions, index: str) -> dict[str, int]:
     """How many documents of each kind ``index`` holds, and paragraphs (``p``)."""
     found = guarded(
@@ -334,14 +341,15 @@ def count_kinds(client: OpenSearch, options: ClusterOptions, index: str) -> dict
             index=index,
             body={
                 "size": 0,
-                "aggs": {
-                    "kinds": {"terms": {"field": "kind", "size": 10}},
-                    "p": {"filter": {"exists": {"field": "ptokens"}}},
-                },
+                "aggs": KIND_AGGS,
             },
         ),
     )
-    aggs = found["aggregations"]
+    return kinds_of(found["aggregations"])
+
+
+def kinds_of(aggs: dict[str, Any]) -> dict[str, int]:
+    """The counts ``KIND_AGGS`` asked for: documents by kind, and ``p``."""
     counts = {b["key"]: int(b["doc_count"]) for b in aggs["kinds"]["buckets"]}
     counts["p"] = int(aggs["p"]["doc_count"])
     return counts

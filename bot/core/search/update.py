@@ -24,7 +24,7 @@ from bot.core.search import documents as docs
 from bot.core.search import totals
 from bot.core.search.bulk import BulkWriter, WriteProgress
 from bot.core.search.client import ClusterOptions, guarded
-from bot.core.search.ingest import Meta, Written, now_text
+from bot.core.search.ingest import KIND_AGGS, Meta, Written, kinds_of, now_text
 
 log = logging.getLogger(__name__)
 
@@ -260,8 +260,7 @@ def corpus_stats(client: OpenSearch, options: ClusterOptions, index: str) -> tot
             body={
                 "size": 0,
                 "aggs": {
-                    "kinds": {"terms": {"field": "kind", "size": 10}},
-                    "p": {"filter": {"exists": {"field": "ptokens"}}},
+                    **KIND_AGGS,
                     "sentences": {
                         "filter": {"term": {"kind": "s"}},
                         "aggs": {"length": {"sum": {"field": "length"}}},
@@ -273,12 +272,12 @@ def corpus_stats(client: OpenSearch, options: ClusterOptions, index: str) -> tot
         ),
     )
     aggs = found["aggregations"]
-    kinds = {b["key"]: int(b["doc_count"]) for b in aggs["kinds"]["buckets"]}
+    kinds = kinds_of(aggs)
 
     def histogram(name: str) -> dict[int, int]:
         return {int(b["key"]): int(b["doc_count"]) for b in aggs[name]["buckets"]}
 
-    sentences, paragraphs = kinds.get("s", 0), int(aggs["p"]["doc_count"])
+    sentences, paragraphs = kinds.get("s", 0), kinds["p"]
     return totals.CorpusStats(
         articles=kinds.get("a", 0),
         sentences=sentences,
