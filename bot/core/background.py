@@ -2,6 +2,9 @@
 
 Both must outlive any one failure (a step that raises is logged and tried again at the
 next tick) and must never keep the process alive on exit (daemon threads, bounded joins).
+A failure the project explains in one line (a ``UserError``: a cluster that is down, a
+folder that went away) is expected to last a while: it is logged once as a warning, not
+with a traceback at every tick, and its end is logged too.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 from typing import Self
+
+from bot.core.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +28,7 @@ class Repeating:
         self.tick = tick
         self._first_wait = tick if first_wait is None else first_wait
         self._stop = threading.Event()
+        self._failing: str | None = None  # the one-line failure being waited out, if any
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
 
     def start(self) -> Self:
@@ -53,5 +59,16 @@ class Repeating:
             wait = self.tick
             try:
                 self.step()
+            except UserError as error:  # explained in one line: say it once, not every tick
+                if str(error) != self._failing:
+                    log.warning(self.failure, extra={"reason": str(error)})
+                self._failing = str(error)
             except Exception:  # keep going whatever one round hit
                 log.exception(self.failure)
+            else:
+                if self._failing is not None:
+                    log.info(
+                        "background step works again",
+                        extra={"step": self.name, "after": self._failing},
+                    )
+                self._failing = None

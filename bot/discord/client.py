@@ -65,19 +65,29 @@ class _Newsquote:
         bot.tree.on_error = report  # type: ignore[assignment]
 
     async def on_ready(self) -> None:
-        """One structured line an operator (or a health check) can wait for."""
+        """One structured line an operator (or a health check) can wait for.
+
+        The gateway is up whatever the index says: an index that cannot be counted just
+        now (a cluster that is down) is named in the line instead of the counts.
+        """
         bot: commands.Bot = self  # type: ignore[assignment]
-        listing = await self.scorer.listing() if self.scorer else None
-        articles = [item.info for item in listing.articles] if listing else []
+        counts: dict[str, object] = {}
+        try:
+            listing = await self.scorer.listing() if self.scorer else None
+        except UserError as error:
+            counts["index"] = str(error)
+        else:
+            articles = [item.info for item in listing.articles] if listing else []
+            counts["articles"] = len(articles)
+            counts["sentences"] = sum(info.sentences for info in articles)
+            counts["unreadable"] = len(listing.unreadable) if listing else 0
         log.info(
             "discord ready",
             extra={
                 "user": str(bot.user),
                 "user_id": bot.user.id if bot.user else None,
                 "guilds": len(bot.guilds),
-                "articles": len(articles),
-                "sentences": sum(info.sentences for info in articles),
-                "unreadable": len(listing.unreadable) if listing else 0,
+                **counts,
                 "shards": bot.shard_count or 1,
             },
         )
