@@ -3,7 +3,9 @@
 The cluster in the tests has no security plugin and never rejects a write; the faults
 the backend must survive are made here instead, on the wire, in front of a real node:
 bulk requests answered with 429 (whole, or some of their items), credentials refused
-with 401, and no answer at all (a cluster that is down). Everything else is forwarded.
+with 401, no answer at all (a cluster that is down), and an index creation that is done
+but answered too late (a busy cluster: the client times out and sends it again).
+Everything else is forwarded.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import base64
 import http.client
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -26,6 +29,8 @@ class Faults:
     reject_bulks: int = 0  # this many next _bulk requests: 429 for the whole request
     reject_items: int = 0  # this many next _bulk requests: their first items answered 429
     items_per_reject: int = 5
+    slow_creates: int = 0  # this many next index creations: done, answered after slow_seconds
+    slow_seconds: float = 0.0
     seen: dict[str, int] = field(default_factory=dict)  # counts: bulk, rejected, items, 401
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -88,6 +93,13 @@ class Proxy:
                         return
                 status, headers, answer = _forward(host, port, self.command, self.path, body,
                                                    self.headers)  # fmt: skip
+                if self.command == "PUT" and "/_" not in self.path and status == 200:
+                    with faults_.lock:
+                        slow = faults_.slow_creates > 0
+                        faults_.slow_creates -= slow
+                    if slow:
+                        faults_.count("slow create")
+                        time.sleep(faults_.slow_seconds)  # the client has given up by now
                 if bulk and status == 200:
                     answer = _reject_items(answer, faults_)
                 self._raw(status, headers.get("content-type", "application/json"), answer)

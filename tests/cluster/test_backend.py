@@ -445,6 +445,19 @@ def test_429_rejections_are_sent_again_until_every_document_is_in(
     assert synced.engine.article_count == 2
 
 
+def test_an_index_creation_answered_too_late_and_sent_again_still_builds_the_index(
+    opensearch_urls: list[str], tmp_path: Path
+) -> None:
+    """A busy cluster creates the index after the client gave up; the resend meets it."""
+    with Proxy(opensearch_urls[0], Faults(slow_creates=1, slow_seconds=6)) as proxy:
+        settings = cluster_settings([proxy.url], "t-slow-create", opensearch_timeout_seconds=2)
+        synced = sync_folder(SEEDS, settings.core_options(), rebuild_all=True)
+    assert proxy.faults.seen["slow create"] == 1
+    assert synced.status == "built" and synced.engine.ask("what did China say?").answers
+    client = _client(opensearch_urls)
+    assert client.indices.get(index="t-slow-create--gen-*").keys() == {synced.index}
+
+
 def test_the_worker_waits_for_a_cluster_that_is_down_and_answers_once_it_is_back(
     opensearch_urls: list[str], tmp_path: Path
 ) -> None:

@@ -213,13 +213,7 @@ def rebuild(
     """
     name = generation_name(options.index)
     _check_alias_name(client, options)
-    guarded(
-        options,
-        f"creating index {name}",
-        lambda: client.indices.create(
-            index=name, body=docs.index_body(options.shards, options.replicas, k1, b)
-        ),
-    )
+    _create_index(client, options, name, docs.index_body(options.shards, options.replicas, k1, b))
     _wait_for_replicas(client, options, name)
     log.info("writing a new index", extra={"index": name, "sentences": table.sentences})
     stats, sdf, pdf = totals.table_stats(table)
@@ -250,6 +244,26 @@ def rebuild(
     _check_counts(client, options, name, stats)
     replaced = swap_alias(client, options, name)
     return Written(name, meta, writer.stats, replaced)
+
+
+def _create_index(
+    client: OpenSearch, options: ClusterOptions, name: str, body: Mapping[str, Any]
+) -> None:
+    """Create ``name``; "already exists" is success, since no one else uses that name.
+
+    A create that outlives the client's timeout is sent again by the client, and the
+    first one has usually gone through by then: its "already exists" must not fail the
+    rebuild (a slow cluster would otherwise never get a new index, one name after another).
+    """
+
+    def create() -> None:
+        try:
+            client.indices.create(index=name, body=body)
+        except TransportError as exc:
+            if exc.status_code != 400 or exc.error != "resource_already_exists_exception":
+                raise
+
+    guarded(options, f"creating index {name}", create)
 
 
 def _wait_for_replicas(client: OpenSearch, options: ClusterOptions, index: str) -> None:
