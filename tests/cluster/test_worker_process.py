@@ -46,6 +46,8 @@ async def test_the_worker_keeps_its_gateway_while_the_cluster_is_down_and_answer
                 assert down["content"].startswith("The article index cannot be reached just now")
                 assert "\n" not in down["content"] and "Traceback" not in down["content"]
 
+                # the watcher meets the cluster down too before it returns, so its recovery is seen
+                await process.log_line("corpus watch failed; will try again", timeout=30)
                 proxy.faults.down = False  # the cluster returns; nothing is restarted
                 async with asyncio.timeout(90):
                     while not (data := await _ask(fake, "what did China say?")).get("embeds"):
