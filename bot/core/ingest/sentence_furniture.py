@@ -66,9 +66,10 @@ _BARE_LINK = re.compile(
 _TAG = re.compile(r"\[[A-Z][A-Z ]+\]")
 _YOU = re.compile(r"\b(?:you|your|yours)\b", re.I)
 _COPYRIGHT = re.compile(r"©|\(c\)|\ball rights reserved\b|\bcopyright\b", re.I)
+# one word-boundary test for all the names (a third of the cost of one per group)
 _MONTH_DAY = re.compile(
-    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|"
-    r"\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\b|\b(?:am|pm|gmt|utc|[ecmp][sd]t)\b|\d",
+    r"\d|\b(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
+    r"|mon|tue|wed|thu|fri|sat|sun)[a-z]*|am|pm|gmt|utc|[ecmp][sd]t)\b",
     re.I,
 )
 
@@ -106,15 +107,15 @@ def features(
     heading = [w.casefold() for w in _WORD.findall(title or "")]
     in_title = set(heading)
     n = max(len(found), 1)
-    glyphs = [c for c in sentence if not c.isspace()]
+    glyphs = "".join(sentence.split())  # split() and isspace() know the same spaces
     function = _function_words()
     lower = [w for w in found if w[0].islower() and len(w) >= 3]
     rest = _MONTH_DAY.sub(" ", sentence)
     return (
         math.log1p(len(found)),
-        sum(c.isdigit() for c in glyphs) / max(len(glyphs), 1),
+        sum(map(str.isdigit, glyphs)) / max(len(glyphs), 1),
         sum(w[0].isupper() for w in found) / n,
-        sum(w.casefold() in function for w in found) / n,
+        sum(w in function for w in folded) / n,
         float(bool(_FINAL.search(sentence))),
         float(not lower),
         float(bool(_LINK.search(sentence))),
