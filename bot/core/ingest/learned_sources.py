@@ -90,7 +90,7 @@ def worth_tagging(sentence: str) -> bool:
     """Whether a sentence may report speech: a quotation mark or a learned cue word."""
     if any(mark in sentence for mark in _OPEN + _CLOSE):
         return True
-    return any(w.lower() in LEARNED_CUES for w, _, _ in tokens(sentence))
+    return any(w.lower() in LEARNED_CUES for w in _TOKEN.findall(sentence))
 
 
 @lru_cache(maxsize=1)
