@@ -210,7 +210,7 @@ def reports_content(sentence: str) -> bool:
     """
     if quoted_share(sentence) > 0:
         return True
-    words = [m.group().lower() for m in _WORD.finditer(sentence)]
+    words = [w.lower() for w in _WORD.findall(sentence)]
     for i, word in enumerate(words):
         if word in _CUES:
             ahead = words[i + 1 : i + 1 + CONTENT_LOOKAHEAD_WORDS]
@@ -221,7 +221,7 @@ def reports_content(sentence: str) -> bool:
 
 def has_reporting_verb(sentence: str) -> bool:
     """Whether any word of the sentence is a reporting verb (said, told, declared...)."""
-    return any(m.group().lower() in _CUES for m in _WORD.finditer(sentence))
+    return any(w.lower() in _CUES for w in _WORD.findall(sentence))
 
 
 def _used_as_noun(tokens: Sequence[tuple[str, int]], i: int) -> bool:

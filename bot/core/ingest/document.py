@@ -111,7 +111,7 @@ def candidate_spans(paragraph: str, splitter: SentenceSplitter) -> list[tuple[in
     return [
         (start, end)
         for start, end in splitter.spans(paragraph)
-        if not (is_furniture(paragraph[start:end]) and len(paragraph[start:end].split()) < 40)
+        if not (len(paragraph[start:end].split()) < 40 and is_furniture(paragraph[start:end]))
     ]
 
 

@@ -42,11 +42,27 @@ def _shape(word: str) -> str:
     return word if len(word) == 1 else "mix"
 
 
-def features(words: list[str]) -> list[list[str]]:
-    """Per token, its crfsuite features: the word, its shape, neighbours, quote state.
+_NEAR = (-2, -1, 1, 2)
+_CACHE_WORDS = 200_000
+# word -> (its own features, then the features it gives each neighbour at _NEAR);
+# news repeats its words, so most tokens are formatted once per process, not per use
+_WORD_FEATURES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]] = {}
 
-    Each token's own strings are made once and reused as its neighbours' features.
-    """
+
+def _word_features(word: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    known = _WORD_FEATURES.get(word)
+    if known is None:
+        if len(_WORD_FEATURES) >= _CACHE_WORDS:
+            _WORD_FEATURES.clear()
+        low = word.lower()
+        base = (f"w={low}", f"shape={_shape(word)}", f"cue={low in LEARNED_CUES}")
+        own = (base[0], base[1], f"suf={low[-3:]}", base[2])
+        known = _WORD_FEATURES[word] = (own, tuple(tuple(f"{d}{b}" for b in base) for d in _NEAR))
+    return known
+
+
+def features(words: list[str]) -> list[list[str]]:
+    """Per token, its crfsuite features: the word, its shape, neighbours, quote state."""
     inside, quoted = False, []
     for word in words:
         if word == "“" or (word == '"' and not inside):
@@ -54,16 +70,14 @@ def features(words: list[str]) -> list[list[str]]:
         elif word == "”" or (word == '"' and inside):
             inside = False
         quoted.append(inside)
-    own = [(w.lower(), _shape(w)) for w in words]
-    base = [(f"w={low}", f"shape={shape}", f"cue={low in LEARNED_CUES}") for low, shape in own]
+    known = [_word_features(w) for w in words]
     out = []
-    for i, (low, _) in enumerate(own):
-        word, shape, cue = base[i]
-        row = [word, shape, f"suf={low[-3:]}", cue, f"q={quoted[i]}"]
-        for d in (-2, -1, 1, 2):
+    for i, (own, _) in enumerate(known):
+        row = [*own, f"q={quoted[i]}"]
+        for k, d in enumerate(_NEAR):
             j = i + d
             if 0 <= j < len(words):
-                row += [f"{d}{part}" for part in base[j]]
+                row += known[j][1][k]
             else:
                 row.append(f"{d}edge")
         if i == 0:
@@ -76,7 +90,7 @@ def worth_tagging(sentence: str) -> bool:
     """Whether a sentence may report speech: a quotation mark or a learned cue word."""
     if any(mark in sentence for mark in _OPEN + _CLOSE):
         return True
-    return any(w.lower() in LEARNED_CUES for w, _, _ in tokens(sentence))
+    return any(w.lower() in LEARNED_CUES for w in _TOKEN.findall(sentence))
 
 
 @lru_cache(maxsize=1)
