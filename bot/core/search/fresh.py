@@ -102,6 +102,7 @@ def finish(client: OpenSearch, options: ClusterOptions, index: str, replicas: in
             wait_for_no_initializing_shards=True,
             timeout=f"{COPY_WAIT_SECONDS}s",
             request_timeout=COPY_WAIT_SECONDS + 10,
+            ignore=[408],  # timed out: the answer still says how far it got
         ),
     )
     if health.get("status") == "red":

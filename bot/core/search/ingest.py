@@ -344,6 +344,7 @@ def _wait_for_replicas(client: OpenSearch, options: ClusterOptions, index: str) 
             wait_for_status="green",
             timeout=f"{REPLICA_WAIT_SECONDS}s",
             request_timeout=REPLICA_WAIT_SECONDS + 10,
+            ignore=[408],  # timed out: the answer still says how far it got
         ),
     )
     if health.get("timed_out") or health.get("status") != "green":
