@@ -210,12 +210,12 @@ def test_a_fresh_load_has_no_replicas_and_keeps_the_mapping() -> None:
     assert body["settings"]["number_of_replicas"] == 1  # the index's own body is untouched
 
 
-def test_a_bulk_action_is_encoded_once_with_its_id_and_index_outside_the_source() -> None:
+def test_a_bulk_action_is_encoded_once_with_its_id_outside_the_source() -> None:
     client = OpenSearch(hosts=["http://127.0.0.1:9"])
     writer = BulkWriter(client, ClusterOptions(hosts=("http://127.0.0.1:9",), index="x"), "x-gen")
     sent, sentence = writer._encoded({"_id": "k:3", "kind": "s", "tokens": "a b", "n": 3})
     assert sentence
-    assert sent["_id"] == "k:3" and sent["_index"] == "x-gen" and sent["_op_type"] == "index"
+    assert sent == {"_id": "k:3", "_op_type": "index", "_source": sent["_source"]}
     assert json.loads(sent["_source"]) == {"kind": "s", "tokens": "a b", "n": 3}
     gone, sentence = writer._encoded({"_id": "a:k", "_op_type": "delete"})
     assert not sentence and "_source" not in gone and gone["_op_type"] == "delete"

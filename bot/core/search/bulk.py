@@ -19,6 +19,7 @@ succeed as it is (``fresh``: a shard lost with no copy elsewhere).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -28,6 +29,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import TransportError
+from opensearchpy.serializer import JSONSerializer
 
 from bot.core.search.client import (
     ClusterError,
@@ -185,6 +187,7 @@ class BulkWriter:
                 yield_ok=False,
                 request_timeout=max(BULK_TIMEOUT_SECONDS, self.options.timeout),
                 filter_path=FILTER_PATH,
+                index=self.index,  # in the URL, not on every action's line
                 **waits,
             ):
                 if ok:
@@ -213,9 +216,9 @@ class BulkWriter:
     def _encoded(self, action: Mapping[str, Any]) -> Encoded:
         """``action`` as the helper sends it (source as JSON text), and whether it is a sentence."""
         source = {key: value for key, value in action.items() if key not in _META_KEYS}
-        sent: dict[str, Any] = {"_op_type": _op(action), "_id": action["_id"], "_index": self.index}
+        sent: dict[str, Any] = {"_op_type": _op(action), "_id": action["_id"]}
         if sent["_op_type"] != "delete":
-            sent["_source"] = self.client.transport.serializer.dumps(source)
+            sent["_source"] = _ENCODER.encode(source)
         return sent, action.get("kind") == "s"
 
     def _count(self, written: Sequence[Encoded]) -> None:
@@ -229,6 +232,11 @@ class BulkWriter:
 
 
 _META_KEYS = frozenset({"_op_type", "_id", "_index"})
+# The client's own JSON (dates, decimals and numpy values as it writes them), but one
+# encoder for every document instead of one made per call.
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), default=JSONSerializer().default
+)
 
 
 def _op(action: Mapping[str, Any]) -> str:
