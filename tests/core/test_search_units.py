@@ -11,13 +11,15 @@ import random
 
 import numpy as np
 import pytest
+from opensearchpy import OpenSearch
 from opensearchpy.exceptions import AuthenticationException, ConnectionError
 from pydantic import SecretStr
 
 from bot.core.answer.engine import Engine
 from bot.core.index.bm25 import Parameters
 from bot.core.search import documents as docs
-from bot.core.search import tables, totals
+from bot.core.search import fresh, tables, totals
+from bot.core.search.bulk import BulkWriter
 from bot.core.search.client import ClusterOptions, ClusterUnavailable, describe_failure, scrub
 from bot.core.search.ingest import punkt_json, punkt_of
 from bot.core.search.scoring import ClusterBM25
@@ -197,3 +199,23 @@ def test_a_rule_that_rebuilds_the_saved_index_rebuilds_the_cluster_index_too(mon
     assert saved.keys() - cluster.keys() == {"bm25_epsilon"}
     monkeypatch.setattr(encoding, "furniture_digest", lambda: "another model")
     assert live.fingerprint(Tokenizer(), options)["furniture_model"] != cluster["furniture_model"]
+
+
+def test_a_fresh_load_has_no_replicas_and_keeps_the_mapping() -> None:
+    body = docs.index_body(2, 1, 1.2, 0.75)
+    loading = fresh.load_body(body)
+    assert loading["settings"]["number_of_replicas"] == 0
+    assert loading["settings"]["refresh_interval"] == "-1"
+    assert loading["mappings"] == body["mappings"]
+    assert body["settings"]["number_of_replicas"] == 1  # the index's own body is untouched
+
+
+def test_a_bulk_action_is_encoded_once_with_its_id_outside_the_source() -> None:
+    client = OpenSearch(hosts=["http://127.0.0.1:9"])
+    writer = BulkWriter(client, ClusterOptions(hosts=("http://127.0.0.1:9",), index="x"), "x-gen")
+    sent, sentence = writer._encoded({"_id": "k:3", "kind": "s", "tokens": "a b", "n": 3})
+    assert sentence
+    assert sent == {"_id": "k:3", "_op_type": "index", "_source": sent["_source"]}
+    assert json.loads(sent["_source"]) == {"kind": "s", "tokens": "a b", "n": 3}
+    gone, sentence = writer._encoded({"_id": "a:k", "_op_type": "delete"})
+    assert not sentence and "_source" not in gone and gone["_op_type"] == "delete"

@@ -8,10 +8,18 @@ until a deadline. A refusal that will not pass (a 400: the document does not fit
 mapping) stops the write at once with the cluster's reason. Documents carry their own
 ids, so one sent twice (a retry after a half-applied request, a re-run after a crash)
 is overwritten, never doubled.
+
+Each document is encoded to JSON once, when its batch is formed: a resend sends the same
+text again, and the helper passes a ready ``_source`` string through untouched. The
+cluster's answer is cut to what is read (``filter_path``): per item its id, status and
+error, not the index, version, shard counts and sequence numbers of every document.
+A ``check`` called before each resend lets a caller stop a write that can no longer
+succeed as it is (``fresh``: a shard lost with no copy elsewhere).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -21,6 +29,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import TransportError
+from opensearchpy.serializer import JSONSerializer
 
 from bot.core.search.client import (
     ClusterError,
@@ -42,8 +51,16 @@ RETRY_PAUSES = (0.5, 10.0)
 # A bulk request may wait this long for a busy cluster before the client gives up on it.
 BULK_TIMEOUT_SECONDS = 120
 
+# What the bulk answers are cut to: the helper pairs items with actions by position, and
+# reads each item's status (and error); an id names a refused document.
+FILTER_PATH = "errors,items.*._id,items.*.status,items.*.error"
+
 # Called as documents are written: (sentences written, sentences in all).
 WriteProgress = Callable[[int, int], None]
+# Called before a resend; raises to give the write up.
+WriteCheck = Callable[[], None]
+# An action as sent (its source already JSON text), and whether it is a sentence's.
+Encoded = tuple[dict[str, Any], bool]
 
 
 class IngestError(ClusterError):
@@ -71,6 +88,8 @@ class BulkWriter:
     stats: BulkStats = field(default_factory=BulkStats)
     progress: WriteProgress | None = None
     expected_sentences: int = 0
+    check: WriteCheck | None = None
+    shard_wait: str | None = None  # a bulk's wait for an unavailable primary (None: 1m)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def write(self, actions: Iterable[dict[str, Any]], threads: int = 1) -> BulkStats:
@@ -112,7 +131,7 @@ class BulkWriter:
 
     def _send(self, batch: list[dict[str, Any]]) -> None:
         """One batch, resent in part until every document is in or the deadline passes."""
-        pending = {(_op(action), action["_id"]): action for action in batch}
+        pending = {(_op(action), action["_id"]): self._encoded(action) for action in batch}
         patience = RETRY_SECONDS if self.retry_seconds is None else self.retry_seconds
         deadline = time.monotonic() + patience
         pause, most = RETRY_PAUSES
@@ -138,23 +157,26 @@ class BulkWriter:
             )
             with self._lock:
                 self.stats.resent += len(failed)
+            if self.check is not None:
+                self.check()
             time.sleep(pause)
             pause = min(pause * 2, most)
             pending = failed
 
     def _attempt(
-        self, pending: dict[tuple[str, str], dict[str, Any]]
-    ) -> tuple[dict[tuple[str, str], dict[str, Any]], list[str]]:
+        self, pending: dict[tuple[str, str], Encoded]
+    ) -> tuple[dict[tuple[str, str], Encoded], list[str]]:
         """Send ``pending`` once (``streaming_bulk`` retries 429s itself): what failed, and why.
 
         A refusal that sending again cannot cure (a mapping error) raises ``IngestError``.
         """
-        failed: dict[tuple[str, str], dict[str, Any]] = {}
+        failed: dict[tuple[str, str], Encoded] = {}
         reasons: list[str] = []
+        waits = {} if self.shard_wait is None else {"timeout": self.shard_wait}
         try:
             for ok, item in helpers.streaming_bulk(
                 self.client,
-                (dict(action, _index=self.index) for action in pending.values()),
+                (action for action, _ in pending.values()),
                 chunk_size=CHUNK_DOCS,
                 max_chunk_bytes=CHUNK_BYTES,
                 max_retries=3,
@@ -164,6 +186,9 @@ class BulkWriter:
                 raise_on_exception=False,
                 yield_ok=False,
                 request_timeout=max(BULK_TIMEOUT_SECONDS, self.options.timeout),
+                filter_path=FILTER_PATH,
+                index=self.index,  # in the URL, not on every action's line
+                **waits,
             ):
                 if ok:
                     continue
@@ -188,14 +213,30 @@ class BulkWriter:
             reasons.append(str(exc)[:200])
         return failed, reasons
 
-    def _count(self, written: Sequence[dict[str, Any]]) -> None:
-        sentences = sum(1 for action in written if action.get("kind") == "s")
+    def _encoded(self, action: Mapping[str, Any]) -> Encoded:
+        """``action`` as the helper sends it (source as JSON text), and whether it is a sentence."""
+        source = {key: value for key, value in action.items() if key not in _META_KEYS}
+        sent: dict[str, Any] = {"_op_type": _op(action), "_id": action["_id"]}
+        if sent["_op_type"] != "delete":
+            sent["_source"] = _ENCODER.encode(source)
+        return sent, action.get("kind") == "s"
+
+    def _count(self, written: Sequence[Encoded]) -> None:
+        sentences = sum(1 for _, sentence in written if sentence)
         with self._lock:
             self.stats.documents += len(written)
             self.stats.sentences += sentences
             done = self.stats.sentences
         if self.progress is not None and sentences:
             self.progress(done, self.expected_sentences)
+
+
+_META_KEYS = frozenset({"_op_type", "_id", "_index"})
+# The client's own JSON (dates, decimals and numpy values as it writes them), but one
+# encoder for every document instead of one made per call.
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), default=JSONSerializer().default
+)
 
 
 def _op(action: Mapping[str, Any]) -> str:

@@ -3,7 +3,7 @@
 All documents go through ``bulk.BulkWriter`` (retried, idempotent ids).
 
 A full rebuild (``rebuild``) writes a new index, ``<alias>--gen-<time>``, with refreshes
-off, writes the meta document last, checks the counts, and only then moves the alias
+off and, while it is loaded, no replicas (``fresh``), writes the meta document last, checks the counts, and only then moves the alias
 to it in one atomic ``_aliases`` request: searches see the old index or the new one,
 never half of one. Older generations are deleted after the swap, unfinished ones (a
 crashed rebuild) with them. An index of another layout or rule set is never written to;
@@ -28,7 +28,7 @@ from opensearchpy.exceptions import TransportError
 
 from bot.core.index.table import CorpusTable
 from bot.core.search import documents as docs
-from bot.core.search import totals
+from bot.core.search import fresh, totals
 from bot.core.search.bulk import BulkStats, BulkWriter, IngestError, WriteProgress
 from bot.core.search.client import ClusterError, ClusterOptions, guarded
 
@@ -211,39 +211,101 @@ def rebuild(
 
     ``meta_fields``: fingerprint, punkt and errors for the meta document.
     """
-    name = generation_name(options.index)
     _check_alias_name(client, options)
-    _create_index(client, options, name, docs.index_body(options.shards, options.replicas, k1, b))
-    _wait_for_replicas(client, options, name)
-    log.info("writing a new index", extra={"index": name, "sentences": table.sentences})
-    stats, sdf, pdf = totals.table_stats(table)
-    writer = BulkWriter(client, options, name, progress=progress)
-    writer.expected_sentences = table.sentences
-    writer.write(_corpus_actions(table, file_hashes, sdf, pdf), threads=threads)
-    built = now_text()
-    meta = Meta(
-        index=name,
-        layout=docs.LAYOUT,
-        fingerprint=meta_fields["fingerprint"],
-        punkt=meta_fields["punkt"],
-        stats=stats,
-        errors=tuple(meta_fields.get("errors", ())),
-        built=built,
-        updated=built,
-    )
-    writer.write(meta.to_docs())
-    guarded(
-        options,
-        f"opening index {name} to searches",
-        lambda: client.indices.put_settings(
+    load = _Load(client, options, table, meta_fields, file_hashes, k1, b, progress, threads)
+    return load.run()
+
+
+@dataclass
+class _Load:
+    """One rebuild: the corpus into a new index, checked, then the alias moved to it.
+
+    The index is first loaded without replicas (``fresh``); should a node leave with a
+    shard's only copy, that index is deleted and the corpus loaded again into a new one
+    with its replicas from the start, as the cluster then is.
+    """
+
+    client: OpenSearch
+    options: ClusterOptions
+    table: CorpusTable
+    meta_fields: Mapping[str, Any]
+    file_hashes: Mapping[str, str]
+    k1: float
+    b: float
+    progress: WriteProgress | None
+    threads: int
+
+    def run(self) -> Written:
+        """Load, check, swap; a fresh load that lost a shard is loaded again with replicas."""
+        stats, sdf, pdf = totals.table_stats(self.table)
+        fast = self.options.replicas > 0
+        name = generation_name(self.options.index)
+        try:
+            writer, meta = self._load(name, stats, sdf, pdf, fast=fast)
+        except fresh.CopiesLost as exc:
+            log.warning("%s; loading the corpus again, with replicas", exc)
+            _delete_quietly(self.client, name)
+            name = generation_name(self.options.index)
+            writer, meta = self._load(name, stats, sdf, pdf, fast=False)
+        guarded(
+            self.options,
+            f"opening index {name} to searches",
+            lambda: self.client.indices.put_settings(
+                index=name,
+                body={"index": {"refresh_interval": None, "translog.durability": "request"}},
+            ),
+        )
+        guarded(
+            self.options,
+            f"refreshing index {name}",
+            lambda: self.client.indices.refresh(index=name),
+        )
+        _check_counts(self.client, self.options, name, stats)
+        replaced = swap_alias(self.client, self.options, name)
+        return Written(name, meta, writer.stats, replaced)
+
+    def _load(
+        self, name: str, stats: totals.CorpusStats, sdf: np.ndarray, pdf: np.ndarray, fast: bool
+    ) -> tuple[BulkWriter, Meta]:
+        """Every document into a new index ``name``, the meta documents last.
+
+        ``fast``: without replicas until loaded (``fresh``); ``fresh.CopiesLost`` when a
+        shard is lost meanwhile.
+        """
+        options, client = self.options, self.client
+        body = docs.index_body(options.shards, options.replicas, self.k1, self.b)
+        _create_index(client, options, name, fresh.load_body(body) if fast else body)
+        _wait_for_replicas(client, options, name)
+        log.info("writing a new index", extra={"index": name, "sentences": self.table.sentences})
+        writer = BulkWriter(client, options, name, progress=self.progress)
+        writer.expected_sentences = self.table.sentences
+        if fast:
+            writer.check = fresh.lost_check(client, name)
+            writer.shard_wait = fresh.LOAD_SHARD_WAIT
+        writer.write(_corpus_actions(self.table, self.file_hashes, sdf, pdf), threads=self.threads)
+        built = now_text()
+        meta = Meta(
             index=name,
-            body={"index": {"refresh_interval": None, "translog.durability": "request"}},
-        ),
-    )
-    guarded(options, f"refreshing index {name}", lambda: client.indices.refresh(index=name))
-    _check_counts(client, options, name, stats)
-    replaced = swap_alias(client, options, name)
-    return Written(name, meta, writer.stats, replaced)
+            layout=docs.LAYOUT,
+            fingerprint=self.meta_fields["fingerprint"],
+            punkt=self.meta_fields["punkt"],
+            stats=stats,
+            errors=tuple(self.meta_fields.get("errors", ())),
+            built=built,
+            updated=built,
+        )
+        writer.write(meta.to_docs())
+        if fast:
+            fresh.finish(client, options, name, options.replicas)
+        return writer, meta
+
+
+def _delete_quietly(client: OpenSearch, name: str) -> None:
+    """Delete an unfinished index of ours; one left behind goes with the next swap."""
+    try:
+        client.indices.delete(index=name, ignore=[404])
+    except TransportError as exc:
+        log.warning("could not delete the unfinished index %s (%s)", name, exc)
 
 
 def _create_index(
@@ -282,6 +344,7 @@ def _wait_for_replicas(client: OpenSearch, options: ClusterOptions, index: str) 
             wait_for_status="green",
             timeout=f"{REPLICA_WAIT_SECONDS}s",
             request_timeout=REPLICA_WAIT_SECONDS + 10,
+            ignore=[408],  # timed out: the answer still says how far it got
         ),
     )
     if health.get("timed_out") or health.get("status") != "green":
