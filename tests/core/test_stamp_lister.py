@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from bot.cli import early
 from bot.core.index import bundle as store
 from bot.core.index import changes, encoding
 from bot.core.index import saved as index
@@ -82,3 +83,37 @@ def test_a_file_saved_without_a_stamp_is_never_vouched_for(folder, tmp_path, mon
     assert (bundle.arrays["files_stamp"] == -1).all()
     ids, raw = stamp_lister.start(folder, SCANNED_SUFFIXES)()
     assert not encoding.vouched_listing(bundle, ids, raw)
+
+
+def test_the_lister_takes_the_names_the_folder_scan_takes():
+    assert stamp_lister.ARTICLE_NAMES == SCANNED_SUFFIXES
+
+
+@pytest.mark.parametrize(
+    ("argv", "folder"),
+    [
+        (["ask", "--corpus", "news", "what did China say?"], "news"),
+        (["ask", "--json", "--corpus=news", "what?"], "news"),
+        (["sources", "--errors", "--corpus", "news"], "news"),
+        (["ask", "what did China say?"], None),  # the setting's folder: opened later
+        (["index", "--corpus", "news"], None),  # not a one-shot read
+        (["ask", "--", "--corpus", "news"], None),  # words of the question
+        (["ask", "--corpus"], None),
+        ([], None),
+    ],
+)
+def test_the_command_line_names_the_folder_to_list_early(argv, folder):
+    assert early.corpus_argument(argv) == folder
+
+
+def test_an_early_listing_is_taken_once_by_the_start_that_opens_its_folder(folder, monkeypatch):
+    monkeypatch.setattr(stamp_lister, "_early", {})
+    early.list_early(["ask", "--corpus", str(folder / "news" / ".."), "what?"])
+    assert list(stamp_lister._early) == [(str(folder), SCANNED_SUFFIXES)]
+    made = []
+    child = stamp_lister._child
+    monkeypatch.setattr(stamp_lister, "_child", lambda *a: made.append(a) or child(*a))
+    ids, raw = stamp_lister.start(folder, SCANNED_SUFFIXES)()
+    assert made == [] and stamps_of(ids, raw) == scan_folder(folder)  # the early one
+    assert stamp_lister.start(folder, SCANNED_SUFFIXES)() == (ids, raw)
+    assert made == [(folder, SCANNED_SUFFIXES)]  # a second start lists again

@@ -26,6 +26,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 Row = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode: ``files.FileStamp``'s fields
+Collect = Callable[[], tuple[list[str], bytes]]
+# The names of article files (``files.SCANNED_SUFFIXES``, which a test holds equal): here too,
+# so the command line can start a listing before it imports the readers.
+ARTICLE_NAMES = (".txt", ".md", ".html", ".htm", ".html.gz")
+
+_early: dict[tuple[str, tuple[str, ...]], Collect] = {}  # started by ``start_early``
 
 
 def walk(root: str, suffixes: tuple[str, ...]) -> list[tuple[str, Row]]:
@@ -97,12 +103,33 @@ def decode(blob: bytes) -> tuple[list[str], bytes]:
     return ids, blob[width:end]
 
 
-def start(root: Path, suffixes: tuple[str, ...]) -> Callable[[], tuple[list[str], bytes]]:
+def start_early(root: str, suffixes: tuple[str, ...] = ARTICLE_NAMES) -> None:
+    """Start listing ``root`` now, for the ``start`` that asks for it later in this process.
+
+    A one-shot command knows its folder from its arguments before it imports anything
+    heavy: listing from then on hides the listing behind half a second of imports. A
+    listing made earlier in the process is as good as one made at ``start``: a file
+    changed in between is a change after the command began, and its new stamp differs
+    from the listed one, so the next start reads it (``changes.hash_files``).
+    """
+    key = (os.path.realpath(root), suffixes)
+    if key not in _early:
+        _early[key] = _child(Path(root), suffixes)
+
+
+def start(root: Path, suffixes: tuple[str, ...]) -> Collect:
     """Start listing ``root`` in a child process; the returned call waits for it (``decode``).
 
-    When no child can be started, or it fails or says something that is not a
-    listing, the call lists in process instead: the answer is the same, only slower.
+    A listing ``start_early`` began for the same folder is taken instead (once). When
+    no child can be started, or it fails or says something that is not a listing, the
+    call lists in process instead: the answer is the same, only slower.
     """
+    early = _early.pop((os.path.realpath(root), suffixes), None)
+    return early if early is not None else _child(root, suffixes)
+
+
+def _child(root: Path, suffixes: tuple[str, ...]) -> Collect:
+    """``start`` without looking for an early listing."""
     argv = [sys.executable, "-I", "-S", __file__, str(root), *suffixes]
     try:
         child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
