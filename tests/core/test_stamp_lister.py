@@ -40,6 +40,13 @@ def test_the_child_lists_what_the_folder_scan_finds(folder):
     assert ids == ["Zürich café.txt", "a.md", "b.txt", "news/deep/x.TXT", "page.html"]
 
 
+def test_the_listing_is_made_by_the_child_not_here(folder, monkeypatch):
+    want = scan_folder(folder)
+    monkeypatch.setattr(stamp_lister, "walk", lambda *a: pytest.fail("listed in process"))
+    ids, raw = stamp_lister.start(folder, SCANNED_SUFFIXES)()
+    assert stamps_of(ids, raw) == want
+
+
 def test_without_a_child_the_listing_is_made_in_process(folder, monkeypatch):
     monkeypatch.setattr(sys, "executable", str(folder / "no-such-python"))
     ids, raw = stamp_lister.start(folder, SCANNED_SUFFIXES)()
