@@ -31,7 +31,7 @@ from bot.core.answer.engine import AskOptions, EngineOptions
 from bot.core.answer.passages import PassageOptions
 from bot.core.answer.rank import RankOptions
 from bot.core.feeds.options import FeedOptions
-from bot.core.fetch.client import DEFAULT_USER_AGENT, FetchOptions
+from bot.core.fetch.options import DEFAULT_USER_AGENT, FetchOptions
 from bot.core.index.bm25 import Parameters
 from bot.core.index.bundle import StoreOptions
 from bot.core.ingest.prepare import IngestOptions

@@ -2,6 +2,10 @@
 
 The corpus folder stays the truth: pages are saved there (``web/<host>/``) and the
 index is then brought up to date from the folder, as ``add`` does for files.
+
+The fetching stack (HTTP client, HTML and feed readers: about half a second of
+imports) is imported by the commands that use it, when they run: every command
+line parses these commands, and ``ask`` must not pay for them.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from pathlib import Path
 
 from bot.cli.options import EXIT_FAILED, corpus_folder
 from bot.core.feeds.results import Added, Failed, FeedView
-from bot.core.feeds.service import news_for
 from bot.core.feeds.state import state_file
 from bot.core.index import saved as index
 from bot.core.ingest.files import require_folder
@@ -33,6 +36,8 @@ def is_url(name: str) -> bool:
 
 def add_urls(urls: Sequence[str], folder: Path, settings: Settings, quiet: bool) -> Added:
     """Fetch pages (or a sitemap's or feed's articles) into ``folder``; print what happened."""
+    from bot.core.feeds.service import news_for
+
     with news_for(settings.core_options(), folder) as news:
         added = news.add(urls)
         news.prune()
@@ -60,6 +65,8 @@ def fetch_failures(folder: Path, settings: Settings) -> list[Failed]:
     """Feeds and pages that could not be fetched for ``folder``, and why; [] if none were."""
     if not state_file(settings.data_dir, folder).exists():
         return []
+    from bot.core.feeds.service import news_for
+
     with news_for(settings.core_options(), folder) as news:
         return news.failures()
 
@@ -76,6 +83,8 @@ def print_fetch_failures(failures: Sequence[Failed], listed: bool) -> None:
 
 def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
     """List the followed feeds; follow or drop one; or poll them all once and index."""
+    from bot.core.feeds.service import news_for
+
     folder = require_folder(corpus_folder(args, settings))
     options = settings.core_options()
     with news_for(options, folder) as news:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.core.answer.engine import EngineOptions
 from bot.core.feeds.options import FeedOptions
-from bot.core.fetch.client import FetchOptions
+from bot.core.fetch.options import FetchOptions
 from bot.core.index.bundle import StoreOptions
 from bot.core.search.options import ClusterOptions
 

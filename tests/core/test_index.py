@@ -11,7 +11,8 @@ from bot.core.answer.engine import Engine
 from bot.core.index import bundle as store
 from bot.core.index import changes, encoding
 from bot.core.index import saved as index
-from bot.core.ingest.files import FileStamp, scan_folder
+from bot.core.ingest import stamp_lister
+from bot.core.ingest.files import scan_folder
 from tests.conftest import NEWS, SEEDS, SPORT, make_settings
 from tests.core.test_table import assert_same_table
 
@@ -196,6 +197,11 @@ def test_files_written_just_before_a_start_are_hashed_again_next_time(
     assert sorted(counted_reads) == names
 
 
+def in_process(root, suffixes):
+    """``stamp_lister.start`` without a child process: the fallback, and patchable."""
+    return lambda: stamp_lister.listed_here(root, suffixes)
+
+
 @pytest.fixture
 def aging_build(monkeypatch):
     """Files too recent to vouch when hashed, old enough once the build is done (a long one).
@@ -238,9 +244,8 @@ def test_a_file_edited_while_it_is_indexed_is_read_again_at_the_next_start(
 ):
     # The worst case: a file system whose stamps miss the edit (coarse clock, no ctime),
     # so only the content tells that the file changed after it was read.
-    monkeypatch.setattr(
-        FileStamp, "of", classmethod(lambda cls, i: cls(i.st_size, i.st_mtime_ns, 0, i.st_ino))
-    )
+    monkeypatch.setattr(stamp_lister, "row_of", lambda i: (i.st_size, i.st_mtime_ns, 0, i.st_ino))
+    monkeypatch.setattr(stamp_lister, "start", in_process)  # where row_of is the one above
     path = corpus / "bridge.txt"
 
     def edit() -> None:  # after it was read, before the index is saved

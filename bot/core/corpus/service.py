@@ -23,8 +23,6 @@ from typing import TYPE_CHECKING
 
 from bot.core.answer.engine import ArticleInfo, Engine, Progress
 from bot.core.corpus.live import LiveCorpus, Watcher
-from bot.core.feeds.poller import FeedPoller
-from bot.core.feeds.service import start_polling
 from bot.core.index.changes import CorpusChange
 from bot.core.index.saved import open_engine
 from bot.core.ingest.raw import LoadError
@@ -32,6 +30,7 @@ from bot.core.models import Answer, Reply
 from bot.core.options import CoreOptions
 
 if TYPE_CHECKING:  # the OpenSearch client is imported only on that backend (0.5 s)
+    from bot.core.feeds.poller import FeedPoller
     from bot.core.search.searcher import ClusterEngine
     from bot.core.search.watched import ClusterCorpus
 
@@ -172,6 +171,10 @@ class Articles:
         )
         # The feeds are followed here, beside the corpus, so what a poll fetches is
         # rescanned at once (and the worker's event loop never does the fetching).
+        # Imported here: a one-shot command never fetches, and the HTTP, HTML and feed
+        # readers take half a second to import.
+        from bot.core.feeds.service import start_polling
+
         poller = start_polling(options, corpus.folder, lambda report: corpus.rescan())
         return cls(corpus, watcher, poller)
 

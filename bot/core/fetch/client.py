@@ -19,16 +19,13 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 
-from bot import __version__
 from bot.core.fetch.guard import BlockedAddress, GuardedTransport, check_host
+from bot.core.fetch.options import FetchOptions
 from bot.core.fetch.pacing import HostPacer
 from bot.core.fetch.robots import MAX_ROBOTS_BYTES, Robots, RobotsAnswer
-from bot.core.ingest.raw import MAX_ARTICLE_BYTES, size_text
+from bot.core.ingest.raw import size_text
 
 ROBOTS_AGENT = "newsquote"
-DEFAULT_USER_AGENT = (
-    f"newsquote/{__version__} (news quoting bot; reads robots.txt; +https://github.com/)"
-)
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # RSS, Atom and sitemaps are served under many names; text/plain holds text sitemaps.
 FEED_TYPES = frozenset(
@@ -54,19 +51,6 @@ class FetchError(Exception):
         self.url = url
         self.reason = reason
         super().__init__(f"{url}: {reason}")
-
-
-@dataclass(frozen=True, slots=True)
-class FetchOptions:
-    """The limits of every fetch; the defaults are the settings' defaults."""
-
-    user_agent: str = DEFAULT_USER_AGENT
-    connect_timeout: float = 10.0
-    total_timeout: float = 30.0
-    max_bytes: int = MAX_ARTICLE_BYTES
-    max_redirects: int = 5
-    host_interval: float = 1.0
-    allow_private: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,6 +177,26 @@ def saved_files(bundle: Bundle) -> FolderFiles:
     return FolderFiles(hashes, vouched)
 
 
+def vouched_listing(bundle: Bundle, ids: Sequence[str], raw_stamps: bytes) -> bool:
+    """Whether a folder listing (``stamp_lister``) is, file for file, the one a bundle vouches for.
+
+    True when the listed ids are the saved ones and each file's stamp is the one saved
+    with its hash: ``changes.hash_files`` would then read no file and keep every saved
+    hash, so the saved hashes and stamps are the folder's as they stand, and no
+    Python object per file needs to be made to know it. A file saved without a stamp
+    (-1s: too recent to vouch when hashed) never matches a real stamp, so any such
+    file, like any change, means False and the caller checks file by file.
+    """
+    a = bundle.arrays
+    stamps, digests = a["files_stamp"], a["files_sha256"]
+    listed = np.frombuffer(raw_stamps, dtype=np.int64).reshape(-1, 4)
+    if stamps.shape != listed.shape or digests.shape != (len(ids), 32):
+        return False
+    if not np.array_equal(stamps, listed):
+        return False
+    return Packed(a["files_id_data"], a["files_id_offsets"]).tolist() == list(ids)
+
+
 def from_bundle(bundle: Bundle, options: EngineOptions, tokenizer: Tokenizer) -> Engine:
     """An engine from a saved bundle; ValueError (or KeyError, TypeError) if it does not fit."""
     a, meta = bundle.arrays, bundle.meta

@@ -4,8 +4,9 @@ Layout: one ``bundle`` (numpy arrays and a JSON header, never pickle) per corpus
 folder, at ``<data_dir>/<folder name>-<hash of its resolved path>.nqi``; what its
 arrays mean is ``encoding``'s, how a folder's changes are found is ``changes``'.
 
-Opening loads the bundle while the folder is scanned, hashes the files its stamps
-do not vouch for, and applies the added, changed and removed files with
+Opening loads the bundle while a child process lists the folder (``stamp_lister``);
+when every file's stamp is the one saved with its hash, that is all. Otherwise it
+hashes the files the stamps do not vouch for, and applies the added, changed and removed files with
 ``apply_changes`` (``Engine.with_changes``: only those files are processed again).
 A different format version, tokenizer rule version or any setting that shapes the
 stored data means a full rebuild. A live corpus applies what its watcher finds
@@ -17,14 +18,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from bot.core.answer.engine import Engine, Progress
 from bot.core.index import bundle as store
+from bot.core.index.bundle import Bundle
 from bot.core.index.changes import (
     ArticleChanges,
     CorpusChange,
@@ -34,26 +36,49 @@ from bot.core.index.changes import (
     settle,
     stamps_worth_saving,
 )
-from bot.core.index.encoding import fingerprint, from_bundle, saved_files, to_bundle
+from bot.core.index.encoding import (
+    fingerprint,
+    from_bundle,
+    saved_files,
+    to_bundle,
+    vouched_listing,
+)
 from bot.core.index.tokenize import Tokenizer, load_aliases
+from bot.core.ingest import stamp_lister
 from bot.core.ingest.document import digest_of
-from bot.core.ingest.files import FileStamp, read_one, require_folder, scan_folder
+from bot.core.ingest.files import (
+    SCANNED_SUFFIXES,
+    FileStamp,
+    read_one,
+    require_folder,
+    stamps_of,
+)
 from bot.core.ingest.raw import LoadError, RawArticle
 from bot.core.options import CoreOptions
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Opened:
-    """An engine for a folder, the files it reflects, and how it was obtained."""
+    """An engine for a folder, the files it reflects, and how it was obtained.
+
+    ``known`` gives those files (made when first asked: a one-shot ``ask`` never
+    needs the per-file hashes and stamps of an unchanged folder, only to know that
+    it is unchanged).
+    """
 
     engine: Engine
-    files: FolderFiles
+    known: Callable[[], FolderFiles]
     status: str  # "built", "loaded" or "updated"
     changes: ArticleChanges
     # Why the index could not be saved (the old one, if any, stays); None when saved or unneeded.
     save_error: str | None = None
+
+    @cached_property
+    def files(self) -> FolderFiles:
+        """The files the engine reflects: content hashes, and the stamps that vouch for them."""
+        return self.known()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,44 +118,62 @@ def open_engine(
 
     Without ``options.store.use_saved_index`` nothing is read or written: a fresh build.
     """
+    require_folder(folder)
+    # Checking the stamps means a stat of every file, as long as the index load at 50,000
+    # files: a child process lists the folder on the other core while the index loads.
+    listing = stamp_lister.start(folder, SCANNED_SUFFIXES)
     tokenizer = Tokenizer(aliases=load_aliases(options.engine.ingest.aliases_file))
     use = options.store.use_saved_index
-    require_folder(folder)
-    loaded: tuple[Engine, FolderFiles] | None = None
-    # The folder scan mostly waits on the file system; the index loads meanwhile.
-    with ThreadPoolExecutor(1, thread_name_prefix="folder-scan") as pool:
-        scanning = pool.submit(scan_folder, folder)
-        if use and not rebuild:
-            loaded = _load(folder, options, tokenizer)
-        scanned = scanning.result()
-    files = hash_files(folder, loaded[1] if loaded else None, scanned)
-    if loaded is None:
+    loaded: tuple[Engine, Bundle] | None = None
+    if use and not rebuild:
+        loaded = _load(folder, options, tokenizer)
+    ids, raw_stamps = listing()
+    saved: FolderFiles | None = None
+    if loaded is not None:
+        engine, bundle = loaded
+        if vouched_listing(bundle, ids, raw_stamps):  # the usual start: nothing changed
+            log.info("loaded index", extra={"file": str(index_file(folder, options))})
+            return Opened(engine, lambda: saved_files(bundle), "loaded", ArticleChanges((), (), ()))
+        saved = _saved_files(folder, bundle)
+    scanned = stamps_of(ids, raw_stamps)
+    files = hash_files(folder, saved, scanned)
+    if loaded is None or saved is None:
         engine = Engine.from_files(folder, sorted(files.hashes), options.engine, progress)
         failed = None
         if use:
             settle(folder, files, scanned)
             failed = save_quietly(folder, options, engine, files)
-        return Opened(engine, files, "built", ArticleChanges((), (), ()), failed)
+        return Opened(engine, lambda: files, "built", ArticleChanges((), (), ()), failed)
     log.info("loaded index", extra={"file": str(index_file(folder, options))})
-    return _brought_up_to_date(folder, options, *loaded, files, scanned, progress)
+    return _brought_up_to_date(folder, options, loaded[0], saved, files, scanned, progress)
 
 
-def _load(
-    folder: Path, options: CoreOptions, tokenizer: Tokenizer
-) -> tuple[Engine, FolderFiles] | None:
-    """The saved engine of ``folder`` and the files it reflects; None when there is none to use."""
+def _load(folder: Path, options: CoreOptions, tokenizer: Tokenizer) -> tuple[Engine, Bundle] | None:
+    """The saved engine of ``folder`` and its bundle; None when there is none to use."""
     bundle = store.load(
         options.store.data_dir, fingerprint(tokenizer, options.engine), index_name(folder)
     )
     if bundle is None:
         return None
     try:
-        saved = saved_files(bundle)
-        return from_bundle(bundle, options.engine, tokenizer), saved
+        return from_bundle(bundle, options.engine, tokenizer), bundle
     except Exception as exc:  # a file that passed the bundle's checks but does not fit
-        reason = (str(exc).splitlines() or [""])[0] or type(exc).__name__
-        log.warning("saved index for %s is damaged (%s); rebuilding", folder, reason)
+        _damaged(folder, exc)
         return None
+
+
+def _saved_files(folder: Path, bundle: Bundle) -> FolderFiles | None:
+    """The hashes and stamps a bundle was saved with; None when they do not fit (rebuild)."""
+    try:
+        return saved_files(bundle)
+    except Exception as exc:
+        _damaged(folder, exc)
+        return None
+
+
+def _damaged(folder: Path, exc: Exception) -> None:
+    reason = (str(exc).splitlines() or [""])[0] or type(exc).__name__
+    log.warning("saved index for %s is damaged (%s); rebuilding", folder, reason)
 
 
 def _brought_up_to_date(
@@ -148,7 +191,7 @@ def _brought_up_to_date(
         failed = None
         if stamps_worth_saving(files, saved):
             failed = save_quietly(folder, options, engine, files)  # the next start reads less
-        return Opened(engine, files, "loaded", changes, failed)
+        return Opened(engine, lambda: files, "loaded", changes, failed)
     known = {error.path: error for error in engine.errors}
     applied = apply_changes(
         folder,
@@ -169,7 +212,7 @@ def _brought_up_to_date(
             "removed": len(changes.removed),
         },
     )
-    return Opened(applied.engine, files, "updated", changes, failed)
+    return Opened(applied.engine, lambda: files, "updated", changes, failed)
 
 
 # --------------------------------------------------------------------- update

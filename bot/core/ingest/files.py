@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from array import array
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -15,7 +16,7 @@ from typing import NamedTuple
 import yaml
 
 from bot.core.errors import CorpusError
-from bot.core.ingest import yamltext
+from bot.core.ingest import stamp_lister, yamltext
 from bot.core.ingest.html import HTML_SUFFIXES, read_html
 from bot.core.ingest.raw import (
     MAX_ARTICLE_BYTES,
@@ -31,6 +32,7 @@ from bot.core.models import Source
 log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".md")
+SCANNED_SUFFIXES = ARTICLE_SUFFIXES + HTML_SUFFIXES  # what ``is_article_name`` takes
 _FENCE = "---"
 
 
@@ -116,7 +118,7 @@ def is_article_file(path: Path) -> bool:
 
 def is_article_name(name: str) -> bool:
     """``is_article_file`` for a bare file name (a folder scan has names, not paths)."""
-    return name.lower().endswith(ARTICLE_SUFFIXES + HTML_SUFFIXES)
+    return name.lower().endswith(SCANNED_SUFFIXES)
 
 
 class FileStamp(NamedTuple):
@@ -134,7 +136,7 @@ class FileStamp(NamedTuple):
     @classmethod
     def of(cls, info: os.stat_result) -> FileStamp:
         """The stamp in a ``stat`` result."""
-        return cls(info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+        return cls(*stamp_lister.row_of(info))
 
 
 def scan_folder(root: Path) -> dict[str, FileStamp]:
@@ -142,29 +144,16 @@ def scan_folder(root: Path) -> dict[str, FileStamp]:
 
     Hidden files and folders are ignored; links to folders are not followed (no loops).
     One ``scandir`` per folder: tens of thousands of files take a fraction of a second.
+    The walk is ``stamp_lister.walk``, which a child process may run instead.
     """
-    found: dict[str, FileStamp] = {}
-    pending = [("", str(root))]
-    while pending:
-        prefix, directory = pending.pop()
-        try:
-            entries = os.scandir(directory)
-        except OSError:
-            continue  # removed or unreadable while scanning
-        with entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append((f"{prefix}{entry.name}/", entry.path))
-                    elif is_article_name(entry.name):
-                        info = entry.stat()
-                        if entry.is_file():
-                            found[prefix + entry.name] = FileStamp.of(info)
-                except OSError:
-                    continue  # deleted between listing and stat
-    return dict(sorted(found.items()))
+    return {key: FileStamp(*row) for key, row in stamp_lister.walk(str(root), SCANNED_SUFFIXES)}
+
+
+def stamps_of(ids: list[str], raw: bytes) -> dict[str, FileStamp]:
+    """``scan_folder``'s answer from a listing's ids and raw stamps (``stamp_lister``)."""
+    numbers = array("q", raw).tolist()
+    rows = zip(*[iter(numbers)] * 4, strict=True)
+    return {key: FileStamp(*row) for key, row in zip(ids, rows, strict=True)}
 
 
 def article_files(root: Path) -> Iterator[Path]:
