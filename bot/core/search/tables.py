@@ -7,6 +7,7 @@ its own (``documents._encode``); a question joins the few it fetched into one ta
 from __future__ import annotations
 
 import base64
+import functools
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,21 +44,22 @@ class TermNumbers:
 
     def of(self, words: Sequence[str]) -> np.ndarray:
         """The numbers of ``words``, new ones added."""
-        with self._lock:
-            number, known = self._number, self._words
-            found = []
-            for word in words:
-                n = number.get(word)
-                if n is None:
-                    n = number[word] = len(known)
-                    known.append(word)
-                found.append(n)
+        found = list(map(self._number.get, words))  # most words are known: no loop
+        if None in found:
+            with self._lock:
+                number, known = self._number, self._words
+                for i, word in enumerate(words):
+                    if found[i] is None:
+                        n = number.get(word)
+                        if n is None:  # listed before numbered: a reader without the
+                            known.append(word)  # lock never meets a number with no word
+                            n = number[word] = len(known) - 1
+                        found[i] = n
         return np.array(found, dtype=np.int64)
 
     def words(self, numbers: np.ndarray) -> tuple[str, ...]:
         """The terms numbered ``numbers``."""
-        known = self._words
-        return tuple(known[n] for n in numbers.tolist())
+        return tuple(map(self._words.__getitem__, numbers.tolist()))
 
     def number(self, word: str) -> int | None:
         """The number of ``word``, None if no article seen has it."""
@@ -216,7 +218,12 @@ def join_with_terms(
 
 def _unpack(packed: Sequence[str]) -> np.ndarray:
     dtype, text = packed
-    return np.frombuffer(base64.b64decode(text), dtype=np.dtype(dtype))
+    return np.frombuffer(base64.b64decode(text), dtype=_dtype(dtype))
+
+
+@functools.cache
+def _dtype(name: str) -> np.dtype:
+    return np.dtype(name)
 
 
 _DTYPES = {
