@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import functools
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,35 +158,40 @@ def join_articles(articles: Sequence[StoredArticle], numbers: TermNumbers) -> Co
 def join_with_terms(
     articles: Sequence[StoredArticle], numbers: TermNumbers
 ) -> tuple[CorpusTable, LocalTerms]:
-    """``join_articles``, and its vocabulary's ``{term: number}`` as a ``LocalTerms``."""
+    """``join_articles``, and its vocabulary's ``{term: number}`` as a ``LocalTerms``.
+
+    Column by column, not article by article: each column is one concatenation, and the
+    articles' own string and term numbers become the join's through one lookup each
+    (local number plus the article's offset into the concatenated numberings), so a
+    question joining a hundred articles makes a few dozen array operations, not thousands.
+    """
     strings: dict[str, int] = {}
-    parts: dict[str, list[np.ndarray]] = {
-        name: [] for name in (*SENTENCE_COLUMNS, *ATTRIBUTION_COLUMNS, "terms", "names")
-    }
-    counts: dict[str, list[np.ndarray]] = {
-        "article_sentences": [],
-        "sentence_terms": [],
-        "sentence_attrs": [],
-        "attr_names": [],
-    }
-    for item in articles:
-        a = item.arrays
-        string_map = np.array(
-            [strings.setdefault(text, len(strings)) for text in item.strings] + [-1],
-            dtype=np.int32,
-        )  # the extra last entry keeps -1 ("none") as it is
-        for name in SENTENCE_COLUMNS + ATTRIBUTION_COLUMNS:
-            values = a[name]
-            parts[name].append(string_map[values] if name in STRING_COLUMNS else values)
-        parts["terms"].append(item.term_numbers[a["terms"]])
-        parts["names"].append(item.term_numbers[a["names"]])
-        counts["article_sentences"].append(np.array([item.sentences]))
-        counts["sentence_terms"].append(a["term_counts"])
-        counts["sentence_attrs"].append(a["attr_counts"])
-        counts["attr_names"].append(a["name_counts"])
-    flat = {
-        name: np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
-        for name, values in parts.items()
+    string_ids = np.array(
+        [strings.setdefault(text, len(strings)) for item in articles for text in item.strings],
+        dtype=np.int32,
+    )  # each article's strings in the join's numbering, one article after another
+    string_base = _starts(len(item.strings) for item in articles)
+    term_ids = _joined([item.term_numbers for item in articles])
+    term_base = _starts(item.term_numbers.size for item in articles)
+    flat: dict[str, np.ndarray] = {}
+    for name in (*SENTENCE_COLUMNS, *ATTRIBUTION_COLUMNS, "terms", "names"):
+        parts = [item.arrays[name] for item in articles]
+        values = _joined(parts)
+        if name in STRING_COLUMNS:
+            at = values + np.repeat(string_base, [part.size for part in parts])
+            values = (
+                np.where(values >= 0, string_ids[np.maximum(at, 0)], -1).astype(np.int32)
+                if string_ids.size
+                else values  # no article names a string: every value is -1 ("none")
+            )
+        elif name in ("terms", "names"):
+            values = term_ids[values + np.repeat(term_base, [part.size for part in parts])]
+        flat[name] = values
+    counts = {
+        "article_sentences": _joined([np.array([item.sentences]) for item in articles]),
+        "sentence_terms": _joined([item.arrays["term_counts"] for item in articles]),
+        "sentence_attrs": _joined([item.arrays["attr_counts"] for item in articles]),
+        "attr_names": _joined([item.arrays["name_counts"] for item in articles]),
     }
     # The process-wide numbers of the terms these articles use, renumbered from 0 (a
     # lookup table over the numbers: the numbering is at most the corpus vocabulary).
@@ -198,8 +203,7 @@ def join_with_terms(
     for name in ("terms", "names"):
         flat[name] = renumber[flat[name]]
     columns = {name: values.astype(_dtype_of(name), copy=False) for name, values in flat.items()}
-    for name, values in counts.items():
-        lengths = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
+    for name, lengths in counts.items():
         offsets = np.zeros(lengths.size + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         columns[name] = offsets
@@ -214,6 +218,16 @@ def join_with_terms(
     )
     table.check()
     return table, LocalTerms(numbers, renumber, vocabulary)
+
+
+def _joined(parts: Sequence[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def _starts(sizes: Iterable[int]) -> np.ndarray:
+    """Where each of consecutive runs of ``sizes`` starts."""
+    lengths = np.fromiter(sizes, dtype=np.int64)
+    return np.cumsum(lengths) - lengths
 
 
 def _unpack(packed: Sequence[str]) -> np.ndarray:
