@@ -16,7 +16,8 @@ Per question, at most three requests, however many candidates there are:
 3. Only when nothing matched at all: one article, so the ranking has a corpus to
    decline from with the embedded backend's reason.
 
-The fetched articles become a small ``CorpusTable``, scored by ``ClusterBM25`` with
+The requests themselves (``preference=_local``, the retries, the article cache) are
+``reads.ClusterReads``. The fetched articles become a small ``CorpusTable``, scored by ``ClusterBM25`` with
 the whole corpus's statistics, and answered by the very ``Engine`` code the embedded
 backend runs: coverage, paragraph context, article-local weights, passages,
 duplicates and the reply are the same functions. Answers differ from the embedded
