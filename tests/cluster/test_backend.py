@@ -9,6 +9,7 @@ stand-in in ``proxy.py``, in front of a real node.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import shutil
 import threading
@@ -169,7 +170,10 @@ def _check_statistics(client: OpenSearch, options: ClusterOptions, folder: Path)
 
 
 def test_index_then_ask_gives_the_embedded_backends_answers(
-    opensearch_urls: list[str], cli_env, capsys: pytest.CaptureFixture[str]
+    opensearch_urls: list[str],
+    cli_env,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     _use(cli_env, opensearch_urls, "t-answers")
     assert main(["index", "--corpus", str(SEEDS)]) == 0
@@ -188,6 +192,7 @@ def test_index_then_ask_gives_the_embedded_backends_answers(
     embedded = Engine.from_folder(SEEDS, make_settings().core_options().engine)
     cluster = _cluster_engine(cluster_settings(opensearch_urls, "t-answers"))
     bodies = {info.source.id: embedded.table.text(i) for i, info in enumerate(embedded.sources())}
+    caplog.set_level(logging.WARNING, logger="bot.core.search")
     for question in QUESTIONS:
         for offset in (0, 3):
             mine = cluster.ask(question, 3, offset).to_json()
@@ -201,6 +206,8 @@ def test_index_then_ask_gives_the_embedded_backends_answers(
                     == (answer["quote"])
                 )
     assert max(cluster.requests, 1) <= 3 * 2 * len(QUESTIONS)  # at most 3 per question
+    # Every term the ranking weighs (WordNet relatives too) came with its corpus frequency.
+    assert not [r.message for r in caplog.records if "corpus frequenc" in r.message]
 
     # ask --json through the CLI: the same contract, one line per question.
     assert main(["ask", "--json", "what did China say?"]) == 0

@@ -66,6 +66,20 @@ def test_articles_survive_the_round_trip_through_their_documents(seed_engine: En
         assert body[doc["start"] : doc["end"]] == seed_engine.sentence_text(doc["sentence"])
 
 
+def test_local_terms_map_a_joined_vocabulary_as_its_own_dict_would(seed_engine: Engine) -> None:
+    stored, numbers = _through_json(seed_engine)
+    numbers.of(["a-term-no-article-of-this-join-has"])  # numbered, but not in the join
+    table, terms = tables.join_with_terms(stored[1:3], numbers)
+    expected = {term: number for number, term in enumerate(table.vocabulary)}
+    assert dict(terms) == expected and len(terms) == len(expected)
+    for term in [*expected, "a-term-no-article-of-this-join-has", "never-seen"]:
+        assert terms.get(term) == expected.get(term) and (term in terms) == (term in expected)
+    left_out = set(tables.join_articles(stored, numbers).vocabulary) - set(expected)
+    assert left_out and not any(term in terms for term in left_out)
+    with pytest.raises(KeyError):
+        terms["never-seen"]
+
+
 def test_sentence_documents_carry_the_projects_own_terms(seed_engine: Engine) -> None:
     table = seed_engine.table
     made = docs.article_docs(table, 1, None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from operator import attrgetter
@@ -99,19 +99,25 @@ class Engine:
         splitter: SentenceSplitter,
         errors: Sequence[LoadError] = (),
         indexes: tuple[SparseBM25, SparseBM25] | None = None,
+        *,
+        terms: Mapping[str, int] | None = None,
     ) -> None:
         """An engine over the articles of ``table``.
 
         ``indexes``: the sentence and paragraph BM25 indexes of exactly this table
         (saved with it), so a load need not build them again; None builds them
-        from the table's term numbers (nothing is tokenized again).
+        from the table's term numbers (nothing is tokenized again). ``terms``: the
+        table's ``{term: vocabulary number}``, when the caller has one (see
+        ``IndexedCorpus``).
         """
         self.options = options
         self.tokenizer = tokenizer
         self.splitter = splitter
         self.errors = tuple(errors)
         self.table = table
-        self.corpus = IndexedCorpus(table, options.bm25, tokenizer.speech_term, indexes)
+        self.corpus = IndexedCorpus(
+            table, options.bm25, tokenizer.speech_term, indexes, terms=terms
+        )
         self.index, self.paragraphs = self.corpus.index, self.corpus.paragraphs
         self._ranker = Ranker(self.corpus, tokenizer, options.rank)
         self._passages = PassagePicker(self.corpus, tokenizer, options.passages)

@@ -6,6 +6,7 @@ so ranking, passage choice and the reply can read it from many threads at once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 
 import numpy as np
@@ -20,7 +21,7 @@ Term = int | str  # a vocabulary number, or a word the corpus does not have
 class SpeakerIndex:
     """Attributions x name terms, to find every sentence quoting a subject in one pass."""
 
-    def __init__(self, table: CorpusTable, term: dict[str, int]) -> None:
+    def __init__(self, table: CorpusTable, term: Mapping[str, int]) -> None:
         c = table.columns
         self._term = term
         attributions = c["attr_speaker"].size
@@ -62,10 +63,14 @@ class IndexedCorpus:
         params: Parameters,
         speech_term: str,
         indexes: tuple[SparseBM25, SparseBM25] | None = None,
+        *,
+        terms: Mapping[str, int] | None = None,
     ) -> None:
         """Derive the arrays; ``indexes`` are this table's saved BM25s (None builds them).
 
         Both BM25s are built from the table's term numbers: nothing is tokenized again.
+        ``terms``: ``{term: its vocabulary number}`` when the caller has it already (a
+        cluster question's table, whose numbering is shared with the process).
         """
         self.table = table
         c = table.columns
@@ -86,7 +91,11 @@ class IndexedCorpus:
             c["sent_content"],
         )
         self.early = 1.0 - c["sent_position"] / np.maximum(per_article, 1)[self.article]
-        self.term = {term: number for number, term in enumerate(table.vocabulary)}
+        self.term: Mapping[str, int] = (
+            {term: number for number, term in enumerate(table.vocabulary)}
+            if terms is None
+            else terms
+        )
         # The one term every reporting word becomes ("said", "told" -> "say"), or -1.
         self.say = self.term.get(speech_term, -1)
         self.speakers = SpeakerIndex(table, self.term)

@@ -8,6 +8,7 @@ brought, and answered by the very ``Engine`` code the embedded backend runs.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,13 +45,20 @@ def local_engine(
     options: EngineOptions,
     tokenizer: Tokenizer,
     splitter: SentenceSplitter,
+    terms: Mapping[str, int] | None = None,
 ) -> LocalEngine:
-    """The embedded ranking over ``table``, with the whole corpus's BM25 statistics."""
+    """The embedded ranking over ``table``, with the whole corpus's BM25 statistics.
+
+    ``terms``: the table's ``{term: vocabulary number}`` (``tables.LocalTerms``), shared by
+    both BM25s and the ranking; None builds it here.
+    """
     c = table.columns
     lengths = np.diff(c["sentence_terms"])
     whole = stats.stats
     params = options.bm25
-    columns = {term: column for column, term in enumerate(table.vocabulary)}
+    columns = (
+        {term: column for column, term in enumerate(table.vocabulary)} if terms is None else terms
+    )
     sentences = ClusterBM25(
         c["terms"], lengths, table.vocabulary, params, whole.sentences, whole.terms,
         whole.mean_idf_sentences, stats.sentences, columns,
@@ -62,7 +70,9 @@ def local_engine(
         c["terms"], paragraph_lengths, table.vocabulary, params, whole.paragraphs,
         whole.terms, whole.mean_idf_paragraphs, stats.paragraphs, columns,
     )  # fmt: skip
-    return LocalEngine(table, options, tokenizer, splitter, (), (sentences, paragraphs))
+    return LocalEngine(
+        table, options, tokenizer, splitter, (), (sentences, paragraphs), terms=columns
+    )
 
 
 def numbered_within_articles(reply: Reply, engine: Engine) -> Reply:

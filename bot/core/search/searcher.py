@@ -16,7 +16,8 @@ Per question, at most three requests, however many candidates there are:
 3. Only when nothing matched at all: one article, so the ranking has a corpus to
    decline from with the embedded backend's reason.
 
-The fetched articles become a small ``CorpusTable``, scored by ``ClusterBM25`` with
+The requests themselves (``preference=_local``, the retries, the article cache) are
+``reads.ClusterReads``. The fetched articles become a small ``CorpusTable``, scored by ``ClusterBM25`` with
 the whole corpus's statistics, and answered by the very ``Engine`` code the embedded
 backend runs: coverage, paragraph context, article-local weights, passages,
 duplicates and the reply are the same functions. Answers differ from the embedded
@@ -32,9 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -44,6 +42,7 @@ from opensearchpy import OpenSearch
 from bot.core.answer.chatter import without_chatter
 from bot.core.answer.engine import ArticleInfo, Engine, EngineOptions
 from bot.core.answer.question import ParsedQuestion, parse_question
+from bot.core.answer.related import related_table
 from bot.core.index.table import CorpusTable
 from bot.core.index.tokenize import Tokenizer, load_aliases
 from bot.core.ingest.files import LoadError
@@ -57,17 +56,15 @@ from bot.core.search.client import (
     ClusterOptions,
     ClusterUnavailable,
     NoIndexError,
-    guarded,
     make_client,
 )
 from bot.core.search.ingest import Meta, read_meta
 from bot.core.search.local import QuestionStats, local_engine, numbered_within_articles
+from bot.core.search.reads import ClusterReads
 from bot.core.search.update import scan_kind
 
 log = logging.getLogger(__name__)
 
-ARTICLE_CACHE = 4096
-RESEARCH_PAUSES = (0.1, 0.5, 0.0)  # after the first and second tries; the third is the last
 UNAVAILABLE = "The article index cannot be reached just now ({reason}); please try again shortly."
 
 
@@ -100,10 +97,12 @@ class ClusterEngine:
         # Questions never split text; the index's own Punkt is read only by an update.
         self.splitter = SentenceSplitter.untrained()
         self._empty = Engine(CorpusTable.join([]), engine, tokenizer, SentenceSplitter.untrained())
-        self._cache: OrderedDict[tuple[str, str], tables.StoredArticle] = OrderedDict()
-        self._numbers = tables.TermNumbers()
-        self._lock = threading.Lock()
-        self.requests = 0  # requests sent (for tests and benchmarks)
+        self.reads = ClusterReads(client, options)
+
+    @property
+    def requests(self) -> int:
+        """Requests sent for questions so far (for tests and benchmarks)."""
+        return self.reads.requests
 
     @classmethod
     def open(
@@ -174,28 +173,9 @@ class ClusterEngine:
 
     def context(self, answer: Answer, before: int = 2, after: int = 2) -> tuple[str, ...]:
         """The quotable sentences around an answer in its article, each verbatim, in order."""
-        found = guarded(
-            self.options,
-            "fetching an article",
-            lambda: self.client.search(
-                index=self.options.index,
-                body={
-                    "size": 1,
-                    "query": {
-                        "bool": {
-                            "filter": [
-                                {"term": {"kind": "a"}},
-                                {"term": {"article_id": answer.source.id}},
-                            ]
-                        }
-                    },
-                },
-            ),
-        )
-        hits = found["hits"]["hits"]
-        if not hits:
+        article = self.reads.article_by_id(answer.source.id)
+        if article is None:
             return ()
-        article = tables.stored_article(hits[0]["_source"], self._numbers)
         starts, ends = article.arrays["sent_start"], article.arrays["sent_end"]
         first = int(np.searchsorted(ends, answer.start, side="right"))
         last = int(np.searchsorted(starts, answer.end, side="left")) - 1
@@ -236,14 +216,20 @@ class ClusterEngine:
             )
             wanted.update(tok(parsed.speaker or ""), tok(parsed.topic or ""))
         wanted.update(t for word in text.split() for t in tok(word))  # names, one by one
+        # A fact question also looks for its terms' WordNet relatives the corpus has
+        # (``related.relatives`` asks the BM25's ``contains``): their frequencies come too.
+        table = related_table()
+        wanted.update(other for term in list(wanted) for other in table.get(term, ()))
         stats, keys = self._search(parsed, terms, speaker, sorted(wanted))
         if not stats.stats.articles:
             return self._empty.ask(question, top_k, offset)
-        articles = self._articles(stats.index, keys)
+        articles = self.reads.articles(stats.index, keys)
         if not articles:
-            articles = self._any_article(stats.index)
-        table = tables.join_articles(articles, self._numbers)
-        engine = local_engine(table, stats, self.engine_options, self.tokenizer, self.splitter)
+            articles = self.reads.any_article(stats.index)
+        table, local_terms = tables.join_with_terms(articles, self.reads.numbers)
+        engine = local_engine(
+            table, stats, self.engine_options, self.tokenizer, self.splitter, local_terms
+        )
         reply = engine.ask(question, top_k, offset)
         unknown = engine.index.unknown_terms | engine.paragraphs.unknown_terms
         if unknown:
@@ -275,13 +261,11 @@ class ClusterEngine:
             searches.append(("sentences", candidates.sentence_search(terms, size)))
             if not parsed.asks_for_speech or speaker:  # the fallback is a plain fact question
                 searches.append(("paragraphs", candidates.paragraph_search(terms, size // 2)))
-        body: list[dict[str, Any]] = []
-        for name, search in searches:
-            header: dict[str, Any] = {"index": self.options.index}
-            if name != "statistics":  # both shards score with the whole index's statistics
-                header["search_type"] = "dfs_query_then_fetch"
-            body += [header, search]
-        found = self._msearch(body)
+        # Both shards score with the whole index's statistics.
+        dfs = {"search_type": "dfs_query_then_fetch"}
+        found = self.reads.msearch(
+            [({} if name == "statistics" else dfs, search) for name, search in searches]
+        )
         responses = dict(zip((name for name, _ in searches), found["responses"], strict=True))
         stats = self._statistics(responses.pop("statistics"), wanted)
         results: dict[str, list[candidates.Hit]] = {}
@@ -304,23 +288,6 @@ class ClusterEngine:
             )
             order += self._within_budget(ranked, sizes, order)
         return stats, order
-
-    def _msearch(self, body: list[dict[str, Any]]) -> dict[str, Any]:
-        """The searches, sent again (twice at most) if a shard or a search failed in them.
-
-        A node that stops between a search's query and fetch phases takes its search
-        context with it, and OpenSearch does not retry the fetch itself: the search comes
-        back with a failed shard, or as an error of its own. Sent again, the searches
-        reach the copies on the other nodes. What still fails is reported by the caller.
-        """
-        for pause in RESEARCH_PAUSES:
-            self.requests += 1
-            found = guarded(self.options, "searching", lambda: self.client.msearch(body=body))
-            if not any(_failed(response) for response in found["responses"]):
-                break
-            log.info("a search failed during a question (a node going away?); sending it again")
-            time.sleep(pause)
-        return found
 
     def _within_budget(
         self, ranked: Sequence[str], sizes: Mapping[str, int], taken: Sequence[str]
@@ -381,61 +348,6 @@ class ClusterEngine:
             sentences[term] = int(hit["_source"]["sdf"]) if hit else 0
             paragraphs[term] = int(hit["_source"]["pdf"]) if hit else 0
         return QuestionStats(meta_doc["_index"], stats, sentences, paragraphs)
-
-    def _articles(self, index: str, keys: Sequence[str]) -> list[tables.StoredArticle]:
-        """The articles of ``keys``: from the cache, the rest in one ``mget``."""
-        found: dict[str, tables.StoredArticle] = {}
-        with self._lock:
-            for key in keys:
-                item = self._cache.get((index, key))
-                if item is not None:
-                    self._cache.move_to_end((index, key))
-                    found[key] = item
-        missing = [key for key in keys if key not in found]
-        if missing:
-            self.requests += 1
-            fetched = guarded(
-                self.options,
-                "fetching articles",
-                lambda: self.client.mget(
-                    index=index,
-                    body={"ids": [f"a:{key}" for key in missing]},
-                    _source_includes=["digest", "data"],
-                ),
-            )
-            for key, doc in zip(missing, fetched["docs"], strict=True):
-                if not doc.get("found"):
-                    continue  # removed since the search: the question goes on without it
-                item = tables.stored_article(doc["_source"], self._numbers)
-                found[key] = item
-                with self._lock:
-                    self._cache[(index, key)] = item
-                    while len(self._cache) > ARTICLE_CACHE:
-                        self._cache.popitem(last=False)
-        # Id order, as the embedded table keeps articles: ties then break the same way.
-        return sorted(found.values(), key=lambda item: item.source.id)
-
-    def _any_article(self, index: str) -> list[tables.StoredArticle]:
-        """One article, for a question nothing matched: the ranking then says why."""
-        self.requests += 1
-        found = guarded(
-            self.options,
-            "fetching an article",
-            lambda: self.client.search(
-                index=index,
-                body={"size": 1, "query": {"term": {"kind": "a"}}, "_source": ["digest", "data"]},
-            ),
-        )
-        hits = found["hits"]["hits"]
-        return [tables.stored_article(hit["_source"], self._numbers) for hit in hits]
-
-
-def _failed(response: Mapping[str, Any]) -> bool:
-    """A search of an ``msearch`` that failed, whole or on a shard (a missing index aside)."""
-    error = response.get("error")
-    if error is not None:
-        return not (isinstance(error, dict) and error.get("type") == "index_not_found_exception")
-    return bool(response.get("_shards", {}).get("failed"))
 
 
 def _source_of(source: Mapping[str, Any]) -> Source:

@@ -7,8 +7,9 @@ its own (``documents._encode``); a question joins the few it fetched into one ta
 from __future__ import annotations
 
 import base64
+import functools
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,21 +44,68 @@ class TermNumbers:
 
     def of(self, words: Sequence[str]) -> np.ndarray:
         """The numbers of ``words``, new ones added."""
-        with self._lock:
-            number, known = self._number, self._words
-            found = []
-            for word in words:
-                n = number.get(word)
-                if n is None:
-                    n = number[word] = len(known)
-                    known.append(word)
-                found.append(n)
+        found = list(map(self._number.get, words))  # most words are known: no loop
+        if None in found:
+            with self._lock:
+                number, known = self._number, self._words
+                for i, word in enumerate(words):
+                    if found[i] is None:
+                        n = number.get(word)
+                        if n is None:  # listed before numbered: a reader without the
+                            known.append(word)  # lock never meets a number with no word
+                            n = number[word] = len(known) - 1
+                        found[i] = n
         return np.array(found, dtype=np.int64)
 
     def words(self, numbers: np.ndarray) -> tuple[str, ...]:
         """The terms numbered ``numbers``."""
-        known = self._words
-        return tuple(known[n] for n in numbers.tolist())
+        return tuple(map(self._words.__getitem__, numbers.tolist()))
+
+    def number(self, word: str) -> int | None:
+        """The number of ``word``, None if no article seen has it."""
+        return self._number.get(word)
+
+
+class LocalTerms(Mapping[str, int]):
+    """``{term: its number in a joined table's vocabulary}``, without building the dict.
+
+    A question's table has a vocabulary of some twenty thousand terms; the ranking and
+    the two BM25s look up a few dozen of them. The process-wide ``TermNumbers`` already
+    has the dict: a lookup there and in the join's renumbering array gives the same
+    answers as ``{term: n for n, term in enumerate(vocabulary)}``, for one shared map
+    instead of three built per question.
+    """
+
+    def __init__(
+        self, numbers: TermNumbers, renumber: np.ndarray, vocabulary: Sequence[str]
+    ) -> None:
+        """``renumber[global number]``: the local number (or -1); ``vocabulary``: local terms."""
+        self._numbers = numbers
+        self._renumber = renumber
+        self._vocabulary = vocabulary
+
+    def __getitem__(self, term: str) -> int:
+        found = self.get(term)
+        if found is None:
+            raise KeyError(term)
+        return found
+
+    def get(self, term: str, default: int | None = None) -> int | None:  # type: ignore[override]
+        """The term's local number, ``default`` if the table does not have it."""
+        number = self._numbers.number(term)
+        if number is None or number >= self._renumber.size:
+            return default
+        local = int(self._renumber[number])
+        return default if local < 0 else local
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and self.get(term) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._vocabulary)
+
+    def __len__(self) -> int:
+        return len(self._vocabulary)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,34 +152,46 @@ def join_articles(articles: Sequence[StoredArticle], numbers: TermNumbers) -> Co
 
     ``numbers``: the numbering the articles' ``term_numbers`` are in.
     """
+    return join_with_terms(articles, numbers)[0]
+
+
+def join_with_terms(
+    articles: Sequence[StoredArticle], numbers: TermNumbers
+) -> tuple[CorpusTable, LocalTerms]:
+    """``join_articles``, and its vocabulary's ``{term: number}`` as a ``LocalTerms``.
+
+    Column by column, not article by article: each column is one concatenation, and the
+    articles' own string and term numbers become the join's through one lookup each
+    (local number plus the article's offset into the concatenated numberings), so a
+    question joining a hundred articles makes a few dozen array operations, not thousands.
+    """
     strings: dict[str, int] = {}
-    parts: dict[str, list[np.ndarray]] = {
-        name: [] for name in (*SENTENCE_COLUMNS, *ATTRIBUTION_COLUMNS, "terms", "names")
-    }
-    counts: dict[str, list[np.ndarray]] = {
-        "article_sentences": [],
-        "sentence_terms": [],
-        "sentence_attrs": [],
-        "attr_names": [],
-    }
-    for item in articles:
-        a = item.arrays
-        string_map = np.array(
-            [strings.setdefault(text, len(strings)) for text in item.strings] + [-1],
-            dtype=np.int32,
-        )  # the extra last entry keeps -1 ("none") as it is
-        for name in SENTENCE_COLUMNS + ATTRIBUTION_COLUMNS:
-            values = a[name]
-            parts[name].append(string_map[values] if name in STRING_COLUMNS else values)
-        parts["terms"].append(item.term_numbers[a["terms"]])
-        parts["names"].append(item.term_numbers[a["names"]])
-        counts["article_sentences"].append(np.array([item.sentences]))
-        counts["sentence_terms"].append(a["term_counts"])
-        counts["sentence_attrs"].append(a["attr_counts"])
-        counts["attr_names"].append(a["name_counts"])
-    flat = {
-        name: np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
-        for name, values in parts.items()
+    string_ids = np.array(
+        [strings.setdefault(text, len(strings)) for item in articles for text in item.strings],
+        dtype=np.int32,
+    )  # each article's strings in the join's numbering, one article after another
+    string_base = _starts(len(item.strings) for item in articles)
+    term_ids = _joined([item.term_numbers for item in articles])
+    term_base = _starts(item.term_numbers.size for item in articles)
+    flat: dict[str, np.ndarray] = {}
+    for name in (*SENTENCE_COLUMNS, *ATTRIBUTION_COLUMNS, "terms", "names"):
+        parts = [item.arrays[name] for item in articles]
+        values = _joined(parts)
+        if name in STRING_COLUMNS:
+            at = values + np.repeat(string_base, [part.size for part in parts])
+            values = (
+                np.where(values >= 0, string_ids[np.maximum(at, 0)], -1).astype(np.int32)
+                if string_ids.size
+                else values  # no article names a string: every value is -1 ("none")
+            )
+        elif name in ("terms", "names"):
+            values = term_ids[values + np.repeat(term_base, [part.size for part in parts])]
+        flat[name] = values
+    counts = {
+        "article_sentences": _joined([np.array([item.sentences]) for item in articles]),
+        "sentence_terms": _joined([item.arrays["term_counts"] for item in articles]),
+        "sentence_attrs": _joined([item.arrays["attr_counts"] for item in articles]),
+        "attr_names": _joined([item.arrays["name_counts"] for item in articles]),
     }
     # The process-wide numbers of the terms these articles use, renumbered from 0 (a
     # lookup table over the numbers: the numbering is at most the corpus vocabulary).
@@ -139,30 +199,45 @@ def join_articles(articles: Sequence[StoredArticle], numbers: TermNumbers) -> Co
     present = np.zeros(int(both.max(initial=-1)) + 1, dtype=bool)
     present[both] = True
     used = np.flatnonzero(present)
-    renumber = np.cumsum(present) - 1
+    renumber = np.where(present, np.cumsum(present) - 1, -1)
     for name in ("terms", "names"):
         flat[name] = renumber[flat[name]]
     columns = {name: values.astype(_dtype_of(name), copy=False) for name, values in flat.items()}
-    for name, values in counts.items():
-        lengths = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
+    for name, lengths in counts.items():
         offsets = np.zeros(lengths.size + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         columns[name] = offsets
+    vocabulary = numbers.words(used)
     table = CorpusTable(
         tuple(item.source for item in articles),
         tuple(item.digest for item in articles),
         Packed.of(item.body for item in articles),
         Packed.of(strings),
-        numbers.words(used),
+        vocabulary,
         columns,
     )
     table.check()
-    return table
+    return table, LocalTerms(numbers, renumber, vocabulary)
+
+
+def _joined(parts: Sequence[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def _starts(sizes: Iterable[int]) -> np.ndarray:
+    """Where each of consecutive runs of ``sizes`` starts."""
+    lengths = np.fromiter(sizes, dtype=np.int64)
+    return np.cumsum(lengths) - lengths
 
 
 def _unpack(packed: Sequence[str]) -> np.ndarray:
     dtype, text = packed
-    return np.frombuffer(base64.b64decode(text), dtype=np.dtype(dtype))
+    return np.frombuffer(base64.b64decode(text), dtype=_dtype(dtype))
+
+
+@functools.cache
+def _dtype(name: str) -> np.dtype:
+    return np.dtype(name)
 
 
 _DTYPES = {
