@@ -74,8 +74,8 @@ class Settings(BaseSettings):
     speech_fallback: bool = True
     # Fact questions: decline by the model fitted on SQuAD (bot/core/data/decline_model.json,
     # tools/fit_decline.py) instead of min_coverage alone. Off by default: it declines far more
-    # out-of-corpus questions (SQuAD held-out half 56.5% -> 73.1%) but also two answerable
-    # seed questions, and costs about 1.6 points of hit@3 (README, Measured quality).
+    # out-of-corpus questions (SQuAD held-out half 54.3% -> 75.3%) but also one answerable
+    # seed question, and costs about 1.3 points of hit@3 (README, Measured quality).
     fitted_decline: bool = False
     # An article file over this size is skipped, and listed with the reason; a .html.gz
     # counts once unpacked. News text is rarely over 200 KB and a saved page a few MB;

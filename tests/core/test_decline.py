@@ -64,3 +64,43 @@ def test_questions_about_other_things_are_declined_with_a_reason(fitted, questio
 def test_questions_the_articles_answer_are_answered(fitted, question, expected):
     reply = fitted.ask(question)
     assert any(expected in a.quote for a in reply.answers), reply.no_answer_reason
+
+
+def test_the_model_inputs_are_the_same_from_the_fetched_articles_alone():
+    """The OpenSearch backend ranks only the articles a question fetched, with the whole
+    corpus's statistics: the decline inputs must not read anything of the articles at hand
+    (their count, their vocabulary), or the two backends decline different questions."""
+    import numpy as np
+
+    from bot.core.search import totals
+    from bot.core.search.local import QuestionStats, local_engine
+
+    extra = (
+        "Orchestra tours the coast\n\nThe city orchestra begins a summer tour of coastal towns.\n"
+    )
+    articles = [
+        RawArticle(Source("news/storm.txt", "Storm closes harbour", "Coast Courier"), NEWS),
+        RawArticle(Source("sport/final.txt", "Rovers win the cup final", None), SPORT),
+        RawArticle(Source("arts/tour.txt", "Orchestra tours the coast", None), extra),
+    ]
+    options = make_settings().core_options().engine
+    whole = Engine.from_articles(articles, options)
+    stats, sdf, pdf = totals.table_stats(whole.table)
+    vocabulary = whole.table.vocabulary
+    question_stats = QuestionStats(
+        "t",
+        stats,
+        {t: int(sdf[i]) for i, t in enumerate(vocabulary)},
+        {t: int(pdf[i]) for i, t in enumerate(vocabulary)},
+    )
+    fetched = whole.table.take(np.array([0, 1]))  # not the orchestra's
+    local = local_engine(fetched, question_stats, options, whole.tokenizer, whole.splitter)
+    for question in (
+        "How many homes has the storm flooded?",
+        "When will the council meet the fishing crews?",
+        "How many homes has the storm flooded on its tour?",  # a word of the article not fetched
+        "How many zebras has the storm flooded?",  # a word of no article,
+    ):
+        mine, theirs = local.decline_inputs(question, 0.0), whole.decline_inputs(question, 0.0)
+        assert mine is not None and theirs is not None
+        assert mine == pytest.approx(theirs), question

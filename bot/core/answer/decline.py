@@ -6,7 +6,11 @@ whose article is not in the corpus. Several weak signals of the best candidates
 say more together than coverage alone: how much of the question's word weight the
 corpus knows at all (an out-of-corpus question names things no article has), how
 much the best sentences cover and score against what they could, whether the best
-holds the kind of thing asked for (a number, a date, a name). How far the best beats
+holds the kind of thing asked for (a number, a date, a name), and how much of the
+question the best sentence's paragraph and article hold: its rarest words, its names,
+its word pairs side by side (an out-of-corpus question tends to match one rare word in
+an article about something else). Every signal is computed from the project's own
+terms and the whole corpus's IDFs, so both backends decline the same questions. How far the best beats
 the next one and whether the best three share an article were measured too and left
 out: news repeats a story across articles (wire copies), Wikipedia does not, so those
 two learn SQuAD's corpus, not answerability (they declined answerable seed questions).
@@ -21,9 +25,11 @@ such speaker, never quoted), which the speaker rules measure.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -32,9 +38,10 @@ import numpy as np
 
 from bot.core.answer.answer_type import expected, offers
 from bot.core.answer.indexed import IndexedCorpus
-from bot.core.answer.need import Need
+from bot.core.answer.need import Need, question_names
 from bot.core.answer.question import ParsedQuestion
 from bot.core.answer.rank import Ranked
+from bot.core.index.tokenize import Tokenizer
 
 MODEL_FILE = "decline_model.json"
 # The order of the model's inputs; the data file names them, and loading checks they agree.
@@ -47,6 +54,13 @@ FEATURES = (
     "key_terms",
     "type_asked",
     "type_offered",
+    "top_own_share",
+    "paragraph_share",
+    "article_share",
+    "missing_rarest",
+    "names_in_paragraph",
+    "names_asked",
+    "phrase_share",
 )
 
 
@@ -98,24 +112,59 @@ def features(
     ranked: Sequence[Ranked],
     corpus: IndexedCorpus,
     unknown_name: bool,
+    tok: Tokenizer,
 ) -> tuple[float, ...]:
     """The model's inputs for a fact question and its ranked candidates (best first, non-empty).
+
+    Every input comes from the project's own terms, sentences and corpus-wide IDFs, so
+    the embedded and the OpenSearch backends (which rank the fetched articles with the
+    whole corpus's statistics) compute the same values: nothing reads a count of the
+    documents at hand or a score from Lucene.
 
     ``known_weight`` is the share of the question's key-term weight the corpus has at
     all, a term no article has weighing what the rarest possible term does.
     ``top_bm25_share`` is the best sentence's BM25 score over what a sentence holding
     every known key term once would score at most (the sum of their IDFs, times k1+1).
+    The ``*_share`` inputs are IDF-weighted shares of the known key terms found in a
+    sentence alone, its paragraph, and the best sentence's article: an out-of-corpus
+    question often matches one rare word in a sentence of an article about something
+    else, whose article lacks the rest. ``missing_rarest`` is the largest IDF of a known
+    key term a sentence's paragraph lacks, over the largest possible; ``names_in_paragraph``
+    the share of the question's capitalised names with a word in that paragraph. The
+    sentence and paragraph inputs take the best of the three best sentences, which the
+    reply quotes.
     """
     index = corpus.index
-    rarest = math.log((index.size + 0.5) / 0.5)
-    known = sum(idf for _, idf in need.weighted)
-    missing = len(need.key) - len(need.weighted)
+    rarest = index.rarest_idf()
+    # By the whole corpus (``contains``, ``idf``), not the terms of the articles at hand.
+    idfs = [(corpus.term.get(t, -1), index.idf(t)) for t in sorted(need.key) if index.contains(t)]
+    known = sum(idf for _, idf in idfs)
+    missing = len(need.key) - len(idfs)
     known_weight = known / (known + rarest * missing) if known + missing else 0.0
     top = ranked[0]
     raw = float(index.scores_of(need.terms, np.array([top.doc], dtype=np.int64))[0])
     ceiling = known * (index.params.k1 + 1.0)
     kind = expected(parsed.text)
     offered = kind is not None and offers(kind, parsed.text)(corpus.sentence_text(top.doc))
+    article = _article_terms(corpus, top.doc, [number for number, _ in idfs])
+    names = [
+        terms
+        for terms in (
+            {t for t in tok(name) if not tok.is_speech(t)} for name in question_names(parsed.text)
+        )
+        if terms
+    ]
+    # The reply quotes the best three: judged by the best of them, sentence by sentence.
+    own_share = paragraph_share = phrase = named_share = 0.0
+    lacking = rarest
+    for item in ranked[:3]:
+        paragraph = _paragraph_terms(corpus, item.doc)
+        own_share = max(own_share, _share(idfs, corpus.content_terms(item.doc)))
+        paragraph_share = max(paragraph_share, _share(idfs, paragraph))
+        lacking = min(lacking, max((i for n, i in idfs if n not in paragraph), default=0.0))
+        named = sum(any(corpus.term.get(t, -1) in paragraph for t in terms) for terms in names)
+        named_share = max(named_share, named / len(names) if names else 1.0)
+        phrase = max(phrase, _phrase_share(need, tok, corpus, item.doc))
     return (
         top.coverage,
         max(item.coverage for item in ranked[:3]),
@@ -125,4 +174,75 @@ def features(
         math.log(1 + len(need.key)),
         float(kind is not None),
         float(offered),
+        own_share,
+        paragraph_share,
+        _share(idfs, article),
+        lacking / rarest if rarest > 0 else 0.0,
+        named_share,
+        float(bool(names)),
+        phrase,
+    )
+
+
+def _phrase_share(need: Need, tok: Tokenizer, corpus: IndexedCorpus, doc: int) -> float:
+    """The IDF-weighted share of the question's neighbouring key terms found side by side.
+
+    Side by side and in order in ``doc``'s paragraph ("Russian ministry"). Pairs of terms
+    the whole corpus has weigh their IDF sum; a paragraph's pairs come from its sentences'
+    own terms, so any backend finds the same.
+    """
+    key = [t for t in need.terms if not tok.is_speech(t)]
+    index = corpus.index
+    pairs = {
+        (a, b): index.idf(a) + index.idf(b)
+        for a, b in itertools.pairwise(key)
+        if a != b and index.contains(a) and index.contains(b)
+    }
+    total = sum(pairs.values())
+    if total <= 0:
+        return 0.0
+    vocabulary = corpus.table.vocabulary
+    found: set[tuple[str, str]] = set()
+    for other in _paragraph_of(corpus, doc):
+        words = [vocabulary[n] for n in corpus.own_terms(other) if n != corpus.say]
+        found.update(itertools.pairwise(words))
+    return sum(weight for pair, weight in pairs.items() if pair in found) / total
+
+
+def _share(weighted: Sequence[tuple[int, float]], found: AbstractSet[int]) -> float:
+    """The IDF-weighted share of ``weighted`` terms (number, IDF) that ``found`` holds."""
+    total = sum(idf for _, idf in weighted)
+    if total <= 0:
+        return 0.0
+    return sum(idf for number, idf in weighted if number in found) / total
+
+
+def _paragraph_of(corpus: IndexedCorpus, doc: int) -> range:
+    """The sentences of ``doc``'s paragraph."""
+    first = last = doc
+    while corpus.same_paragraph(doc, first - 1):
+        first -= 1
+    while corpus.same_paragraph(doc, last + 1):
+        last += 1
+    return range(first, last + 1)
+
+
+def _paragraph_terms(corpus: IndexedCorpus, doc: int) -> frozenset[int]:
+    """The own terms (speech term apart) of every sentence in ``doc``'s paragraph."""
+    terms: set[int] = set()
+    for other in _paragraph_of(corpus, doc):
+        terms |= corpus.content_terms(other)
+    return frozenset(terms)
+
+
+def _article_terms(corpus: IndexedCorpus, doc: int, wanted: Sequence[int]) -> frozenset[int]:
+    """Which of the ``wanted`` terms any sentence of ``doc``'s article has (heading included)."""
+    bounds = corpus.table.columns["article_sentences"]
+    number = int(corpus.article[doc])
+    docs = np.arange(int(bounds[number]), int(bounds[number + 1]), dtype=np.int64)
+    vocabulary = corpus.table.vocabulary
+    return frozenset(
+        term
+        for term in wanted
+        if term >= 0 and bool(corpus.index.matches(vocabulary[term], docs).any())
     )

@@ -322,7 +322,9 @@ class Engine:
                 reason = f"No article mentions {unknown}."
             return Reply(text, no_answer_reason=reason, offset=offset, terms=need.terms), False
         if model is not None:
-            inputs = features(parsed, need, ranking.ranked, corpus, unknown is not None)
+            inputs = features(
+                parsed, need, ranking.ranked, corpus, unknown is not None, self.tokenizer
+            )
             chance = model.probability(inputs)
             if chance < model.threshold:
                 reason = (
@@ -379,7 +381,9 @@ class Engine:
         ranking, unknown, _ = self._ranking(parsed, need, 4 * MERGE_LOOKAHEAD, floor)
         if ranking.reason is not None:
             return None
-        return features(parsed, need, ranking.ranked, self.corpus, unknown is not None)
+        return features(
+            parsed, need, ranking.ranked, self.corpus, unknown is not None, self.tokenizer
+        )
 
     def _checked(self, question: str) -> str:
         """``question`` with its spaces tidied, refused if empty or over the length limit."""

@@ -91,14 +91,14 @@ def uncovered(parsed: ParsedQuestion, need: Need, corpus: IndexedCorpus) -> str 
 
 def unknown_name(parsed: ParsedQuestion, tok: Tokenizer, corpus: IndexedCorpus) -> str | None:
     """The first name in the question that no article has a word of, if any."""
-    for name in _names(parsed.text):
+    for name in question_names(parsed.text):
         terms = [t for t in tok(name) if not tok.is_speech(t)]
         if terms and not any(corpus.index.contains(t) for t in terms):
             return name
     return None
 
 
-def _names(question: str) -> list[str]:
+def question_names(question: str) -> list[str]:
     """Capitalised words past the first: the names a question is about ("Angela Merkel")."""
     found = (re.sub(r"(?:’s|'s|[’'?!,])+$", "", m.group()) for m in _NAME.finditer(question))
     return [name for name in found if name not in {"I", ""}]

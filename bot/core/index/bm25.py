@@ -185,8 +185,12 @@ class SparseBM25(TermColumns):
         """The term's IDF; an unseen term gets the largest IDF any term could have."""
         column = self._vocab.get(term)
         if column is None:
-            return math.log((self.size + 0.5) / 0.5)
+            return self.rarest_idf()
         return float(self._idf[column])
+
+    def rarest_idf(self) -> float:
+        """The IDF of a term no document has: the largest any term could have."""
+        return math.log((self.size + 0.5) / 0.5)
 
     def scores(self, query: Iterable[str]) -> np.ndarray:
         """BM25 score of every sentence for ``query`` (0 where no query term occurs)."""

@@ -98,6 +98,10 @@ class ClusterBM25(TermColumns):
         """The term's IDF over the whole corpus, as ``SparseBM25.idf`` gives it."""
         return self._idf_of(self._df(term))
 
+    def rarest_idf(self) -> float:
+        """The IDF of a term no document of the whole corpus has, as ``SparseBM25`` gives it."""
+        return self._idf_of(0)
+
     def _idf_of(self, n: int) -> float:
         return okapi_idf(self._documents, n, self._mean_idf, self.params)
 
