@@ -39,9 +39,13 @@ _HEAD_PREPOSITIONS = frozenset({"for", "of", "at", "with", "from", "in", "on", "
 
 
 def speaker_head(phrase: str | None) -> str:
-    """The head noun of a question's speaker ("the interior ministry" -> "ministry"), or ""."""
+    """The head noun of a question's speaker ("the interior ministry" -> "ministry"), or "".
+
+    As for the speakers in the articles (``phrase_head``): "the spokesperson for the
+    foreign ministry" asks for a spokesperson.
+    """
     words = [w for w in (phrase or "").split() if re.search(r"\w", w)]
-    return head_noun(words[-1]) if words else ""
+    return phrase_head(" ".join(words)) if words else ""
 
 
 def phrase_head(phrase: str) -> str:
