@@ -11,8 +11,9 @@ and ``Casing`` are reused). Per entity with at least two attributions:
 
 - ``say``: "What did X say?" (X the entity's shortest form; eval_polnear's set);
 - ``full name``: "What did <longest form> say?" when a longer form exists
-  ("Donald J. Trump"); ``surname``: "What did <last word> say?" when the
-  shortest form has more than one word ("Kaine" for "Tim Kaine");
+  ("Donald J. Trump"); ``surname``: "What did <last word> say?" for every
+  speaker with a name of more than one word ("Kaine" for "Tim Kaine", whether or not
+  the articles also write "Kaine" alone; see ``_surname``);
 - with a topic Y: ``say about``, ``respond``, ``position``, ``comment``.
   Y is the run of capitalised words (names mid-sentence in the split, ``Casing``)
   that most of X's content spans hold, not X's own names nor a day or month; the gold is then
@@ -67,6 +68,9 @@ SHAPES = {
     "role": "What did {x} say?",
 }
 TOPIC_SHAPES = ("say about", "respond", "position", "comment")
+# The surname questions that are not also "say" questions (the articles never write the
+# surname alone as the speaker's shortest name): printed as a row of their own.
+NEW_SURNAME = "surname, not as say"
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ class Question:
     shape: str
     text: str
     gold: dict[str, tuple[Said, ...]]
+    repeats: bool = False  # the same text as a question of another shape ("What did Kaine say?")
 
 
 def role_of(source: str, casing: ep.Casing | None) -> str:
@@ -190,6 +195,27 @@ def _topic(said: Iterable[Said], own: set[str], casing: ep.Casing) -> str | None
     return min(counts, key=lambda w: (-counts[w], len(w), w))
 
 
+def _surname(forms: Counter[str], the: str) -> str | None:
+    """The last word of the entity's commonest name of more than one word, if it reads as a surname.
+
+    Every speaker whose name has a surname is asked about by it, whether or not the
+    articles also use it alone ("Trump" as well as "Donald Trump"): users ask "what did
+    Kaine say?" either way. Not for names mostly written with "the" ("the United
+    States" has no surname), names joined by a connector ("Bank of America", "Osama bin Laden"),
+    nor a last word in capitals ("USA TODAY", "Super PAC"): those are no person's names.
+    """
+    if the:
+        return None
+    longer = [f for f in forms if len(f.split()) > 1]
+    if not longer:
+        return None
+    name = max(longer, key=lambda f: (forms[f], -len(f), f)).split()
+    last = name[-1]
+    if set(w.lower() for w in name) & ep.CONNECTORS or last.isupper() or not last[1:].islower():
+        return None
+    return last
+
+
 def generate(by_file: dict[str, list[Said]], stats: dict) -> list[Question]:
     """Every shape's questions for the split, in a fixed order (``stats`` from ``read_split``)."""
     forms, with_the, casing = stats["forms"], stats["with_the"], stats["casing"]
@@ -200,12 +226,15 @@ def generate(by_file: dict[str, list[Said]], stats: dict) -> list[Question]:
         mine = _gold(by_file, lambda a, key=key: key in a.keys)
         short = ep.best_form(forms[key])
         the = "the " * (2 * with_the[key] > counts[key])
-        out.append(Question("say", SHAPES["say"].format(x=the + short), mine))
+        say = SHAPES["say"].format(x=the + short)
+        out.append(Question("say", say, mine))
         longest = max(forms[key], key=lambda f: (len(f.split()), len(f), f))
         if len(longest.split()) > len(short.split()):
             out.append(Question("full name", SHAPES["full name"].format(x=the + longest), mine))
-        if len(short.split()) > 1 and not set(short.lower().split()) & ep.CONNECTORS:
-            out.append(Question("surname", SHAPES["surname"].format(x=short.split()[-1]), mine))
+        surname = _surname(forms[key], the)
+        if surname:
+            text = SHAPES["surname"].format(x=surname)
+            out.append(Question("surname", text, mine, repeats=text == say))
         own = {_LETTERS.sub("", w.lower()) for f in forms[key] for w in f.split()}
         topic = _topic((a for found in mine.values() for a in found), own, casing)
         if topic is None:
@@ -258,8 +287,12 @@ def main(argv: list[str] | None = None) -> int:
 def report(split: str, questions: list[Question], replies: list[dict], show: int) -> None:
     """One row per shape: questions, right@1, right@3, declined; then a sample of misses."""
     rows, misses = [], []
-    for shape in [*SHAPES, "all"]:
-        picked = [n for n, q in enumerate(questions) if shape in ("all", q.shape)]
+    for shape in [*SHAPES, NEW_SURNAME, "all"]:
+        if shape == NEW_SURNAME:  # a row of its own, not a shape: its misses are surname's
+            picked = [n for n, q in enumerate(questions)
+                      if q.shape == "surname" and not q.repeats]  # fmt: skip
+        else:
+            picked = [n for n, q in enumerate(questions) if shape in ("all", q.shape)]
         if not picked:
             continue
         at1 = [any(right(questions[n], a) for a in replies[n]["answers"][:1]) for n in picked]
@@ -267,7 +300,7 @@ def report(split: str, questions: list[Question], replies: list[dict], show: int
         gone = [not replies[n]["answers"] for n in picked]
         rows.append((shape, len(picked), ec.pct(ec.rate(at1)), ec.pct(ec.rate(at3)),
                      ec.pct(ec.rate(gone))))  # fmt: skip
-        if shape != "all":
+        if shape not in ("all", NEW_SURNAME):
             for n, ok in zip(picked, at1, strict=True):
                 if not ok:
                     f, found = next(iter(questions[n].gold.items()))

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     phrase_weight: float = Field(default=1.0, ge=0)
     # A question word's WordNet relative (agree/agreement) counts this much of the word itself.
     related_weight: float = Field(default=0.5, ge=0, le=1)
+    # "What did X say about Y?" and its kin: how much the share of Y's words (by IDF) in and
+    # beside a quote of X adds to its rank (0: only BM25 and the coverage floor weigh Y).
+    topic_weight: float = Field(default=0.6, ge=0)
     extend_quotes: bool = True
     # A fact's quote takes in the sentences beside it while it stays this long (0: it does not).
     passage_chars: int = Field(default=400, ge=0, le=4000)

@@ -182,3 +182,29 @@ def test_what_did_x_call_y_finds_the_quoted_naming_phrase(grain):
 )
 def test_a_sentence_describes_a_person_by_title_apposition_or_copula(sentence, described):
     assert describes(sentence, frozenset({"maria", "lopez"})) is described
+
+
+CAMPAIGN = """Campaign stays quiet
+
+"We will not comment on the polls," a spokesman for the Lopez campaign said on Monday.
+
+The Department of Education said it would review the loans.
+
+The weather was mild for the time of year.
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What did the spokesman say?", "will not comment on the polls"),
+        ("What did the department say?", "would review the loans"),
+    ],
+)
+def test_a_role_is_the_head_before_the_preposition_of_a_speaker_phrase(question, expected):
+    # "a spokesman for the Lopez campaign" is a spokesman; the Department of Education
+    # is a department, not an education.
+    articles = [RawArticle(Source("campaign.txt", "Campaign"), CAMPAIGN)]
+    reply = Engine.from_articles(articles, make_settings().core_options().engine).ask(question)
+    assert reply.answers, reply.no_answer_reason
+    assert expected in reply.answers[0].quote

@@ -34,12 +34,31 @@ ACT_WINDOW = 4
 _WORDS = re.compile(r"[\w’'-]+|[.;:!?“”\"()]")
 _STOPS = frozenset('.;:!?“”"()')
 _ARTICLES = frozenset({"the", "a", "an"})
+# What ends a speaker phrase's head and starts what it is attached to ("officials at ...").
+_HEAD_PREPOSITIONS = frozenset({"for", "of", "at", "with", "from", "in", "on", "to"})
 
 
 def speaker_head(phrase: str | None) -> str:
-    """The head noun of a question's speaker ("the interior ministry" -> "ministry"), or ""."""
+    """The head noun of a question's speaker ("the interior ministry" -> "ministry"), or "".
+
+    As for the speakers in the articles (``phrase_head``): "the spokesperson for the
+    foreign ministry" asks for a spokesperson.
+    """
     words = [w for w in (phrase or "").split() if re.search(r"\w", w)]
-    return head_noun(words[-1]) if words else ""
+    return phrase_head(" ".join(words)) if words else ""
+
+
+def phrase_head(phrase: str) -> str:
+    """The head noun of a speaker phrase: the word before its first preposition, or its last.
+
+    "a spokesman for the Clinton campaign" is a spokesman, not a campaign; "the
+    Department of Education" is a department ("What did the department say?").
+    """
+    words = phrase.split()
+    for i, word in enumerate(words):
+        if i and word.lower() in _HEAD_PREPOSITIONS:
+            return head_noun(" ".join(words[:i]))
+    return head_noun(phrase)
 
 
 class SpeakerMatcher:
@@ -69,7 +88,7 @@ class SpeakerMatcher:
         for number in numbers.tolist():
             text = table.string(int(number))
             if text:  # "Mr Trump (Donald J. Trump)": the head of the phrase as written
-                head = head_noun(text.split(" (")[0])
+                head = phrase_head(text.split(" (")[0])
                 found.setdefault(self.tokenizer.stem(head), []).append(number)
         return {stem: np.array(n, dtype=np.int64) for stem, n in found.items()}
 

@@ -48,6 +48,7 @@ class RankOptions:
     local_weight: float
     phrase_weight: float
     related_weight: float
+    topic_weight: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,10 @@ class Ranker:
         if parsed.asks_for_speech:
             quoted = self.corpus.quoted[pool.docs] + self.corpus.content[pool.docs]
             value = value + self.options.quote_weight * quoted
+            if need.topic and self.options.topic_weight:
+                value = value + self.options.topic_weight * self._own_coverage(
+                    pool.docs, topic_terms, topic_own[:, :, good]
+                )
         else:
             own_key = own[[row[t] for t in key_terms], 0][:, good]
             value = value + self._fact_features(pool.docs, cover, need, key_terms, own_key)
@@ -394,6 +399,19 @@ class Ranker:
     def _has_cue(self, doc: int, cue: str) -> bool:
         stem = self.tokenizer.stem
         return any(stem(a.cue) == cue for a in self.corpus.table.attributions(doc))
+
+    def _own_coverage(self, docs: np.ndarray, wanted: list[str], own: np.ndarray) -> np.ndarray:
+        """Per sentence, the IDF-weighted share of ``wanted`` in its own words alone.
+
+        "What did X say about Y?": of X's quotes, the one that names Y comes before one
+        whose neighbour does. The window (``_coverage``) decides whether a quote is
+        about the question at all; here the quote's own words order those that are.
+        BM25 alone lets a quote full of X's other words outrank it. ``own``: as for
+        ``_coverage``; only its first row (the sentence itself) is read.
+        """
+        alone = np.zeros_like(own)
+        alone[:, 0] = own[:, 0]
+        return self._coverage(docs, np.zeros(docs.size, dtype=bool), wanted, alone)
 
     def _coverage(
         self,
