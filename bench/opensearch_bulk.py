@@ -59,13 +59,7 @@ def prepared(n: int, cache: Path) -> tuple[object, dict, dict]:
     from bot.core.search.live import file_hashes, fingerprint
     from bot.settings import Settings
 
-    work = Path(tempfile.gettempdir()) / "newsquote-scale"
-    work.mkdir(exist_ok=True)
-    corpus = work / f"corpus-{n}.txt"
-    if not corpus.exists():
-        base, _ = scale.base_sentences()
-        scale.write_corpus(corpus, base, n)
-    folder = scale.write_articles(work, n)
+    folder = scale.shared_articles(n)
     engine = Settings(_env_file=None, use_saved_index=False).core_options().engine
     hashes = file_hashes(folder, scan_folder(folder))
     raw, _ = read_files(folder, sorted(hashes), engine.ingest.max_article_bytes)

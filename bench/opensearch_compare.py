@@ -311,13 +311,7 @@ def squad(tmp: Path, limit: int) -> tuple[Path, list[str]] | None:
 def scale_set(tmp: Path, n: int, questions: int) -> tuple[Path, list[str]]:
     import scale
 
-    work = Path(tempfile.gettempdir()) / "newsquote-scale"
-    work.mkdir(exist_ok=True)
-    corpus = work / f"corpus-{n}.txt"
-    if not corpus.exists():
-        base, _ = scale.base_sentences()
-        scale.write_corpus(corpus, base, n)
-    folder = scale.write_articles(work, n)
+    folder = scale.shared_articles(n)
     asked, _ = scale.questions([], questions)
     return folder, asked
 

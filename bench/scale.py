@@ -50,6 +50,7 @@ import random
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -228,6 +229,21 @@ def write_articles(work: Path, n: int) -> Path:
         ]
         (folder / f"a{number:06d}.txt").write_text("\n\n".join(paragraphs) + "\n", "utf-8")
     return folder
+
+
+def shared_articles(n: int) -> Path:
+    """The ``n``-sentence article folder in the temporary folder the benches share.
+
+    The sentences are written once per size; the article files afresh each time
+    (``write_articles``), as before every build here.
+    """
+    work = Path(tempfile.gettempdir()) / "newsquote-scale"
+    work.mkdir(exist_ok=True)
+    corpus = work / f"corpus-{n}.txt"
+    if not corpus.exists():
+        base, _ = base_sentences()
+        write_corpus(corpus, base, n)
+    return write_articles(work, n)
 
 
 def engine_settings(index_dir: Path) -> object:

@@ -336,24 +336,9 @@ def _wait_for_replicas(client: OpenSearch, options: ClusterOptions, index: str) 
     node came back. A cluster too small for the replicas (one node) never gets there;
     the load then goes ahead, with a warning.
     """
-    health = guarded(
-        options,
-        f"waiting for the shards of {index}",
-        lambda: client.cluster.health(
-            index=index,
-            wait_for_status="green",
-            timeout=f"{REPLICA_WAIT_SECONDS}s",
-            request_timeout=REPLICA_WAIT_SECONDS + 10,
-            ignore=[408],  # timed out: the answer still says how far it got
-        ),
+    fresh.wait_for_copies(
+        client, options, index, REPLICA_WAIT_SECONDS, "a node lost during the load"
     )
-    if health.get("timed_out") or health.get("status") != "green":
-        log.warning(
-            "the replicas of %s are not all active (%s unassigned): a node lost during the "
-            "load will lose documents until it returns",
-            index,
-            health.get("unassigned_shards"),
-        )
 
 
 def _corpus_actions(
