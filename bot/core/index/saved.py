@@ -45,7 +45,6 @@ from bot.core.index.encoding import (
 )
 from bot.core.index.tokenize import Tokenizer, load_aliases
 from bot.core.ingest import stamp_lister
-from bot.core.ingest.document import digest_of
 from bot.core.ingest.files import (
     SCANNED_SUFFIXES,
     FileStamp,
@@ -236,6 +235,8 @@ def apply_changes(
     been told already (not logged again). A new engine is made only when the articles or
     the unreadable files differ; otherwise ``engine`` itself comes back.
     """
+    from bot.core.ingest.document import digest_of  # applying only: an unchanged start has none
+
     known = engine.digests()
     errors = dict(errors)
     upserts: list[RawArticle] = []
