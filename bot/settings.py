@@ -34,7 +34,7 @@ from bot.core.feeds.options import FeedOptions
 from bot.core.fetch.options import DEFAULT_USER_AGENT, FetchOptions
 from bot.core.index.bm25 import Parameters
 from bot.core.index.bundle import StoreOptions
-from bot.core.ingest.prepare import IngestOptions
+from bot.core.ingest.options import IngestOptions
 from bot.core.ingest.raw import MAX_ARTICLE_BYTES
 from bot.core.options import CoreOptions
 from bot.core.search.options import ClusterOptions
