@@ -54,16 +54,13 @@ from bot.core.index.tokenize import Tokenizer
 MODEL_FILE = "decline_model.json"
 # The order of the model's inputs; the data file names them, and loading checks they agree.
 FEATURES = (
-    "top_coverage",
     "best_coverage",
-    "top_bm25_share",
+    "best_bm25_share",
     "unknown_name",
     "key_terms",
     "type_asked",
-    "type_offered",
     "top_own_share",
     "paragraph_share",
-    "article_share",
     "missing_rarest",
     "names_in_paragraph",
     "names_asked",
@@ -199,7 +196,9 @@ def features(
     written from their paragraph and share its words, so there an unknown word says
     "out of corpus", but a user paraphrases ("mutiny" for an article's "rebellion").
     Measured on the tune half, boosted trees lost nothing without it.
-    ``top_bm25_share`` is the best sentence's BM25 score over what a sentence holding
+    No input reads the first of the three alone: "Who is X?" puts a sentence
+    describing X first whatever its score, and the reply quotes all three.
+    ``best_bm25_share`` is the best of the three's BM25 score over what a sentence holding
     every known key term once would score at most (the sum of their IDFs, times k1+1).
     The ``*_share`` inputs are IDF-weighted shares of the known key terms found in a
     sentence alone, its paragraph, and the best sentence's article: an out-of-corpus
@@ -215,12 +214,13 @@ def features(
     # By the whole corpus (``contains``, ``idf``), not the terms of the articles at hand.
     idfs = [(corpus.term.get(t, -1), index.idf(t)) for t in sorted(need.key) if index.contains(t)]
     known = sum(idf for _, idf in idfs)
-    top = ranked[0]
-    raw = float(index.scores_of(need.terms, np.array([top.doc], dtype=np.int64))[0])
+    # The best of three, not the first: "Who is X?" puts a sentence describing X first
+    # whatever its score, and the reply quotes all three.
+    three = np.array([item.doc for item in ranked[:3]], dtype=np.int64)
+    raw = float(index.scores_of(need.terms, three).max())
     ceiling = known * (index.params.k1 + 1.0)
     kind = expected(parsed.text)
     offers_kind = offers(kind, parsed.text) if kind is not None else None
-    offered = offers_kind is not None and offers_kind(corpus.sentence_text(top.doc))
     names = [
         terms
         for terms in (
@@ -236,7 +236,6 @@ def features(
         number = int(corpus.article[item.doc])
         if number not in articles:
             articles[number] = _article_terms(corpus, item.doc, wanted)
-    article = articles[int(corpus.article[top.doc])]
     best_article = max(_share(idfs, held) for held in articles.values())
     article_lacking = min(
         max((i for n, i in idfs if n not in held), default=0.0) for held in articles.values()
@@ -263,16 +262,13 @@ def features(
         named_share = max(named_share, named / len(names) if names else 1.0)
         phrase = max(phrase, _phrase_share(need, tok, corpus, item.doc))
     return (
-        top.coverage,
         max(item.coverage for item in ranked[:3]),
         raw / ceiling if ceiling > 0 else 0.0,
         float(unknown_name),
         math.log(1 + len(need.key)),
         float(kind is not None),
-        float(offered),
         own_share,
         paragraph_share,
-        _share(idfs, article),
         lacking / rarest if rarest > 0 else 0.0,
         named_share,
         float(bool(names)),
