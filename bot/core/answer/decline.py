@@ -336,10 +336,10 @@ def _article_terms(corpus: IndexedCorpus, doc: int, wanted: Sequence[int]) -> fr
     """Which of the ``wanted`` terms any sentence of ``doc``'s article has (heading included)."""
     bounds = corpus.table.columns["article_sentences"]
     number = int(corpus.article[doc])
-    docs = np.arange(int(bounds[number]), int(bounds[number + 1]), dtype=np.int64)
+    low, high = int(bounds[number]), int(bounds[number + 1])
     vocabulary = corpus.table.vocabulary
     return frozenset(
         term
         for term in wanted
-        if term >= 0 and bool(corpus.index.matches(vocabulary[term], docs).any())
+        if term >= 0 and corpus.index.any_between(vocabulary[term], low, high)
     )
