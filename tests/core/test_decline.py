@@ -146,3 +146,16 @@ def test_the_model_inputs_are_the_same_from_the_fetched_articles_alone():
         mine, theirs = local.decline_inputs(question, 0.0), whole.decline_inputs(question, 0.0)
         assert mine is not None and theirs is not None
         assert mine == pytest.approx(theirs), question
+
+
+def test_a_word_in_a_range_of_sentences_is_found_by_one_search_as_by_every_sentence(fitted):
+    """``any_between`` (the article inputs' one binary search) agrees with ``matches``."""
+    import numpy as np
+
+    index = fitted.corpus.index
+    size = fitted.table.sentences
+    for term in ("storm", "harbour", "goal", "silva", "zebra"):
+        for low in range(size):
+            for high in range(low, size + 1):
+                every = bool(index.matches(term, np.arange(low, high)).any())
+                assert index.any_between(term, low, high) is every, (term, low, high)
