@@ -49,6 +49,12 @@ class TermColumns:
         at = np.minimum(np.searchsorted(rows, wanted), rows.size - 1)
         return rows[at] == wanted
 
+    def any_between(self, term: str, low: int, high: int) -> bool:
+        """Whether any document numbered ``low`` to ``high - 1`` has ``term``: one binary search."""
+        rows = self.postings(term)
+        at = int(np.searchsorted(rows, low))
+        return at < rows.size and int(rows[at]) < high
+
     def as_ids(self, docs: Sequence[int] | np.ndarray) -> np.ndarray:
         """``docs`` in the postings' own integer type.
 
