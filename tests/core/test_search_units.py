@@ -233,3 +233,63 @@ def test_a_bulk_action_is_encoded_once_with_its_id_outside_the_source() -> None:
     assert json.loads(sent["_source"]) == {"kind": "s", "tokens": "a b", "n": 3}
     gone, sentence = writer._encoded({"_id": "a:k", "_op_type": "delete"})
     assert not sentence and "_source" not in gone and gone["_op_type"] == "delete"
+
+
+class _Reads:
+    """``ClusterReads.msearch`` answering the statistics search from ``frequencies``."""
+
+    def __init__(self, frequencies: dict[str, tuple[int, int]], version: int) -> None:
+        self.frequencies, self.version, self.asked = frequencies, version, []
+
+    def msearch(self, searches):
+        ids = searches[0][1]["query"]["ids"]["values"]
+        self.asked.append(ids)
+        return {"responses": [self.answer(ids)]}
+
+    def answer(self, ids):
+        hits = [_meta_hit(self.version)]
+        for term, (sdf, pdf) in self.frequencies.items():
+            if docs.term_id(term) in ids:
+                hits.append({"_id": docs.term_id(term), "_source": {"sdf": sdf, "pdf": pdf}})
+        return {"_shards": {"failed": 0}, "hits": {"hits": hits}}
+
+
+def _meta_hit(version: int) -> dict:
+    stats = totals.CorpusStats(3, 10, 5, 40, 20, 1.0, 0.5)
+    data = {"layout": docs.LAYOUT, "stats": stats.to_json()}
+    return {
+        "_id": docs.META_ID,
+        "_index": "idx--gen-1",
+        "_version": version,
+        "_source": {"data": data},
+    }
+
+
+def test_term_frequencies_are_kept_until_meta_changes(seed_engine: Engine) -> None:
+    from bot.core.search.ingest import Meta
+    from bot.core.search.searcher import ClusterEngine, _statistics_search
+
+    options = ClusterOptions(hosts=("http://127.0.0.1:9",), index="idx")
+    stats = totals.CorpusStats(3, 10, 5, 40, 20, 1.0, 0.5)
+    meta = Meta("idx--gen-1", docs.LAYOUT, {}, {}, stats, ())
+    engine = ClusterEngine(None, options, seed_engine.options, seed_engine.tokenizer, meta)
+    reads = _Reads({"court": (4, 2), "judge": (1, 1)}, version=1)
+    engine.reads = reads
+
+    def ask(terms: list[str]):
+        known = {t: engine._frequencies[t] for t in terms if t in engine._frequencies}
+        unknown = [t for t in terms if t not in known]
+        response = reads.answer(_statistics_search(unknown)["query"]["ids"]["values"])
+        return engine._statistics(response, terms, engine._generation, known), unknown
+
+    first, asked = ask(["court", "judge"])
+    assert asked == ["court", "judge"] and first.sentences == {"court": 4, "judge": 1}
+    second, asked = ask(["court", "judge"])
+    assert asked == [] and second.sentences == first.sentences and not reads.asked
+    # An update: new frequencies, meta rewritten (a new version): read again, not the kept.
+    reads.frequencies, reads.version = {"court": (6, 3), "judge": (1, 1)}, 2
+    third, asked = ask(["court", "judge"])
+    assert asked == [] and len(reads.asked) == 1  # the one extra request
+    assert third.sentences == {"court": 6, "judge": 1} and third.paragraphs["court"] == 3
+    fourth, asked = ask(["court", "unheard"])
+    assert asked == ["unheard"] and fourth.sentences == {"court": 6, "unheard": 0}

@@ -2,8 +2,10 @@
 
 Per question, at most three requests, however many candidates there are:
 
-1. One ``msearch``: the meta document and one document per question term, by id (the
-   corpus's totals and each term's sentence and paragraph frequencies); the best
+1. One ``msearch``: the meta document and the documents of the question's terms not
+   read by an earlier question, by id (the corpus's totals and each term's sentence and
+   paragraph frequencies; those read are kept while meta's index and version stay the
+   same, and every update rewrites meta before and after it changes a term); the best
    sentences by Lucene's BM25 over the project's own terms (for "what did X say?",
    sentences quoting X first, as ``bool`` clauses); for fact questions the best
    paragraphs too, which the embedded ranking weighs heavily. The searches run
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -65,6 +68,7 @@ from bot.core.search.update import scan_kind
 
 log = logging.getLogger(__name__)
 
+FREQUENCY_CACHE = 200_000  # terms whose corpus frequencies are kept, at most
 UNAVAILABLE = "The article index cannot be reached just now ({reason}); please try again shortly."
 
 
@@ -98,6 +102,12 @@ class ClusterEngine:
         self.splitter = SentenceSplitter.untrained()
         self._empty = Engine(CorpusTable.join([]), engine, tokenizer, SentenceSplitter.untrained())
         self.reads = ClusterReads(client, options)
+        # Terms' corpus frequencies, as read under one version of the meta document: an
+        # update rewrites meta (before and after it changes any term), so they stay right
+        # until meta's (index, version) changes, and then are read afresh.
+        self._frequencies: dict[str, tuple[int, int]] = {}
+        self._generation: tuple[str, int] | None = None
+        self._frequency_lock = threading.Lock()
 
     @property
     def requests(self) -> int:
@@ -245,13 +255,15 @@ class ClusterEngine:
     ) -> tuple[QuestionStats, list[str]]:
         """The corpus statistics, and the keys of the articles worth fetching, best first.
 
-        One ``msearch``: the meta and term documents by id, then the candidate searches.
+        One ``msearch``: the meta document and the term documents not kept from earlier
+        questions, by id, then the candidate searches.
         """
         size = self.options.candidates
-        ids = [docs.META_ID, *(docs.term_id(term) for term in wanted)]
-        searches: list[tuple[str, dict[str, Any]]] = [
-            ("statistics", {"size": len(ids), "query": {"ids": {"values": ids}}})
-        ]
+        with self._frequency_lock:
+            kept, generation = self._frequencies, self._generation
+            known = {term: kept[term] for term in wanted if term in kept}
+        unknown = [term for term in wanted if term not in known]
+        searches: list[tuple[str, dict[str, Any]]] = [("statistics", _statistics_search(unknown))]
         fact = not speaker
         if speaker:
             searches.append(("speaker", candidates.speaker_search(terms, speaker, size)))
@@ -267,7 +279,7 @@ class ClusterEngine:
             [({} if name == "statistics" else dfs, search) for name, search in searches]
         )
         responses = dict(zip((name for name, _ in searches), found["responses"], strict=True))
-        stats = self._statistics(responses.pop("statistics"), wanted)
+        stats = self._statistics(responses.pop("statistics"), wanted, generation, known)
         results: dict[str, list[candidates.Hit]] = {}
         for name, response in responses.items():
             if "error" in response:
@@ -310,8 +322,19 @@ class ClusterEngine:
             sentences += sizes[key]
         return chosen
 
-    def _statistics(self, response: Mapping[str, Any], terms: Sequence[str]) -> QuestionStats:
-        """The corpus totals and ``terms``' frequencies from the statistics search."""
+    def _statistics(
+        self,
+        response: Mapping[str, Any],
+        terms: Sequence[str],
+        generation: tuple[str, int] | None,
+        known: Mapping[str, tuple[int, int]],
+    ) -> QuestionStats:
+        """The corpus totals and ``terms``' frequencies from the statistics search.
+
+        ``known``: frequencies kept from earlier questions under meta's ``generation``
+        (index, version), not asked for again; if meta has changed since, they are read
+        afresh (one more request, once per update).
+        """
         if "error" in response:
             error = response["error"]
             kind = error.get("type") if isinstance(error, dict) else None
@@ -341,13 +364,35 @@ class ClusterEngine:
             self.refresh()  # first contact, or a rebuild swapped the alias: read it all
         if self.meta is not None:
             self.meta = dataclasses.replace(self.meta, index=meta_doc["_index"], stats=stats)
-        sentences: dict[str, int] = {}
-        paragraphs: dict[str, int] = {}
+        now = (str(meta_doc["_index"]), int(meta_doc.get("_version", -1)))
+        if now != generation and known and any(term in known for term in terms):
+            # Meta changed since the kept frequencies were read: read them all again.
+            again = self.reads.msearch([({}, _statistics_search(terms))])["responses"][0]
+            return self._statistics(again, terms, now, {})
+        fetched: dict[str, tuple[int, int]] = {}
         for term in terms:
+            if term in known:
+                continue
             hit = by_id.get(docs.term_id(term))
-            sentences[term] = int(hit["_source"]["sdf"]) if hit else 0
-            paragraphs[term] = int(hit["_source"]["pdf"]) if hit else 0
+            source = hit["_source"] if hit else {}
+            fetched[term] = (int(source.get("sdf", 0)), int(source.get("pdf", 0)))
+        with self._frequency_lock:
+            if self._generation != now:
+                self._frequencies.clear()
+                self._generation = now
+            if len(self._frequencies) + len(fetched) > FREQUENCY_CACHE:
+                self._frequencies.clear()  # a bound on memory; refilled as questions come
+            self._frequencies.update(fetched)
+        both = {**known, **fetched}
+        sentences = {term: both[term][0] for term in terms}
+        paragraphs = {term: both[term][1] for term in terms}
         return QuestionStats(meta_doc["_index"], stats, sentences, paragraphs)
+
+
+def _statistics_search(terms: Sequence[str]) -> dict[str, Any]:
+    """The meta document (with its version) and the term documents of ``terms``, by id."""
+    ids = [docs.META_ID, *(docs.term_id(term) for term in terms)]
+    return {"size": len(ids), "version": True, "query": {"ids": {"values": ids}}}
 
 
 def _source_of(source: Mapping[str, Any]) -> Source:
