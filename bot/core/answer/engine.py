@@ -40,6 +40,7 @@ from bot.core.ingest.prepare import (
     Progress,
     prepare_files,
     prepare_table,
+    train_splitter,
     workers_for,
 )
 from bot.core.ingest.sentences import SentenceSplitter
@@ -144,8 +145,8 @@ class Engine:
         """Index already-read articles; Punkt is trained on them first."""
         started = time.perf_counter()
         tokenizer = Tokenizer(aliases=load_aliases(options.ingest.aliases_file))
-        splitter = SentenceSplitter.train(a.text for a in raw)
         workers = workers_for(options.ingest.workers)
+        splitter = train_splitter((a.text for a in raw), len(raw), workers)
         prepared = prepare_table(raw, splitter, tokenizer, progress, workers)
         return cls._built(prepared, options, tokenizer, splitter, errors, started)
 
@@ -166,10 +167,10 @@ class Engine:
         tokenizer = Tokenizer(aliases=load_aliases(options.ingest.aliases_file))
         max_bytes = options.ingest.max_article_bytes
         readable = (read_quietly(folder, key, max_bytes) for key in ids)
-        splitter = SentenceSplitter.train(
-            item.text for item in readable if isinstance(item, RawArticle)
-        )
         workers = workers_for(options.ingest.workers)
+        splitter = train_splitter(
+            (item.text for item in readable if isinstance(item, RawArticle)), len(ids), workers
+        )
         prepared = prepare_files(folder, ids, max_bytes, splitter, tokenizer, progress, workers)
         return cls._built(prepared, options, tokenizer, splitter, prepared.unread, started)
 

@@ -185,12 +185,18 @@ class CorpusTable:
         )
 
     @staticmethod
-    def join(parts: Sequence[CorpusTable]) -> CorpusTable:
-        """The parts' articles one after another, their strings and terms numbered as one."""
+    def join(parts: Sequence[CorpusTable], *, consume: bool = False) -> CorpusTable:
+        """The parts' articles one after another, their strings and terms numbered as one.
+
+        Each column is allocated once at its full length and filled part by part.
+        ``consume``: ``parts`` is a list this call may empty, part by part, as each is
+        copied, so a part's arrays are freed as soon as they are in the joined table:
+        a build's worker tables (the whole corpus, texts included) and the table made
+        of them are then never all held at once.
+        """
         strings: dict[str, int] = {}
         vocabulary: dict[str, int] = {}
-        columns: dict[str, list[np.ndarray]] = {name: [] for name in _JOINED}
-        counts: dict[str, list[np.ndarray]] = {name: [] for name in _OFFSETS}
+        maps = []  # per part: its string and term numbers in the joined table
         for part in parts:
             string_map = np.array(
                 [strings.setdefault(s, len(strings)) for s in part.strings.tolist()] + [-1],
@@ -199,34 +205,48 @@ class CorpusTable:
             term_map = np.array(
                 [vocabulary.setdefault(t, len(vocabulary)) for t in part.vocabulary], dtype=np.int32
             )
+            maps.append((string_map, term_map))
+        joined = {
+            name: np.empty(sum(part.columns[name].size for part in parts), dtype=dtype)
+            for name, dtype in _DTYPES.items()
+        }
+        for name in _OFFSETS:
+            joined[name] = np.zeros(
+                1 + sum(part.columns[name].size - 1 for part in parts), np.int64
+            )
+        text_offsets = np.zeros(1 + sum(len(part.texts) for part in parts), dtype=np.int64)
+        text_data = np.empty(sum(part.texts.data.size for part in parts), dtype=np.uint8)
+        sources = tuple(source for part in parts for source in part.sources)
+        digests = tuple(digest for part in parts for digest in part.digests)
+        filled = dict.fromkeys(_JOINED, 0)  # values copied so far, per column
+        rows = dict.fromkeys(_OFFSETS, 0)  # rows whose offsets are in, per offsets column
+        texts = text_bytes = 0
+        if consume and not isinstance(parts, list):
+            raise TypeError("consume=True needs the parts as a list to empty")
+        work = parts if consume and isinstance(parts, list) else list(parts)
+        work.reverse()  # taken from the end: first part first
+        for string_map, term_map in maps:
+            part = work.pop()
             for name in _JOINED:
                 values = part.columns[name]
+                out = joined[name][filled[name] : filled[name] + values.size]
+                filled[name] += values.size
                 if name in _STRING_NUMBERS:
-                    values = string_map[values]
+                    np.take(string_map, values, out=out)
                 elif name in _FLAT:
-                    values = term_map[values]
-                columns[name].append(values)
+                    np.take(term_map, values, out=out)
+                else:
+                    out[...] = values
             for name in _OFFSETS:
-                counts[name].append(np.diff(part.columns[name]))
-        joined = {
-            name: np.concatenate(values) if values else np.zeros(0, dtype=_DTYPES[name])
-            for name, values in columns.items()
-        }
-        joined.update(
-            {name: _offsets(np.concatenate([[], *values])) for name, values in counts.items()}
-        )
-        text_ends = np.cumsum([part.texts.data.size for part in parts], dtype=np.int64)
-        text_offsets = [np.zeros(1, dtype=np.int64)] + [
-            part.texts.offsets[1:] + start
-            for part, start in zip(parts, np.concatenate([[0], text_ends])[:-1], strict=True)
-        ]
+                rows[name] = _append_offsets(joined[name], rows[name], part.columns[name])
+            texts = _append_offsets(text_offsets, texts, part.texts.offsets)
+            text_data[text_bytes : text_bytes + part.texts.data.size] = part.texts.data
+            text_bytes += part.texts.data.size
+            del part  # with ``consume``, the last reference: its arrays go now
         return CorpusTable(
-            tuple(source for part in parts for source in part.sources),
-            tuple(digest for part in parts for digest in part.digests),
-            Packed(
-                np.concatenate([np.zeros(0, np.uint8), *(part.texts.data for part in parts)]),
-                np.concatenate(text_offsets),
-            ),
+            sources,
+            digests,
+            Packed(text_data, text_offsets),
             Packed.of(strings),
             tuple(vocabulary),
             joined,
@@ -373,6 +393,13 @@ def _offsets(counts: Iterable[int] | np.ndarray) -> np.ndarray:
     out = np.zeros(counts.size + 1, dtype=np.int64)
     np.cumsum(counts, out=out[1:])
     return out
+
+
+def _append_offsets(joined: np.ndarray, rows: int, offsets: np.ndarray) -> int:
+    """Put a part's offsets after the ``rows`` already in ``joined``; the rows then in."""
+    added = offsets.size - 1
+    np.add(offsets[1:], joined[rows], out=joined[rows + 1 : rows + 1 + added])
+    return rows + added
 
 
 def _ranges(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
