@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bot.core.answer.engine import Engine
-from bot.core.index.table import CorpusTable, Packed
+from bot.core.index.table import CorpusTable, Packed, TableJoin
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.document import prepare_article
 from bot.core.ingest.prepare import prepare_table, train_splitter
@@ -208,18 +208,15 @@ def test_articles_prepared_by_worker_processes_make_the_same_table(other_thread)
     assert seen[-1] == (240, 240, serial.sentences) and len(seen) == 3
 
 
-def test_a_join_that_consumes_its_parts_empties_the_list_and_makes_the_same_table(prepare):
+def test_tables_joined_as_they_come_are_the_table_of_all_their_articles(prepare):
     names = list(ARTICLES)
-    parts = [prepare(name) for name in names] + [prepare()]  # an empty part too
-    expected = CorpusTable.join(tuple(parts))
-    given = list(parts)
-    joined = CorpusTable.join(given, consume=True)
-    assert given == []
-    assert_same_table(joined, expected)
-    assert_same_table(joined, prepare(*names))
-    joined.check()
-    with pytest.raises(TypeError):
-        CorpusTable.join(tuple(parts), consume=True)
+    joined = TableJoin()
+    for part in [prepare(name) for name in names[:2]] + [prepare()] + [prepare(*names[2:])]:
+        joined.add(part)  # an empty part too
+    table = joined.table()
+    table.check()
+    assert_same_table(table, prepare(*names))
+    assert_same_table(CorpusTable.join(prepare(name) for name in names), prepare(*names))
 
 
 @pytest.mark.parametrize("other_thread", [False, True], ids=["forked", "spawned"])

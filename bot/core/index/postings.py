@@ -87,7 +87,7 @@ class Columns:
     data: np.ndarray  # each posting's term frequency (int32)
 
 
-_CHUNK = 1 << 20  # tokens per vectorised step: a chunk's temporaries are a few MB
+_CHUNK = 1 << 18  # tokens per vectorised step: a chunk's temporaries are a few MB
 
 
 def columns_of(
@@ -143,26 +143,52 @@ def columns_of(
         rows[free[ordered] + rank] = doc[order]
         free[ordered[run_starts]] += run_lengths
     del free
-    # A posting starts wherever the document changes, and at every column's start.
-    new = np.ones(total, dtype=bool)
-    np.not_equal(rows[1:], rows[:-1], out=new[1:])
-    inner = column_start[1:-1]
-    new[inner[inner < total]] = True
-    postings = int(np.count_nonzero(new))
-    starts = np.empty(postings + 1, dtype=index)
-    done = 0
+    indptr, data, postings = _runs_to_postings(rows, column_start.astype(index))
+    rows.resize(postings, refcheck=False)  # the postings' documents, moved to its front
+    data.resize(postings, refcheck=False)
+    return Columns(indptr, rows, data)
+
+
+def _runs_to_postings(
+    rows: np.ndarray, column_start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each run of one document in one column is a posting, its length the tf.
+
+    The runs' documents are moved to the front of ``rows`` itself (a run starts at or
+    after the slot it moves to, and chunks go in order). Returns the column pointer,
+    the tfs (in a buffer as long as ``rows``) and how many postings there are.
+    """
+    total, n_terms = rows.size, column_start.size - 1
+    indptr = np.empty(n_terms + 1, dtype=rows.dtype)
+    data = np.empty(total, dtype=np.int32)
+    done, previous, carry = 0, -1, 0  # postings so far; the last row seen; its run's start
     for first in range(0, total, _CHUNK):
-        found = np.flatnonzero(new[first : first + _CHUNK])
-        found += first
-        starts[done : done + found.size] = found
-        done += found.size
-    starts[postings] = total
-    del new
-    indices = rows[starts[:-1]]
-    del rows
-    indptr = np.searchsorted(starts[:-1], column_start.astype(index)).astype(index)
-    data = np.diff(starts).astype(np.int32, copy=False)
-    return Columns(indptr, indices, data)
+        last = min(first + _CHUNK, total)
+        chunk = rows[first:last]
+        starts = np.empty(chunk.size, dtype=bool)  # a posting starts here
+        starts[0] = chunk[0] != previous
+        np.not_equal(chunk[1:], chunk[:-1], out=starts[1:])
+        low, high = np.searchsorted(column_start, [first, last])
+        starts[column_start[low:high] - first] = True
+        # A column's postings begin after those that started before it.
+        before = np.cumsum(starts, dtype=rows.dtype)
+        indptr[low:high] = done
+        inside = column_start[low:high] > first
+        indptr[low:high][inside] += before[column_start[low:high][inside] - first - 1]
+        found = np.flatnonzero(starts)
+        previous = int(chunk[-1])
+        if found.size:
+            found += first
+            if done:
+                data[done - 1] = found[0] - carry
+            data[done : done + found.size - 1] = np.diff(found)
+            rows[done : done + found.size] = rows[found]
+            done += found.size
+            carry = int(found[-1])
+    if done:
+        data[done - 1] = total - carry
+    indptr[np.searchsorted(column_start, total) :] = done  # columns past the last token
+    return indptr, data, done
 
 
 def first_occurrences(ids: np.ndarray, n_terms: int) -> np.ndarray:
@@ -198,31 +224,46 @@ def classify(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weight class of each posting from its (tf, dl); returns classes and the class table.
 
-    ``docs``: each posting's document, whose length in ``lengths`` is its dl (looked up a
-    chunk at a time, not as one int64 array the size of the postings). The work is a
-    few passes over int32 keys and a lookup table, not a sort: 11M postings take a
-    fraction of a second.
+    ``docs``: each posting's document, whose length in ``lengths`` is its dl. A class
+    is a (tf, dl) key's rank among the keys that occur: the keys are made a chunk at a
+    time, twice (which occur; each posting's class), never as one array the size of
+    the postings, and the work is a few passes and a lookup table, not a sort: 11M
+    postings take a fraction of a second.
     """
     stride = 1
     for first in range(0, docs.size, _CHUNK):
         stride = max(stride, int(lengths[docs[first : first + _CHUNK]].max()) + 1)
     top = int(tf.max(initial=0))
-    keys = np.empty(tf.size, dtype=np.int64 if (top + 1) * stride >= 1 << 31 else np.int32)
-    dl = lengths.astype(keys.dtype, copy=False)
-    for first in range(0, tf.size, _CHUNK):
-        part = keys[first : first + _CHUNK]
-        part[...] = tf[first : first + _CHUNK]
+    key_type = np.int64 if (top + 1) * stride >= 1 << 31 else np.int32
+    dl = lengths.astype(key_type)
+
+    def keys(first: int) -> np.ndarray:
+        part = tf[first : first + _CHUNK].astype(key_type)
         part *= stride
         part += dl[docs[first : first + _CHUNK]]
-    del dl
-    distinct = _distinct(keys)
+        return part
+
+    if not tf.size or (top + 1) * stride > _DENSE_KEYS:  # rare: keys too large for a table
+        every = np.concatenate([keys(first) for first in range(0, tf.size, _CHUNK)] or [dl[:0]])
+        distinct = _distinct(every)
+        dtype = np.uint16 if distinct.size <= 1 << 16 else np.uint32
+        if distinct.size and distinct[-1] < _DENSE_KEYS:
+            lookup = np.zeros(int(distinct[-1]) + 1, dtype=dtype)
+            lookup[distinct] = np.arange(distinct.size, dtype=dtype)
+            classes = lookup[every]
+        else:
+            classes = np.searchsorted(distinct, every).astype(dtype)
+        return classes, distinct // stride, distinct % stride
+    present = np.zeros((top + 1) * stride, dtype=bool)  # every key is below this
+    for first in range(0, tf.size, _CHUNK):
+        present[keys(first)] = True
+    distinct = np.flatnonzero(present)
     dtype = np.uint16 if distinct.size <= 1 << 16 else np.uint32
-    if distinct.size and distinct[-1] < _DENSE_KEYS:
-        lookup = np.zeros(int(distinct[-1]) + 1, dtype=dtype)
-        lookup[distinct] = np.arange(distinct.size, dtype=dtype)
-        classes = lookup[keys]
-    else:
-        classes = np.searchsorted(distinct, keys).astype(dtype)
+    lookup = np.zeros(int(distinct[-1]) + 1, dtype=dtype)
+    lookup[distinct] = np.arange(distinct.size, dtype=dtype)
+    classes = np.empty(tf.size, dtype=dtype)
+    for first in range(0, tf.size, _CHUNK):
+        classes[first : first + _CHUNK] = lookup[keys(first)]
     return classes, distinct // stride, distinct % stride
 
 

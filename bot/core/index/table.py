@@ -185,72 +185,12 @@ class CorpusTable:
         )
 
     @staticmethod
-    def join(parts: Sequence[CorpusTable], *, consume: bool = False) -> CorpusTable:
-        """The parts' articles one after another, their strings and terms numbered as one.
-
-        Each column is allocated once at its full length and filled part by part.
-        ``consume``: ``parts`` is a list this call may empty, part by part, as each is
-        copied, so a part's arrays are freed as soon as they are in the joined table:
-        a build's worker tables (the whole corpus, texts included) and the table made
-        of them are then never all held at once.
-        """
-        strings: dict[str, int] = {}
-        vocabulary: dict[str, int] = {}
-        maps = []  # per part: its string and term numbers in the joined table
+    def join(parts: Iterable[CorpusTable]) -> CorpusTable:
+        """The parts' articles one after another, their strings and terms numbered as one."""
+        joined = TableJoin()
         for part in parts:
-            string_map = np.array(
-                [strings.setdefault(s, len(strings)) for s in part.strings.tolist()] + [-1],
-                dtype=np.int32,
-            )  # the extra last entry maps -1 ("none") to itself
-            term_map = np.array(
-                [vocabulary.setdefault(t, len(vocabulary)) for t in part.vocabulary], dtype=np.int32
-            )
-            maps.append((string_map, term_map))
-        joined = {
-            name: np.empty(sum(part.columns[name].size for part in parts), dtype=dtype)
-            for name, dtype in _DTYPES.items()
-        }
-        for name in _OFFSETS:
-            joined[name] = np.zeros(
-                1 + sum(part.columns[name].size - 1 for part in parts), np.int64
-            )
-        text_offsets = np.zeros(1 + sum(len(part.texts) for part in parts), dtype=np.int64)
-        text_data = np.empty(sum(part.texts.data.size for part in parts), dtype=np.uint8)
-        sources = tuple(source for part in parts for source in part.sources)
-        digests = tuple(digest for part in parts for digest in part.digests)
-        filled = dict.fromkeys(_JOINED, 0)  # values copied so far, per column
-        rows = dict.fromkeys(_OFFSETS, 0)  # rows whose offsets are in, per offsets column
-        texts = text_bytes = 0
-        if consume and not isinstance(parts, list):
-            raise TypeError("consume=True needs the parts as a list to empty")
-        work = parts if consume and isinstance(parts, list) else list(parts)
-        work.reverse()  # taken from the end: first part first
-        for string_map, term_map in maps:
-            part = work.pop()
-            for name in _JOINED:
-                values = part.columns[name]
-                out = joined[name][filled[name] : filled[name] + values.size]
-                filled[name] += values.size
-                if name in _STRING_NUMBERS:
-                    np.take(string_map, values, out=out)
-                elif name in _FLAT:
-                    np.take(term_map, values, out=out)
-                else:
-                    out[...] = values
-            for name in _OFFSETS:
-                rows[name] = _append_offsets(joined[name], rows[name], part.columns[name])
-            texts = _append_offsets(text_offsets, texts, part.texts.offsets)
-            text_data[text_bytes : text_bytes + part.texts.data.size] = part.texts.data
-            text_bytes += part.texts.data.size
-            del part  # with ``consume``, the last reference: its arrays go now
-        return CorpusTable(
-            sources,
-            digests,
-            Packed(text_data, text_offsets),
-            Packed.of(strings),
-            tuple(vocabulary),
-            joined,
-        )
+            joined.add(part)
+        return joined.table()
 
     @staticmethod
     def merge(kept: CorpusTable, new: CorpusTable, removed: Iterable[str] = ()) -> CorpusTable:
@@ -388,18 +328,93 @@ class CorpusTable:
             raise ValueError("a sentence has more own terms than terms")
 
 
+class TableJoin:
+    """Tables joined one after another as they come: ``CorpusTable.join``, a part at a time.
+
+    Each part's values are appended to growing buffers and the part can go at once, so
+    a build holds its worker tables only until each is in (they came to about twice the
+    joined table's size at a million sentences, as many small Python objects and
+    arrays), never beside the whole joined table. The buffers are ``bytearray``s: they
+    grow by ``realloc`` (a large one is remapped, not copied), and the slack they keep
+    is never written, so it costs address space, not memory.
+    """
+
+    def __init__(self) -> None:
+        self._strings: dict[str, int] = {}
+        self._vocabulary: dict[str, int] = {}
+        self._columns = {name: bytearray() for name in _JOINED}
+        self._offsets = {name: bytearray(_raw(np.zeros(1, np.int64))) for name in _OFFSETS}
+        self._ends = dict.fromkeys(_OFFSETS, 0)  # the last offset of each, so far
+        self._text_data = bytearray()
+        self._text_offsets = bytearray(_raw(np.zeros(1, np.int64)))
+        self._sources: list[Source] = []
+        self._digests: list[str] = []
+
+    def add(self, part: CorpusTable) -> None:
+        """Append ``part``'s articles after those added before."""
+        strings, vocabulary = self._strings, self._vocabulary
+        string_map = np.array(
+            [strings.setdefault(s, len(strings)) for s in part.strings.tolist()] + [-1],
+            dtype=np.int32,
+        )  # the extra last entry maps -1 ("none") to itself
+        term_map = np.array(
+            [vocabulary.setdefault(t, len(vocabulary)) for t in part.vocabulary], dtype=np.int32
+        )
+        for name in _JOINED:
+            values = part.columns[name]
+            if name in _STRING_NUMBERS:
+                values = string_map[values]
+            elif name in _FLAT:
+                values = term_map[values]
+            self._columns[name] += _raw(values.astype(_DTYPES[name], copy=False))
+        for name in _OFFSETS:
+            self._ends[name] = _append_offsets(
+                self._offsets[name], self._ends[name], part.columns[name]
+            )
+        texts = part.texts
+        _append_offsets(self._text_offsets, len(self._text_data), texts.offsets)
+        self._text_data += _raw(texts.data)
+        self._sources.extend(part.sources)
+        self._digests.extend(part.digests)
+
+    def table(self) -> CorpusTable:
+        """The table of every part added, in order."""
+        columns = {
+            name: np.frombuffer(self._columns[name], dtype=dtype) for name, dtype in _DTYPES.items()
+        }
+        columns.update(
+            {name: np.frombuffer(self._offsets[name], dtype=np.int64) for name in _OFFSETS}
+        )
+        return CorpusTable(
+            tuple(self._sources),
+            tuple(self._digests),
+            Packed(
+                np.frombuffer(self._text_data, dtype=np.uint8),
+                np.frombuffer(self._text_offsets, dtype=np.int64),
+            ),
+            Packed.of(self._strings),
+            tuple(self._vocabulary),
+            columns,
+        )
+
+
+def _raw(values: np.ndarray) -> memoryview:
+    """An array's bytes, to append to a ``bytearray``."""
+    return memoryview(np.ascontiguousarray(values)).cast("B")
+
+
+def _append_offsets(buffer: bytearray, end: int, offsets: np.ndarray) -> int:
+    """Append a part's offsets (but its leading 0) after ``end``, the last one in; the new last."""
+    shifted = offsets[1:] + end
+    buffer += _raw(shifted.astype(np.int64, copy=False))
+    return int(shifted[-1]) if shifted.size else end
+
+
 def _offsets(counts: Iterable[int] | np.ndarray) -> np.ndarray:
     counts = np.asarray(counts if isinstance(counts, np.ndarray) else list(counts), np.int64)
     out = np.zeros(counts.size + 1, dtype=np.int64)
     np.cumsum(counts, out=out[1:])
     return out
-
-
-def _append_offsets(joined: np.ndarray, rows: int, offsets: np.ndarray) -> int:
-    """Put a part's offsets after the ``rows`` already in ``joined``; the rows then in."""
-    added = offsets.size - 1
-    np.add(offsets[1:], joined[rows], out=joined[rows + 1 : rows + 1 + added])
-    return rows + added
 
 
 def _ranges(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.core.index.table import CorpusTable
+from bot.core.index.table import CorpusTable, TableJoin
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.document import prepare_article
 from bot.core.ingest.files import read_quietly, tell
@@ -204,13 +204,13 @@ def _prepare_batches(
 ) -> Prepared:
     """The batches' tables joined in order, made here (one worker) or by ``workers`` processes."""
     done = sentences = 0
-    tables: list[CorpusTable] = []
+    joined = TableJoin()  # each batch's table joins at once and goes: never all held
     failed: list[LoadError] = []
     unread: list[LoadError] = []
 
     def finished(batch: Prepared) -> None:
         nonlocal done, sentences
-        tables.append(batch.table)
+        joined.add(batch.table)
         failed.extend(batch.failed)
         unread.extend(batch.unread)
         done += batch.table.articles + len(batch.failed) + len(batch.unread)
@@ -221,7 +221,7 @@ def _prepare_batches(
     if workers < 2:
         for batch in batches:
             finished(_prepare_batch(batch, splitter, tokenizer))
-        return Prepared(CorpusTable.join(tables, consume=True), tuple(failed), tuple(unread))
+        return Prepared(joined.table(), tuple(failed), tuple(unread))
     log.info("preparing articles", extra={"articles": total, "workers": workers})
     import multiprocessing  # only a large batch needs them; a start that loads does not
     from concurrent.futures import ProcessPoolExecutor
@@ -240,7 +240,8 @@ def _prepare_batches(
     ) as pool:
         for prepared in pool.map(_prepare_in_worker, batches):
             finished(prepared)
-    return Prepared(CorpusTable.join(tables, consume=True), tuple(failed), tuple(unread))
+            del prepared  # joined: its table goes now
+    return Prepared(joined.table(), tuple(failed), tuple(unread))
 
 
 def _start_method() -> str:
