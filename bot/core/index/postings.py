@@ -133,7 +133,7 @@ def columns_of(
         chunk = columns(first, last)
         if not chunk.size:
             continue
-        order = np.argsort(chunk, kind="stable")
+        order = _stable_order(chunk, n_terms)
         ordered = chunk[order]
         runs = np.flatnonzero(np.diff(ordered)) + 1
         run_starts = np.concatenate([[0], runs])
@@ -147,6 +147,21 @@ def columns_of(
     rows.resize(postings, refcheck=False)  # the postings' documents, moved to its front
     data.resize(postings, refcheck=False)
     return Columns(indptr, rows, data)
+
+
+def _stable_order(columns: np.ndarray, n_terms: int) -> np.ndarray:
+    """``np.argsort(columns, kind="stable")``, as a radix sort of 16-bit digits.
+
+    numpy sorts 16-bit integers stably by radix (linear time) and wider ones by
+    timsort; two radix passes take half the time of one timsort of the column numbers.
+    """
+    if n_terms > 1 << 32:
+        return np.argsort(columns, kind="stable")
+    order = np.argsort((columns & 0xFFFF).astype(np.uint16), kind="stable")
+    if n_terms > 1 << 16:
+        high = (columns[order] >> 16).astype(np.uint16)
+        order = order[np.argsort(high, kind="stable")]
+    return order
 
 
 def _runs_to_postings(
