@@ -8,15 +8,24 @@ questions; with ``--report`` the report half's figures and trade-off curve are
 printed and written to ``bench/results/decline_curve.md`` too, and never used for
 choosing (without it only the tune half's are, for working on the model).
 
-For each candidate floor the engine (``fitted_decline`` off, ``min_coverage`` at
-that floor) answers every question, and ``Engine.decline_inputs`` gives the exact
-inputs ``ask`` will feed the model. A scikit-learn logistic regression (balanced
-classes) learns "answerable" from them on the tune half; the threshold is the one
-keeping most tune-half right answers within three while declining at least
-``--declined`` of the tune half's out-of-corpus questions. Only the coefficients
-are written (``bot/core/data/decline_model.json``): the bot needs no scikit-learn.
+Only the tune half's questions are asked unless ``--report`` is given (then the report
+half is asked once, after everything is chosen). For each candidate floor the engine
+(``fitted_decline`` off, ``min_coverage`` at that floor) answers every question, and
+``Engine.decline_inputs`` gives the exact inputs ``ask`` will feed the model. A
+scikit-learn model learns "answerable" from them: by default 100 gradient-boosted
+regression trees of depth 2 (``--kind trees``; classes weighted to balance), or a
+logistic regression (``--kind logistic``). Every tune-half question gets a chance
+from a model fitted without its article (``--folds`` folds of whole articles); the
+threshold is the one keeping most of those cross-validated right answers within three
+while declining at least ``--declined`` of the tune half's out-of-corpus questions,
+and the model written is then fitted on the whole tune half. Only the trees' nodes (or
+the coefficients) are written (``bot/core/data/decline_model.json``), with the
+settings and cross-validated figures they were fitted with, after checking that the
+bot's own reading of the file gives scikit-learn's chances: the bot needs no
+scikit-learn.
 
-    .venv/bin/python tools/fit_decline.py [--squad PATH] [--declined 0.72] [--floors 0 0.25] [--cache PATH] [--write] [--report]
+    .venv/bin/python tools/fit_decline.py [--squad PATH] [--declined 0.72] [--kind trees|logistic]
+        [--trees 100] [--depth 2] [--folds 5] [--floors 0 0.25] [--cache PATH] [--write] [--report]
 """
 
 from __future__ import annotations
@@ -30,7 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import StandardScaler
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,11 +50,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import eval_common as ec  # noqa: E402
 import eval_squad  # noqa: E402
 
-from bot.core.answer.decline import FEATURES, MODEL_FILE  # noqa: E402
+from bot.core.answer.decline import FEATURES, MODEL_FILE, model_from_json  # noqa: E402
 from bot.core.answer.engine import Engine  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
-FLOORS = (0.0, 0.25)
+FLOORS = (0.0,)
 THRESHOLDS = tuple(float(t) for t in np.round(np.arange(0.05, 0.96, 0.01), 2))
 
 
@@ -57,9 +68,25 @@ class Half:
     right3: np.ndarray
     inputs: np.ndarray  # questions x FEATURES; NaN rows: not a question the model weighs
     modelled: np.ndarray  # reached the model (answered at this floor, a fact question)
+    articles: np.ndarray  # each question's SQuAD article number: cross-validation folds
 
 
-def measure(engine: Engine, inside: list, outside: list, floor: float) -> Half:
+def article_numbers(path: Path, half: str) -> np.ndarray:
+    """Each question's article number, in ``eval_squad.load``'s order (in-corpus first)."""
+    articles = json.loads(path.read_text(encoding="utf-8"))["data"]
+    inside: list[int] = []
+    outside: list[int] = []
+    for number, article in enumerate(articles):
+        if eval_squad.half_of(number) != half:
+            continue
+        count = sum(len(p["qas"]) for p in article["paragraphs"])
+        (outside if number % 2 else inside).extend([number] * count)
+    return np.array(inside + outside)
+
+
+def measure(
+    engine: Engine, inside: list, outside: list, floor: float, articles: np.ndarray
+) -> Half:
     """Ask every question at ``floor`` and collect outcomes and model inputs."""
     golds = [[ec.normalise(g) for g in gold] for _, gold in inside]
     questions = [q for q, _ in inside] + outside
@@ -81,29 +108,22 @@ def measure(engine: Engine, inside: list, outside: list, floor: float) -> Half:
         np.array(right3),
         x,
         ~np.isnan(x).any(axis=1),
+        articles,
     )
 
 
-def save_halves(path: Path, tune: Half, held: Half) -> None:
-    """Both halves' measurements, so a refit need not ask every question again."""
-    arrays = {
-        f"{name}_{field}": getattr(half, field)
-        for name, half in (("tune", tune), ("held", held))
-        for field in Half.__dataclass_fields__
-    }
-    np.savez_compressed(path, **arrays)
+def save_half(path: Path, half: Half) -> None:
+    """The tune half's measurements, so a refit need not ask every question again."""
+    np.savez_compressed(path, **{f: getattr(half, f) for f in Half.__dataclass_fields__})
 
 
-def load_halves(path: Path) -> tuple[Half, Half]:
-    """What ``save_halves`` kept; the features must be this code's (same count)."""
+def load_half(path: Path) -> Half:
+    """What ``save_half`` kept; the features must be this code's (same count)."""
     data = np.load(path)
-    halves = tuple(
-        Half(**{field: data[f"{name}_{field}"] for field in Half.__dataclass_fields__})
-        for name in ("tune", "held")
-    )
-    if halves[0].inputs.shape[1] != len(FEATURES):
+    half = Half(**{field: data[field] for field in Half.__dataclass_fields__})
+    if half.inputs.shape[1] != len(FEATURES):
         raise SystemExit(f"{path} holds other features: delete it and measure again")
-    return halves
+    return half
 
 
 def outcome(half: Half, chance: np.ndarray, threshold: float) -> tuple[float, float, float]:
@@ -117,28 +137,108 @@ def outcome(half: Half, chance: np.ndarray, threshold: float) -> tuple[float, fl
     )
 
 
-def chances(model: tuple[StandardScaler, LogisticRegression], half: Half) -> np.ndarray:
+@dataclass
+class Fitted:
+    """A fitted model of either kind: P(answerable) for input rows, and its data file form."""
+
+    kind: str
+    scaler: StandardScaler | None
+    model: LogisticRegression | GradientBoostingClassifier
+
+    def chance(self, x: np.ndarray) -> np.ndarray:
+        if self.scaler is not None:
+            x = self.scaler.transform(x)
+        return self.model.predict_proba(x)[:, 1]
+
+    def as_json(self, threshold: float, floor: float) -> dict[str, object]:
+        """The data file's content: what ``bot/core/answer/decline.py`` reads."""
+        about = (
+            f"Fact-question decline model ({self.kind}); fitted by tools/fit_decline.py on the "
+            "tune half of SQuAD v1.1 dev (eval_squad.half_of), threshold chosen on its "
+            "article-fold cross-validated chances. Inputs: bot/core/answer/decline.py FEATURES."
+        )
+        data: dict[str, object] = {"about": about, "kind": self.kind, "features": list(FEATURES)}
+        if self.kind == "logistic":
+            assert self.scaler is not None
+            data |= {
+                "mean": [round(float(v), 6) for v in self.scaler.mean_],
+                "scale": [round(float(v), 6) for v in self.scaler.scale_],
+                "weights": [round(float(v), 6) for v in self.model.coef_[0]],
+                "intercept": round(float(self.model.intercept_[0]), 6),
+            }
+        else:
+            data |= {"base": _trees_base(self.model), "rate": self.model.learning_rate}
+            data["trees"] = [_tree_json(t[0].tree_) for t in self.model.estimators_]
+            data["params"] = {
+                k: self.model.get_params()[k]
+                for k in ("n_estimators", "max_depth", "learning_rate", "subsample", "random_state")
+            }
+        return data | {"threshold": threshold, "floor": floor}
+
+
+def _trees_base(model: GradientBoostingClassifier) -> float:
+    """The log-odds every question starts from (the prior), before the trees' sum."""
+    row = np.zeros((1, model.n_features_in_))
+    trees = sum(t[0].predict(row.astype(np.float32))[0] for t in model.estimators_)
+    return float(model.decision_function(row)[0] - model.learning_rate * trees)
+
+
+def _tree_json(tree: object) -> dict[str, list]:
+    """One scikit-learn regression tree as the node arrays ``decline._tree`` reads."""
+    leaf = tree.children_left < 0
+    return {
+        "feature": [-1 if f else int(v) for f, v in zip(leaf, tree.feature, strict=True)],
+        "cut": [0.0 if f else float(v) for f, v in zip(leaf, tree.threshold, strict=True)],
+        "left": [int(v) for v in tree.children_left],
+        "right": [int(v) for v in tree.children_right],
+        "value": [
+            round(float(v), 6) if f else 0.0 for f, v in zip(leaf, tree.value[:, 0, 0], strict=True)
+        ],
+    }
+
+
+def chances(model: Fitted, half: Half) -> np.ndarray:
     """The model's P(answerable) per question (0 where it was declined before the model)."""
-    scaler, fitted = model
     out = np.zeros(len(half.answerable))
     rows = half.modelled
-    out[rows] = fitted.predict_proba(scaler.transform(half.inputs[rows]))[:, 1]
+    out[rows] = model.chance(half.inputs[rows])
     return out
 
 
-def fit(half: Half, strength: float = 0.01) -> tuple[StandardScaler, LogisticRegression]:
-    """Logistic regression of answerable on the standardised inputs of modelled questions.
+def fit(
+    half: Half, kind: str, strength: float, trees: int, depth: int, rows: np.ndarray | None = None
+) -> Fitted:
+    """A model of ``kind`` fitted to "answerable" on the modelled questions (of ``rows``).
 
-    ``strength`` is scikit-learn's C (smaller regularises more). 0.01 was chosen by
-    five-fold cross-validation on the tune half (folds of whole articles): at 72% of
-    out-of-corpus questions declined it kept hit@3 at 88.4% against 87.8% at C=1, whose
-    weights chased correlated inputs (the coverages of sentence, paragraph and article).
+    Logistic: standardised inputs, balanced classes, ``strength`` is scikit-learn's C
+    (0.01 was chosen by five-fold cross-validation over whole articles of the tune half;
+    at C=1 the weights chased correlated inputs). Trees: ``trees`` gradient-boosted
+    regression trees of depth ``depth`` or less, learning rate 0.1, each on 80% of the
+    questions, the classes weighted to balance.
     """
-    rows = half.modelled
-    scaler = StandardScaler().fit(half.inputs[rows])
-    model = LogisticRegression(C=strength, class_weight="balanced", max_iter=1000)
-    model.fit(scaler.transform(half.inputs[rows]), half.answerable[rows])
-    return scaler, model
+    use = half.modelled if rows is None else half.modelled & rows
+    x, y = half.inputs[use], half.answerable[use]
+    if kind == "logistic":
+        scaler = StandardScaler().fit(x)
+        model = LogisticRegression(C=strength, class_weight="balanced", max_iter=1000)
+        return Fitted(kind, scaler, model.fit(scaler.transform(x), y))
+    weight = np.where(y, 0.5 / y.mean(), 0.5 / (1 - y.mean()))
+    boosted = GradientBoostingClassifier(
+        n_estimators=trees, max_depth=depth, learning_rate=0.1, subsample=0.8, random_state=0
+    )
+    return Fitted(kind, None, boosted.fit(x, y, sample_weight=weight))
+
+
+def cross_validated(half: Half, folds: int, **how: object) -> np.ndarray:
+    """Each question's chance from a model fitted without its article (folds of articles)."""
+    out = np.zeros(len(half.answerable))
+    for _, held in GroupKFold(n_splits=folds).split(half.inputs, groups=half.articles):
+        rows = np.zeros(len(out), dtype=bool)
+        rows[held] = True
+        model = fit(half, rows=~rows, **how)
+        use = rows & half.modelled
+        out[use] = model.chance(half.inputs[use])
+    return out
 
 
 def choose(half: Half, chance: np.ndarray, declined: float) -> tuple[float, float]:
@@ -154,24 +254,6 @@ def choose(half: Half, chance: np.ndarray, declined: float) -> tuple[float, floa
 def curve(half: Half, chance: np.ndarray) -> list[tuple[float, float, float, float]]:
     """(threshold, hit@1, hit@3, out-of-corpus declined) for every threshold."""
     return [(t, *outcome(half, chance, t)) for t in THRESHOLDS]
-
-
-def model_json(
-    model: tuple[StandardScaler, LogisticRegression], threshold: float, floor: float
-) -> dict[str, object]:
-    """The data file's content: what ``bot/core/answer/decline.py`` reads."""
-    scaler, fitted = model
-    return {
-        "about": "Fact-question decline model; fitted by tools/fit_decline.py on the tune half "
-        "of SQuAD v1.1 dev (eval_squad.half_of). Inputs: bot/core/answer/decline.py FEATURES.",
-        "features": list(FEATURES),
-        "mean": [round(float(v), 6) for v in scaler.mean_],
-        "scale": [round(float(v), 6) for v in scaler.scale_],
-        "weights": [round(float(v), 6) for v in fitted.coef_[0]],
-        "intercept": round(float(fitted.intercept_[0]), 6),
-        "threshold": threshold,
-        "floor": floor,
-    }
 
 
 def engine_for(corpus: Path, floor: float) -> Engine:
@@ -204,66 +286,100 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--squad", type=Path, default=ec.DATA_DIR / "squad" / "dev-v1.1.json")
     parser.add_argument("--declined", type=float, default=0.72, help="tune-half decline target")
+    parser.add_argument("--kind", choices=("logistic", "trees"), default="trees")
     parser.add_argument("--strength", type=float, default=0.01, help="C of the regression")
+    parser.add_argument("--trees", type=int, default=100, help="boosted trees (--kind trees)")
+    parser.add_argument("--depth", type=int, default=2, help="depth of each tree")
+    parser.add_argument("--folds", type=int, default=5, help="article folds of the tune half")
     parser.add_argument("--floors", type=float, nargs="+", default=list(FLOORS))
     parser.add_argument("--write", action="store_true", help="write the model data file")
     parser.add_argument(
-        "--report", action="store_true", help="also print the held-out half (once, at the end)"
+        "--report",
+        action="store_true",
+        help="also ask and print the held-out half (once, at the end)",
     )
     parser.add_argument(
-        "--cache", type=Path, help="keep the measured halves in this .npz (read it when there)"
+        "--cache", type=Path, help="keep the measured tune half in this .npz (read it when there)"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "decline_curve.md")
     args = parser.parse_args(argv)
     if ec.missing(args.squad):
         return 0
+    how = {"kind": args.kind, "strength": args.strength, "trees": args.trees, "depth": args.depth}
     bodies, tune_in, tune_out = eval_squad.load(args.squad, "tune")
-    _, report_in, report_out = eval_squad.load(args.squad, "report")
+    tune_articles = article_numbers(args.squad, "tune")
     results = []
     with tempfile.TemporaryDirectory(prefix="squad-fit-") as tmp:
         write_corpus(Path(tmp), bodies)
         for floor in args.floors:
             cache = args.cache and args.cache.with_suffix(f".{floor}.npz")
             if cache and cache.exists():
-                tune, held = load_halves(cache)
+                tune = load_half(cache)
             else:
                 engine = engine_for(Path(tmp), floor)
-                tune = measure(engine, tune_in, tune_out, floor)
-                held = measure(engine, report_in, report_out, floor)
+                tune = measure(engine, tune_in, tune_out, floor, tune_articles)
                 if cache:
-                    save_halves(cache, tune, held)
-            model = fit(tune, args.strength)
-            threshold, hit3 = choose(tune, chances(model, tune), args.declined)
-            print(f"floor {floor}: tune threshold {threshold:.2f} -> tune hit@3 {hit3:.1%}")
-            for name, half in (("tune", tune), ("report", held))[: 1 + args.report]:
-                alone = outcome(half, np.ones(len(half.answerable)), 0.0)
-                print(f"  without the model, {name} half: " + _figures(alone))
-            results.append((hit3, floor, threshold, model, tune, held))
-    hit3, floor, threshold, model, tune, held = max(results, key=lambda r: r[0])
-    tune_at = outcome(tune, chances(model, tune), threshold)
-    lines = [
-        "## Fitted decline on SQuAD v1.1 dev (tools/fit_decline.py)",
-        "",
-        f"Chosen on the tune half: floor {floor}, threshold {threshold:.2f}.",
-        "Tune half at it: " + _figures(tune_at),
-        "",
-        *report(curve(tune, chances(model, tune)), "Tune half: trade-off by threshold"),
-        "",
-    ]
-    if args.report:  # the held-out figures: read once, never used for choosing
-        held_at = outcome(held, chances(model, held), threshold)
-        lines[4:4] = ["Report half (held out) at it: " + _figures(held_at)]
-        lines += [
-            *report(curve(held, chances(model, held)), "Report half: trade-off by threshold"),
+                    save_half(cache, tune)
+            crossed = cross_validated(tune, args.folds, **how)
+            threshold, hit3 = choose(tune, crossed, args.declined)
+            print(f"floor {floor}: threshold {threshold:.2f} -> cross-validated hit@3 {hit3:.1%}")
+            alone = outcome(tune, np.ones(len(tune.answerable)), 0.0)
+            print("  without the model, tune half: " + _figures(alone))
+            results.append((hit3, floor, threshold, crossed, tune))
+        hit3, floor, threshold, crossed, tune = max(results, key=lambda r: r[0])
+        model = fit(tune, **how)
+        lines = [
+            f"## Fitted decline on SQuAD v1.1 dev (tools/fit_decline.py, {args.kind})",
+            "",
+            f"Chosen on the tune half's {args.folds}-fold article cross-validation: floor {floor},"
+            f" threshold {threshold:.2f}.",
+            "Tune half, cross-validated, at it: " + _figures(outcome(tune, crossed, threshold)),
+            "Tune half, model fitted on all of it: "
+            + _figures(outcome(tune, chances(model, tune), threshold)),
+            "",
+            *report(curve(tune, crossed), "Tune half (cross-validated): trade-off by threshold"),
             "",
         ]
+        if args.report:  # the held-out half: asked and read once, never used for choosing
+            _, report_in, report_out = eval_squad.load(args.squad, "report")
+            engine = engine_for(Path(tmp), floor)
+            held = measure(
+                engine, report_in, report_out, floor, article_numbers(args.squad, "report")
+            )
+            held_at = outcome(held, chances(model, held), threshold)
+            lines[5:5] = ["Report half (held out) at it: " + _figures(held_at)]
+            lines += [
+                *report(curve(held, chances(model, held)), "Report half: trade-off by threshold"),
+                "",
+            ]
     print("\n".join(lines))
     args.out.write_text("\n".join(lines), encoding="utf-8")
     if args.write:
+        data = model.as_json(threshold, floor)
+        h1, h3, out = outcome(tune, crossed, threshold)
+        data["tune_half_cross_validated"] = {
+            "folds": args.folds,
+            "declined_target": args.declined,
+            "hit1": round(h1, 4),
+            "hit3": round(h3, 4),
+            "out_of_corpus_declined": round(out, 4),
+        }
+        check(data, model, tune)
         path = ROOT / "bot" / "core" / "data" / MODEL_FILE
-        path.write_text(json.dumps(model_json(model, threshold, floor), indent=1) + "\n")
+        path.write_text(json.dumps(data, separators=(",", ":")) + "\n")
         print(f"wrote {path}")
     return 0
+
+
+def check(data: dict, model: Fitted, half: Half) -> None:
+    """The bot's own reading of the data file must give scikit-learn's chances."""
+    bot = model_from_json(data)
+    rows = half.inputs[half.modelled]
+    ours = np.array([bot.probability(tuple(float(v) for v in row)) for row in rows])
+    gap = float(np.abs(ours - model.chance(rows)).max())
+    print(f"data file against scikit-learn: largest difference in chance {gap:.2g}")
+    if gap > 1e-3:
+        raise SystemExit("the data file does not reproduce the fitted model")
 
 
 if __name__ == "__main__":

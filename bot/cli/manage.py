@@ -25,7 +25,7 @@ from bot.cli.options import EXIT_FAILED, corpus_folder, progress_bar
 from bot.core.errors import UserError
 from bot.core.index import saved as index
 from bot.core.ingest.files import article_files, is_article_file, links_outside, require_folder
-from bot.core.ingest.prepare import Progress
+from bot.core.ingest.options import Progress
 from bot.settings import Settings
 
 if TYPE_CHECKING:  # the OpenSearch client is imported only on that backend (0.5 s)

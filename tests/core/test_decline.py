@@ -5,7 +5,13 @@ from importlib import resources
 
 import pytest
 
-from bot.core.answer.decline import FEATURES, MODEL_FILE, bundled_model, model_from_json
+from bot.core.answer.decline import (
+    FEATURES,
+    MODEL_FILE,
+    TreesModel,
+    bundled_model,
+    model_from_json,
+)
 from bot.core.answer.engine import Engine
 from bot.core.ingest.raw import RawArticle
 from bot.core.models import Source
@@ -29,8 +35,44 @@ def shipped() -> dict:
 
 def test_the_shipped_model_names_the_features_the_code_makes():
     model = bundled_model()
-    assert len(model.weights) == len(FEATURES)
+    assert isinstance(model, TreesModel)
+    assert model.trees
+    used = {node[0] for tree in model.trees for node in tree}
+    assert used - {-1} <= set(range(len(FEATURES)))
     assert 0 < model.threshold < 1
+
+
+def small_trees(**change) -> dict:
+    """A two-tree model over the code's features: split on input 0, then a stump on input 2."""
+    trees = [
+        {"feature": [0, -1, -1], "cut": [0.5, 0, 0], "left": [1, -1, -1],
+         "right": [2, -1, -1], "value": [0, -1.0, 2.0]},
+        {"feature": [2, -1, -1], "cut": [0.3, 0, 0], "left": [1, -1, -1],
+         "right": [2, -1, -1], "value": [0, 0.5, -0.5]},
+    ]  # fmt: skip
+    data = {"kind": "trees", "features": list(FEATURES), "base": 0.25, "rate": 0.5}
+    return data | {"trees": trees, "threshold": 0.5, "floor": 0.0} | change
+
+
+@pytest.mark.parametrize(
+    ("first", "third", "log_odds"),
+    [(0.2, 0.1, 0.25 + 0.5 * (-1.0 + 0.5)), (0.5, 0.3, 0.25 + 0.5 * (-1.0 + 0.5)),
+     (0.9, 0.1, 0.25 + 0.5 * (2.0 + 0.5)), (0.9, 0.8, 0.25 + 0.5 * (2.0 - 0.5))],
+)  # fmt: skip
+def test_boosted_trees_add_their_leaves_on_the_log_odds_scale(first, third, log_odds):
+    import math
+
+    model = model_from_json(small_trees())
+    inputs = [0.0] * len(FEATURES)
+    inputs[0], inputs[2] = first, third
+    assert model.probability(inputs) == pytest.approx(1 / (1 + math.exp(-log_odds)))
+
+
+def test_a_tree_that_points_outside_itself_is_refused():
+    bad = small_trees()
+    bad["trees"][0]["right"] = [7, -1, -1]
+    with pytest.raises(ValueError, match="outside the tree"):
+        model_from_json(bad)
 
 
 def test_a_model_for_other_features_is_refused_with_what_to_do():
@@ -104,3 +146,16 @@ def test_the_model_inputs_are_the_same_from_the_fetched_articles_alone():
         mine, theirs = local.decline_inputs(question, 0.0), whole.decline_inputs(question, 0.0)
         assert mine is not None and theirs is not None
         assert mine == pytest.approx(theirs), question
+
+
+def test_a_word_in_a_range_of_sentences_is_found_by_one_search_as_by_every_sentence(fitted):
+    """``any_between`` (the article inputs' one binary search) agrees with ``matches``."""
+    import numpy as np
+
+    index = fitted.corpus.index
+    size = fitted.table.sentences
+    for term in ("storm", "harbour", "goal", "silva", "zebra"):
+        for low in range(size):
+            for high in range(low, size + 1):
+                every = bool(index.matches(term, np.arange(low, high)).any())
+                assert index.any_between(term, low, high) is every, (term, low, high)

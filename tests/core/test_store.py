@@ -261,6 +261,44 @@ def test_damaged_bundle_is_none_with_one_warning(tmp_path, caplog, damage):
     assert "unreadable" in one_warning(caplog)
 
 
+def test_load_using_hands_back_what_use_made_once_checked(tmp_path):
+    save(tmp_path, make_bundle(50))
+    made, bundle = store.load_using(
+        tmp_path, FINGERPRINT, "index", lambda b: b.arrays["live"].sum()
+    )
+    assert made == 100 and bundle.meta["size"] == 150
+
+
+def test_load_using_drops_what_use_made_of_a_damaged_bundle(tmp_path, caplog):
+    path = save(tmp_path, make_bundle(50))
+    corrupt_middle(path)
+    seen = []
+    assert store.load_using(tmp_path, FINGERPRINT, "index", seen.append) is None
+    assert seen  # ``use`` ran beside the checks, and its result was dropped
+    assert "CRC mismatch" in one_warning(caplog)
+
+
+def test_load_using_refuses_a_damaged_bundle_before_raising_what_use_raised(tmp_path, caplog):
+    path = save(tmp_path, make_bundle(50))
+    corrupt_middle(path)
+
+    def use(bundle):
+        raise KeyError("tripped on the damage")
+
+    assert store.load_using(tmp_path, FINGERPRINT, "index", use) is None
+    assert "CRC mismatch" in one_warning(caplog)
+
+
+def test_load_using_raises_what_use_raised_on_a_sound_bundle(tmp_path):
+    save(tmp_path, make_bundle(50))
+
+    def use(bundle):
+        raise KeyError("no such array")
+
+    with pytest.raises(KeyError, match="no such array"):
+        store.load_using(tmp_path, FINGERPRINT, "index", use)
+
+
 def test_bundle_without_its_header_is_refused(tmp_path, caplog):
     bundle_path(tmp_path).write_bytes(b"NQBUNDLE" + bytes(12))
     assert load(tmp_path, FINGERPRINT) is None

@@ -3,24 +3,32 @@
 One hand-set coverage floor cannot tell "the corpus answers this" from "the corpus
 shares a few of its words": on SQuAD it declined only about half of the questions
 whose article is not in the corpus. Several weak signals of the best candidates
-say more together than coverage alone: how much of the question's word weight the
-corpus knows at all (an out-of-corpus question names things no article has), how
-much the best sentences cover and score against what they could, whether the best
+say more together than coverage alone: whether the question names something no
+article has, how much the best sentences cover and score against what they could, whether the best
 holds the kind of thing asked for (a number, a date, a name), and how much of the
 question the best sentence's paragraph and article hold: its rarest words, its names,
 its word pairs side by side (an out-of-corpus question tends to match one rare word in
-an article about something else). Every signal is computed from the project's own
+an article about something else), and the same for the articles of the best three: the
+most of the question's weight one holds, the rarest word each lacks, the question's names
+found in them, the rarest question word the best three sentences hold, and whether any of
+the three holds the kind of thing asked for. Every signal is computed from the project's own
 terms and the whole corpus's IDFs, so both backends decline the same questions. How far the best beats
 the next one and whether the best three share an article were measured too and left
 out: news repeats a story across articles (wire copies), Wikipedia does not, so those
-two learn SQuAD's corpus, not answerability (they declined answerable seed questions).
+two learn SQuAD's corpus, not answerability (they declined answerable seed questions);
+how far the best's ranking value beats the second's and the tenth's added nothing on
+the tune half's cross-validation either.
 
-The decision is a logistic regression over those signals, fitted once by
-``tools/fit_decline.py`` on one half of SQuAD v1.1 dev (split by article) and
-shipped as its coefficients in ``bot/core/data/decline_model.json``: no learning
-library at run time, only a dot product. The other half is kept for reporting.
-It applies to fact questions; whose-words questions keep their own declines (no
-such speaker, never quoted), which the speaker rules measure.
+The decision is a hundred gradient-boosted trees of depth two over those signals (the
+signals interact: a low coverage means little when the question names nothing, much
+when its rare names are missing from the best articles), fitted once by
+``tools/fit_decline.py`` on one half of SQuAD v1.1 dev (split by article), its answer
+threshold chosen on article-fold cross-validated chances there, and shipped as the
+trees' nodes in ``bot/core/data/decline_model.json``: no learning library at run time,
+a few hundred comparisons. A logistic regression (``kind: logistic``) reads from the
+same file. The other half is kept for reporting. It applies to fact questions;
+whose-words questions keep their own declines (no such speaker, never quoted), which
+the speaker rules measure.
 """
 
 from __future__ import annotations
@@ -46,26 +54,31 @@ from bot.core.index.tokenize import Tokenizer
 MODEL_FILE = "decline_model.json"
 # The order of the model's inputs; the data file names them, and loading checks they agree.
 FEATURES = (
-    "top_coverage",
     "best_coverage",
-    "top_bm25_share",
-    "known_weight",
+    "best_bm25_share",
     "unknown_name",
     "key_terms",
     "type_asked",
-    "type_offered",
     "top_own_share",
     "paragraph_share",
-    "article_share",
     "missing_rarest",
     "names_in_paragraph",
     "names_asked",
     "phrase_share",
+    "best_article_share",
+    "article_missing_rarest",
+    "offered_in_three",
+    "names_in_article",
+    "matched_rarest",
 )
 
 
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
 @dataclass(frozen=True, slots=True)
-class DeclineModel:
+class LogisticModel:
     """A fitted logistic model: standardised features, weights, and the cut it answers above."""
 
     mean: tuple[float, ...]
@@ -81,7 +94,42 @@ class DeclineModel:
             w * (x - m) / s
             for w, x, m, s in zip(self.weights, features, self.mean, self.scale, strict=True)
         )
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        return _sigmoid(z)
+
+
+# One regression tree as its nodes, the root first: (input, cut, left, right) where the
+# walk goes to node ``left`` when the input is at most the cut, else to ``right``; a leaf
+# is (-1, its value times the learning rate, 0, 0).
+Node = tuple[int, float, int, int]
+Tree = tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TreesModel:
+    """Gradient-boosted shallow trees: a sum of leaf values on the log-odds scale.
+
+    The signals interact (a low coverage means little when the question names nothing,
+    much when its rare names are missing from the article), which a weighted sum cannot
+    say; a hundred trees of depth two are a few hundred comparisons.
+    """
+
+    base: float  # the log-odds before any tree
+    trees: tuple[Tree, ...]
+    threshold: float
+    floor: float
+
+    def probability(self, features: Sequence[float]) -> float:
+        """The modelled chance that the corpus answers the question."""
+        z = self.base
+        for nodes in self.trees:
+            feature, cut, left, right = nodes[0]
+            while feature >= 0:
+                feature, cut, left, right = nodes[left if features[feature] <= cut else right]
+            z += cut
+        return _sigmoid(z)
+
+
+DeclineModel = LogisticModel | TreesModel
 
 
 @cache
@@ -98,12 +146,35 @@ def model_from_json(data: dict) -> DeclineModel:
             f"{MODEL_FILE}: features {data.get('features')!r} differ from the code's {FEATURES!r};"
             " run tools/fit_decline.py again"
         )
+    threshold, floor = float(data["threshold"]), float(data["floor"])
+    if data.get("kind", "logistic") == "trees":
+        rate = float(data["rate"])
+        trees = tuple(_tree(raw, rate) for raw in data["trees"])
+        return TreesModel(float(data["base"]), trees, threshold, floor)
     vectors = [tuple(float(v) for v in data[k]) for k in ("mean", "scale", "weights")]
     if any(len(v) != len(FEATURES) for v in vectors) or min(vectors[1]) <= 0:
         raise ValueError(f"{MODEL_FILE}: mean, scale and weights need one value per feature")
-    return DeclineModel(
-        *vectors, float(data["intercept"]), float(data["threshold"]), float(data["floor"])
-    )
+    return LogisticModel(*vectors, float(data["intercept"]), threshold, floor)
+
+
+def _tree(raw: dict, rate: float) -> Tree:
+    """One tree from its JSON node arrays, checked so that walking it always ends at a leaf."""
+    feature = [int(v) for v in raw["feature"]]
+    cut = [float(v) for v in raw["cut"]]
+    left, right = ([int(v) for v in raw[k]] for k in ("left", "right"))
+    value = [float(v) for v in raw["value"]]
+    nodes = len(feature)
+    if not nodes or any(len(v) != nodes for v in (cut, left, right, value)):
+        raise ValueError(f"{MODEL_FILE}: a tree needs one feature, cut, child and value per node")
+    tree: list[Node] = []
+    for node, used in enumerate(feature):
+        if used < 0:
+            tree.append((-1, rate * value[node], 0, 0))
+            continue
+        if used >= len(FEATURES) or not (node < left[node] < nodes and node < right[node] < nodes):
+            raise ValueError(f"{MODEL_FILE}: tree node {node} points outside the tree or inputs")
+        tree.append((used, cut[node], left[node], right[node]))
+    return tuple(tree)
 
 
 def features(
@@ -121,9 +192,13 @@ def features(
     whole corpus's statistics) compute the same values: nothing reads a count of the
     documents at hand or a score from Lucene.
 
-    ``known_weight`` is the share of the question's key-term weight the corpus has at
-    all, a term no article has weighing what the rarest possible term does.
-    ``top_bm25_share`` is the best sentence's BM25 score over what a sentence holding
+    Words of the question no article has are not an input: SQuAD's questions were
+    written from their paragraph and share its words, so there an unknown word says
+    "out of corpus", but a user paraphrases ("mutiny" for an article's "rebellion").
+    Measured on the tune half, boosted trees lost nothing without it.
+    No input reads the first of the three alone: "Who is X?" puts a sentence
+    describing X first whatever its score, and the reply quotes all three.
+    ``best_bm25_share`` is the best of the three's BM25 score over what a sentence holding
     every known key term once would score at most (the sum of their IDFs, times k1+1).
     The ``*_share`` inputs are IDF-weighted shares of the known key terms found in a
     sentence alone, its paragraph, and the best sentence's article: an out-of-corpus
@@ -139,14 +214,13 @@ def features(
     # By the whole corpus (``contains``, ``idf``), not the terms of the articles at hand.
     idfs = [(corpus.term.get(t, -1), index.idf(t)) for t in sorted(need.key) if index.contains(t)]
     known = sum(idf for _, idf in idfs)
-    missing = len(need.key) - len(idfs)
-    known_weight = known / (known + rarest * missing) if known + missing else 0.0
-    top = ranked[0]
-    raw = float(index.scores_of(need.terms, np.array([top.doc], dtype=np.int64))[0])
+    # The best of three, not the first: "Who is X?" puts a sentence describing X first
+    # whatever its score, and the reply quotes all three.
+    three = np.array([item.doc for item in ranked[:3]], dtype=np.int64)
+    raw = float(index.scores_of(need.terms, three).max())
     ceiling = known * (index.params.k1 + 1.0)
     kind = expected(parsed.text)
-    offered = kind is not None and offers(kind, parsed.text)(corpus.sentence_text(top.doc))
-    article = _article_terms(corpus, top.doc, [number for number, _ in idfs])
+    offers_kind = offers(kind, parsed.text) if kind is not None else None
     names = [
         terms
         for terms in (
@@ -154,33 +228,56 @@ def features(
         )
         if terms
     ]
+    name_numbers = [{corpus.term.get(t, -1) for t in terms} for terms in names]
+    wanted = sorted({number for number, _ in idfs} | set().union(*name_numbers))
+    # The articles of the best three: how much of the question each holds, at best.
+    articles: dict[int, frozenset[int]] = {}
+    for item in ranked[:3]:
+        number = int(corpus.article[item.doc])
+        if number not in articles:
+            articles[number] = _article_terms(corpus, item.doc, wanted)
+    best_article = max(_share(idfs, held) for held in articles.values())
+    article_lacking = min(
+        max((i for n, i in idfs if n not in held), default=0.0) for held in articles.values()
+    )
+    names_in_article = max(
+        sum(bool(numbers & held) for numbers in name_numbers) / len(names) if names else 1.0
+        for held in articles.values()
+    )
+    offered_three = offers_kind is not None and any(
+        offers_kind(corpus.sentence_text(item.doc)) for item in ranked[:3]
+    )
     # The reply quotes the best three: judged by the best of them, sentence by sentence.
     own_share = paragraph_share = phrase = named_share = 0.0
     lacking = rarest
+    matched = 0.0
     for item in ranked[:3]:
         paragraph = _paragraph_terms(corpus, item.doc)
-        own_share = max(own_share, _share(idfs, corpus.content_terms(item.doc)))
+        own = corpus.content_terms(item.doc)
+        own_share = max(own_share, _share(idfs, own))
+        matched = max(matched, max((i for n, i in idfs if n in own), default=0.0))
         paragraph_share = max(paragraph_share, _share(idfs, paragraph))
         lacking = min(lacking, max((i for n, i in idfs if n not in paragraph), default=0.0))
         named = sum(any(corpus.term.get(t, -1) in paragraph for t in terms) for terms in names)
         named_share = max(named_share, named / len(names) if names else 1.0)
         phrase = max(phrase, _phrase_share(need, tok, corpus, item.doc))
     return (
-        top.coverage,
         max(item.coverage for item in ranked[:3]),
         raw / ceiling if ceiling > 0 else 0.0,
-        known_weight,
         float(unknown_name),
         math.log(1 + len(need.key)),
         float(kind is not None),
-        float(offered),
         own_share,
         paragraph_share,
-        _share(idfs, article),
         lacking / rarest if rarest > 0 else 0.0,
         named_share,
         float(bool(names)),
         phrase,
+        best_article,
+        article_lacking / rarest if rarest > 0 else 0.0,
+        float(offered_three),
+        names_in_article,
+        matched / rarest if rarest > 0 else 0.0,
     )
 
 
@@ -239,10 +336,10 @@ def _article_terms(corpus: IndexedCorpus, doc: int, wanted: Sequence[int]) -> fr
     """Which of the ``wanted`` terms any sentence of ``doc``'s article has (heading included)."""
     bounds = corpus.table.columns["article_sentences"]
     number = int(corpus.article[doc])
-    docs = np.arange(int(bounds[number]), int(bounds[number + 1]), dtype=np.int64)
+    low, high = int(bounds[number]), int(bounds[number + 1])
     vocabulary = corpus.table.vocabulary
     return frozenset(
         term
         for term in wanted
-        if term >= 0 and bool(corpus.index.matches(vocabulary[term], docs).any())
+        if term >= 0 and corpus.index.any_between(vocabulary[term], low, high)
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from operator import attrgetter
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -33,19 +33,14 @@ from bot.core.errors import QuestionError, too_long
 from bot.core.index.bm25 import Parameters, SparseBM25
 from bot.core.index.table import CorpusTable
 from bot.core.index.tokenize import Tokenizer, load_aliases
-from bot.core.ingest.files import LoadError, RawArticle, load_folder, read_quietly
-from bot.core.ingest.prepare import (
-    IngestOptions,
-    Prepared,
-    Progress,
-    prepare_files,
-    prepare_table,
-    train_splitter,
-    workers_for,
-)
+from bot.core.ingest.options import IngestOptions, Progress
+from bot.core.ingest.raw import LoadError, RawArticle
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.lexicon import NAMING_VERBS
 from bot.core.models import Answer, Reply, Source
+
+if TYPE_CHECKING:
+    from bot.core.ingest.prepare import Prepared
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -131,6 +126,8 @@ class Engine:
         progress: Progress | None = None,
     ) -> Engine:
         """Load, clean, split and index every article under ``folder``."""
+        from bot.core.ingest.files import load_folder  # building only: ``ask`` never reads files
+
         raw, errors = load_folder(folder, max_bytes=options.ingest.max_article_bytes)
         return cls.from_articles(raw, options, errors, progress)
 
@@ -143,6 +140,8 @@ class Engine:
         progress: Progress | None = None,
     ) -> Engine:
         """Index already-read articles; Punkt is trained on them first."""
+        from bot.core.ingest.prepare import prepare_table, train_splitter, workers_for
+
         started = time.perf_counter()
         tokenizer = Tokenizer(aliases=load_aliases(options.ingest.aliases_file))
         workers = workers_for(options.ingest.workers)
@@ -163,6 +162,9 @@ class Engine:
         Punkt is trained on the first readable files (read here); the rest are read by
         the processes that prepare them, so this one never holds every text at once.
         """
+        from bot.core.ingest.files import read_quietly
+        from bot.core.ingest.prepare import prepare_files, train_splitter, workers_for
+
         started = time.perf_counter()
         tokenizer = Tokenizer(aliases=load_aliases(options.ingest.aliases_file))
         max_bytes = options.ingest.max_article_bytes
@@ -212,6 +214,8 @@ class Engine:
         term numbers (vectorised, about a second at a million sentences), so their
         scores are a fresh build's.
         """
+        from bot.core.ingest.prepare import prepare_table, workers_for
+
         workers = workers_for(self.options.ingest.workers)
         new = prepare_table(upserts, self.splitter, self.tokenizer, progress, workers)
         # An upsert that could not be prepared leaves the index, like a file that cannot be read.

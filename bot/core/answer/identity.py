@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.core.lexicon import TITLES
+from bot.core.lexicon import HONORIFICS, TITLES
 
 # An apposition after the name states the role within a few words ("Andrei Rudenko, Russian
 # Deputy Foreign Minister,"); a title farther on belongs to someone else.
@@ -54,10 +54,15 @@ def describes(sentence: str, names: frozenset[str]) -> bool:
 
 
 def _titled(words: Sequence[str], start: int) -> bool:
-    """A title in the capitalised run just before the name ("Deputy Foreign Minister")."""
+    """A title in the capitalised run just before the name ("Deputy Foreign Minister").
+
+    A courtesy title ("Mr", "Ms", "Dr": ``HONORIFICS``) says how a person is addressed, not
+    what they are: "Mr Prigozhin later reached a deal" does not answer "Who is Prigozhin?".
+    """
     j = start - 1
     while j >= 0 and words[j][:1].isupper():
-        if words[j].lower().rstrip(".") in TITLES:
+        title = words[j].lower().rstrip(".")
+        if title in TITLES and title not in HONORIFICS:
             return True
         j -= 1
     return False

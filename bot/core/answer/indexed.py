@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from bot.core.index.arrays import distinct, distinct_counts, member
+from bot.core.index.arrays import distinct, distinct_counts, member, stable_order
 from bot.core.index.bm25 import Parameters, SparseBM25
 from bot.core.index.table import CorpusTable
 
@@ -29,7 +29,7 @@ class SpeakerIndex:
             np.arange(table.sentences, dtype=np.int64), np.diff(c["sentence_attrs"])
         )
         rows = np.repeat(np.arange(attributions, dtype=np.int64), np.diff(c["attr_names"]))
-        order = np.argsort(c["names"], kind="stable")
+        order = stable_order(c["names"], max(len(table.vocabulary), 1))
         self._rows = rows[order]
         self._indptr = np.zeros(len(table.vocabulary) + 1, dtype=np.int64)
         np.cumsum(np.bincount(c["names"], minlength=len(table.vocabulary)), out=self._indptr[1:])

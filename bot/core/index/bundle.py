@@ -44,16 +44,17 @@ import struct
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import numpy as np
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FORMAT_VERSION = 2
 MAGIC = b"NQBUNDLE"
@@ -83,6 +84,10 @@ class Bundle:
 
 class _Unusable(Exception):
     """A bundle that reads fine but must not be used (other version or settings)."""
+
+
+class _Used(Exception):
+    """What ``load_using``'s ``use`` raised on a bundle that passed its checks (its cause)."""
 
 
 def bundle_path(directory: Path, name: str = "index") -> Path:
@@ -186,12 +191,32 @@ def load(directory: Path, fingerprint: Mapping[str, Any], name: str = "index") -
     other than plain numbers, another format version, or a fingerprint that
     differs from ``fingerprint``.
     """
+    loaded = load_using(directory, fingerprint, name, lambda bundle: bundle)
+    return None if loaded is None else loaded[1]
+
+
+def load_using(
+    directory: Path,
+    fingerprint: Mapping[str, Any],
+    name: str,
+    use: Callable[[Bundle], T],
+) -> tuple[T, Bundle] | None:
+    """``use(bundle)`` and the bundle ``load`` gives, or None when ``load`` gives None.
+
+    ``use`` runs while the arrays' CRCs are checked (on the other threads, which zlib
+    runs without the GIL), so what a caller makes of the arrays costs no time of its
+    own beside the check; its result is handed back only once every CRC is right, so a
+    damaged bundle is refused as by ``load``. An exception ``use`` raises on a bundle
+    that passed its checks is the caller's.
+    """
     path = bundle_path(directory, name)
     if not path.exists():
         log.info("no saved index at %s; building one", path)  # a first run: nothing wrong
         return None
     try:
-        bundle = _read(path, _canonical(fingerprint))
+        bundle, made = _read(path, _canonical(fingerprint), use)
+    except _Used as exc:
+        raise exc.__cause__ from None  # type: ignore[misc]
     except _Unusable as exc:
         log.warning("saved index %s is out of date (%s); rebuilding", path, exc)
     except Exception as exc:  # damage shows up as many types
@@ -201,7 +226,7 @@ def load(directory: Path, fingerprint: Mapping[str, Any], name: str = "index") -
         # Its access time records its last use (see ``last_used``), whatever the mount options.
         with suppress(OSError):  # a read-only folder: no record
             os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns))
-        return bundle
+        return made, bundle
     return None
 
 
@@ -253,7 +278,7 @@ def _header(handle: IO[bytes]) -> tuple[dict[str, Any], int]:
     return header, length
 
 
-def _read(path: Path, fingerprint: dict[str, Any]) -> Bundle:
+def _read(path: Path, fingerprint: dict[str, Any], use: Callable[[Bundle], T]) -> tuple[Bundle, T]:
     with path.open("rb") as handle:
         header, length = _header(handle)
         if header.get("format") != FORMAT_VERSION:
@@ -280,16 +305,28 @@ def _read(path: Path, fingerprint: dict[str, Any]) -> Bundle:
     raws = [
         data[offset : offset + dtype.itemsize * count] for _, dtype, _, offset, count, _ in specs
     ]
+    arrays = {
+        key: raw.view(dtype).reshape(shape)
+        for (key, dtype, shape, *_), raw in zip(specs, raws, strict=True)
+    }
+    bundle = Bundle(arrays, header.get("meta") or {}, saved)
     # Checking is most of a load (a third of a second for a million sentences on one
-    # core); zlib lets go of the GIL, so both cores take a share of the arrays.
+    # core); zlib lets go of the GIL, so both cores take a share of the arrays, largest
+    # first, while this thread runs ``use`` on them.
+    largest = sorted(range(len(raws)), key=lambda i: -raws[i].nbytes)
     with ThreadPoolExecutor(max_workers=_CHECKERS) as pool:
-        sums = list(pool.map(zlib.crc32, raws))
-    arrays = {}
-    for (key, dtype, shape, _, _, checksum), raw, found in zip(specs, raws, sums, strict=True):
+        checking = {i: pool.submit(zlib.crc32, raws[i]) for i in largest}
+        try:
+            made, failed = use(bundle), None
+        except Exception as exc:  # a damaged array may be what it tripped on: checks first
+            made, failed = None, exc
+        sums = [checking[i].result() for i in range(len(raws))]
+    for (key, *_, checksum), found in zip(specs, sums, strict=True):
         if found != checksum:
             raise ValueError(f"array {key!r} is damaged (CRC mismatch)")
-        arrays[key] = raw.view(dtype).reshape(shape)
-    return Bundle(arrays, header.get("meta") or {}, saved)
+    if failed is not None:
+        raise _Used from failed
+    return bundle, made  # type: ignore[return-value]
 
 
 _CHECKERS = 2  # threads checking CRCs at load: the machines this runs on have two cores

@@ -38,7 +38,7 @@ from bot.core.ingest.sentence_furniture import model_digest as furniture_digest
 from bot.core.ingest.sentences import TRAINING_CHARS, SentenceSplitter, curated_abbreviations
 
 if TYPE_CHECKING:
-    from bot.core.ingest.prepare import IngestOptions
+    from bot.core.ingest.options import IngestOptions
 
 LAYOUT_VERSION = 4
 _BM25 = {"sentences": "bm25s", "paragraphs": "bm25p"}  # saved index -> array prefix

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.core.index.arrays import distinct
+from bot.core.index.arrays import distinct, stable_order
 
 
 class TermColumns:
@@ -50,6 +50,12 @@ class TermColumns:
             return np.zeros(wanted.shape, dtype=bool)
         at = np.minimum(np.searchsorted(rows, wanted), rows.size - 1)
         return rows[at] == wanted
+
+    def any_between(self, term: str, low: int, high: int) -> bool:
+        """Whether any document numbered ``low`` to ``high - 1`` has ``term``: one binary search."""
+        rows = self.postings(term)
+        at = int(np.searchsorted(rows, low))
+        return at < rows.size and int(rows[at]) < high
 
     def as_ids(self, docs: Sequence[int] | np.ndarray) -> np.ndarray:
         """``docs`` in the postings' own integer type.
@@ -133,7 +139,7 @@ def columns_of(
         chunk = columns(first, last)
         if not chunk.size:
             continue
-        order = _stable_order(chunk, n_terms)
+        order = stable_order(chunk, n_terms)  # radix passes: half a timsort's time
         ordered = chunk[order]
         runs = np.flatnonzero(np.diff(ordered)) + 1
         run_starts = np.concatenate([[0], runs])
@@ -147,21 +153,6 @@ def columns_of(
     rows.resize(postings, refcheck=False)  # the postings' documents, moved to its front
     data.resize(postings, refcheck=False)
     return Columns(indptr, rows, data)
-
-
-def _stable_order(columns: np.ndarray, n_terms: int) -> np.ndarray:
-    """``np.argsort(columns, kind="stable")``, as a radix sort of 16-bit digits.
-
-    numpy sorts 16-bit integers stably by radix (linear time) and wider ones by
-    timsort; two radix passes take half the time of one timsort of the column numbers.
-    """
-    if n_terms > 1 << 32:
-        return np.argsort(columns, kind="stable")
-    order = np.argsort((columns & 0xFFFF).astype(np.uint16), kind="stable")
-    if n_terms > 1 << 16:
-        high = (columns[order] >> 16).astype(np.uint16)
-        order = order[np.argsort(high, kind="stable")]
-    return order
 
 
 def _runs_to_postings(

@@ -45,7 +45,6 @@ from bot.core.index.encoding import (
 )
 from bot.core.index.tokenize import Tokenizer, load_aliases
 from bot.core.ingest import stamp_lister
-from bot.core.ingest.document import digest_of
 from bot.core.ingest.files import (
     SCANNED_SUFFIXES,
     FileStamp,
@@ -149,14 +148,18 @@ def open_engine(
 
 
 def _load(folder: Path, options: CoreOptions, tokenizer: Tokenizer) -> tuple[Engine, Bundle] | None:
-    """The saved engine of ``folder`` and its bundle; None when there is none to use."""
-    bundle = store.load(
-        options.store.data_dir, fingerprint(tokenizer, options.engine), index_name(folder)
-    )
-    if bundle is None:
-        return None
+    """The saved engine of ``folder`` and its bundle; None when there is none to use.
+
+    The engine is made from the arrays while their CRCs are checked (``load_using``).
+    """
+    printed, name = fingerprint(tokenizer, options.engine), index_name(folder)
     try:
-        return from_bundle(bundle, options.engine, tokenizer), bundle
+        return store.load_using(
+            options.store.data_dir,
+            printed,
+            name,
+            lambda bundle: from_bundle(bundle, options.engine, tokenizer),
+        )
     except Exception as exc:  # a file that passed the bundle's checks but does not fit
         _damaged(folder, exc)
         return None
@@ -236,6 +239,8 @@ def apply_changes(
     been told already (not logged again). A new engine is made only when the articles or
     the unreadable files differ; otherwise ``engine`` itself comes back.
     """
+    from bot.core.ingest.document import digest_of  # applying only: an unchanged start has none
+
     known = engine.digests()
     errors = dict(errors)
     upserts: list[RawArticle] = []

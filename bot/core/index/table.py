@@ -21,7 +21,7 @@ kept rows of one and the tables of new articles, without touching their text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,12 +50,107 @@ _STRING_NUMBERS = ("sent_heading", "attr_speaker", "attr_cue", "attr_resolved")
 _SOURCE_FIELDS = ("id", "title", "publisher", "url", "published", "author")
 
 
+class SavedSources(Sequence[Source]):
+    """A loaded table's article metadata, made into ``Source`` objects when first read.
+
+    Making all of them (50,000 at a million sentences) was most of the time a load
+    spends on the table; a one-shot question reads the few its answers quote. Reading
+    them all (a listing, a change to the corpus) makes and keeps every one at once.
+    """
+
+    __slots__ = ("_all", "_fields", "_given", "_made")
+    _ONE_BY_ONE = 1_000  # single reads before the rest are made at once, as cheaper by then
+
+    def __init__(self, fields: Sequence[Packed], given: Sequence[np.ndarray]) -> None:
+        self._fields, self._given = fields, given
+        self._made: dict[int, Source] = {}
+        self._all: tuple[Source, ...] | None = None
+
+    def __len__(self) -> int:
+        return len(self._fields[0])
+
+    def __getitem__(self, number: Any) -> Any:
+        if self._all is not None or not isinstance(number, int):
+            return self.made()[number]
+        if number < 0:
+            number += len(self)
+        if not 0 <= number < len(self):
+            raise IndexError("article number out of range")
+        source = self._made.get(number)
+        if source is None:
+            if len(self._made) >= self._ONE_BY_ONE:
+                return self.made()[number]
+            source = self._made[number] = Source(
+                *(
+                    packed[number] if given[number] else None
+                    for packed, given in zip(self._fields, self._given, strict=True)
+                )
+            )
+        return source
+
+    def __iter__(self) -> Iterator[Source]:
+        return iter(self.made())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SavedSources | tuple):
+            return self.made() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def made(self) -> tuple[Source, ...]:
+        """Every article's ``Source``, in order."""
+        if self._all is None:
+            fields = []
+            for packed, given in zip(self._fields, self._given, strict=True):
+                values = packed.tolist()
+                fields.append(
+                    [v if g else None for v, g in zip(values, given.tolist(), strict=True)]
+                )
+            self._all = tuple(map(Source, *fields))
+            self._made = {}
+        return self._all
+
+
+class SavedDigests(Sequence[str]):
+    """A loaded table's article digests (32-byte rows) as hex, made when first read."""
+
+    __slots__ = ("_all", "_rows")
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self._rows = rows
+        self._all: tuple[str, ...] | None = None
+
+    def __len__(self) -> int:
+        return self._rows.shape[0]
+
+    def __getitem__(self, number: Any) -> Any:
+        return self.made()[number]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.made())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SavedDigests | tuple):
+            return self.made() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def made(self) -> tuple[str, ...]:
+        """Every article's digest, in order."""
+        if self._all is None:
+            hexed = self._rows.tobytes().hex()
+            self._all = tuple(hexed[64 * i : 64 * (i + 1)] for i in range(len(self)))
+        return self._all
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class CorpusTable:
     """Articles, sentences and attributions of a corpus, articles in id order."""
 
-    sources: tuple[Source, ...]
-    digests: tuple[str, ...]
+    sources: Sequence[Source]  # a tuple, or a loaded table's ``SavedSources``
+    digests: Sequence[str]
     texts: Packed
     strings: Packed
     vocabulary: tuple[str, ...]
@@ -263,20 +358,23 @@ class CorpusTable:
             return Packed(arrays[f"table_{name}_data"], arrays[f"table_{name}_offsets"])
 
         columns = {name: arrays[f"table_{name}"] for name in (*_JOINED, *_OFFSETS)}
-        fields = []
+        fields, flags = [], []
         for name in _SOURCE_FIELDS:
-            values = packed(f"source_{name}").tolist()
-            given = arrays[f"table_source_{name}_given"].tolist()
-            if len(given) != len(values):
+            values = packed(f"source_{name}")
+            given = arrays[f"table_source_{name}_given"]
+            _check_offsets(values.offsets, values.data.size, f"article {name}s")
+            if given.ndim != 1 or given.size != len(values) or given.dtype != np.bool_:
                 raise ValueError(f"article {name}s do not fit their presence flags")
-            fields.append([v if g else None for v, g in zip(values, given, strict=True)])
+            if fields and len(values) != len(fields[0]):
+                raise ValueError(f"article {name}s are not one per article")
+            fields.append(values)
+            flags.append(given)
         digests = arrays["table_digests"]
         if digests.ndim != 2 or digests.shape[1] != 32:
             raise ValueError("article digests are not 32-byte rows")
-        hexed = digests.tobytes().hex()
         table = cls(
-            tuple(map(Source, *fields)),
-            tuple(hexed[64 * i : 64 * (i + 1)] for i in range(digests.shape[0])),
+            SavedSources(fields, flags),
+            SavedDigests(digests),
             packed("texts"),
             packed("strings"),
             tuple(packed("vocabulary").tolist()),

@@ -17,8 +17,8 @@ import yaml
 
 from bot.core.errors import CorpusError
 from bot.core.ingest import stamp_lister, yamltext
-from bot.core.ingest.html import HTML_SUFFIXES, read_html
 from bot.core.ingest.raw import (
+    HTML_SUFFIXES,
     MAX_ARTICLE_BYTES,
     METADATA_FIELDS,
     ArticleFormatError,
@@ -75,6 +75,8 @@ def read_article(path: Path, source_id: str, max_bytes: int = MAX_ARTICLE_BYTES)
     if links_outside(path, root):
         raise ArticleFormatError("is a link to a file outside the corpus folder")
     if path.name.lower().endswith(HTML_SUFFIXES):
+        from bot.core.ingest.html import read_html  # pages only: a folder of text never needs it
+
         return read_html(path, source_id, max_bytes)
     try:
         raw = read_bounded(path, max_bytes).decode("utf-8")

@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HTML_SUFFIXES = (".html", ".htm", ".html.gz")  # the names this reader takes
 SIDECAR_SUFFIX = ".meta.yaml"
 # Sidecar keys a fetched page's sidecar also holds (where and when it was fetched, by
 # bot.core.fetch.pages): not metadata shown with a quote, and no cause for a warning.

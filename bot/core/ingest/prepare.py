@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from bot.core.index.table import CorpusTable, TableJoin
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.document import prepare_article
 from bot.core.ingest.files import read_quietly, tell
+from bot.core.ingest.options import Progress
 from bot.core.ingest.raw import LoadError, RawArticle
 from bot.core.ingest.sentences import SentenceSplitter, training_chunks
 from bot.core.processes import die_with_parent
@@ -47,18 +48,6 @@ log = logging.getLogger(__name__)
 # Below this many articles, starting workers (about a second each) costs more than it saves.
 PARALLEL_MIN_ARTICLES = 400
 _BATCH = 100
-
-# Called after each batch: (articles done, articles in all, sentences so far).
-Progress = Callable[[int, int, int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class IngestOptions:
-    """What reading and preparing articles reads from the settings."""
-
-    aliases_file: Path | None  # the tokenizer's aliases; None: the bundled ones
-    workers: int  # processes for a large batch; 0: one per usable core
-    max_article_bytes: int  # a larger file is refused before it is read
 
 
 @dataclass(frozen=True, slots=True)

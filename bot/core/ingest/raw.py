@@ -19,6 +19,9 @@ from bot.core.models import Source
 METADATA_FIELDS = ("title", "publisher", "url", "published", "author")
 # The default of the ``max_article_bytes`` setting (see there for the choice).
 MAX_ARTICLE_BYTES = 8 * 1024 * 1024
+# The names the HTML reader (``html.read_html``) takes; here, so listing a folder does not
+# import that reader.
+HTML_SUFFIXES = (".html", ".htm", ".html.gz")
 
 
 @dataclass(frozen=True, slots=True)

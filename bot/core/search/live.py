@@ -27,7 +27,8 @@ from bot.core.index.changes import ArticleChanges, article_changes, file_digest
 from bot.core.index.encoding import article_fingerprint
 from bot.core.index.tokenize import Tokenizer, load_aliases
 from bot.core.ingest.files import FileStamp, read_files, require_folder, scan_folder
-from bot.core.ingest.prepare import Progress, prepare_table, workers_for
+from bot.core.ingest.options import Progress
+from bot.core.ingest.prepare import prepare_table, workers_for
 from bot.core.ingest.raw import LoadError
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.options import CoreOptions

@@ -19,7 +19,7 @@ from bot.core.corpus.settling import SettlingFolder
 from bot.core.index.changes import CorpusChange
 from bot.core.index.tokenize import Tokenizer, load_aliases
 from bot.core.ingest.files import FileStamp, require_folder, scan_folder
-from bot.core.ingest.prepare import Progress
+from bot.core.ingest.options import Progress
 from bot.core.ingest.raw import LoadError
 from bot.core.options import CoreOptions
 from bot.core.search.client import ClusterError, make_client
