@@ -271,6 +271,37 @@ def test_an_index_from_term_ids_equals_one_from_token_lists(generated_docs):
     assert rebuilt.to_arrays()[1] == whole.to_arrays()[1]
 
 
+@pytest.mark.parametrize("chunk", [1 << 20, 7], ids=["one-chunk", "many-chunks"])
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("n_terms", [95, 70_000])  # past 2**16: both radix passes
+def test_columns_are_scipys_coo_to_csc_with_repeats_summed(monkeypatch, chunk, dtype, n_terms):
+    # The reference the counting sort replaced: the same arrays, of the same types, for
+    # documents with repeated terms, empty documents and terms no document has.
+    import scipy.sparse as sp
+
+    monkeypatch.setattr(postings, "_CHUNK", chunk)
+    rng = np.random.default_rng(7)
+    lengths = rng.integers(0, 12, 300)
+    lengths[rng.integers(0, 300, 60)] = 0
+    common = np.minimum(rng.zipf(1.4, int(lengths.sum())), 90) - 1
+    spread = rng.integers(0, n_terms, common.size)  # numbers whose high digits differ
+    ids = np.where(rng.random(common.size) < 0.5, common, spread).astype(dtype)
+    rows = np.repeat(np.arange(lengths.size, dtype=np.int32), lengths)
+    expected = sp.csc_array(
+        (np.ones(ids.size, dtype=np.int32), (rows, ids)), shape=(lengths.size, n_terms)
+    )
+    expected.sum_duplicates()
+    found = postings.columns_of(ids, lengths, n_terms)
+    for name in ("indptr", "indices", "data"):
+        mine, theirs = getattr(found, name), getattr(expected, name)
+        assert mine.dtype == theirs.dtype and mine.tolist() == theirs.tolist(), name
+
+
+def test_term_ids_outside_the_vocabulary_are_refused():
+    with pytest.raises(ValueError, match="term ids"):
+        postings.columns_of(np.array([0, 3]), np.array([2]), 3)
+
+
 def test_term_ids_that_do_not_add_up_are_refused():
     with pytest.raises(ValueError, match="lengths"):
         SparseBM25.from_ids(

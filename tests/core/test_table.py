@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from bot.core.answer.engine import Engine
-from bot.core.index.table import CorpusTable, Packed
+from bot.core.index.table import CorpusTable, Packed, TableJoin
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.document import prepare_article
-from bot.core.ingest.prepare import prepare_table
+from bot.core.ingest.prepare import prepare_table, train_splitter
 from bot.core.ingest.raw import RawArticle
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.models import Source
@@ -206,6 +206,50 @@ def test_articles_prepared_by_worker_processes_make_the_same_table(other_thread)
     assert prepared.failed == ()
     assert_same_table(prepared.table, serial)
     assert seen[-1] == (240, 240, serial.sentences) and len(seen) == 3
+
+
+def test_tables_joined_as_they_come_are_the_table_of_all_their_articles(prepare):
+    names = list(ARTICLES)
+    joined = TableJoin()
+    for part in [prepare(name) for name in names[:2]] + [prepare()] + [prepare(*names[2:])]:
+        joined.add(part)  # an empty part too
+    table = joined.table()
+    table.check()
+    assert_same_table(table, prepare(*names))
+    assert_same_table(CorpusTable.join(prepare(name) for name in names), prepare(*names))
+
+
+@pytest.mark.parametrize("other_thread", [False, True], ids=["forked", "spawned"])
+def test_punkt_trained_in_a_child_process_learns_what_training_here_learns(other_thread):
+    texts = [item.text for item in ARTICLES.values()] * 3
+    here = SentenceSplitter.train(texts)
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    if other_thread:
+        thread.start()
+    try:
+        apart = train_splitter(iter(texts), articles=len(texts), workers=2, parallel_min=1)
+    finally:
+        stop.set()
+    assert apart.saved_form() == here.saved_form()
+    assert apart.params.abbrev_types == here.params.abbrev_types
+    assert apart.params.ortho_context == here.params.ortho_context
+    for text in texts:
+        for paragraph in text.split("\n\n"):
+            assert apart.spans(paragraph) == here.spans(paragraph)
+
+
+def test_a_batch_prepared_here_trains_here(monkeypatch):
+    import multiprocessing
+
+    def no_process(*args, **kwargs):
+        raise AssertionError("no child process for a batch prepared here")
+
+    monkeypatch.setattr(multiprocessing, "get_context", no_process)
+    texts = [item.text for item in ARTICLES.values()]
+    for workers, articles in ((1, 5000), (2, 10)):
+        splitter = train_splitter(texts, articles=articles, workers=workers)
+        assert splitter.saved_form() == SentenceSplitter.train(texts).saved_form()
 
 
 def test_joining_no_tables_is_an_empty_table():

@@ -140,12 +140,12 @@ class Engine:
         progress: Progress | None = None,
     ) -> Engine:
         """Index already-read articles; Punkt is trained on them first."""
-        from bot.core.ingest.prepare import prepare_table, workers_for
+        from bot.core.ingest.prepare import prepare_table, train_splitter, workers_for
 
         started = time.perf_counter()
         tokenizer = Tokenizer(aliases=load_aliases(options.ingest.aliases_file))
-        splitter = SentenceSplitter.train(a.text for a in raw)
         workers = workers_for(options.ingest.workers)
+        splitter = train_splitter((a.text for a in raw), len(raw), workers)
         prepared = prepare_table(raw, splitter, tokenizer, progress, workers)
         return cls._built(prepared, options, tokenizer, splitter, errors, started)
 
@@ -163,16 +163,16 @@ class Engine:
         the processes that prepare them, so this one never holds every text at once.
         """
         from bot.core.ingest.files import read_quietly
-        from bot.core.ingest.prepare import prepare_files, workers_for
+        from bot.core.ingest.prepare import prepare_files, train_splitter, workers_for
 
         started = time.perf_counter()
         tokenizer = Tokenizer(aliases=load_aliases(options.ingest.aliases_file))
         max_bytes = options.ingest.max_article_bytes
         readable = (read_quietly(folder, key, max_bytes) for key in ids)
-        splitter = SentenceSplitter.train(
-            item.text for item in readable if isinstance(item, RawArticle)
-        )
         workers = workers_for(options.ingest.workers)
+        splitter = train_splitter(
+            (item.text for item in readable if isinstance(item, RawArticle)), len(ids), workers
+        )
         prepared = prepare_files(folder, ids, max_bytes, splitter, tokenizer, progress, workers)
         return cls._built(prepared, options, tokenizer, splitter, prepared.unread, started)
 

@@ -12,7 +12,7 @@ than one without the term; with the floor a sentence that matches always
 outscores one that does not. ``idf_floor=None`` drops it (plain BM25Okapi).
 
 Layout. The postings are one compressed sparse column matrix (term columns,
-sentence rows, ``scipy.sparse`` builds it). A posting's value is not a float
+sentence rows, built by ``postings.columns_of``). A posting's value is not a float
 but a *weight class*: the index of its (tf, dl) pair in a small table. The BM25
 tf part depends on nothing else (k1, b and avgdl are shared), so the table (a
 few hundred floats) holds every posting's weight, and a query term costs one
@@ -21,7 +21,7 @@ no Python loop over sentences. A posting costs 6 bytes (int32 row, uint16
 class) instead of a float64 weight's 12. The columns are what is saved, so a
 load is a read, not a conversion.
 
-Why scipy.sparse rather than bm25s (0.3.16). bm25s is fast for the same reason
+Why our own postings rather than bm25s (0.3.16). bm25s is fast for the same reason
 this is: it precomputes ``idf * tf-part`` per posting (float32) and sums column
 slices. As a dependency it does not fit: (1) its IDF variants (robertson
 clipped at 0, lucene, atire, ...) lack BM25Okapi's epsilon rule and our floor,
@@ -29,9 +29,11 @@ so matching the reference would mean rewriting its matrix behind its back;
 (2) float32 keeps about 7 digits, so a score of 20 is good to ~2e-6, not the
 1e-6 we check; (3) it is slower where we measured it (``bench/scale.py``: its
 numpy top-k runs ``argpartition`` over the dense, mostly zero score array,
-where numpy's introselect degrades). What we need from a library is
-sparse-matrix machinery (summing duplicates, COO to CSC), and scipy provides
-it: mature and packaged everywhere. The scoring itself is three numpy calls.
+where numpy's introselect degrades). What is needed besides is sparse-matrix
+building (column order, repeats summed); scipy.sparse's COO-to-CSC conversion did
+it until its corpus-sized temporaries made it the peak of a build's memory, and
+``postings.columns_of`` makes the same arrays by a counting sort in numpy. The
+scoring itself is three numpy calls.
 
 Updates. An index never changes once built. A corpus change builds a new one
 from term ids the caller kept (``from_ids``): no text is tokenized again, the
@@ -46,15 +48,19 @@ import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from bot.core.index.arrays import distinct, distinct_inverse, lookup
-from bot.core.index.postings import TermColumns, classify, columns_of, encode
-
-if TYPE_CHECKING:
-    import scipy.sparse as sp
+from bot.core.index.postings import (
+    Columns,
+    TermColumns,
+    classify,
+    columns_of,
+    encode,
+    first_occurrences,
+)
 
 IDF_FLOOR = 1e-3
 FORMAT = 2
@@ -120,25 +126,26 @@ class SparseBM25(TermColumns):
         numbers them, so both give the same index (and the same mean IDF, summed
         in the same order); terms no document uses are left out.
         """
-        ids = np.asarray(ids, dtype=np.int64)
+        ids = np.asarray(ids)
+        if ids.dtype.kind not in "iu":
+            ids = ids.astype(np.int64)
         lengths = np.asarray(lengths, dtype=np.int64)
         if int(lengths.sum()) != ids.size:
             raise ValueError("document lengths do not add up to the number of term ids")
-        first = np.full(len(terms), ids.size, dtype=np.int64)
-        np.minimum.at(first, ids, np.arange(ids.size))
+        first = first_occurrences(ids, len(terms))
         used = np.flatnonzero(first < ids.size)
         used = used[np.argsort(first[used], kind="stable")]
         renumber = np.zeros(len(terms), dtype=np.int32)
         renumber[used] = np.arange(used.size, dtype=np.int32)
         self = cls.__new__(cls)
-        columns = columns_of(renumber[ids], lengths, used.size)
+        columns = columns_of(ids, lengths, used.size, renumber=renumber)
         self._set(params, [terms[j] for j in used.tolist()], columns, lengths)
         return self
 
     def _set(
-        self, params: Parameters, terms: list[str], columns: sp.csc_array, lengths: np.ndarray
+        self, params: Parameters, terms: list[str], columns: Columns, lengths: np.ndarray
     ) -> None:
-        classes, class_tf, class_dl = classify(columns.data, lengths[columns.indices])
+        classes, class_tf, class_dl = classify(columns.data, lengths, columns.indices)
         self._init(
             params, terms, columns.indptr, columns.indices, classes, lengths, class_tf, class_dl
         )

@@ -280,52 +280,12 @@ class CorpusTable:
         )
 
     @staticmethod
-    def join(parts: Sequence[CorpusTable]) -> CorpusTable:
+    def join(parts: Iterable[CorpusTable]) -> CorpusTable:
         """The parts' articles one after another, their strings and terms numbered as one."""
-        strings: dict[str, int] = {}
-        vocabulary: dict[str, int] = {}
-        columns: dict[str, list[np.ndarray]] = {name: [] for name in _JOINED}
-        counts: dict[str, list[np.ndarray]] = {name: [] for name in _OFFSETS}
+        joined = TableJoin()
         for part in parts:
-            string_map = np.array(
-                [strings.setdefault(s, len(strings)) for s in part.strings.tolist()] + [-1],
-                dtype=np.int32,
-            )  # the extra last entry maps -1 ("none") to itself
-            term_map = np.array(
-                [vocabulary.setdefault(t, len(vocabulary)) for t in part.vocabulary], dtype=np.int32
-            )
-            for name in _JOINED:
-                values = part.columns[name]
-                if name in _STRING_NUMBERS:
-                    values = string_map[values]
-                elif name in _FLAT:
-                    values = term_map[values]
-                columns[name].append(values)
-            for name in _OFFSETS:
-                counts[name].append(np.diff(part.columns[name]))
-        joined = {
-            name: np.concatenate(values) if values else np.zeros(0, dtype=_DTYPES[name])
-            for name, values in columns.items()
-        }
-        joined.update(
-            {name: _offsets(np.concatenate([[], *values])) for name, values in counts.items()}
-        )
-        text_ends = np.cumsum([part.texts.data.size for part in parts], dtype=np.int64)
-        text_offsets = [np.zeros(1, dtype=np.int64)] + [
-            part.texts.offsets[1:] + start
-            for part, start in zip(parts, np.concatenate([[0], text_ends])[:-1], strict=True)
-        ]
-        return CorpusTable(
-            tuple(source for part in parts for source in part.sources),
-            tuple(digest for part in parts for digest in part.digests),
-            Packed(
-                np.concatenate([np.zeros(0, np.uint8), *(part.texts.data for part in parts)]),
-                np.concatenate(text_offsets),
-            ),
-            Packed.of(strings),
-            tuple(vocabulary),
-            joined,
-        )
+            joined.add(part)
+        return joined.table()
 
     @staticmethod
     def merge(kept: CorpusTable, new: CorpusTable, removed: Iterable[str] = ()) -> CorpusTable:
@@ -464,6 +424,88 @@ class CorpusTable:
             c["sent_own_len"] > np.diff(c["sentence_terms"])
         ):
             raise ValueError("a sentence has more own terms than terms")
+
+
+class TableJoin:
+    """Tables joined one after another as they come: ``CorpusTable.join``, a part at a time.
+
+    Each part's values are appended to growing buffers and the part can go at once, so
+    a build holds its worker tables only until each is in (they came to about twice the
+    joined table's size at a million sentences, as many small Python objects and
+    arrays), never beside the whole joined table. The buffers are ``bytearray``s: they
+    grow by ``realloc`` (a large one is remapped, not copied), and the slack they keep
+    is never written, so it costs address space, not memory.
+    """
+
+    def __init__(self) -> None:
+        self._strings: dict[str, int] = {}
+        self._vocabulary: dict[str, int] = {}
+        self._columns = {name: bytearray() for name in _JOINED}
+        self._offsets = {name: bytearray(_raw(np.zeros(1, np.int64))) for name in _OFFSETS}
+        self._ends = dict.fromkeys(_OFFSETS, 0)  # the last offset of each, so far
+        self._text_data = bytearray()
+        self._text_offsets = bytearray(_raw(np.zeros(1, np.int64)))
+        self._sources: list[Source] = []
+        self._digests: list[str] = []
+
+    def add(self, part: CorpusTable) -> None:
+        """Append ``part``'s articles after those added before."""
+        strings, vocabulary = self._strings, self._vocabulary
+        string_map = np.array(
+            [strings.setdefault(s, len(strings)) for s in part.strings.tolist()] + [-1],
+            dtype=np.int32,
+        )  # the extra last entry maps -1 ("none") to itself
+        term_map = np.array(
+            [vocabulary.setdefault(t, len(vocabulary)) for t in part.vocabulary], dtype=np.int32
+        )
+        for name in _JOINED:
+            values = part.columns[name]
+            if name in _STRING_NUMBERS:
+                values = string_map[values]
+            elif name in _FLAT:
+                values = term_map[values]
+            self._columns[name] += _raw(values.astype(_DTYPES[name], copy=False))
+        for name in _OFFSETS:
+            self._ends[name] = _append_offsets(
+                self._offsets[name], self._ends[name], part.columns[name]
+            )
+        texts = part.texts
+        _append_offsets(self._text_offsets, len(self._text_data), texts.offsets)
+        self._text_data += _raw(texts.data)
+        self._sources.extend(part.sources)
+        self._digests.extend(part.digests)
+
+    def table(self) -> CorpusTable:
+        """The table of every part added, in order."""
+        columns = {
+            name: np.frombuffer(self._columns[name], dtype=dtype) for name, dtype in _DTYPES.items()
+        }
+        columns.update(
+            {name: np.frombuffer(self._offsets[name], dtype=np.int64) for name in _OFFSETS}
+        )
+        return CorpusTable(
+            tuple(self._sources),
+            tuple(self._digests),
+            Packed(
+                np.frombuffer(self._text_data, dtype=np.uint8),
+                np.frombuffer(self._text_offsets, dtype=np.int64),
+            ),
+            Packed.of(self._strings),
+            tuple(self._vocabulary),
+            columns,
+        )
+
+
+def _raw(values: np.ndarray) -> memoryview:
+    """An array's bytes, to append to a ``bytearray``."""
+    return memoryview(np.ascontiguousarray(values)).cast("B")
+
+
+def _append_offsets(buffer: bytearray, end: int, offsets: np.ndarray) -> int:
+    """Append a part's offsets (but its leading 0) after ``end``, the last one in; the new last."""
+    shifted = offsets[1:] + end
+    buffer += _raw(shifted.astype(np.int64, copy=False))
+    return int(shifted[-1]) if shifted.size else end
 
 
 def _offsets(counts: Iterable[int] | np.ndarray) -> np.ndarray:

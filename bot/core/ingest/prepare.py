@@ -16,6 +16,12 @@ A build from a folder hands workers file names, not texts (``prepare_files``):
 each worker reads its own batch, so the article texts cross no pipe on the way
 in and the parent never holds them all (at a million sentences, about 200 MB
 less at its peak, and a second of reading off its serial path).
+
+Punkt is trained in a child process too when the articles go to workers
+(``train_splitter``): training on 2 MB of text leaves about 100 MB of small Python
+objects behind that the allocator keeps, and importing NLTK costs the process
+another 100 MB; the parent receives only the learnt parameters, in their saved
+form, and hands that form to the workers, so it never imports NLTK at all.
 """
 
 from __future__ import annotations
@@ -23,22 +29,19 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-from bot.core.index.table import CorpusTable
+from bot.core.index.table import CorpusTable, TableJoin
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.document import prepare_article
 from bot.core.ingest.files import read_quietly, tell
 from bot.core.ingest.options import Progress
 from bot.core.ingest.raw import LoadError, RawArticle
-from bot.core.ingest.sentences import SentenceSplitter
+from bot.core.ingest.sentences import SentenceSplitter, training_chunks
 from bot.core.processes import die_with_parent
-
-if TYPE_CHECKING:
-    from nltk.tokenize.punkt import PunktParameters
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,55 @@ def workers_for(setting: int) -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def train_splitter(
+    texts: Iterable[str],
+    articles: int,
+    workers: int = 1,
+    parallel_min: int = PARALLEL_MIN_ARTICLES,
+) -> SentenceSplitter:
+    """``SentenceSplitter.train(texts)`` for a batch of ``articles`` prepared by up to ``workers``.
+
+    When the batch goes to worker processes, Punkt learns in a child process of its own
+    and only its parameters come back (see the module's docs); the parameters, and so
+    every sentence, are the ones training here would give. A batch prepared here
+    trains here: this process imports NLTK to split them anyway.
+    """
+    chunks = training_chunks(texts)
+    if workers < 2 or articles < parallel_min:
+        return SentenceSplitter.train(chunks)
+    import multiprocessing
+
+    context = multiprocessing.get_context(_start_method())
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_train_in_child, args=(chunks, sender, os.getpid()), name="punkt-training"
+    )
+    child.start()
+    sender.close()  # the child holds the sending end now: its exit ends ``recv``
+    try:
+        learnt, saved = receiver.recv()
+    except EOFError:
+        child.join()
+        raise RuntimeError(f"Punkt training stopped (exit code {child.exitcode})") from None
+    finally:
+        receiver.close()
+    child.join()
+    if not learnt:
+        raise RuntimeError(f"Punkt training failed: {saved}")
+    return SentenceSplitter.from_saved(saved)
+
+
+def _train_in_child(chunks: list[str], sender: Any, parent: int) -> None:
+    die_with_parent(parent)
+    try:
+        saved = SentenceSplitter.train(chunks).saved_form()
+    except Exception as exc:  # told to the parent, which raises it there
+        sender.send((False, f"{type(exc).__name__}: {exc}"))
+        raise
+    sender.send((True, saved))
+    sender.close()
 
 
 def prepare_table(
@@ -141,13 +193,13 @@ def _prepare_batches(
 ) -> Prepared:
     """The batches' tables joined in order, made here (one worker) or by ``workers`` processes."""
     done = sentences = 0
-    tables: list[CorpusTable] = []
+    joined = TableJoin()  # each batch's table joins at once and goes: never all held
     failed: list[LoadError] = []
     unread: list[LoadError] = []
 
     def finished(batch: Prepared) -> None:
         nonlocal done, sentences
-        tables.append(batch.table)
+        joined.add(batch.table)
         failed.extend(batch.failed)
         unread.extend(batch.unread)
         done += batch.table.articles + len(batch.failed) + len(batch.unread)
@@ -158,7 +210,7 @@ def _prepare_batches(
     if workers < 2:
         for batch in batches:
             finished(_prepare_batch(batch, splitter, tokenizer))
-        return Prepared(CorpusTable.join(tables), tuple(failed), tuple(unread))
+        return Prepared(joined.table(), tuple(failed), tuple(unread))
     log.info("preparing articles", extra={"articles": total, "workers": workers})
     import multiprocessing  # only a large batch needs them; a start that loads does not
     from concurrent.futures import ProcessPoolExecutor
@@ -169,7 +221,7 @@ def _prepare_batches(
         initializer=_start_worker,
         initargs=(
             os.getpid(),
-            splitter.params,
+            splitter.saved_form(),  # plain data: this process need not import NLTK
             dict(tokenizer.aliases),
             tokenizer.stopwords,
             tokenizer.language,
@@ -177,7 +229,8 @@ def _prepare_batches(
     ) as pool:
         for prepared in pool.map(_prepare_in_worker, batches):
             finished(prepared)
-    return Prepared(CorpusTable.join(tables), tuple(failed), tuple(unread))
+            del prepared  # joined: its table goes now
+    return Prepared(joined.table(), tuple(failed), tuple(unread))
 
 
 def _start_method() -> str:
@@ -216,14 +269,14 @@ _worker: tuple[SentenceSplitter, Tokenizer] | None = None
 
 def _start_worker(
     parent: int,
-    params: PunktParameters,
+    punkt: Mapping[str, Any],
     aliases: Mapping[str, str],
     stopwords: frozenset[str],
     language: str,
 ) -> None:
     global _worker
     die_with_parent(parent)  # a killed ``index`` must not leave workers waiting forever
-    _worker = (SentenceSplitter(params), Tokenizer(aliases, stopwords, language))
+    _worker = (SentenceSplitter.from_saved(punkt), Tokenizer(aliases, stopwords, language))
 
 
 def _prepare_in_worker(batch: Batch) -> Prepared:

@@ -58,12 +58,7 @@ class SentenceSplitter:
     @classmethod
     def train(cls, texts: Iterable[str]) -> SentenceSplitter:
         """Learn Punkt parameters from ``texts`` (up to ``TRAINING_CHARS`` of them)."""
-        budget, chunks = TRAINING_CHARS, []
-        for text in texts:
-            if budget <= 0:
-                break
-            chunks.append(text[:budget])
-            budget -= len(chunks[-1])
+        chunks = training_chunks(texts)
         from bot.core.ingest.punkt import trainer as punkt_trainer
 
         trainer = punkt_trainer()
@@ -109,6 +104,20 @@ class SentenceSplitter:
             self._punkt = sentence_tokenizer(self.params)
         raw = list(self._punkt.span_tokenize(paragraph, realign_boundaries=True))
         return _keep_quoted_ellipses(paragraph, raw)
+
+
+def training_chunks(texts: Iterable[str]) -> list[str]:
+    """The first ``TRAINING_CHARS`` characters of ``texts``: what ``train`` learns from.
+
+    Reads ``texts`` no further than it needs (a build's texts are read from files).
+    """
+    budget, chunks = TRAINING_CHARS, []
+    for text in texts:
+        if budget <= 0:
+            break
+        chunks.append(text[:budget])
+        budget -= len(chunks[-1])
+    return chunks
 
 
 def _params_of(saved: Mapping[str, Any]) -> PunktParameters:
