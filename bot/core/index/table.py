@@ -50,7 +50,30 @@ _STRING_NUMBERS = ("sent_heading", "attr_speaker", "attr_cue", "attr_resolved")
 _SOURCE_FIELDS = ("id", "title", "publisher", "url", "published", "author")
 
 
-class SavedSources(Sequence[Source]):
+class _MadeOnRead(Sequence[Any]):
+    """A column of a loaded table made into Python values when first read, then kept.
+
+    Equal to the tuple of its values, as the tables built in memory hold tuples.
+    """
+
+    __slots__ = ()
+
+    def made(self) -> tuple[Any, ...]:
+        """Every value, in order."""
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.made())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _MadeOnRead | tuple):
+            return self.made() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class SavedSources(_MadeOnRead):
     """A loaded table's article metadata, made into ``Source`` objects when first read.
 
     Making all of them (50,000 at a million sentences) was most of the time a load
@@ -88,16 +111,6 @@ class SavedSources(Sequence[Source]):
             )
         return source
 
-    def __iter__(self) -> Iterator[Source]:
-        return iter(self.made())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, SavedSources | tuple):
-            return self.made() == tuple(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
     def made(self) -> tuple[Source, ...]:
         """Every article's ``Source``, in order."""
         if self._all is None:
@@ -112,7 +125,7 @@ class SavedSources(Sequence[Source]):
         return self._all
 
 
-class SavedDigests(Sequence[str]):
+class SavedDigests(_MadeOnRead):
     """A loaded table's article digests (32-byte rows) as hex, made when first read."""
 
     __slots__ = ("_all", "_rows")
@@ -126,16 +139,6 @@ class SavedDigests(Sequence[str]):
 
     def __getitem__(self, number: Any) -> Any:
         return self.made()[number]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.made())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, SavedDigests | tuple):
-            return self.made() == tuple(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
 
     def made(self) -> tuple[str, ...]:
         """Every article's digest, in order."""
