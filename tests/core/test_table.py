@@ -239,6 +239,29 @@ def test_punkt_trained_in_a_child_process_learns_what_training_here_learns(other
             assert apart.spans(paragraph) == here.spans(paragraph)
 
 
+def test_an_interrupted_wait_for_punkt_training_leaves_no_child_behind(monkeypatch):
+    import multiprocessing
+    from multiprocessing.connection import Connection
+
+    def interrupted(self):
+        raise KeyboardInterrupt  # as Ctrl-C while the parent waits for the parameters
+
+    monkeypatch.setattr(Connection, "recv", interrupted)
+    texts = [item.text for item in ARTICLES.values()] * 40  # parameters over a pipe's buffer
+    with pytest.raises(KeyboardInterrupt):
+        train_splitter(iter(texts), articles=len(texts), workers=2, parallel_min=1)
+    assert [c.name for c in multiprocessing.active_children()] == []
+
+
+def test_a_joined_table_is_final(prepare):
+    joined = TableJoin()
+    joined.add(prepare(next(iter(ARTICLES))))
+    table = joined.table()
+    with pytest.raises(RuntimeError, match="after table"):
+        joined.add(prepare())
+    table.check()
+
+
 def test_a_batch_prepared_here_trains_here(monkeypatch):
     import multiprocessing
 

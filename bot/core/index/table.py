@@ -450,9 +450,12 @@ class TableJoin:
         self._text_offsets = bytearray(_raw(np.zeros(1, np.int64)))
         self._sources: list[Source] = []
         self._digests: list[str] = []
+        self._done = False
 
     def add(self, part: CorpusTable) -> None:
         """Append ``part``'s articles after those added before."""
+        if self._done:
+            raise RuntimeError("TableJoin.add after table(): the joined table shares its buffers")
         strings, vocabulary = self._strings, self._vocabulary
         string_map = np.array(
             [strings.setdefault(s, len(strings)) for s in part.strings.tolist()] + [-1],
@@ -479,7 +482,12 @@ class TableJoin:
         self._digests.extend(part.digests)
 
     def table(self) -> CorpusTable:
-        """The table of every part added, in order."""
+        """The table of every part added, in order; the last call.
+
+        The table's arrays are views of the buffers, which can then no longer grow, so a
+        later ``add`` is refused.
+        """
+        self._done = True
         columns = {
             name: np.frombuffer(self._columns[name], dtype=dtype) for name, dtype in _DTYPES.items()
         }

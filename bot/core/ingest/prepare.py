@@ -123,6 +123,13 @@ def train_splitter(
     except EOFError:
         child.join()
         raise RuntimeError(f"Punkt training stopped (exit code {child.exitcode})") from None
+    except BaseException:
+        # Interrupted before the answer came (Ctrl-C, a signal's exception): nobody will
+        # read the pipe now, and a forked child holds a reader of its own, so it would
+        # block on its send for as long as this process lives.
+        child.terminate()
+        child.join()
+        raise
     finally:
         receiver.close()
     child.join()
