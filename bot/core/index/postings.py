@@ -250,26 +250,25 @@ def classify(
         return part
 
     if not tf.size or (top + 1) * stride > _DENSE_KEYS:  # rare: keys too large for a table
-        every = np.concatenate([keys(first) for first in range(0, tf.size, _CHUNK)] or [dl[:0]])
-        distinct = _distinct(every)
-        dtype = np.uint16 if distinct.size <= 1 << 16 else np.uint32
-        if distinct.size and distinct[-1] < _DENSE_KEYS:
-            lookup = np.zeros(int(distinct[-1]) + 1, dtype=dtype)
-            lookup[distinct] = np.arange(distinct.size, dtype=dtype)
-            classes = lookup[every]
-        else:
-            classes = np.searchsorted(distinct, every).astype(dtype)
-        return classes, distinct // stride, distinct % stride
-    present = np.zeros((top + 1) * stride, dtype=bool)  # every key is below this
-    for first in range(0, tf.size, _CHUNK):
-        present[keys(first)] = True
-    distinct = np.flatnonzero(present)
+        distinct = _distinct(
+            np.concatenate([keys(first) for first in range(0, tf.size, _CHUNK)] or [dl[:0]])
+        )
+    else:
+        present = np.zeros((top + 1) * stride, dtype=bool)  # every key is below this
+        for first in range(0, tf.size, _CHUNK):
+            present[keys(first)] = True
+        distinct = np.flatnonzero(present)
     dtype = np.uint16 if distinct.size <= 1 << 16 else np.uint32
-    lookup = np.zeros(int(distinct[-1]) + 1, dtype=dtype)
-    lookup[distinct] = np.arange(distinct.size, dtype=dtype)
+    lookup = None  # a key's class by table when the largest key allows one, else by search
+    if distinct.size and distinct[-1] < _DENSE_KEYS:
+        lookup = np.zeros(int(distinct[-1]) + 1, dtype=dtype)
+        lookup[distinct] = np.arange(distinct.size, dtype=dtype)
     classes = np.empty(tf.size, dtype=dtype)
     for first in range(0, tf.size, _CHUNK):
-        classes[first : first + _CHUNK] = lookup[keys(first)]
+        part = keys(first)
+        classes[first : first + _CHUNK] = (
+            lookup[part] if lookup is not None else np.searchsorted(distinct, part)
+        )
     return classes, distinct // stride, distinct % stride
 
 
