@@ -240,10 +240,7 @@ def features(
     article_lacking = min(
         max((i for n, i in idfs if n not in held), default=0.0) for held in articles.values()
     )
-    names_in_article = max(
-        sum(bool(numbers & held) for numbers in name_numbers) / len(names) if names else 1.0
-        for held in articles.values()
-    )
+    names_in_article = max(_names_share(name_numbers, held) for held in articles.values())
     offered_three = offers_kind is not None and any(
         offers_kind(corpus.sentence_text(item.doc)) for item in ranked[:3]
     )
@@ -258,8 +255,7 @@ def features(
         matched = max(matched, max((i for n, i in idfs if n in own), default=0.0))
         paragraph_share = max(paragraph_share, _share(idfs, paragraph))
         lacking = min(lacking, max((i for n, i in idfs if n not in paragraph), default=0.0))
-        named = sum(any(corpus.term.get(t, -1) in paragraph for t in terms) for terms in names)
-        named_share = max(named_share, named / len(names) if names else 1.0)
+        named_share = max(named_share, _names_share(name_numbers, paragraph))
         phrase = max(phrase, _phrase_share(need, tok, corpus, item.doc))
     return (
         max(item.coverage for item in ranked[:3]),
@@ -304,6 +300,11 @@ def _phrase_share(need: Need, tok: Tokenizer, corpus: IndexedCorpus, doc: int) -
         words = [vocabulary[n] for n in corpus.own_terms(other) if n != corpus.say]
         found.update(itertools.pairwise(words))
     return sum(weight for pair, weight in pairs.items() if pair in found) / total
+
+
+def _names_share(names: Sequence[AbstractSet[int]], found: AbstractSet[int]) -> float:
+    """The share of the question's names (each its term numbers) with a term in ``found``."""
+    return sum(bool(numbers & found) for numbers in names) / len(names) if names else 1.0
 
 
 def _share(weighted: Sequence[tuple[int, float]], found: AbstractSet[int]) -> float:
