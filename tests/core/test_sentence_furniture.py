@@ -1,8 +1,11 @@
 """Sentences shaped like page furniture are not quotable; article sentences are."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.core.answer.engine import Engine
+from bot.core.ingest import sentence_furniture as sf
 from bot.core.ingest.raw import RawArticle
 from bot.core.ingest.sentence_furniture import card_start, is_bare_link, is_furniture_sentence
 from bot.core.models import Source
@@ -61,3 +64,25 @@ def test_a_closing_related_link_and_a_hover_card_are_never_quoted():
     quotes = " ".join(a.quote for a in engine.ask("harbour storm Jane Doyle", top_k=5).answers)
     assert "harbour master Jane Doyle" in quotes
     assert "Ferries cancelled" not in quotes and "in pictures" not in quotes
+
+
+_TRICKY = st.sampled_from(
+    [
+        "May", "mayor", "5pm", "pm", "O'Mara", "pro-market", "Dec.", "Thursday", "GMT",
+        "est", "EDT", "am", "12:30", "2019", "x1", "_a", "a_", "’s", "-", "İ", "ı", "ſ", "K",
+        "©", "(C)", "(c)", "copyright", "COPYRIGHT", "All Rights Reserved", "reſerved", "rİghts",
+        "the", "Jan", "January's", "a", "Ünal", "١٢", "², "
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(_TRICKY, st.sampled_from([" ", "", "-", ", ", "\n", "'"])), max_size=12))
+def test_the_shortcuts_of_the_features_give_what_the_full_scans_give(parts):
+    sentence = "".join(word + gap for word, gap in parts)
+    found = sf._WORD.findall(sentence)
+    assert sf._date_only(sentence, found) == (
+        len(sf._WORD.findall(sf._MONTH_DAY.sub(" ", sentence))) < 2
+    )
+    if sf._COPYRIGHT.search(sentence):
+        assert sf._may_hold(sentence, sentence.lower(), sf._COPYRIGHT_MARKS)

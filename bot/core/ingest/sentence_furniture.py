@@ -69,6 +69,10 @@ _BARE_LINK = re.compile(
 _TAG = re.compile(r"\[[A-Z][A-Z ]+\]")
 _YOU = re.compile(r"\b(?:you|your|yours)\b", re.I)
 _COPYRIGHT = re.compile(r"©|\(c\)|\ball rights reserved\b|\bcopyright\b", re.I)
+_COPYRIGHT_MARKS = ("©", "(c)", "all rights reserved", "copyright")
+# The only characters outside ASCII that a re.I pattern takes for an ASCII letter, and
+# whose lower() is not that letter: dotted and dotless i, long s.
+_FOLDS_TO_ASCII = "İıſ"
 # one word-boundary test for all the names (a third of the cost of one per group)
 _MONTH_DAY = re.compile(
     r"\d|\b(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
@@ -110,31 +114,58 @@ def features(
     heading, in_title = _title_words(title or "")
     n = max(len(found), 1)
     glyphs = "".join(sentence.split())  # split() and isspace() know the same spaces
-    function = _function_words()
-    lower = [w for w in found if w[0].islower() and len(w) >= 3]
-    rest = _MONTH_DAY.sub(" ", sentence)
+    lowered = sentence.lower()
+    final = bool(_FINAL.search(sentence))
     return (
         math.log1p(len(found)),
         sum(map(str.isdigit, glyphs)) / max(len(glyphs), 1),
-        sum(w[0].isupper() for w in found) / n,
-        sum(w in function for w in folded) / n,
-        float(bool(_FINAL.search(sentence))),
-        float(not lower),
-        float(_has_link(sentence)),
+        sum([w[0].isupper() for w in found]) / n,
+        sum(map(_function_words().__contains__, folded)) / n,
+        float(final),
+        float(not any([w[0].islower() and len(w) >= 3 for w in found])),
+        float(_has_link(sentence, lowered)),
         float(bool(_SEPARATOR.search(sentence))),
         float(bool(_LABEL.match(sentence))),
-        float(len(_WORD.findall(rest)) < 2),
+        float(_date_only(sentence, found)),
         float(whole_paragraph),
         float(bool(_RUN.search(sentence))),
         sentence.count(",") / n,
         float(bool(_YOU.search(sentence))),
-        float(bool(_COPYRIGHT.search(sentence))),
-        sum(w in in_title for w in folded) / n if heading else 0.0,
+        float(_may_hold(sentence, lowered, _COPYRIGHT_MARKS) and bool(_COPYRIGHT.search(sentence))),
+        sum(map(in_title.__contains__, folded)) / n if heading else 0.0,
         float(bool(heading) and tuple(folded[: min(5, len(heading))]) == heading[:5]),
         1.0 / (1 + after),
-        float(len(found) <= 8 and not _FINAL.search(sentence)),
+        float(len(found) <= 8 and not final),
         float(bool(_TAG.search(sentence))),
     )
+
+
+def _date_only(sentence: str, found: Sequence[str]) -> bool:
+    """Fewer than two words are left once digits, dates and times are taken out.
+
+    Taking them out (a substitution over the whole sentence) is the costly part, and
+    most sentences plainly keep two words: a word of ``found`` (``_WORD`` matches)
+    that ``_MONTH_DAY`` does not match at its start keeps its first letter, and so
+    starts a word of its own in what is left (what ends a ``_WORD`` match is neither
+    a letter nor a digit, so the substitution keeps it). Two such words settle it.
+    """
+    kept = 0
+    for word in found:
+        if _MONTH_DAY.match(word) is None:
+            kept += 1
+            if kept == 2:
+                return False
+    return len(_WORD.findall(_MONTH_DAY.sub(" ", sentence))) < 2
+
+
+def _may_hold(sentence: str, lowered: str, marks: tuple[str, ...]) -> bool:
+    """Whether a case-blind pattern made of ``marks`` can match: a cheap test before it runs.
+
+    ``lowered`` is ``sentence.lower()``. A pattern compiled with ``re.I`` also takes
+    "İ", "ı" and "ſ" for "i" and "s", which ``lower()`` does not turn into them, so a
+    sentence holding one of those is always searched.
+    """
+    return any(mark in lowered for mark in marks) or any(c in sentence for c in _FOLDS_TO_ASCII)
 
 
 def card_start(sentence: str) -> int | None:
@@ -171,8 +202,7 @@ def is_furniture_sentence(
     return model.chance(features(sentence, whole_paragraph, title, after)) >= model.threshold
 
 
-def _has_link(sentence: str) -> bool:
-    lowered = sentence.lower()
+def _has_link(sentence: str, lowered: str) -> bool:
     return any(mark in lowered for mark in _LINK_MARKS) and bool(_LINK.search(sentence))
 
 
