@@ -44,12 +44,16 @@ def _shape(word: str) -> str:
 
 _NEAR = (-2, -1, 1, 2)
 _CACHE_WORDS = 200_000
-# word -> (its own features, then the features it gives each neighbour at _NEAR);
-# news repeats its words, so most tokens are formatted once per process, not per use
-_WORD_FEATURES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]] = {}
+# A word's features: its own, with the quote state appended (outside, inside), then the
+# ones it gives each neighbour at _NEAR. News repeats its words, so most tokens are
+# formatted once per process, not per use.
+_Known = tuple[tuple[tuple[str, ...], tuple[str, ...]], tuple[tuple[str, ...], ...]]
+_WORD_FEATURES: dict[str, _Known] = {}
+# What stands in for a neighbour past either end of the sentence, read like a word's.
+_EDGE: _Known = (((), ()), tuple((f"{d}edge",) for d in _NEAR))
 
 
-def _word_features(word: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+def _word_features(word: str) -> _Known:
     known = _WORD_FEATURES.get(word)
     if known is None:
         if len(_WORD_FEATURES) >= _CACHE_WORDS:
@@ -57,11 +61,14 @@ def _word_features(word: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], .
         low = word.lower()
         base = (f"w={low}", f"shape={_shape(word)}", f"cue={low in LEARNED_CUES}")
         own = (base[0], base[1], f"suf={low[-3:]}", base[2])
-        known = _WORD_FEATURES[word] = (own, tuple(tuple(f"{d}{b}" for b in base) for d in _NEAR))
+        known = _WORD_FEATURES[word] = (
+            ((*own, "q=False"), (*own, "q=True")),
+            tuple(tuple(f"{d}{b}" for b in base) for d in _NEAR),
+        )
     return known
 
 
-def features(words: list[str]) -> list[list[str]]:
+def features(words: list[str]) -> list[tuple[str, ...]]:
     """Per token, its crfsuite features: the word, its shape, neighbours, quote state."""
     inside, quoted = False, []
     for word in words:
@@ -70,19 +77,17 @@ def features(words: list[str]) -> list[list[str]]:
         elif word == "”" or (word == '"' and inside):
             inside = False
         quoted.append(inside)
-    known = [_word_features(w) for w in words]
-    out = []
-    for i, (own, _) in enumerate(known):
-        row = [*own, f"q={quoted[i]}"]
-        for k, d in enumerate(_NEAR):
-            j = i + d
-            if 0 <= j < len(words):
-                row += known[j][1][k]
-            else:
-                row.append(f"{d}edge")
-        if i == 0:
-            row.append("first")
-        out.append(row)
+    padded = [_EDGE, _EDGE, *map(_word_features, words), _EDGE, _EDGE]
+    out = [
+        padded[i + 2][0][quoted[i]]
+        + padded[i][1][0]
+        + padded[i + 1][1][1]
+        + padded[i + 3][1][2]
+        + padded[i + 4][1][3]
+        for i in range(len(words))
+    ]
+    if out:
+        out[0] += ("first",)
     return out
 
 
