@@ -208,15 +208,27 @@ def reports_content(sentence: str) -> bool:
     something was said without saying it; such a sentence answers "what did
     X say?" worse than one that carries the words.
     """
-    if quoted_share(sentence) > 0:
-        return True
+    return reported_speech(sentence)[1]
+
+
+def reported_speech(sentence: str, quoted: float | None = None) -> tuple[bool, bool]:
+    """Whether the sentence reports speech, and whether it gives what was said.
+
+    The first: it quotes, or has a reporting verb (``has_reporting_verb``); the second
+    is ``reports_content``. Both read the same words, so an article's sentences are
+    scanned once for the two. ``quoted``: the sentence's ``quoted_share``, when known.
+    """
+    if (quoted_share(sentence) if quoted is None else quoted) > 0:
+        return True, True
     words = [w.lower() for w in _WORD.findall(sentence)]
+    if _CUES.isdisjoint(words):
+        return False, False
     for i, word in enumerate(words):
         if word in _CUES:
             ahead = words[i + 1 : i + 1 + CONTENT_LOOKAHEAD_WORDS]
             if ahead[:1] == [":"] or "that" in ahead:
-                return True
-    return False
+                return True, True
+    return True, False
 
 
 def has_reporting_verb(sentence: str) -> bool:

@@ -12,12 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.core.index.tokenize import Tokenizer
-from bot.core.ingest.attribution import (
-    has_reporting_verb,
-    quoted_share,
-    reports_content,
-    speaker_core,
-)
+from bot.core.ingest.attribution import quoted_share, reported_speech, speaker_core
 from bot.core.ingest.clean import classify, is_furniture
 from bot.core.ingest.quote_runs import carry_through_quotes
 from bot.core.ingest.raw import RawArticle
@@ -81,8 +76,9 @@ def prepare_article(raw: RawArticle, splitter: SentenceSplitter, tok: Tokenizer)
         for found in attributions
     )
     quoted = tuple(quoted_share(text) for text in texts)
-    reports = tuple(q > 0 or has_reporting_verb(t) for q, t in zip(quoted, texts, strict=True))
-    content = tuple(reports_content(text) for text in texts)
+    speech = [reported_speech(t, q) for t, q in zip(texts, quoted, strict=True)]
+    reports = tuple(r for r, _ in speech)
+    content = tuple(c for _, c in speech)
     return PreparedArticle(
         digest_of(raw), article, sentences, attributions, tuple(docs), tuple(own_terms),
         speaker_terms, quoted, reports, content,
