@@ -1,6 +1,11 @@
-import pytest
+import unicodedata
 
-from bot.core.index.tokenize import Tokenizer, load_aliases
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.core.index import tokenize
+from bot.core.index.tokenize import Tokenizer, load_aliases, normalise
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +66,10 @@ def test_the_word_caches_stay_bounded_however_many_new_words_are_asked(monkeypat
     assert tok._word.cache_info().currsize <= 64
     assert tok._stem.cache_info().currsize <= 64
     assert tok(" ".join(words[:3])) == Tokenizer()(" ".join(words[:3]))  # same terms as fresh
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_ascii_text_is_normalised_as_the_full_path_would(text):
+    full = unicodedata.normalize("NFKC", text).translate(tokenize._TRANSLATE).casefold()
+    assert normalise(text) == full

@@ -68,6 +68,8 @@ def normalise(text: str) -> str:
 
     "Beyonce" in a question meets "Beyoncé" in an article.
     """
+    if text.isascii():  # most text: NFKC keeps ASCII, and casefold() is lower() on it
+        return text.replace("`", "'").lower()
     folded = unicodedata.normalize("NFKC", text).translate(_TRANSLATE).casefold()
     return folded if folded.isascii() else _without_accents(folded)
 

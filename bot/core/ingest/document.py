@@ -62,11 +62,16 @@ def prepare_article(raw: RawArticle, splitter: SentenceSplitter, tok: Tokenizer)
         [tuple(speakers.attribute(text)) for text in texts],
     )
     docs, own_terms = [], []
+    headings: dict[str, list[str]] = {}  # a heading's distinct terms, for its sentences
     for sentence, text in zip(sentences, texts, strict=True):
         own = _speech_once(tok, tok(text))
-        context = tok(sentence.heading) if sentence.heading else []
-        docs.append(tuple(own + [t for t in dict.fromkeys(context) if t not in own]))
-        own_terms.append(frozenset(own))
+        own_set = frozenset(own)
+        context = headings.get(sentence.heading or "")
+        if context is None:
+            heading = sentence.heading or ""
+            context = headings[heading] = list(dict.fromkeys(tok(heading))) if heading else []
+        docs.append(tuple(own + [t for t in context if t not in own_set]))
+        own_terms.append(own_set)
     speaker_terms = tuple(
         tuple(
             frozenset(tok(speaker_core(a.speaker)))
@@ -89,8 +94,9 @@ def _speech_once(tok: Tokenizer, terms: list[str]) -> list[str]:
     """Keep one speech term per sentence: "said ... in a statement" is not twice the speech."""
     seen = False
     out = []
+    speech = tok.speech_term
     for term in terms:
-        if tok.is_speech(term):
+        if term == speech:
             if seen:
                 continue
             seen = True
