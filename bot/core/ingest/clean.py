@@ -94,6 +94,7 @@ _DATELINE = re.compile(
 # Reader-directed promotion: "we"/"you"/"our" outside quotation marks.
 _ADDRESS = re.compile(r"\b(?:you|your|you're|you've|we're|we've|our|us)\b", re.IGNORECASE)
 _MONEY_ONLY = re.compile(r"^[\W\d£$€¥]*(?:\w+\s?){0,3}:?\s*[£$€¥]\s?[\d,.]+\w*\W*$")
+_CURRENCY = "£$€¥"
 
 HEADING_MAX_WORDS = 16
 PROMO_MAX_WORDS = 45
@@ -123,17 +124,19 @@ def _credit_or_contact(text: str) -> bool:
     return any(word in lowered for word in _CREDIT_WORDS) and bool(_CREDIT_OR_CONTACT.search(text))
 
 
-def is_furniture(text: str) -> bool:
+def is_furniture(text: str, count: int | None = None) -> bool:
     """Whether a short text is page furniture (donation, share, cookie, related-links...).
 
     A sentence that merely mentions furniture words ("the newsletter reported...")
     is article text: as a sentence, furniture addresses the reader, gives an
-    order ("Sign up...") or is very short.
+    order ("Sign up...") or is very short. ``count``: ``len(words(text))``, when known.
     """
-    count = len(words(text))
+    if count is None:
+        count = len(words(text))
     if count == 0:
         return True
-    if _MONEY_ONLY.match(text.strip()):
+    # every way of _MONEY_ONLY holds a currency sign: most text skips the match
+    if any(sign in text for sign in _CURRENCY) and _MONEY_ONLY.match(text.strip()):
         return True
     outside = _OUTSIDE_QUOTES.sub(" ", text)
     if count <= PROMO_MAX_WORDS and _credit_or_contact(outside):
@@ -150,21 +153,23 @@ def is_furniture(text: str) -> bool:
     return bool(_FURNITURE.search(outside))
 
 
-def _is_byline_or_dateline(text: str) -> bool:
+def _is_byline_or_dateline(text: str, count: int) -> bool:
+    """``count``: ``len(words(text))`` (stripping white space keeps every word)."""
     stripped = text.strip()
-    if len(words(stripped)) > 12 or (ends_sentence(stripped) and _BYLINE.match(stripped) is None):
+    if count > 12 or (ends_sentence(stripped) and _BYLINE.match(stripped) is None):
         return False
     return bool(_BYLINE.match(stripped) or _DATELINE.match(stripped))
 
 
-def _is_heading(text: str) -> bool:
+def _is_heading(text: str, count: int) -> bool:
+    """``count``: ``len(words(text))``."""
     stripped = text.strip()
     if stripped.endswith(":"):
         # "China's Official Statement:" leads a section; a sentence introducing a
         # quote ("He told reporters on Monday that the plan had failed:") does not.
         lead = stripped[:-1].rstrip()
         return len(words(lead)) <= HEADING_MAX_WORDS // 2 and not ends_sentence(lead)
-    return len(words(stripped)) <= HEADING_MAX_WORDS and not ends_sentence(stripped)
+    return count <= HEADING_MAX_WORDS and not ends_sentence(stripped)
 
 
 def _addresses_reader(text: str) -> bool:
@@ -227,16 +232,18 @@ def classify(text: str, headings: Sequence[tuple[int, int]] | None = None) -> tu
     """
     spans = [span for span in paragraphs(text) if span[1] > span[0]]
     marked = _marked_headings(spans, headings)
+    counts = [len(words(text[s:e])) for s, e in spans]  # each pass asks for them
     kinds: list[tuple[BlockKind, str]] = [
         _first_pass(
             text[s:e],
+            counts[i],
             at_edge=i < EDGE_PARAGRAPHS or i >= len(spans) - EDGE_PARAGRAPHS,
             marked_heading=marked[i],
         )
         for i, (s, e) in enumerate(spans)
     ]
     _link_lists(text, spans, kinds)
-    _promotions(text, spans, kinds)
+    _promotions(text, spans, counts, kinds)
     _furniture_sections(text, spans, kinds)
     return tuple(Block(s, e, k, r) for (s, e), (k, r) in zip(spans, kinds, strict=True))
 
@@ -263,11 +270,11 @@ def _marked_headings(
 
 
 def _first_pass(
-    paragraph: str, *, at_edge: bool, marked_heading: bool | None
+    paragraph: str, count: int, *, at_edge: bool, marked_heading: bool | None
 ) -> tuple[BlockKind, str]:
-    if is_furniture(paragraph):
+    if is_furniture(paragraph, count):
         return BlockKind.BOILERPLATE, "page furniture"
-    if at_edge and _is_byline_or_dateline(paragraph):
+    if at_edge and _is_byline_or_dateline(paragraph, count):
         return BlockKind.BOILERPLATE, "byline or dateline"
     if marked_heading is not None:
         if marked_heading:
@@ -275,7 +282,7 @@ def _first_pass(
         return BlockKind.CONTENT, ""
     if _LIST_ITEM.match(paragraph) and not ends_sentence(paragraph):
         return BlockKind.HEADING, "list item without a sentence"
-    if _is_heading(paragraph):
+    if _is_heading(paragraph, count):
         return BlockKind.HEADING, "heading"
     return BlockKind.CONTENT, ""
 
@@ -294,7 +301,9 @@ def _link_lists(text: str, spans: Sequence[tuple[int, int]], kinds: list) -> Non
         run = []
 
 
-def _promotions(text: str, spans: Sequence[tuple[int, int]], kinds: list) -> None:
+def _promotions(
+    text: str, spans: Sequence[tuple[int, int]], counts: Sequence[int], kinds: list
+) -> None:
     """Short reader-directed text ("you can become part of the paper") beside furniture.
 
     Judged against the labels as they stand before this pass, so one promotion
@@ -305,7 +314,7 @@ def _promotions(text: str, spans: Sequence[tuple[int, int]], kinds: list) -> Non
         if kinds[i][0] is not BlockKind.CONTENT:
             continue
         paragraph = text[start:end]
-        if len(words(paragraph)) > PROMO_MAX_WORDS or not _addresses_reader(paragraph):
+        if counts[i] > PROMO_MAX_WORDS or not _addresses_reader(paragraph):
             continue
         if _near_furniture(before, i):
             kinds[i] = (BlockKind.BOILERPLATE, "promotion beside page furniture")
