@@ -131,13 +131,15 @@ def head_noun(speaker: str) -> str:
 def find_mentions(sentence: str) -> list[_Mention]:
     """Speaker phrases next to reporting verbs in one sentence, in order of appearance."""
     tokens = [(m.group(), m.start()) for m in _WORD.finditer(sentence)]
-    quoted = _inside_quotes(sentence)
     found: list[_Mention] = []
     transcript = _TRANSCRIPT.match(sentence)
     if transcript:
         found.append(_Mention(transcript.group("name"), ":", 0))
-    for i, (word, offset) in enumerate(tokens):
-        if word.lower() not in _CUES or _used_as_noun(tokens, i) or quoted[offset]:
+    cues = [i for i, (word, _) in enumerate(tokens) if word.lower() in _CUES]
+    quoted = _inside_quotes(sentence) if cues else []  # most sentences have no cue
+    for i in cues:
+        word, offset = tokens[i]
+        if _used_as_noun(tokens, i) or quoted[offset]:
             continue
         if word.lower() in REPORTING_PARTICIPLES:
             speaker = _clause_subject(tokens) if i and tokens[i - 1][0] == "," else None
