@@ -1,3 +1,6 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bot.core.ingest.quote_runs import carry_through_quotes, still_open
 from bot.core.models import Attribution
 
@@ -30,3 +33,19 @@ def test_straight_and_curly_marks_open_and_close():
     assert still_open('He said "we', inside=False)
     assert not still_open('we lost," he said.', inside=True)
     assert not still_open("“Closed.”", inside=False)
+
+
+def _walked(text: str, inside: bool) -> bool:
+    for char in text:
+        if char == "“":
+            inside = True
+        elif char == "”":
+            inside = False
+        elif char == '"':
+            inside = not inside
+    return inside
+
+
+@given(st.text(alphabet='“”"a ', max_size=16), st.booleans())
+def test_the_open_quotation_is_the_one_a_walk_over_every_character_finds(text, inside):
+    assert still_open(text, inside) == _walked(text, inside)

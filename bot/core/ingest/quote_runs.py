@@ -19,15 +19,16 @@ RUN_MAX_SENTENCES = 6
 
 
 def still_open(text: str, inside: bool) -> bool:
-    """Whether a quotation is open at the end of ``text`` that was (or was not) open at its start."""
-    for char in text:
-        if char == "“":
-            inside = True
-        elif char == "”":
-            inside = False
-        elif char == '"':
-            inside = not inside
-    return inside
+    """Whether a quotation is open at the end of ``text`` that was (or was not) open at its start.
+
+    A curly mark sets the state and a straight one flips it, so the last curly mark
+    and the straight ones after it decide: found by searches, not a walk over every
+    character.
+    """
+    last = max(text.rfind("“"), text.rfind("”"))
+    if last >= 0:
+        inside = text[last] == "“"
+    return inside ^ (text.count('"', last + 1) % 2 == 1)
 
 
 def carry_through_quotes(
