@@ -72,12 +72,16 @@ def prepare_article(raw: RawArticle, splitter: SentenceSplitter, tok: Tokenizer)
             context = headings[heading] = list(dict.fromkeys(tok(heading))) if heading else []
         docs.append(tuple(own + [t for t in context if t not in own_set]))
         own_terms.append(own_set)
+    names: dict[str, frozenset[str]] = {}  # an article names its speakers again and again
+
+    def name_terms(phrase: str) -> frozenset[str]:
+        terms = names.get(phrase)
+        if terms is None:
+            terms = names[phrase] = frozenset(tok(speaker_core(phrase)))
+        return terms
+
     speaker_terms = tuple(
-        tuple(
-            frozenset(tok(speaker_core(a.speaker)))
-            | frozenset(tok(speaker_core(a.resolved_from or "")))
-            for a in found
-        )
+        tuple(name_terms(a.speaker) | name_terms(a.resolved_from or "") for a in found)
         for found in attributions
     )
     quoted = tuple(quoted_share(text) for text in texts)
