@@ -46,7 +46,8 @@ class ClusterReads:
         self.client = client
         self.options = options
         self.numbers = tables.TermNumbers()
-        self._cache: OrderedDict[tuple[str, str], tables.StoredArticle] = OrderedDict()
+        # (index, article key) -> the decoded article and about how many bytes it holds
+        self._cache: OrderedDict[tuple[str, str], tuple[tables.StoredArticle, int]] = OrderedDict()
         self._cached_bytes = 0
         self._cache_limit = int(options.cache_mb * 2**20)
         self._lock = threading.Lock()
@@ -80,10 +81,10 @@ class ClusterReads:
         found: dict[str, tables.StoredArticle] = {}
         with self._lock:
             for key in keys:
-                item = self._cache.get((index, key))
-                if item is not None:
+                entry = self._cache.get((index, key))
+                if entry is not None:
                     self._cache.move_to_end((index, key))
-                    found[key] = item
+                    found[key] = entry[0]
         missing = [key for key in keys if key not in found]
         if missing:
             self.requests += 1
@@ -113,12 +114,12 @@ class ClusterReads:
         with self._lock:
             old = self._cache.pop(key, None)
             if old is not None:
-                self._cached_bytes -= old.nbytes
-            self._cache[key] = item
+                self._cached_bytes -= old[1]
+            self._cache[key] = (item, size)
             self._cached_bytes += size
             while self._cached_bytes > self._cache_limit:
-                _, dropped = self._cache.popitem(last=False)
-                self._cached_bytes -= dropped.nbytes
+                _, (_, dropped) = self._cache.popitem(last=False)
+                self._cached_bytes -= dropped
 
     @property
     def cached(self) -> tuple[int, int]:
