@@ -353,3 +353,30 @@ def test_fetched_articles_are_kept_within_the_memory_allowed(seed_engine: Engine
     assert reads.requests == 1
     reads.articles("j", keys[:1])  # another index's copy is another entry
     assert reads.requests == 2 and reads.cached[0] == 3
+
+
+def test_the_wire_json_is_the_clients_own_json() -> None:
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from opensearchpy.serializer import JSONSerializer
+
+    plain = JSONSerializer()
+    values = [
+        {"a": 'Zoë said "hi" \u2014 ok', "n": [1, -2, 3.5, None, True], "e": {}},
+        {"when": datetime(2026, 12, 3, 12, 0, 1, 250, tzinfo=UTC), "day": date(2026, 1, 2)},
+        {"np": np.int32(7), "arr": np.arange(3), "f": np.float64(0.25), "d": Decimal("1.5")},
+        {"big": 2**70},  # beyond 64 bits: orjson refuses, the standard library writes it
+        {1: "a key that is not a string"},
+    ]
+    for value in values:
+        text = wire.dumps(value)
+        assert json.loads(text) == json.loads(plain.dumps(value)), value
+        assert wire.loads(text) == plain.loads(text)
+    # Read back exactly up to 64 bits (unsigned too); the module says what happens beyond.
+    for number in (2**64 - 1, -(2**63), 2**53 + 1):
+        assert wire.loads(f'{{"n": {number}}}')["n"] == number
+    assert wire.loads('{"x": NaN}')["x"] != wire.loads('{"x": NaN}')["x"]  # the stdlib's NaN
+    serializer = wire.WireSerializer()
+    assert serializer.dumps("already text") == "already text"
+    assert serializer.loads(b'{"x": [1]}') == {"x": [1]}

@@ -3,11 +3,14 @@
 A question at a million sentences reads about 0.7 MB of JSON (the articles it fetches)
 and a bulk load writes every document once: with the standard library's decoder the
 answers alone took 11 ms of Python CPU a question. ``orjson`` reads and writes the same
-JSON in about half the time. What it does not take (integers beyond 64 bits, keys that
-are not strings, a value only the client's ``default`` knows) goes through
-``opensearchpy``'s own ``JSONSerializer``, so the text sent is what the client would
-have sent, and a document reads back the same either way. Without ``orjson`` installed,
-everything goes through the standard library.
+JSON faster (measured on the answers of a run at 1M sentences: 6.5 against 7.4 ms a
+question; mostly strings, which both copy). What it does not write (integers beyond 64
+bits, keys that are not strings, a value only the client's ``default`` knows) goes
+through ``opensearchpy``'s own ``JSONSerializer``, so the text sent is what the client
+would have sent. Reading differs in one place: an integer outside -2**63 .. 2**64-1
+comes back as a float, where the standard library keeps it exact; nothing the backend
+reads is near that (counts, versions, sequence numbers, offsets, the project's own
+numbers). Without ``orjson`` installed, everything goes through the standard library.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ def loads(text: str | bytes) -> Any:
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
-            pass  # e.g. an integer beyond 64 bits: the standard library reads it
+            pass  # what it refuses (say, NaN) the standard library reads, or says why
     return _PLAIN.loads(text)
 
 
