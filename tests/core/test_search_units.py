@@ -380,3 +380,26 @@ def test_the_wire_json_is_the_clients_own_json() -> None:
     serializer = wire.WireSerializer()
     assert serializer.dumps("already text") == "already text"
     assert serializer.loads(b'{"x": [1]}') == {"x": [1]}
+
+
+def test_mapping_indexes_what_is_searched_and_only_that() -> None:
+    """Fields a query reads stay searchable; numbers only read back build no points.
+
+    The searches: ``kind``, ``article``, ``article_id`` as terms; ``tokens`` and ``ptokens``
+    by BM25 (frequencies and norms, no positions); ``names`` by a span query (positions).
+    Docvalue fields, sums and histograms read ``sentence``, ``paragraph``, ``sentences``,
+    ``length``, ``sdf``, ``pdf``. ``_source`` is whole: a filtered one is stored twice.
+    """
+    body = docs.index_body(2, 1, 1.2, 0.75)
+    mapping = body["mappings"]
+    fields = mapping["properties"]
+    assert "_source" not in mapping
+    for name in ("kind", "article", "article_id", "tokens", "ptokens", "names", "term"):
+        assert fields[name].get("index", True), name
+    assert fields["tokens"]["index_options"] == fields["ptokens"]["index_options"] == "freqs"
+    assert "index_options" not in fields["names"]  # positions, for span_near
+    for name in ("sentence", "paragraph", "sentences", "length", "sdf", "pdf"):
+        assert fields[name] == {"type": "integer", "index": False}, name
+    for name in ("start", "end"):
+        assert fields[name] == {"type": "integer", "index": False, "doc_values": False}, name
+    assert fields["kind"].get("doc_values", True) and fields["article_id"].get("doc_values", True)
