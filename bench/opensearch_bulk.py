@@ -4,6 +4,7 @@ Usage (from the repository root)::
 
     python bench/opensearch_bulk.py [--scale 100000 [1000000]] [--repeat 3] [--threads 2]
                                     [--hosts URL,URL] [--code PATH] [--cache DIR]
+                                    [--alias NAME]
 
 Without ``--hosts`` it starts its own two-node cluster with ``tests/cluster/launcher.py``
 (the full JIT and a 1 GB heap per node, as ``opensearch_compare.py`` does). The corpus is
@@ -13,7 +14,8 @@ versions of the code see the same table and only the write is timed.
 
 ``--code PATH`` imports ``bot`` from another checkout (say, main's) with this script, so
 two versions are measured back to back against one cluster: the table must be the same
-shape in both.
+shape in both. ``--alias`` names the index (``bulkbench-N`` by default): two runs at once on
+one cluster need different ones, as each rebuild deletes its alias's older generations.
 
 Each repeat is one ``rebuild`` (new index, documents built and sent, refresh, counts
 checked, alias moved); it prints sentences/s over the whole call, this process's CPU
@@ -80,7 +82,9 @@ def jvm_cpu_seconds(client: object) -> float:
     return sum(node["process"]["cpu"]["total_in_millis"] for node in stats["nodes"].values()) / 1e3
 
 
-def run(hosts: list[str], n: int, repeat: int, threads: int, cache: Path) -> list[dict]:
+def run(
+    hosts: list[str], n: int, repeat: int, threads: int, cache: Path, alias: str = "bulkbench"
+) -> list[dict]:
     from bot.core.search.client import make_client
     from bot.core.search.ingest import rebuild
     from bot.settings import Settings
@@ -91,7 +95,7 @@ def run(hosts: list[str], n: int, repeat: int, threads: int, cache: Path) -> lis
         use_saved_index=False,
         backend="opensearch",
         opensearch_hosts=hosts,
-        opensearch_index=f"bulkbench-{n}",
+        opensearch_index=f"{alias}-{n}",
         opensearch_timeout_seconds=60,
         log_level="WARNING",
     )
@@ -118,7 +122,7 @@ def run(hosts: list[str], n: int, repeat: int, threads: int, cache: Path) -> lis
         }
         rows.append(row)
         print(json.dumps(row), flush=True)
-    client.indices.delete(index=f"bulkbench-{n}--gen-*", ignore=[404])
+    client.indices.delete(index=f"{alias}-{n}--gen-*", ignore=[404])
     return rows
 
 
@@ -132,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "newsquote-bulkbench"
     )
+    parser.add_argument("--alias", default="bulkbench", help="index alias prefix (-N is added)")
     args = parser.parse_args(argv)
     _paths(args.code)
     import bot
@@ -152,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cluster: 2 nodes at {', '.join(hosts)}", flush=True)
     try:
         for n in args.scale:
-            rows = run(hosts, n, args.repeat, args.threads, args.cache)
+            rows = run(hosts, n, args.repeat, args.threads, args.cache, args.alias)
             rates = [row["sentences_per_s"] for row in rows]
             print(
                 f"{n} sentences: median {statistics.median(rates):.0f} sentences/s "

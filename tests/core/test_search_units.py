@@ -18,10 +18,11 @@ from pydantic import SecretStr
 from bot.core.answer.engine import Engine
 from bot.core.index.bm25 import Parameters
 from bot.core.search import documents as docs
-from bot.core.search import fresh, tables, totals
+from bot.core.search import fresh, tables, totals, wire
 from bot.core.search.bulk import BulkWriter
 from bot.core.search.client import ClusterOptions, ClusterUnavailable, describe_failure, scrub
 from bot.core.search.ingest import punkt_json, punkt_of
+from bot.core.search.reads import ClusterReads
 from bot.core.search.scoring import ClusterBM25
 from bot.settings import Settings
 from tests.conftest import make_settings
@@ -293,3 +294,112 @@ def test_term_frequencies_are_kept_until_meta_changes(seed_engine: Engine) -> No
     assert third.sentences == {"court": 6, "judge": 1} and third.paragraphs["court"] == 3
     fourth, asked = ask(["court", "unheard"])
     assert asked == ["unheard"] and fourth.sentences == {"court": 6, "unheard": 0}
+
+
+class _ArticleStore:
+    """A stand-in for the client's ``mget``: the seed articles' documents, fetches counted."""
+
+    def __init__(self, engine: Engine) -> None:
+        table = engine.table
+        self.docs = {}
+        for i in range(table.articles):
+            made = docs.article_docs(table, i, None)
+            self.docs[f"a:{made.key}"] = json.loads(wire.dumps(made.article))
+        self.fetched: list[str] = []
+
+    def mget(self, index: str, body: dict, preference: str) -> dict:
+        self.fetched += body["ids"]
+        return {
+            "docs": [
+                {"_id": i, "found": i in self.docs, "_source": self.docs.get(i)}
+                for i in body["ids"]
+            ]
+        }
+
+
+def test_fetched_articles_are_kept_within_the_memory_allowed(seed_engine: Engine) -> None:
+    store = _ArticleStore(seed_engine)
+    keys = [i.removeprefix("a:") for i in store.docs]
+    sizes = [tables.stored_article(d, tables.TermNumbers()).nbytes for d in store.docs.values()]
+    assert len(keys) == 2 and min(sizes) > 0.5 * max(sizes)  # two never fit in 1.5 of one
+    body = store.docs[f"a:{keys[0]}"]["data"]["body"]
+    assert sizes[0] > len(body)  # the body and the arrays at least
+
+    def reads_within(megabytes: float) -> ClusterReads:
+        store.fetched.clear()
+        options = ClusterOptions(hosts=("http://x:9200",), index="i", cache_mb=megabytes)
+        return ClusterReads(store, options)  # type: ignore[arg-type]
+
+    reads = reads_within(0)
+    first = reads.articles("i", keys)
+    assert [a.source.id for a in first] == sorted(a.source.id for a in first)  # id order
+    reads.articles("i", keys)
+    assert len(store.fetched) == 4 and reads.cached == (0, 0)  # nothing kept
+
+    reads = reads_within(1.5 * max(sizes) / 2**20)
+    reads.articles("i", keys)
+    count, size = reads.cached
+    assert count == 1 and size == sizes[1]  # the least recent dropped
+    reads.articles("i", keys[1:])
+    assert reads.requests == 1  # from the cache
+    again = reads.articles("i", keys[:1])
+    assert reads.requests == 2 and store.fetched[-1] == f"a:{keys[0]}"
+    assert again[0].body == body and reads.cached == (1, sizes[0])
+
+    reads = reads_within(64)
+    reads.articles("i", keys)
+    assert reads.cached == (2, sum(sizes))
+    assert [a.body for a in reads.articles("i", keys)] == [a.body for a in first]
+    assert reads.requests == 1
+    reads.articles("j", keys[:1])  # another index's copy is another entry
+    assert reads.requests == 2 and reads.cached[0] == 3
+
+
+def test_the_wire_json_is_the_clients_own_json() -> None:
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from opensearchpy.serializer import JSONSerializer
+
+    plain = JSONSerializer()
+    values = [
+        {"a": 'Zoë said "hi" \u2014 ok', "n": [1, -2, 3.5, None, True], "e": {}},
+        {"when": datetime(2026, 12, 3, 12, 0, 1, 250, tzinfo=UTC), "day": date(2026, 1, 2)},
+        {"np": np.int32(7), "arr": np.arange(3), "f": np.float64(0.25), "d": Decimal("1.5")},
+        {"big": 2**70},  # beyond 64 bits: orjson refuses, the standard library writes it
+        {1: "a key that is not a string"},
+    ]
+    for value in values:
+        text = wire.dumps(value)
+        assert json.loads(text) == json.loads(plain.dumps(value)), value
+        assert wire.loads(text) == plain.loads(text)
+    # Read back exactly up to 64 bits (unsigned too); the module says what happens beyond.
+    for number in (2**64 - 1, -(2**63), 2**53 + 1):
+        assert wire.loads(f'{{"n": {number}}}')["n"] == number
+    assert wire.loads('{"x": NaN}')["x"] != wire.loads('{"x": NaN}')["x"]  # the stdlib's NaN
+    serializer = wire.WireSerializer()
+    assert serializer.dumps("already text") == "already text"
+    assert serializer.loads(b'{"x": [1]}') == {"x": [1]}
+
+
+def test_mapping_indexes_what_is_searched_and_only_that() -> None:
+    """Fields a query reads stay searchable; numbers only read back build no points.
+
+    The searches: ``kind``, ``article``, ``article_id`` as terms; ``tokens`` and ``ptokens``
+    by BM25 (frequencies and norms, no positions); ``names`` by a span query (positions).
+    Docvalue fields, sums and histograms read ``sentence``, ``paragraph``, ``sentences``,
+    ``length``, ``sdf``, ``pdf``. ``_source`` is whole: a filtered one is stored twice.
+    """
+    body = docs.index_body(2, 1, 1.2, 0.75)
+    mapping = body["mappings"]
+    fields = mapping["properties"]
+    assert "_source" not in mapping
+    for name in ("kind", "article", "article_id", "tokens", "ptokens", "names", "term"):
+        assert fields[name].get("index", True), name
+    assert fields["tokens"]["index_options"] == fields["ptokens"]["index_options"] == "freqs"
+    assert "index_options" not in fields["names"]  # positions, for span_near
+    for name in ("sentence", "paragraph", "sentences", "length", "sdf", "pdf"):
+        assert fields[name] == {"type": "integer", "index": False}, name
+    for name in ("start", "end"):
+        assert fields[name] == {"type": "integer", "index": False, "doc_values": False}, name
+    assert fields["kind"].get("doc_values", True) and fields["article_id"].get("doc_values", True)

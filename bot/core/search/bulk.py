@@ -19,7 +19,6 @@ succeed as it is (``fresh``: a shard lost with no copy elsewhere).
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -29,8 +28,8 @@ from typing import Any
 
 from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import TransportError
-from opensearchpy.serializer import JSONSerializer
 
+from bot.core.search import wire
 from bot.core.search.client import (
     ClusterError,
     ClusterOptions,
@@ -218,7 +217,7 @@ class BulkWriter:
         source = {key: value for key, value in action.items() if key not in _META_KEYS}
         sent: dict[str, Any] = {"_op_type": _op(action), "_id": action["_id"]}
         if sent["_op_type"] != "delete":
-            sent["_source"] = _ENCODER.encode(source)
+            sent["_source"] = wire.dumps(source)
         return sent, action.get("kind") == "s"
 
     def _count(self, written: Sequence[Encoded]) -> None:
@@ -232,11 +231,6 @@ class BulkWriter:
 
 
 _META_KEYS = frozenset({"_op_type", "_id", "_index"})
-# The client's own JSON (dates, decimals and numpy values as it writes them), but one
-# encoder for every document instead of one made per call.
-_ENCODER = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), default=JSONSerializer().default
-)
 
 
 def _op(action: Mapping[str, Any]) -> str:

@@ -26,6 +26,7 @@ from opensearchpy.exceptions import (
 
 from bot.core.errors import CorpusError
 from bot.core.search.options import ClusterOptions, without_userinfo
+from bot.core.search.wire import WireSerializer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,6 +65,7 @@ def make_client(options: ClusterOptions) -> OpenSearch:
         # Questions, bulk threads and the folder watcher share one client: one pooled
         # connection per node would be opened and thrown away on every overlap.
         "pool_maxsize": 8,
+        "serializer": WireSerializer(),  # orjson: half the Python time of the stdlib's
     }
     if options.username is not None:
         kwargs["http_auth"] = (options.username, options.secret() or "")

@@ -13,8 +13,9 @@ Per question, at most three requests, however many candidates there are:
    (twice at most) if a search or a shard failed (a node stopping mid-search): the copies on
    the other node answer.
 2. ``mget`` of the articles those hits come from, best first, at most
-   ``opensearch_articles`` of them (fewer when the process has them cached: an
-   article's key is its content hash, so a cached copy never goes stale).
+   ``opensearch_articles`` of them (fewer when the process has them cached, within
+   ``opensearch_cache_mb``: an article's key is its content hash, so a cached copy
+   never goes stale).
 3. Only when nothing matched at all: one article, so the ranking has a corpus to
    decline from with the embedded backend's reason.
 
