@@ -10,44 +10,36 @@ through ``opensearchpy``'s own ``JSONSerializer``, so the text sent is what the 
 would have sent. Reading differs in one place: an integer outside -2**63 .. 2**64-1
 comes back as a float, where the standard library keeps it exact; nothing the backend
 reads is near that (counts, versions, sequence numbers, offsets, the project's own
-numbers). Without ``orjson`` installed, everything goes through the standard library.
+numbers).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from opensearchpy.exceptions import SerializationError
 from opensearchpy.serializer import JSONSerializer
 
-try:
-    import orjson
-except ImportError:  # pragma: no cover - orjson is a declared dependency
-    orjson = None  # type: ignore[assignment]
-
 _PLAIN = JSONSerializer()
 # Dates go to the client's ``default`` (``isoformat``), as they would without orjson.
-_OPTIONS = 0 if orjson is None else orjson.OPT_PASSTHROUGH_DATETIME
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
 
 
 def dumps(data: Any) -> str:
     """``data`` as compact JSON text, non-ASCII kept (the client's own ``dumps``)."""
-    if orjson is not None:
-        try:
-            return orjson.dumps(data, default=_PLAIN.default, option=_OPTIONS).decode()
-        except TypeError:  # orjson.JSONEncodeError is one
-            pass
-    return _PLAIN.dumps(data)
+    try:
+        return orjson.dumps(data, default=_PLAIN.default, option=_OPTIONS).decode()
+    except TypeError:  # orjson.JSONEncodeError is one
+        return _PLAIN.dumps(data)
 
 
 def loads(text: str | bytes) -> Any:
     """The value of JSON ``text``."""
-    if orjson is not None:
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass  # what it refuses (say, NaN) the standard library reads, or says why
-    return _PLAIN.loads(text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # what it refuses (say, NaN) the standard library
+        return _PLAIN.loads(text)  # reads, or says why
 
 
 class WireSerializer(JSONSerializer):
