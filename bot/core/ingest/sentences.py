@@ -5,9 +5,11 @@ for exactly that) and given a curated abbreviation list, so nothing is ever
 downloaded. Spans, not strings, come out: a quote is always a slice of the
 original text, verbatim by construction.
 
-NLTK is imported only when a splitter first splits, trains or hands out its
-parameters: importing it pulls in scipy.stats and much more (about a second), which
-a start that only loads a saved index and answers never needs.
+NLTK is imported only when a splitter trains or hands out its parameters as NLTK's
+``PunktParameters``: importing it pulls in scipy.stats and much more (about a second),
+which a start that only loads a saved index and answers never needs, and neither does
+a worker process that splits with saved parameters (``punkt_spans`` splits as NLTK's
+Punkt does, without it).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from bot.core import lexicon
+from bot.core.ingest.punkt_spans import PunktSpans
 
 if TYPE_CHECKING:
-    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+    from nltk.tokenize.punkt import PunktParameters
 
 TRAINING_CHARS = 2_000_000
 _ELLIPSIS_END = re.compile(r"(?:…|\.\.\.|\. \. \.)[\"'”’]?\s*$")
@@ -48,7 +51,7 @@ class SentenceSplitter:
             raise ValueError("a splitter needs either Punkt parameters or their saved form")
         self._params = params
         self._saved = saved
-        self._punkt: PunktSentenceTokenizer | None = None
+        self._punkt: PunktSpans | None = None
 
     @classmethod
     def from_saved(cls, saved: Mapping[str, Any]) -> SentenceSplitter:
@@ -97,13 +100,28 @@ class SentenceSplitter:
         }
 
     def spans(self, paragraph: str) -> list[tuple[int, int]]:
-        """Sentence spans of one paragraph, offsets relative to the paragraph."""
-        if self._punkt is None:
-            from bot.core.ingest.punkt import sentence_tokenizer
+        """Sentence spans of one paragraph, offsets relative to the paragraph.
 
-            self._punkt = sentence_tokenizer(self.params)
-        raw = list(self._punkt.span_tokenize(paragraph, realign_boundaries=True))
-        return _keep_quoted_ellipses(paragraph, raw)
+        Punkt's spans (``punkt_spans``: NLTK's decisions, without importing NLTK), with
+        a split after an ellipsis inside a quotation joined again.
+        """
+        if self._punkt is None:
+            self._punkt = self._spans_maker()
+        return _keep_quoted_ellipses(paragraph, self._punkt.spans(paragraph))
+
+    def _spans_maker(self) -> PunktSpans:
+        if self._params is None:
+            saved = self._saved or {}
+            return PunktSpans(
+                saved["abbrev_types"],
+                [(a, b) for a, b in saved["collocations"]],
+                saved["sent_starters"],
+                saved["ortho_context"],
+            )
+        params = self._params
+        return PunktSpans(
+            params.abbrev_types, params.collocations, params.sent_starters, params.ortho_context
+        )
 
 
 def training_chunks(texts: Iterable[str]) -> list[str]:
