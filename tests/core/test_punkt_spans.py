@@ -58,8 +58,6 @@ def test_patterns_are_nltks():
     assert lang._re_sent_end_chars == punkt_spans.SENT_END_CLASS
     assert lang._re_word_start == punkt_spans.WORD_START
     assert lang._re_multi_char_punct == punkt_spans.MULTI_CHAR_PUNCT
-    assert lang._word_tokenize_fmt == punkt_spans.WORD_TOKENIZE_FMT
-    assert lang._period_context_fmt == punkt_spans.PERIOD_CONTEXT_FMT
     assert lang.sent_end_chars == punkt_spans.SENT_END_CHARS
     assert PunktSentenceTokenizer.PUNCTUATION == punkt_spans.PUNCTUATION
     for ours, theirs in [
@@ -69,12 +67,19 @@ def test_patterns_are_nltks():
         (punkt_spans._INITIAL, PunktToken._RE_INITIAL),
     ]:
         assert (ours.pattern, ours.flags) == (theirs.pattern, theirs.flags)
-    for ours, theirs in [
-        (punkt_spans._WORD_TOKENIZER, lang._word_tokenizer_re()),
-        (punkt_spans._PERIOD_CONTEXT, lang.period_context_re()),
-    ]:
-        assert ours.flags == theirs.flags
-        assert ours.pattern in {theirs.pattern.replace(m, marks[0]) for m in marks}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(TRICKY), st.sampled_from(SEPARATORS)), max_size=30))
+def test_words_and_candidate_ends_are_found_as_nltk_finds_them(parts):
+    lang = PunktLanguageVars()
+    text = "".join(token + gap for token, gap in parts)
+    assert punkt_spans._WORD_TOKENIZER.findall(text) == lang._word_tokenizer_re().findall(text)
+    ours, theirs = (
+        [(m.span(), m["after_tok"], m["next_tok"]) for m in pattern.finditer(text)]
+        for pattern in (punkt_spans._PERIOD_CONTEXT, lang.period_context_re())
+    )
+    assert ours == theirs
 
 
 def test_the_seed_articles_split_the_same():

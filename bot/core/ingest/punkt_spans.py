@@ -10,10 +10,11 @@ before, the end mark, what follows), the same word tokenization of a context, th
 same first-pass (abbreviation, ellipsis) and second-pass (collocation, orthographic,
 sentence-starter, initial and number) rules with the parameters NLTK's trainer learnt,
 and the same realignment of closing punctuation. The patterns are built from the same
-pieces as NLTK 3.10's English ``PunktLanguageVars`` and ``PunktToken`` and compiled
-with the same ``regex`` engine and flags (``tests/core/test_punkt_spans.py`` checks
-the pattern texts against NLTK's, and the spans against ``span_tokenize`` on corpora
-and on random text built from tricky tokens). Training stays NLTK's (``punkt.py``).
+character classes as NLTK 3.10's English ``PunktLanguageVars`` and ``PunktToken``,
+written here in one line each, and run on the same ``regex`` engine
+(``tests/core/test_punkt_spans.py`` checks the classes against NLTK's, the words and
+candidate ends they find against NLTK's patterns', and the spans against
+``span_tokenize``, on corpora and on random text built from tricky tokens). Training stays NLTK's (``punkt.py``).
 """
 
 from __future__ import annotations
@@ -43,37 +44,19 @@ NON_WORD_CHARS = (
 )
 WORD_START = r"[^\(\"\`{\[:;&\#\*@\)}\]\-,]"
 MULTI_CHAR_PUNCT = r"(?:\-{2,}|\.{2,}|(?:\.\s){2,}\.)"
-WORD_TOKENIZE_FMT = r"""(
-        %(MultiChar)s
-        |
-        (?=%(WordStart)s)\S+?  # Accept word characters until end is found
-        (?= # Sequences marking a word's end
-            \s|                                 # White-space
-            $|                                  # End-of-string
-            %(NonWord)s|%(MultiChar)s|          # Punctuation
-            ,(?=$|\s|%(NonWord)s|%(MultiChar)s) # Comma if at end of word
-        )
-        |
-        \S
-    )"""
-PERIOD_CONTEXT_FMT = r"""
-        %(SentEndChars)s             # a potential sentence ending
-        (?=(?P<after_tok>
-            %(NonWord)s              # either other punctuation
-            |
-            \s+(?P<next_tok>\S+)     # or whitespace and some other token
-        ))"""
-BOUNDARY_REALIGNMENT = r'["\')\]}\u2018\u2019\u201c\u201d\xab\xbb]+?(?:\s+|(?=--)|$)'
-
+# A word: a run of punctuation marks, or from a character that may start one up to
+# white space, the end, punctuation, or a comma that ends the word; else one character.
+_WORD_END = (
+    rf"(?:\s|$|{NON_WORD_CHARS}|{MULTI_CHAR_PUNCT}|,(?=$|\s|{NON_WORD_CHARS}|{MULTI_CHAR_PUNCT}))"
+)
 _WORD_TOKENIZER = regex.compile(
-    WORD_TOKENIZE_FMT
-    % {"NonWord": NON_WORD_CHARS, "MultiChar": MULTI_CHAR_PUNCT, "WordStart": WORD_START},
-    re.UNICODE | re.VERBOSE,
+    rf"({MULTI_CHAR_PUNCT}|(?={WORD_START})\S+?(?={_WORD_END})|\S)", re.UNICODE
 )
+# A candidate end: an end mark, then punctuation or white space and the next token.
 _PERIOD_CONTEXT = regex.compile(
-    PERIOD_CONTEXT_FMT % {"NonWord": NON_WORD_CHARS, "SentEndChars": SENT_END_CLASS},
-    re.UNICODE | re.VERBOSE,
+    rf"{SENT_END_CLASS}(?=(?P<after_tok>{NON_WORD_CHARS}|\s+(?P<next_tok>\S+)))", re.UNICODE
 )
+BOUNDARY_REALIGNMENT = r'["\')\]}\u2018\u2019\u201c\u201d\xab\xbb]+?(?:\s+|(?=--)|$)'
 _REALIGN = regex.compile(BOUNDARY_REALIGNMENT, re.MULTILINE)
 # PunktToken's type tests.
 _ELLIPSIS = regex.compile(r"\.\.+$")
