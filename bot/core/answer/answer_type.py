@@ -20,6 +20,21 @@ _EXPECT = (
     (re.compile(r"^\s*(?:when|what\s+(?:year|years|date|day|month|time|century|decade|era|period)|in\s+what\s+(?:year|century|decade)|during\s+what|since\s+when)\b", re.I), TIME),
     (re.compile(r"^\s*(?:who|whom|whose|what\s+(?:person|people|man|woman|company|organi[sz]ation|team|group|country|city|state|nation|name)|where|which\s+(?:person|country|city|team|company))\b", re.I), NAME),
 )  # fmt: skip
+_WH = r"(?:who|whom|whose|what|which|when|where|how)\b"
+# The question word need not open the question: a preposition may come first ("On what
+# date ...", "To whom ...", "For how long ..."), or a clause ("In 2012, how many ...",
+# "According to the text, how much ...", "When UPT bought ABC, what was ... called?").
+# A clause is skipped only when the question does not open with a question word other than
+# "when", which also opens clauses ("How many networks ..., when it comes to ..." stays
+# a "how many" question).
+_LEADING_CLAUSE = re.compile(
+    rf"^(?!\s*(?:who|whom|whose|what|which|where|how)\b)[^,?]{{1,80}},\s*(?={_WH})", re.I
+)
+_LEADING_PREPOSITION = re.compile(
+    r"^\s*(?:in|on|at|by|for|from|to|of|during|since|until|after|before|within|under|with|"
+    rf"around|about|through|between|among|into|over|against|besides|near|throughout)\s+(?={_WH})",
+    re.I,
+)
 _MONTHS = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 )
@@ -40,12 +55,17 @@ def expected(question: str) -> str | None:
     """The kind of answer the question's opening asks for, if it says.
 
     "Who is Andrei Rudenko?" asks what a named person is (``identity``), not for a name.
+    A leading clause is skipped, then the question is read with and without a leading
+    preposition: "during what ..." is a time whatever follows, "on what date" is one
+    because "what date" is.
     """
     if asked_identity(question):
         return IDENTITY
-    for pattern, kind in _EXPECT:
-        if pattern.match(question):
-            return kind
+    opening = _LEADING_CLAUSE.sub("", question, count=1)
+    for text in dict.fromkeys((opening, _LEADING_PREPOSITION.sub("", opening, count=1))):
+        for pattern, kind in _EXPECT:
+            if pattern.match(text):
+                return kind
     return None
 
 
