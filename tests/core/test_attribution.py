@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from bot.core.ingest.attribution import (
     find_mentions,
     quoted_share,
+    reported_speech,
 )
 from bot.core.ingest.speakers import _NAME_RUN, ArticleSpeakers
 from bot.core.lexicon import ANAPHORIC_DETERMINERS, TITLES
@@ -124,3 +125,19 @@ def test_names_grow_as_when_every_run_of_the_article_was_tested(sentences, speak
     speakers = ArticleSpeakers(sentences)
     assert speakers.full_name(speaker) == expected
     assert speakers.full_name(speaker) == expected  # the remembered answer too
+
+
+@pytest.mark.parametrize(
+    ("sentence", "flags"),
+    [
+        ("“We will not yield,” the minister said.", (True, True)),
+        ("The ministry said on Monday that talks would resume.", (True, True)),
+        ("The spokesman said: prices will fall.", (True, True)),
+        ("The ministry affirmed its position through a statement.", (True, False)),
+        ("Prices rose by 3% in March.", (False, False)),
+    ],
+)
+def test_reported_speech_says_whether_speech_is_reported_and_whether_its_words_are_given(
+    sentence, flags
+):
+    assert reported_speech(sentence) == flags

@@ -203,22 +203,15 @@ def quoted_share(sentence: str) -> float:
     return sum(flags) / len(flags) if flags else 0.0
 
 
-def reports_content(sentence: str) -> bool:
-    """Whether the sentence gives what was said: a quotation, or "said (...) that ..." / "said:".
-
-    "The ministry affirmed its position through a statement" reports that
-    something was said without saying it; such a sentence answers "what did
-    X say?" worse than one that carries the words.
-    """
-    return reported_speech(sentence)[1]
-
-
 def reported_speech(sentence: str, quoted: float | None = None) -> tuple[bool, bool]:
     """Whether the sentence reports speech, and whether it gives what was said.
 
-    The first: it quotes, or has a reporting verb (``has_reporting_verb``); the second
-    is ``reports_content``. Both read the same words, so an article's sentences are
-    scanned once for the two. ``quoted``: the sentence's ``quoted_share``, when known.
+    It reports speech when it quotes or has a reporting verb (said, told, declared...).
+    It gives what was said with a quotation or "said (...) that ..." / "said:": "The
+    ministry affirmed its position through a statement" reports that something was
+    said without saying it, and answers "what did X say?" worse than one that carries
+    the words. One scan of the words gives both. ``quoted``: the sentence's
+    ``quoted_share``, when known.
     """
     if (quoted_share(sentence) if quoted is None else quoted) > 0:
         return True, True
@@ -231,11 +224,6 @@ def reported_speech(sentence: str, quoted: float | None = None) -> tuple[bool, b
             if ahead[:1] == [":"] or "that" in ahead:
                 return True, True
     return True, False
-
-
-def has_reporting_verb(sentence: str) -> bool:
-    """Whether any word of the sentence is a reporting verb (said, told, declared...)."""
-    return any(w.lower() in _CUES for w in _WORD.findall(sentence))
 
 
 def _used_as_noun(tokens: Sequence[tuple[str, int]], i: int) -> bool:
