@@ -7,7 +7,8 @@ end. Punkt's own patterns are fixed and linear, and it calls them several times 
 word, so the wrapper doubled the cost of training and splitting (BBC News, one
 core: training 4.3 s -> 2.1 s, splitting 1.3 s -> 0.6 s). Here the same pattern
 texts, with the same flags, are compiled with the same ``regex`` engine and called
-directly, so every match, and so every sentence and learnt parameter, is the same.
+directly, so every match, and so every learnt parameter, is the same. Training is
+what uses it; splitting with the learnt parameters is ``punkt_spans``'s, without NLTK.
 The pattern texts are NLTK's own (read from its classes, not copied); only the
 module-level ones NLTK keeps out of reach of subclasses are written out below.
 """
@@ -20,8 +21,6 @@ from typing import Any
 import regex
 from nltk.tokenize.punkt import (
     PunktLanguageVars,
-    PunktParameters,
-    PunktSentenceTokenizer,
     PunktToken,
     PunktTrainer,
 )
@@ -110,8 +109,3 @@ class _Token(PunktToken):
 def trainer() -> PunktTrainer:
     """A Punkt trainer that learns what NLTK's would, faster."""
     return PunktTrainer(lang_vars=_LanguageVars(), token_cls=_Token)
-
-
-def sentence_tokenizer(params: PunktParameters) -> PunktSentenceTokenizer:
-    """A Punkt sentence tokenizer with ``params`` that splits as NLTK's would, faster."""
-    return PunktSentenceTokenizer(params, lang_vars=_LanguageVars(), token_cls=_Token)
