@@ -159,3 +159,33 @@ def test_a_word_in_a_range_of_sentences_is_found_by_one_search_as_by_every_sente
             for high in range(low, size + 1):
                 every = bool(index.matches(term, np.arange(low, high)).any())
                 assert index.any_between(term, low, high) is every, (term, low, high)
+
+
+def test_a_paragraph_that_holds_the_question_across_its_sentences_counts_as_one_text():
+    """``paragraph_bm25_share`` scores the best three's paragraphs as one text each: the
+    same two sentences weigh more as one paragraph than as two when the question's words
+    are spread over both, and a question one sentence answers is not moved by it."""
+
+    def inputs(between: str, question: str) -> tuple[float, ...]:
+        body = (
+            "Mill fire\n\nA fire destroyed the old mill near the river on Tuesday night."
+            f"{between}Firefighters from three villages fought the blaze until dawn.\n\n"
+            "The harvest festival opens on Saturday.\n"
+        )
+        articles = [
+            RawArticle(Source("news/storm.txt", "Storm closes harbour", "Coast Courier"), NEWS),
+            RawArticle(Source("sport/final.txt", "Rovers win the cup final", None), SPORT),
+            RawArticle(Source("news/mill.txt", "Mill fire", None), body),
+        ]
+        engine = Engine.from_articles(articles, make_settings().core_options().engine)
+        found = engine.decline_inputs(question, 0.0)
+        assert found is not None
+        return found
+
+    paragraph = FEATURES.index("paragraph_bm25_share")
+    spread = "How many villages fought the fire at the old mill?"
+    assert inputs(" ", spread)[paragraph] > inputs("\n\n", spread)[paragraph] + 0.05
+    whole = "When does the harvest festival open?"
+    assert inputs(" ", whole)[paragraph] == pytest.approx(
+        inputs("\n\n", whole)[paragraph], abs=0.03
+    )
