@@ -69,6 +69,20 @@ _CLOSERS = '”"’»'
 _ACCORDING = re.compile(r"\baccording to\s+", re.IGNORECASE)
 _ACCORDING_END = re.compile(rf"[,;:.“”\"()]|\s(?:{alternation(ACCORDING_TO_STOPS)})\s")
 _UNNAMED_HEADS = tuple(sorted(UNNAMED_SPEAKER_HEADS))  # str.endswith takes a tuple
+_PLAIN_WORD = re.compile(r"\w+")
+# The cheap cue test below holds only while every cue is a plain lower-case ASCII word.
+_PLAIN_CUES = all(c.isascii() and c.isalpha() and c.islower() for c in _CUES)
+
+
+def _may_have_cue(lowered: str) -> bool:
+    r"""Whether a sentence (given lower-cased) may hold a cue token; False proves it holds none.
+
+    Most sentences hold no reporting word, and tokenizing them is the bulk of the
+    cost of finding none. A token that lowers to a cue (plain ASCII letters) is
+    bounded by characters that are not ``\w``, and no such character lowers to a
+    ``\w`` one, so the cue stands as a whole ``\w+`` run of the lowered sentence.
+    """
+    return not _PLAIN_CUES or not _CUES.isdisjoint(_PLAIN_WORD.findall(lowered))
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +144,29 @@ def head_noun(speaker: str) -> str:
 
 def find_mentions(sentence: str) -> list[_Mention]:
     """Speaker phrases next to reporting verbs in one sentence, in order of appearance."""
-    tokens = [(m.group(), m.start()) for m in _WORD.finditer(sentence)]
     found: list[_Mention] = []
     transcript = _TRANSCRIPT.match(sentence)
     if transcript:
         found.append(_Mention(transcript.group("name"), ":", 0))
+    lowered = sentence.lower()
+    if _may_have_cue(lowered):
+        found += _verb_mentions(sentence)
+    # "according to" matches only where the lowered sentence has "ccord": no other
+    # character matches c, o, r or d when case is ignored.
+    if "ccord" in lowered:
+        for match in _ACCORDING.finditer(sentence):
+            tail = sentence[match.end() :]
+            phrase = _ACCORDING_END.split(tail, maxsplit=1)[0].strip()
+            if phrase and len(phrase.split()) <= ACCORDING_TO_MAX_WORDS:
+                found.append(_Mention(phrase, "according to", match.start()))
+    found.sort(key=lambda m: m.start)
+    return found
+
+
+def _verb_mentions(sentence: str) -> list[_Mention]:
+    """The speakers next to the sentence's reporting verbs, in order of the verbs."""
+    tokens = [(m.group(), m.start()) for m in _WORD.finditer(sentence)]
+    found: list[_Mention] = []
     cues = [i for i, (word, _) in enumerate(tokens) if word.lower() in _CUES]
     quoted = _inside_quotes(sentence) if cues else []  # most sentences have no cue
     for i in cues:
@@ -147,12 +179,6 @@ def find_mentions(sentence: str) -> list[_Mention]:
             speaker = _subject_before(tokens, i) or _subject_after_quote(tokens, i)
         if speaker:
             found.append(_Mention(speaker, word.lower(), offset))
-    for match in _ACCORDING.finditer(sentence):
-        tail = sentence[match.end() :]
-        phrase = _ACCORDING_END.split(tail, maxsplit=1)[0].strip()
-        if phrase and len(phrase.split()) <= ACCORDING_TO_MAX_WORDS:
-            found.append(_Mention(phrase, "according to", match.start()))
-    found.sort(key=lambda m: m.start)
     return found
 
 
@@ -215,6 +241,8 @@ def reported_speech(sentence: str, quoted: float | None = None) -> tuple[bool, b
     """
     if (quoted_share(sentence) if quoted is None else quoted) > 0:
         return True, True
+    if not _may_have_cue(sentence.lower()):
+        return False, False
     words = [w.lower() for w in _WORD.findall(sentence)]
     if _CUES.isdisjoint(words):
         return False, False

@@ -1,0 +1,132 @@
+"""The attribution stage's shortcuts give what the plain computation gives (#19).
+
+Ingest skips work where a cheap test proves it cannot change the result: a sentence
+with no reporting word is not tokenized, the learned tagger is not asked where it
+cannot tag a source, and so on. Each test here runs a straightforward reference,
+written out in the test the way the code once did it, beside the fast path, on
+generated sentences made of the pieces that trip such tests (cue words in odd
+cases, characters that case-fold to ASCII letters, quotation marks, titles) and on
+sentences of the BBC corpus when it is present.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.core.ingest import attribution as att
+
+BBC = Path(__file__).resolve().parents[3] / "shared" / "data" / "news" / "bbc-news.jsonl"
+
+PIECES = (
+    "said", "SAID", "Said", "saİd", "told", "asKed", "aske\u212a", "ſaid", "says", "added",
+    "saying", "claims", "claimed", "according to", "According To", "accordıng to",
+    "ACCORDING\tto", "accordingto", "according", "to", "the", "The", "ministry", "he", "She",
+    "Mr", "Mr.", "Dr.", "Jane", "Q.", "Doe", "Prigozhin’s", "Russia's", "Reuters", "U.S.",
+    "in", "a", "statement", "that", ":", ",", ".", "(D-Mo.)", "(", ")", "“", "”", '"', "‘", "’",
+    "-", "—", "'", "İ", "ß", "é", "e\u0301", "3.14", "1,000", "\u00a0", "\t", "\n", "中文",
+    "NEWSREADER", "MR SMITH:", "said-so", "re-said", "said’", "’said", "_said", "said_",
+    "unsaid", "s.aid", "said.", ".said", "x.said",
+)  # fmt: skip
+_piece = st.one_of(st.sampled_from(PIECES), st.text(max_size=6))
+sentences = st.lists(
+    st.tuples(_piece, st.sampled_from([" ", " ", "", "  ", "\n"])), max_size=24
+).map(lambda parts: "".join(p + sep for p, sep in parts))
+
+
+def reference_find_mentions(sentence: str) -> list:
+    """find_mentions as it was: tokenize every sentence, try "according to" on every one."""
+    found = []
+    transcript = att._TRANSCRIPT.match(sentence)
+    if transcript:
+        found.append(att._Mention(transcript.group("name"), ":", 0))
+    tokens = [(m.group(), m.start()) for m in att._WORD.finditer(sentence)]
+    cues = [i for i, (word, _) in enumerate(tokens) if word.lower() in att._CUES]
+    quoted = att._inside_quotes(sentence)
+    for i in cues:
+        word, offset = tokens[i]
+        if att._used_as_noun(tokens, i) or quoted[offset]:
+            continue
+        if word.lower() in att.REPORTING_PARTICIPLES:
+            speaker = att._clause_subject(tokens) if i and tokens[i - 1][0] == "," else None
+        else:
+            speaker = att._subject_before(tokens, i) or att._subject_after_quote(tokens, i)
+        if speaker:
+            found.append(att._Mention(speaker, word.lower(), offset))
+    for match in att._ACCORDING.finditer(sentence):
+        tail = sentence[match.end() :]
+        phrase = att._ACCORDING_END.split(tail, maxsplit=1)[0].strip()
+        if phrase and len(phrase.split()) <= att.ACCORDING_TO_MAX_WORDS:
+            found.append(att._Mention(phrase, "according to", match.start()))
+    found.sort(key=lambda m: m.start)
+    return found
+
+
+def reference_reported_speech(sentence: str) -> tuple[bool, bool]:
+    """reported_speech as it was: every sentence's words read."""
+    if att.quoted_share(sentence) > 0:
+        return True, True
+    words = [w.lower() for w in att._WORD.findall(sentence)]
+    if not any(w in att._CUES for w in words):
+        return False, False
+    for i, word in enumerate(words):
+        if word in att._CUES:
+            ahead = words[i + 1 : i + 1 + att.CONTENT_LOOKAHEAD_WORDS]
+            if ahead[:1] == [":"] or "that" in ahead:
+                return True, True
+    return True, False
+
+
+def _check(sentence: str) -> None:
+    has_cue = any(w.lower() in att._CUES for w in att._WORD.findall(sentence))
+    assert att._may_have_cue(sentence.lower()) or not has_cue, sentence
+    assert "ccord" in sentence.lower() or not att._ACCORDING.search(sentence), sentence
+    assert att.find_mentions(sentence) == reference_find_mentions(sentence), sentence
+    assert att.reported_speech(sentence) == reference_reported_speech(sentence), sentence
+
+
+def test_the_cue_test_needs_plain_cue_words():
+    # The proof in _may_have_cue holds for plain lower-case ASCII cue words; the module
+    # falls back to tokenizing every sentence otherwise, which this pins.
+    assert att._PLAIN_CUES
+
+
+@settings(max_examples=600)
+@given(sentences)
+def test_skipping_sentences_without_cues_changes_nothing(sentence):
+    _check(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "“We will stay,” the union leader sai\u212a.",
+        "Prices rose, accordıng to the Office for National Statistics.",
+        "Prices rose, ACCORDING  TO the ONS.",
+        "Jane Doe, Acme’s chief, ASKED for more.",
+        "The re-said claim, un-said.",
+    ],
+)
+def test_skipping_on_hand_picked_sentences(sentence):
+    _check(sentence)
+
+
+def corpus_texts(limit: int) -> list[str]:
+    """Paragraphs of the first ``limit`` BBC articles (what ingest splits into sentences)."""
+    if not BBC.is_file():
+        pytest.skip(f"{BBC} is not present")
+    out = []
+    with BBC.open(encoding="utf-8") as lines:
+        for _, line in zip(range(limit), lines, strict=False):
+            out += [p for p in json.loads(line)["text"].split("\n") if p.strip()]
+    return out
+
+
+def test_skipping_on_corpus_paragraphs():
+    for text in corpus_texts(300):
+        for sentence in text.split(". "):
+            _check(sentence)
