@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from bot.core.ingest.attribution import find_mentions, head_noun, is_named
-from bot.core.ingest.learned_sources import learned_source, worth_tagging
+from bot.core.ingest.learned_sources import source_if_worth
 from bot.core.lexicon import (
     ANAPHORIC_DETERMINERS,
     NAME_RUN_GLUE,
@@ -61,8 +61,8 @@ class ArticleSpeakers:
         """Attributions of the next sentence; call in reading order."""
         out: list[Attribution] = []
         mentions = [(m.text, m.cue) for m in find_mentions(sentence)]
-        if not mentions and USE_LEARNED and worth_tagging(sentence):
-            source = learned_source(sentence)
+        if not mentions and USE_LEARNED:
+            source = source_if_worth(sentence)
             mentions = [(source, LEARNED_CUE)] if source else []
         for text, cue in mentions:
             if is_named(text) and not self._common_noun(text):
