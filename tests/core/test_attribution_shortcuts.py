@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from bot.core.ingest import attribution as att
 from bot.core.ingest import learned_sources as ls
+from bot.core.ingest import speakers as sp
 
 BBC = Path(__file__).resolve().parents[3] / "shared" / "data" / "news" / "bbc-news.jsonl"
 
@@ -195,3 +196,27 @@ def test_tagging_known_attributes_on_corpus_paragraphs():
             _check_learned(sentence)
             tagged += ls.source_if_worth(sentence) is not None
     assert tagged > 20  # the tagger did find sources: the comparison was not all None
+
+
+# ------------------------------------------------------------- an article's names
+
+NAME_PIECES = (
+    "Bank", "of", "England", "de", "al", "Ma", "Zhaoxu", "Mr", "the", "for", "’s", "O'Neil",
+    "-", "Vice-Foreign", "\t", " ", "\n", "", "É", "ß", "X", "x", "offers", "A.",
+)  # fmt: skip
+_name_piece = st.one_of(st.sampled_from(NAME_PIECES), st.text(max_size=4))
+articles = st.lists(
+    st.lists(_name_piece, max_size=16).map(" ".join).map(lambda s: s.replace("  ", "\t")),
+    max_size=8,
+)
+
+
+@settings(max_examples=400)
+@given(articles)
+def test_one_pass_over_an_article_finds_each_sentences_names(sentences):
+    speakers = sp.ArticleSpeakers(sentences)
+    each = sp._RunIndex(m.group() for text in sentences for m in sp._NAME_RUN.finditer(text))
+    assert speakers._runs._by_segment == each._by_segment
+    speakers._common_noun("Residents")  # reads the article's lower-case words
+    lower = frozenset(w for text in sentences for w in sp._LOWER_WORD.findall(text))
+    assert speakers._lower == lower

@@ -70,6 +70,8 @@ _ACCORDING = re.compile(r"\baccording to\s+", re.IGNORECASE)
 _ACCORDING_END = re.compile(rf"[,;:.“”\"()]|\s(?:{alternation(ACCORDING_TO_STOPS)})\s")
 _UNNAMED_HEADS = tuple(sorted(UNNAMED_SPEAKER_HEADS))  # str.endswith takes a tuple
 _PLAIN_WORD = re.compile(r"\w+")
+_WORD_START = re.compile(r"\w")
+_POSSESSIVE_END = re.compile(r"(?:’s|'s|’|')$")
 # The cheap cue test below holds only while every cue is a plain lower-case ASCII word.
 _PLAIN_CUES = all(c.isascii() and c.isalpha() and c.islower() for c in _CUES)
 
@@ -139,7 +141,7 @@ def head_noun(speaker: str) -> str:
     words = speaker.split()
     if not words:
         return ""
-    return re.sub(r"(?:’s|'s|’|')$", "", words[-1].lower()).strip(".,")
+    return _POSSESSIVE_END.sub("", words[-1].lower()).strip(".,")
 
 
 def find_mentions(sentence: str) -> list[_Mention]:
@@ -284,7 +286,7 @@ def _subject_before(tokens: Sequence[tuple[str, int]], verb: int) -> str | None:
     while j >= 0 and len(words) < SPEAKER_MAX_WORDS:
         word = tokens[j][0]
         if (
-            not re.match(r"\w", word)
+            not _WORD_START.match(word)
             or (
                 word.lower() in SPEAKER_PHRASE_BOUNDARIES
                 and word.lower() not in SPEAKER_PHRASE_INNER
@@ -334,7 +336,7 @@ def _clause_subject(tokens: Sequence[tuple[str, int]]) -> str | None:
     words: list[str] = []
     for word, _ in tokens:
         if (
-            not re.match(r"\w", word)
+            not _WORD_START.match(word)
             or word.lower() in SPEAKER_PHRASE_BOUNDARIES - SPEAKER_PHRASE_INNER
         ):
             break
@@ -354,7 +356,7 @@ def _subject_after_quote(tokens: Sequence[tuple[str, int]], verb: int) -> str | 
     j = verb + 1
     while j < len(tokens) and len(words) < SPEAKER_MAX_WORDS:
         word = tokens[j][0]
-        if not re.match(r"\w", word) or word.lower() in AFTER_VERB_STOPS:
+        if not _WORD_START.match(word) or word.lower() in AFTER_VERB_STOPS:
             break
         words.append(word)
         j += 1
