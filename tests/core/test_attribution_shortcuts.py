@@ -85,7 +85,7 @@ def reference_reported_speech(sentence: str) -> tuple[bool, bool]:
 
 def _check(sentence: str) -> None:
     has_cue = any(w.lower() in att._CUES for w in att._WORD.findall(sentence))
-    assert att._may_have_cue(sentence.lower()) or not has_cue, sentence
+    assert att._may_have_cue(sentence) or not has_cue, sentence
     assert "ccord" in sentence.lower() or not att._ACCORDING.search(sentence), sentence
     assert att.find_mentions(sentence) == reference_find_mentions(sentence), sentence
     assert att.reported_speech(sentence) == reference_reported_speech(sentence), sentence

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.core.lexicon import (
     ACCORDING_TO_STOPS,
@@ -72,19 +73,35 @@ _UNNAMED_HEADS = tuple(sorted(UNNAMED_SPEAKER_HEADS))  # str.endswith takes a tu
 _PLAIN_WORD = re.compile(r"\w+")
 _WORD_START = re.compile(r"\w")
 _POSSESSIVE_END = re.compile(r"(?:’s|'s|’|')$")
-# The cheap cue test below holds only while every cue is a plain lower-case ASCII word.
-_PLAIN_CUES = all(c.isascii() and c.isalpha() and c.islower() for c in _CUES)
 
 
-def _may_have_cue(lowered: str) -> bool:
-    r"""Whether a sentence (given lower-cased) may hold a cue token; False proves it holds none.
+@lru_cache(maxsize=8192)
+def lowered_words(sentence: str) -> tuple[str, ...]:
+    r"""The ``\w+`` runs of the lower-cased sentence: a cheap, exact test for cue words.
 
     Most sentences hold no reporting word, and tokenizing them is the bulk of the
-    cost of finding none. A token that lowers to a cue (plain ASCII letters) is
-    bounded by characters that are not ``\w``, and no such character lowers to a
-    ``\w`` one, so the cue stands as a whole ``\w+`` run of the lowered sentence.
+    cost of finding none. A token of ``_WORD`` or of the learned tagger's pattern
+    that lowers to a plain lower-case ASCII word is bounded by characters that are
+    not ``\w`` (the patterns are greedy), and no such character lowers to a ``\w``
+    one; so the word stands as a whole ``\w+`` run of the lowered sentence, and a
+    sentence whose runs hold none of a set of such words has no token among them.
+    The same sentences are asked three times (``find_mentions``, the tagger's gate,
+    ``reported_speech``), so the runs are kept for the last few thousand sentences.
     """
-    return not _PLAIN_CUES or not _CUES.isdisjoint(_PLAIN_WORD.findall(lowered))
+    return tuple(_PLAIN_WORD.findall(sentence.lower()))
+
+
+def plain_words(words: frozenset[str]) -> bool:
+    """Whether every word is plain lower-case ASCII letters, as ``lowered_words`` needs."""
+    return all(w.isascii() and w.isalpha() and w.islower() for w in words)
+
+
+_PLAIN_CUES = plain_words(_CUES)  # else every sentence is tokenized
+
+
+def _may_have_cue(sentence: str) -> bool:
+    """Whether a sentence may hold a cue token; False proves it holds none."""
+    return not _PLAIN_CUES or not _CUES.isdisjoint(lowered_words(sentence))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,12 +167,11 @@ def find_mentions(sentence: str) -> list[_Mention]:
     transcript = _TRANSCRIPT.match(sentence)
     if transcript:
         found.append(_Mention(transcript.group("name"), ":", 0))
-    lowered = sentence.lower()
-    if _may_have_cue(lowered):
+    if _may_have_cue(sentence):
         found += _verb_mentions(sentence)
     # "according to" matches only where the lowered sentence has "ccord": no other
     # character matches c, o, r or d when case is ignored.
-    if "ccord" in lowered:
+    if "ccord" in sentence.lower():
         for match in _ACCORDING.finditer(sentence):
             tail = sentence[match.end() :]
             phrase = _ACCORDING_END.split(tail, maxsplit=1)[0].strip()
@@ -243,7 +259,7 @@ def reported_speech(sentence: str, quoted: float | None = None) -> tuple[bool, b
     """
     if (quoted_share(sentence) if quoted is None else quoted) > 0:
         return True, True
-    if not _may_have_cue(sentence.lower()):
+    if not _may_have_cue(sentence):
         return False, False
     words = [w.lower() for w in _WORD.findall(sentence)]
     if _CUES.isdisjoint(words):

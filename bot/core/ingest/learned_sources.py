@@ -18,6 +18,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 
+from bot.core.ingest.attribution import lowered_words, plain_words
 from bot.core.lexicon import LEARNED_CUES
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,7 @@ MODEL = "source_crf.crfsuite"
 _TOKEN = re.compile(r"\w[\w’'.-]*\w|\w|[^\w\s]")
 _OPEN, _CLOSE = '“"‘«', '”"’»'
 _MARK = re.compile(f"[{re.escape(_OPEN + _CLOSE)}]")
-_PLAIN_WORD = re.compile(r"\w+")
-_PLAIN_CUES = all(c.isascii() and c.isalpha() and c.islower() for c in LEARNED_CUES)
+_PLAIN_CUES = plain_words(LEARNED_CUES)  # see attribution.lowered_words
 
 
 def tokens(sentence: str) -> list[tuple[str, int, int]]:
@@ -225,10 +225,8 @@ def source_if_worth(sentence: str) -> str | None:
     if model is None:
         return None
     if _MARK.search(sentence) is None:
-        # A token that lowers to a cue (plain ASCII letters) stands as a whole \w+ run
-        # of the lowered sentence (see attribution._may_have_cue): most sentences fail
-        # this test without being tokenized.
-        if _PLAIN_CUES and LEARNED_CUES.isdisjoint(_PLAIN_WORD.findall(sentence.lower())):
+        # Most sentences fail this exact test without being tokenized.
+        if _PLAIN_CUES and LEARNED_CUES.isdisjoint(lowered_words(sentence)):
             return None
         words = _TOKEN.findall(sentence)
         if not any(w.lower() in LEARNED_CUES for w in words):
