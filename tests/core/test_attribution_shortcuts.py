@@ -220,3 +220,14 @@ def test_one_pass_over_an_article_finds_each_sentences_names(sentences):
     speakers._common_noun("Residents")  # reads the article's lower-case words
     lower = frozenset(w for text in sentences for w in sp._LOWER_WORD.findall(text))
     assert speakers._lower == lower
+
+
+_quote_piece = st.sampled_from(("“", "”", "“", "”", '"', "’", "a", " ", "said", "x y"))
+quoting = st.lists(st.one_of(_quote_piece, st.text(max_size=3)), max_size=20).map("".join)
+
+
+@settings(max_examples=400)
+@given(quoting)
+def test_the_quoted_share_counts_the_characters_inside_quotations(sentence):
+    flags = att._inside_quotes(sentence)
+    assert att.quoted_share(sentence) == (sum(flags) / len(flags) if flags else 0.0)

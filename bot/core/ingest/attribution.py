@@ -243,8 +243,10 @@ _CURLY_MARKS = re.compile("[“”]")  # typographic double quotation marks, ope
 
 def quoted_share(sentence: str) -> float:
     """The share of a sentence's characters that stand inside quotation marks."""
-    flags = _inside_quotes(sentence)
-    return sum(flags) / len(flags) if flags else 0.0
+    if not sentence:
+        return 0.0
+    # The spans are disjoint: their lengths add up to the count of characters inside.
+    return sum(end - start for start, end in quoted_spans(sentence)) / len(sentence)
 
 
 def reported_speech(sentence: str, quoted: float | None = None) -> tuple[bool, bool]:
