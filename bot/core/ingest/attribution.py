@@ -183,7 +183,7 @@ def find_mentions(sentence: str) -> list[_Mention]:
 
 def _verb_mentions(sentence: str) -> list[_Mention]:
     """The speakers next to the sentence's reporting verbs, in order of the verbs."""
-    tokens = [(m.group(), m.start()) for m in _WORD.finditer(sentence)]
+    tokens = _tokens(sentence)
     found: list[_Mention] = []
     cues = [i for i, (word, _) in enumerate(tokens) if word.lower() in _CUES]
     quoted = _inside_quotes(sentence) if cues else []  # most sentences have no cue
@@ -198,6 +198,12 @@ def _verb_mentions(sentence: str) -> list[_Mention]:
         if speaker:
             found.append(_Mention(speaker, word.lower(), offset))
     return found
+
+
+@lru_cache(maxsize=8192)
+def _tokens(sentence: str) -> tuple[tuple[str, int], ...]:
+    """The sentence's words and their offsets, read once for ``find_mentions`` and ``reported_speech``."""
+    return tuple((m.group(), m.start()) for m in _WORD.finditer(sentence))
 
 
 def _inside_quotes(sentence: str) -> list[bool]:
@@ -263,7 +269,7 @@ def reported_speech(sentence: str, quoted: float | None = None) -> tuple[bool, b
         return True, True
     if not _may_have_cue(sentence):
         return False, False
-    words = [w.lower() for w in _WORD.findall(sentence)]
+    words = [w.lower() for w, _ in _tokens(sentence)]
     if _CUES.isdisjoint(words):
         return False, False
     for i, word in enumerate(words):
