@@ -75,7 +75,7 @@ _WORD_START = re.compile(r"\w")
 _POSSESSIVE_END = re.compile(r"(?:’s|'s|’|')$")
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def lowered_words(sentence: str) -> tuple[str, ...]:
     r"""The ``\w+`` runs of the lower-cased sentence: a cheap, exact test for cue words.
 
@@ -85,8 +85,8 @@ def lowered_words(sentence: str) -> tuple[str, ...]:
     not ``\w`` (the patterns are greedy), and no such character lowers to a ``\w``
     one; so the word stands as a whole ``\w+`` run of the lowered sentence, and a
     sentence whose runs hold none of a set of such words has no token among them.
-    The same sentences are asked three times (``find_mentions``, the tagger's gate,
-    ``reported_speech``), so the runs are kept for the last few thousand sentences.
+    Ingest asks it three times of each sentence of an article (``find_mentions``,
+    the tagger's gate, ``reported_speech``), so the last 2,048 sentences' runs are kept.
     """
     return tuple(_PLAIN_WORD.findall(sentence.lower()))
 
@@ -200,9 +200,9 @@ def _verb_mentions(sentence: str) -> list[_Mention]:
     return found
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def _tokens(sentence: str) -> tuple[tuple[str, int], ...]:
-    """The sentence's words and their offsets, read once for ``find_mentions`` and ``reported_speech``."""
+    """The sentence's words and offsets, read once for ``find_mentions`` and ``reported_speech``."""
     return tuple((m.group(), m.start()) for m in _WORD.finditer(sentence))
 
 
