@@ -152,12 +152,10 @@ class _Model:
         edge = self.edge
         padded = [edge, edge, *map(self._words.__getitem__, words), edge, edge]
         out = [
-            padded[i + 2][0][quoted[i]]
-            + padded[i][1][0]
-            + padded[i + 1][1][1]
-            + padded[i + 3][1][2]
-            + padded[i + 4][1][3]
-            for i in range(len(words))
+            at[0][q] + left2[1][0] + left1[1][1] + right1[1][2] + right2[1][3]
+            for left2, left1, at, right1, right2, q in zip(  # five-word windows, one a word
+                padded, padded[1:], padded[2:], padded[3:], padded[4:], quoted, strict=False
+            )
         ]
         if out:
             out[0] += self.first
