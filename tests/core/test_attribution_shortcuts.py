@@ -182,6 +182,20 @@ def test_the_tagger_is_passed_only_known_attributes():
     assert 0 < len(model._bytes) < 10_000
 
 
+_word = st.one_of(
+    st.sampled_from(("said", "Said", "SAID", "the", "The", "“", '"', "—", "9", "9th", "U.S.")),
+    st.sampled_from(("Trump", "trump", "ministry", "x", "X", "ing", "Ing", "–", "̃", "’")),
+    st.text(min_size=1, max_size=8),
+)
+
+
+@settings(max_examples=500)
+@given(_word)
+def test_a_words_tagged_attributes_are_its_known_features(word):
+    model = ls._model()
+    assert model._kept_word(word) == model._kept(ls._features_of_word(word))
+
+
 @settings(max_examples=300)
 @given(sentences)
 def test_tagging_known_attributes_as_bytes_changes_nothing(sentence):

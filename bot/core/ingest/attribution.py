@@ -203,7 +203,7 @@ def _verb_mentions(sentence: str) -> list[_Mention]:
 @lru_cache(maxsize=2048)
 def _tokens(sentence: str) -> tuple[tuple[str, int], ...]:
     """The sentence's words and offsets, read once for ``find_mentions`` and ``reported_speech``."""
-    return tuple((m.group(), m.start()) for m in _WORD.finditer(sentence))
+    return tuple([(m.group(), m.start()) for m in _WORD.finditer(sentence)])
 
 
 def _inside_quotes(sentence: str) -> list[bool]:

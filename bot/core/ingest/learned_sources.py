@@ -130,9 +130,12 @@ class _Model:
         complete = len(info.attributes) == int(info.header.get("num_attrs", -1))
         # Each known attribute's bytes; None: pass every attribute (the dump was not read whole).
         self._bytes = {a: a.encode() for a in info.attributes} if complete else None
-        self._words = _KeptWords(self._kept)
+        self._words = _KeptWords(self._kept_word)
         self.edge = self._kept(_EDGE)
         self.first = self._kept_one(("first",))
+        self._quote_marks = self._kept_one(("q=False",)), self._kept_one(("q=True",))
+        # Per (shape, cue): the own and per-neighbour attributes they give, as looked up.
+        self._shapes: dict[tuple[str, bool], tuple[tuple[bytes | None, ...], ...]] = {}
 
     def _kept_one(self, names: tuple[str, ...]) -> tuple[bytes, ...]:
         if self._bytes is None:
@@ -144,6 +147,35 @@ class _Model:
         return (
             (self._kept_one(outside), self._kept_one(inside)),
             tuple(self._kept_one(names) for names in near),
+        )
+
+    def _kept_word(self, word: str) -> _KnownBytes:
+        """``_kept(_features_of_word(word))``, with only the attributes that name the word formatted.
+
+        Most words are new to the cache once; formatting their shape and cue attributes
+        again for each would be most of the cost of a first sight.
+        """
+        if self._bytes is None:
+            return self._kept(_features_of_word(word))
+        get = self._bytes.get
+        low = word.lower()
+        key = (_shape(word), low in LEARNED_CUES)
+        shaped = self._shapes.get(key)
+        if shaped is None:
+            shape, cue = f"shape={key[0]}", f"cue={key[1]}"
+            shaped = self._shapes[key] = (
+                (get(shape), get(cue)),
+                *((get(f"{d}{shape}"), get(f"{d}{cue}")) for d in _NEAR),
+            )
+        (shape_b, cue_b), *near = shaped
+        own = tuple(filter(None, (get(f"w={low}"), shape_b, get(f"suf={low[-3:]}"), cue_b)))
+        outside, inside = self._quote_marks
+        return (
+            (own + outside, own + inside),
+            tuple(
+                tuple(filter(None, (get(f"{d}w={low}"), near_shape, near_cue)))
+                for d, (near_shape, near_cue) in zip(_NEAR, near, strict=True)
+            ),
         )
 
     def rows(self, words: list[str]) -> list[tuple[bytes, ...]]:
@@ -171,14 +203,14 @@ class _KeptWords(dict[str, _KnownBytes]):
     A dict whose misses fill it, so that looking a known word up costs no Python call.
     """
 
-    def __init__(self, kept: Callable[[_Known], _KnownBytes]) -> None:
+    def __init__(self, kept: Callable[[str], _KnownBytes]) -> None:
         super().__init__()
         self._keep = kept
 
     def __missing__(self, word: str) -> _KnownBytes:
         if len(self) >= _CACHE_WORDS:
             self.clear()
-        kept = self[word] = self._keep(_features_of_word(word))
+        kept = self[word] = self._keep(word)
         return kept
 
 
