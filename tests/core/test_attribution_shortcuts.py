@@ -245,3 +245,24 @@ quoting = st.lists(st.one_of(_quote_piece, st.text(max_size=3)), max_size=20).ma
 def test_the_quoted_share_counts_the_characters_inside_quotations(sentence):
     flags = att._inside_quotes(sentence)
     assert att.quoted_share(sentence) == (sum(flags) / len(flags) if flags else 0.0)
+
+
+def test_without_the_models_attribute_list_every_attribute_is_passed():
+    tagger = ls._tagger()
+
+    class Unreadable:
+        def __getattr__(self, name):
+            return getattr(tagger, name)
+
+        def info(self):
+            raise OSError("no temporary directory")
+
+    model = ls._Model(Unreadable())
+    assert model._bytes is None
+    for text in [
+        "“We will stay,” the union leader said.",
+        "Officials said little, sources told AP",
+    ]:
+        words = ls._TOKEN.findall(text)
+        assert model.rows(words) == [tuple(f.encode() for f in row) for row in ls.features(words)]
+        assert model.tagger.tag(model.rows(words)) == tagger.tag(ls.features(words))

@@ -126,10 +126,15 @@ class _Model:
 
     def __init__(self, tagger: object) -> None:
         self.tagger = tagger
-        info = tagger.info()  # type: ignore[attr-defined]
-        complete = len(info.attributes) == int(info.header.get("num_attrs", -1))
         # Each known attribute's bytes; None: pass every attribute (the dump was not read whole).
-        self._bytes = {a: a.encode() for a in info.attributes} if complete else None
+        self._bytes: dict[str, bytes] | None = None
+        try:  # pycrfsuite writes the dump to a temporary file and parses its text
+            info = tagger.info()  # type: ignore[attr-defined]
+        except (OSError, ValueError, AttributeError, AssertionError) as error:
+            log.info("the tagger is passed every attribute (model dump unread: %s)", error)
+        else:
+            if len(info.attributes) == int(info.header.get("num_attrs", -1)):
+                self._bytes = {a: a.encode() for a in info.attributes}
         self._words = _KeptWords(self._kept_word)
         self.edge = self._kept(_EDGE)
         self.first = self._kept_one(("first",))
