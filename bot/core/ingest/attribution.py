@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.core.lexicon import (
     ACCORDING_TO_STOPS,
@@ -69,6 +70,38 @@ _CLOSERS = '”"’»'
 _ACCORDING = re.compile(r"\baccording to\s+", re.IGNORECASE)
 _ACCORDING_END = re.compile(rf"[,;:.“”\"()]|\s(?:{alternation(ACCORDING_TO_STOPS)})\s")
 _UNNAMED_HEADS = tuple(sorted(UNNAMED_SPEAKER_HEADS))  # str.endswith takes a tuple
+_PLAIN_WORD = re.compile(r"\w+")
+_WORD_START = re.compile(r"\w")
+_POSSESSIVE_END = re.compile(r"(?:’s|'s|’|')$")
+
+
+@lru_cache(maxsize=2048)
+def lowered_words(sentence: str) -> tuple[str, ...]:
+    r"""The ``\w+`` runs of the lower-cased sentence: a cheap, exact test for cue words.
+
+    Most sentences hold no reporting word, and tokenizing them is the bulk of the
+    cost of finding none. A token of ``_WORD`` or of the learned tagger's pattern
+    that lowers to a plain lower-case ASCII word is bounded by characters that are
+    not ``\w`` (the patterns are greedy), and no such character lowers to a ``\w``
+    one; so the word stands as a whole ``\w+`` run of the lowered sentence, and a
+    sentence whose runs hold none of a set of such words has no token among them.
+    Ingest asks it three times of each sentence of an article (``find_mentions``,
+    the tagger's gate, ``reported_speech``), so the last 2,048 sentences' runs are kept.
+    """
+    return tuple(_PLAIN_WORD.findall(sentence.lower()))
+
+
+def plain_words(words: frozenset[str]) -> bool:
+    """Whether every word is plain lower-case ASCII letters, as ``lowered_words`` needs."""
+    return all(w.isascii() and w.isalpha() and w.islower() for w in words)
+
+
+_PLAIN_CUES = plain_words(_CUES)  # else every sentence is tokenized
+
+
+def _may_have_cue(sentence: str) -> bool:
+    """Whether a sentence may hold a cue token; False proves it holds none."""
+    return not _PLAIN_CUES or not _CUES.isdisjoint(lowered_words(sentence))
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,16 +158,33 @@ def head_noun(speaker: str) -> str:
     words = speaker.split()
     if not words:
         return ""
-    return re.sub(r"(?:’s|'s|’|')$", "", words[-1].lower()).strip(".,")
+    return _POSSESSIVE_END.sub("", words[-1].lower()).strip(".,")
 
 
 def find_mentions(sentence: str) -> list[_Mention]:
     """Speaker phrases next to reporting verbs in one sentence, in order of appearance."""
-    tokens = [(m.group(), m.start()) for m in _WORD.finditer(sentence)]
     found: list[_Mention] = []
     transcript = _TRANSCRIPT.match(sentence)
     if transcript:
         found.append(_Mention(transcript.group("name"), ":", 0))
+    if _may_have_cue(sentence):
+        found += _verb_mentions(sentence)
+    # "according to" matches only where the lowered sentence has "ccord": no other
+    # character matches c, o, r or d when case is ignored.
+    if "ccord" in sentence.lower():
+        for match in _ACCORDING.finditer(sentence):
+            tail = sentence[match.end() :]
+            phrase = _ACCORDING_END.split(tail, maxsplit=1)[0].strip()
+            if phrase and len(phrase.split()) <= ACCORDING_TO_MAX_WORDS:
+                found.append(_Mention(phrase, "according to", match.start()))
+    found.sort(key=lambda m: m.start)
+    return found
+
+
+def _verb_mentions(sentence: str) -> list[_Mention]:
+    """The speakers next to the sentence's reporting verbs, in order of the verbs."""
+    tokens = _tokens(sentence)
+    found: list[_Mention] = []
     cues = [i for i, (word, _) in enumerate(tokens) if word.lower() in _CUES]
     quoted = _inside_quotes(sentence) if cues else []  # most sentences have no cue
     for i in cues:
@@ -147,13 +197,13 @@ def find_mentions(sentence: str) -> list[_Mention]:
             speaker = _subject_before(tokens, i) or _subject_after_quote(tokens, i)
         if speaker:
             found.append(_Mention(speaker, word.lower(), offset))
-    for match in _ACCORDING.finditer(sentence):
-        tail = sentence[match.end() :]
-        phrase = _ACCORDING_END.split(tail, maxsplit=1)[0].strip()
-        if phrase and len(phrase.split()) <= ACCORDING_TO_MAX_WORDS:
-            found.append(_Mention(phrase, "according to", match.start()))
-    found.sort(key=lambda m: m.start)
     return found
+
+
+@lru_cache(maxsize=2048)
+def _tokens(sentence: str) -> tuple[tuple[str, int], ...]:
+    """The sentence's words and offsets, read once for ``find_mentions`` and ``reported_speech``."""
+    return tuple([(m.group(), m.start()) for m in _WORD.finditer(sentence)])
 
 
 def _inside_quotes(sentence: str) -> list[bool]:
@@ -199,8 +249,10 @@ _CURLY_MARKS = re.compile("[“”]")  # typographic double quotation marks, ope
 
 def quoted_share(sentence: str) -> float:
     """The share of a sentence's characters that stand inside quotation marks."""
-    flags = _inside_quotes(sentence)
-    return sum(flags) / len(flags) if flags else 0.0
+    if not sentence:
+        return 0.0
+    # The spans are disjoint: their lengths add up to the count of characters inside.
+    return sum(end - start for start, end in quoted_spans(sentence)) / len(sentence)
 
 
 def reported_speech(sentence: str, quoted: float | None = None) -> tuple[bool, bool]:
@@ -215,7 +267,9 @@ def reported_speech(sentence: str, quoted: float | None = None) -> tuple[bool, b
     """
     if (quoted_share(sentence) if quoted is None else quoted) > 0:
         return True, True
-    words = [w.lower() for w in _WORD.findall(sentence)]
+    if not _may_have_cue(sentence):
+        return False, False
+    words = [w.lower() for w, _ in _tokens(sentence)]
     if _CUES.isdisjoint(words):
         return False, False
     for i, word in enumerate(words):
@@ -256,7 +310,7 @@ def _subject_before(tokens: Sequence[tuple[str, int]], verb: int) -> str | None:
     while j >= 0 and len(words) < SPEAKER_MAX_WORDS:
         word = tokens[j][0]
         if (
-            not re.match(r"\w", word)
+            not _WORD_START.match(word)
             or (
                 word.lower() in SPEAKER_PHRASE_BOUNDARIES
                 and word.lower() not in SPEAKER_PHRASE_INNER
@@ -306,7 +360,7 @@ def _clause_subject(tokens: Sequence[tuple[str, int]]) -> str | None:
     words: list[str] = []
     for word, _ in tokens:
         if (
-            not re.match(r"\w", word)
+            not _WORD_START.match(word)
             or word.lower() in SPEAKER_PHRASE_BOUNDARIES - SPEAKER_PHRASE_INNER
         ):
             break
@@ -326,7 +380,7 @@ def _subject_after_quote(tokens: Sequence[tuple[str, int]], verb: int) -> str | 
     j = verb + 1
     while j < len(tokens) and len(words) < SPEAKER_MAX_WORDS:
         word = tokens[j][0]
-        if not re.match(r"\w", word) or word.lower() in AFTER_VERB_STOPS:
+        if not _WORD_START.match(word) or word.lower() in AFTER_VERB_STOPS:
             break
         words.append(word)
         j += 1

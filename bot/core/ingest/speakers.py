@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from bot.core.ingest.attribution import find_mentions, head_noun, is_named
-from bot.core.ingest.learned_sources import learned_source, worth_tagging
+from bot.core.ingest.learned_sources import source_if_worth
 from bot.core.lexicon import (
     ANAPHORIC_DETERMINERS,
     NAME_RUN_GLUE,
@@ -49,9 +50,9 @@ class ArticleSpeakers:
     """Resolves the speakers of one article's sentences, in reading order."""
 
     def __init__(self, sentences: Sequence[str]) -> None:
-        self._runs = _RunIndex(
-            run.group() for text in sentences for run in _NAME_RUN.finditer(text)
-        )
+        # Neither pattern reads across a line break, so one pass over the sentences
+        # joined by "\n" finds what a pass over each one does, in the same order.
+        self._runs = _RunIndex(_NAME_RUN.findall("\n".join(sentences)))
         self._named: list[str] = []
         self._grown: dict[str, str] = {}
         self._sentences = sentences
@@ -61,8 +62,8 @@ class ArticleSpeakers:
         """Attributions of the next sentence; call in reading order."""
         out: list[Attribution] = []
         mentions = [(m.text, m.cue) for m in find_mentions(sentence)]
-        if not mentions and USE_LEARNED and worth_tagging(sentence):
-            source = learned_source(sentence)
+        if not mentions and USE_LEARNED:
+            source = source_if_worth(sentence)
             mentions = [(source, LEARNED_CUE)] if source else []
         for text, cue in mentions:
             if is_named(text) and not self._common_noun(text):
@@ -87,9 +88,7 @@ class ArticleSpeakers:
         if " " in phrase.strip():
             return False
         if self._lower is None:
-            self._lower = frozenset(
-                w for text in self._sentences for w in _LOWER_WORD.findall(text)
-            )
+            self._lower = frozenset(_LOWER_WORD.findall("\n".join(self._sentences)))
         return phrase.strip().lower() in self._lower
 
     def _resolve(self, phrase: str) -> str | None:
@@ -136,12 +135,18 @@ class ArticleSpeakers:
             if (
                 len(run) > len(best)
                 and (_is_titled(run) or run.split()[-1] == names[-1])
-                and all(re.search(rf"\b{re.escape(name)}\b", run) for name in names)
+                and all(_whole_word(name).search(run) for name in names)
             ):
                 best = run
         if best != speaker and speaker.lower() not in best.lower():
             return f"{speaker} ({best})"
         return best
+
+
+@lru_cache(maxsize=4096)
+def _whole_word(name: str) -> re.Pattern[str]:
+    r"""``\bname\b``, compiled once per name (more names than ``re``'s own cache keeps)."""
+    return re.compile(rf"\b{re.escape(name)}\b")
 
 
 def _is_titled(run: str) -> bool:

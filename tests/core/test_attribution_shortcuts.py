@@ -1,0 +1,268 @@
+"""The attribution stage's shortcuts give what the plain computation gives (#19).
+
+Ingest skips work where a cheap test proves it cannot change the result: a sentence
+with no reporting word is not tokenized, the learned tagger is not asked where it
+cannot tag a source, and so on. Each test here runs a straightforward reference,
+written out in the test the way the code once did it, beside the fast path, on
+generated sentences made of the pieces that trip such tests (cue words in odd
+cases, characters that case-fold to ASCII letters, quotation marks, titles) and on
+sentences of the BBC corpus when it is present.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.core.ingest import attribution as att
+from bot.core.ingest import learned_sources as ls
+from bot.core.ingest import speakers as sp
+
+BBC = Path(__file__).resolve().parents[3] / "shared" / "data" / "news" / "bbc-news.jsonl"
+
+PIECES = (
+    "said", "SAID", "Said", "saİd", "told", "asKed", "aske\u212a", "ſaid", "says", "added",
+    "saying", "claims", "claimed", "according to", "According To", "accordıng to",
+    "ACCORDING\tto", "accordingto", "according", "to", "the", "The", "ministry", "he", "She",
+    "Mr", "Mr.", "Dr.", "Jane", "Q.", "Doe", "Prigozhin’s", "Russia's", "Reuters", "U.S.",
+    "in", "a", "statement", "that", ":", ",", ".", "(D-Mo.)", "(", ")", "“", "”", '"', "‘", "’",
+    "-", "—", "'", "İ", "ß", "é", "e\u0301", "3.14", "1,000", "\u00a0", "\t", "\n", "中文",
+    "NEWSREADER", "MR SMITH:", "said-so", "re-said", "said’", "’said", "_said", "said_",
+    "unsaid", "s.aid", "said.", ".said", "x.said",
+)  # fmt: skip
+_piece = st.one_of(st.sampled_from(PIECES), st.text(max_size=6))
+sentences = st.lists(
+    st.tuples(_piece, st.sampled_from([" ", " ", "", "  ", "\n"])), max_size=24
+).map(lambda parts: "".join(p + sep for p, sep in parts))
+
+
+def reference_find_mentions(sentence: str) -> list:
+    """find_mentions as it was: tokenize every sentence, try "according to" on every one."""
+    found = []
+    transcript = att._TRANSCRIPT.match(sentence)
+    if transcript:
+        found.append(att._Mention(transcript.group("name"), ":", 0))
+    tokens = [(m.group(), m.start()) for m in att._WORD.finditer(sentence)]
+    cues = [i for i, (word, _) in enumerate(tokens) if word.lower() in att._CUES]
+    quoted = att._inside_quotes(sentence)
+    for i in cues:
+        word, offset = tokens[i]
+        if att._used_as_noun(tokens, i) or quoted[offset]:
+            continue
+        if word.lower() in att.REPORTING_PARTICIPLES:
+            speaker = att._clause_subject(tokens) if i and tokens[i - 1][0] == "," else None
+        else:
+            speaker = att._subject_before(tokens, i) or att._subject_after_quote(tokens, i)
+        if speaker:
+            found.append(att._Mention(speaker, word.lower(), offset))
+    for match in att._ACCORDING.finditer(sentence):
+        tail = sentence[match.end() :]
+        phrase = att._ACCORDING_END.split(tail, maxsplit=1)[0].strip()
+        if phrase and len(phrase.split()) <= att.ACCORDING_TO_MAX_WORDS:
+            found.append(att._Mention(phrase, "according to", match.start()))
+    found.sort(key=lambda m: m.start)
+    return found
+
+
+def reference_reported_speech(sentence: str) -> tuple[bool, bool]:
+    """reported_speech as it was: every sentence's words read."""
+    if att.quoted_share(sentence) > 0:
+        return True, True
+    words = [w.lower() for w in att._WORD.findall(sentence)]
+    if not any(w in att._CUES for w in words):
+        return False, False
+    for i, word in enumerate(words):
+        if word in att._CUES:
+            ahead = words[i + 1 : i + 1 + att.CONTENT_LOOKAHEAD_WORDS]
+            if ahead[:1] == [":"] or "that" in ahead:
+                return True, True
+    return True, False
+
+
+def _check(sentence: str) -> None:
+    has_cue = any(w.lower() in att._CUES for w in att._WORD.findall(sentence))
+    assert att._may_have_cue(sentence) or not has_cue, sentence
+    assert "ccord" in sentence.lower() or not att._ACCORDING.search(sentence), sentence
+    assert att.find_mentions(sentence) == reference_find_mentions(sentence), sentence
+    assert att.reported_speech(sentence) == reference_reported_speech(sentence), sentence
+
+
+def test_the_cue_test_needs_plain_cue_words():
+    # The proof in _may_have_cue holds for plain lower-case ASCII cue words; the module
+    # falls back to tokenizing every sentence otherwise, which this pins.
+    assert att._PLAIN_CUES
+
+
+@settings(max_examples=600)
+@given(sentences)
+def test_skipping_sentences_without_cues_changes_nothing(sentence):
+    _check(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "“We will stay,” the union leader sai\u212a.",
+        "Prices rose, accordıng to the Office for National Statistics.",
+        "Prices rose, ACCORDING  TO the ONS.",
+        "Jane Doe, Acme’s chief, ASKED for more.",
+        "The re-said claim, un-said.",
+    ],
+)
+def test_skipping_on_hand_picked_sentences(sentence):
+    _check(sentence)
+
+
+def corpus_texts(limit: int) -> list[str]:
+    """Paragraphs of the first ``limit`` BBC articles (what ingest splits into sentences)."""
+    if not BBC.is_file():
+        pytest.skip(f"{BBC} is not present")
+    out = []
+    with BBC.open(encoding="utf-8") as lines:
+        for _, line in zip(range(limit), lines, strict=False):
+            out += [p for p in json.loads(line)["text"].split("\n") if p.strip()]
+    return out
+
+
+def test_skipping_on_corpus_paragraphs():
+    for text in corpus_texts(300):
+        for sentence in text.split(". "):
+            _check(sentence)
+
+
+# ------------------------------------------------------------- the learned tagger
+
+
+def reference_learned_source(sentence: str) -> str | None:
+    """learned_source as it was: every feature passed as str, then the first S run."""
+    if not ls.worth_tagging(sentence):
+        return None
+    found = ls.tokens(sentence)
+    if not found:
+        return None
+    labels = ls._tagger().tag(ls.features([w for w, _, _ in found]))
+    start = end = None
+    for (_, s, e), label in zip(found, labels, strict=True):
+        if label == "S":
+            start = s if start is None else start
+            end = e
+        elif start is not None:
+            break
+    return None if start is None or end is None else sentence[start:end]
+
+
+def _check_learned(sentence: str) -> None:
+    model = ls._model()
+    words = ls._TOKEN.findall(sentence)
+    full = ls.features(words)
+    rows = model.rows(words)
+    assert rows == [tuple(f.encode() for f in row if f in model._bytes) for row in full]
+    assert ls.source_if_worth(sentence) == reference_learned_source(sentence), sentence
+    if not words:
+        return
+    # What crfsuite computes from the two is the same, to the last bit: the labels,
+    # the path's probability and every marginal.
+    tagger = ls._tagger()
+    labels = tagger.tag(full)
+    seen = [tagger.probability(labels)]
+    seen += [tagger.marginal(y, t) for t in range(len(words)) for y in "OSC"]
+    assert tagger.tag(rows) == labels, sentence
+    assert [tagger.probability(labels)] + [
+        tagger.marginal(y, t) for t in range(len(words)) for y in "OSC"
+    ] == seen, sentence
+
+
+def test_the_tagger_is_passed_only_known_attributes():
+    model = ls._model()
+    assert model is not None and model._bytes is not None  # the shipped dump reads whole
+    assert 0 < len(model._bytes) < 10_000
+
+
+_word = st.one_of(
+    st.sampled_from(("said", "Said", "SAID", "the", "The", "“", '"', "—", "9", "9th", "U.S.")),
+    st.sampled_from(("Trump", "trump", "ministry", "x", "X", "ing", "Ing", "–", "̃", "’")),
+    st.text(min_size=1, max_size=8),
+)
+
+
+@settings(max_examples=500)
+@given(_word)
+def test_a_words_tagged_attributes_are_its_known_features(word):
+    model = ls._model()
+    assert model._kept_word(word) == model._kept(ls._features_of_word(word))
+
+
+@settings(max_examples=300)
+@given(sentences)
+def test_tagging_known_attributes_as_bytes_changes_nothing(sentence):
+    _check_learned(sentence)
+
+
+def test_tagging_known_attributes_on_corpus_paragraphs():
+    texts = corpus_texts(120)
+    tagged = 0
+    for text in texts:
+        for sentence in text.split(". "):
+            _check_learned(sentence)
+            tagged += ls.source_if_worth(sentence) is not None
+    assert tagged > 20  # the tagger did find sources: the comparison was not all None
+
+
+# ------------------------------------------------------------- an article's names
+
+NAME_PIECES = (
+    "Bank", "of", "England", "de", "al", "Ma", "Zhaoxu", "Mr", "the", "for", "’s", "O'Neil",
+    "-", "Vice-Foreign", "\t", " ", "\n", "", "É", "ß", "X", "x", "offers", "A.",
+)  # fmt: skip
+_name_piece = st.one_of(st.sampled_from(NAME_PIECES), st.text(max_size=4))
+articles = st.lists(
+    st.lists(_name_piece, max_size=16).map(" ".join).map(lambda s: s.replace("  ", "\t")),
+    max_size=8,
+)
+
+
+@settings(max_examples=400)
+@given(articles)
+def test_one_pass_over_an_article_finds_each_sentences_names(sentences):
+    speakers = sp.ArticleSpeakers(sentences)
+    each = sp._RunIndex(m.group() for text in sentences for m in sp._NAME_RUN.finditer(text))
+    assert speakers._runs._by_segment == each._by_segment
+    speakers._common_noun("Residents")  # reads the article's lower-case words
+    lower = frozenset(w for text in sentences for w in sp._LOWER_WORD.findall(text))
+    assert speakers._lower == lower
+
+
+_quote_piece = st.sampled_from(("“", "”", "“", "”", '"', "’", "a", " ", "said", "x y"))
+quoting = st.lists(st.one_of(_quote_piece, st.text(max_size=3)), max_size=20).map("".join)
+
+
+@settings(max_examples=400)
+@given(quoting)
+def test_the_quoted_share_counts_the_characters_inside_quotations(sentence):
+    flags = att._inside_quotes(sentence)
+    assert att.quoted_share(sentence) == (sum(flags) / len(flags) if flags else 0.0)
+
+
+def test_without_the_models_attribute_list_every_attribute_is_passed():
+    tagger = ls._tagger()
+
+    class Unreadable:
+        def __getattr__(self, name):
+            return getattr(tagger, name)
+
+        def info(self):
+            raise OSError("no temporary directory")
+
+    model = ls._Model(Unreadable())
+    assert model._bytes is None
+    for text in [
+        "“We will stay,” the union leader said.",
+        "Officials said little, sources told AP",
+    ]:
+        words = ls._TOKEN.findall(text)
+        assert model.rows(words) == [tuple(f.encode() for f in row) for row in ls.features(words)]
+        assert model.tagger.tag(model.rows(words)) == tagger.tag(ls.features(words))
