@@ -358,9 +358,17 @@ def summary(rounds: Sequence[dict[str, dict[str, Any]]]) -> dict[str, dict[str, 
     return out
 
 
-def print_summary(n: int, result: dict[str, Any]) -> None:
-    rows = []
+HEADERS = (
+    "kind", "n", "p50 ms (median)", "p50 ms (min)", "p95 ms (median)", "took p50 ms",
+    "node CPU ms/q (median)", "node CPU ms/q (min)", "Python CPU ms/q", "load 1-min",
+)  # fmt: skip
+
+
+def summary_table(n: int, result: dict[str, Any]) -> tuple[str, list[list[object]]]:
+    """The title and rows (``HEADERS``) of one corpus size's summary."""
+    rows: list[list[object]] = []
     for kind, s in result["summary"].items():
+        loads = [r[kind]["load"] for r in result["rounds"]]
         rows.append(
             [
                 kind,
@@ -372,19 +380,26 @@ def print_summary(n: int, result: dict[str, Any]) -> None:
                 s["node_cpu_ms_median"],
                 s["node_cpu_ms_min"],
                 s["python_cpu_ms_median"],
-                f"{s['load_min']:.1f}-{max(r[kind]['load'] for r in result['rounds']):.1f}",
+                f"{min(loads):.1f}-{max(loads):.1f}",
             ]
         )
-    ec.print_table(
+    title = (
         f"{n} sentences ({result['shards']} shards, {result['segments']} segments), "
-        f"{len(result['rounds'])} rounds; "
-        f"nodes idle {result['idle_node_cpu_ms_per_s']} CPU ms/s",
-        [
-            "kind", "n", "p50 ms (median)", "p50 ms (min)", "p95 ms (median)", "took p50 ms",
-            "node CPU ms/q (median)", "node CPU ms/q (min)", "Python CPU ms/q", "load 1-min",
-        ],
-        rows,
-    )  # fmt: skip
+        f"{len(result['rounds'])} rounds; nodes idle {result['idle_node_cpu_ms_per_s']} CPU ms/s"
+    )
+    return title, rows
+
+
+def markdown(results: dict[str, dict[str, Any]]) -> str:
+    """The summaries as Markdown tables, one per corpus size."""
+    out = []
+    for n, result in results.items():
+        title, rows = summary_table(int(n), result)
+        out += [f"**{title}**", "", "| " + " | ".join(HEADERS) + " |"]
+        out.append("| " + " | ".join("---" for _ in HEADERS) + " |")
+        out += ["| " + " | ".join(ec.fmt(c) for c in row) + " |" for row in rows]
+        out.append("")
+    return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -400,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "newsquote-bulkbench"
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--markdown", type=Path, help="and the summary tables here")
     args = parser.parse_args(argv)
 
     cluster = None
@@ -421,9 +437,12 @@ def main(argv: list[str] | None = None) -> int:
         if cluster is not None:
             cluster.stop()
     for n, result in results.items():
-        print_summary(int(n), result)
+        title, rows = summary_table(int(n), result)
+        ec.print_table(title, HEADERS, rows)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if args.markdown:
+        args.markdown.write_text(markdown(results), encoding="utf-8")
     return 0
 
 
