@@ -364,7 +364,7 @@ HEADERS = (
 )  # fmt: skip
 
 
-def summary_table(n: int, result: dict[str, Any]) -> tuple[str, list[list[object]]]:
+def summary_table(label: str, result: dict[str, Any]) -> tuple[str, list[list[object]]]:
     """The title and rows (``HEADERS``) of one corpus size's summary."""
     rows: list[list[object]] = []
     for kind, s in result["summary"].items():
@@ -384,8 +384,9 @@ def summary_table(n: int, result: dict[str, Any]) -> tuple[str, list[list[object
             ]
         )
     title = (
-        f"{n} sentences ({result['shards']} shards, {result['segments']} segments), "
-        f"{len(result['rounds'])} rounds; nodes idle {result['idle_node_cpu_ms_per_s']} CPU ms/s"
+        f"{label}: {result['sentences']:,} sentences, {result['shards']} shards, "
+        f"{result['segments']} segments, {len(result['rounds'])} rounds; "
+        f"nodes idle {result['idle_node_cpu_ms_per_s']} CPU ms/s"
     )
     return title, rows
 
@@ -394,7 +395,7 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
     """The summaries as Markdown tables, one per corpus size."""
     out = []
     for n, result in results.items():
-        title, rows = summary_table(int(n), result)
+        title, rows = summary_table(n, result)
         out += [f"**{title}**", "", "| " + " | ".join(HEADERS) + " |"]
         out.append("| " + " | ".join("---" for _ in HEADERS) + " |")
         out += ["| " + " | ".join(ec.fmt(c) for c in row) + " |" for row in rows]
@@ -432,12 +433,13 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     try:
         for n in args.scale:
-            results[str(n)] = measure(hosts, n, args)
+            label = str(n) if args.shards is None else f"{n}-s{args.shards}"
+            results[label] = measure(hosts, n, args)
     finally:
         if cluster is not None:
             cluster.stop()
     for n, result in results.items():
-        title, rows = summary_table(int(n), result)
+        title, rows = summary_table(n, result)
         ec.print_table(title, HEADERS, rows)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
