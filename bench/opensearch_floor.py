@@ -17,8 +17,9 @@ the compare bench asks them):
 * ``bare``: the bare minimum, one ``_search`` of the question's terms against the
   sentence documents: a ``match`` on ``tokens``, size 10, no ``_source``, no total hits
   counted, ``query_then_fetch``;
-* ``bare-dfs200``: the same with ``dfs_query_then_fetch`` and size 200, as the candidate
-  search runs;
+* ``bare200``: the same with size 200 (``opensearch_candidates``), as the candidate
+  search asks;
+* ``bare-dfs200``: that with ``dfs_query_then_fetch`` too, as the candidate search runs;
 * ``candidates``: the candidate search's own body (``candidates.sentence_search``: doc
   values, sort by score then article id), dfs, ``opensearch_candidates`` hits;
 * ``msearch``: the ``msearch`` bodies ``ClusterEngine`` sent for each question in the
@@ -83,7 +84,7 @@ from bot.core.search.reads import LOCAL  # noqa: E402
 from bot.core.search.searcher import ClusterEngine  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
-KINDS = ("ping", "bare", "bare-dfs200", "candidates", "msearch", "mget", "answer")
+KINDS = ("ping", "bare", "bare200", "bare-dfs200", "candidates", "msearch", "mget", "answer")
 WARM = 50  # questions asked before any timing, per kind (the JIT, the nodes' caches)
 IDLE_SECONDS = 5.0
 DFS = "dfs_query_then_fetch"
@@ -190,6 +191,7 @@ def request_calls(
     return {
         "ping": [client.info for _ in asked],
         "bare": [search(bare(text, 10), "query_then_fetch") for _, text in asked],
+        "bare200": [search(bare(text, size), "query_then_fetch") for _, text in asked],
         "bare-dfs200": [search(bare(text, size), DFS) for _, text in asked],
         "candidates": [
             search(candidates.sentence_search(text.split(), size), DFS) for _, text in asked
