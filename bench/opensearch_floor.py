@@ -4,7 +4,8 @@ Usage (from the repository root)::
 
     python bench/opensearch_floor.py [--scale 100000 [1000000]] [--questions 300]
                                      [--repeat 5] [--hosts URL,URL] [--reuse-index]
-                                     [--json PATH]
+                                     [--shards N] [--force-merge] [--json PATH]
+                                     [--markdown PATH]
 
 #16 asks for p50 <= 20 ms per question through the two-node cluster at 1M sentences on
 this machine's 2 cores; the whole answer path (``bench/opensearch_compare.py``) measures
