@@ -181,3 +181,37 @@ def test_digits_spaces_and_separators_are_counted_as_the_plain_scans_count(sente
     glyphs = "".join(sentence.split())
     assert sf._digits_and_glyphs(sentence) == (sum(map(str.isdigit, glyphs)), len(glyphs))
     assert sf._has_separator(sentence) == bool(_SEPARATOR.search(sentence))
+
+
+_GLUE = re.compile(r"(?<=[a-z])[A-Z][a-z]+")
+_GLUED = ["OmarIlhan", "Omar", "Ilhan", "iPhone", "@RobertMaguire", "www.DearAbby.com", "aB"]
+
+
+def _card_start_reference(sentence):
+    for glued in _GLUE.finditer(sentence):
+        token_start = sentence.rfind(" ", 0, glued.start()) + 1
+        token = sentence[token_start : sentence.find(" ", glued.start()) % (len(sentence) + 1)]
+        if any(c in token for c in "@./()#"):
+            continue
+        before = sentence[max(0, glued.start() - 40) : glued.start()]
+        if re.search(rf"\b{re.escape(glued.group())}\b", before):
+            return len(sentence[: glued.start()].rstrip()) or None
+    return None
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.one_of(
+        tricky_text(),
+        st.lists(st.sampled_from([*_GLUED, " ", "Rep. ", "x", "."]), max_size=12).map("".join),
+    )
+)
+def test_hover_cards_and_bare_links_are_found_as_the_plain_patterns_find_them(sentence):
+    assert card_start(sentence) == _card_start_reference(sentence)
+    assert is_bare_link(sentence) == bool(sf._BARE_LINK.fullmatch(sentence.strip()))
+
+
+def test_hover_cards_and_bare_links_on_corpus_text():
+    for line in corpus_lines():
+        assert card_start(line) == _card_start_reference(line)
+        assert is_bare_link(line) == bool(sf._BARE_LINK.fullmatch(line.strip()))

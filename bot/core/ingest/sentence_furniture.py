@@ -72,7 +72,9 @@ _DASHES = ("-", "–", "—", "/")
 _LABEL = re.compile(r"^\W*(?:[A-Z]\S*\s+){0,2}[A-Z]\S*?:(?:\s|$)")
 # "[a-z][A-Z][a-z]", led by the capital so the search skips to capitals
 _RUN = re.compile(r"[A-Z](?<=[a-z][A-Z])[a-z]")
-_GLUE = re.compile(r"(?<=[a-z])[A-Z][a-z]+")
+# a capital and lower-case letters after a lower-case letter; led by the capital, which
+# lets the search skip to capitals (a leading look-behind is tried at every position)
+_GLUE = re.compile(r"[A-Z](?<=[a-z][A-Z])[a-z]+")
 _BARE_LINK = re.compile(
     r"[(<\[]?(?:https?://|www\.|mailto:)?[\w.-]+(?:\.[a-z]{2,}|@[\w.-]+)\S*[)>\]]?", re.I
 )
@@ -235,7 +237,9 @@ def card_start(sentence: str) -> int | None:
 
 def is_bare_link(sentence: str) -> bool:
     """A sentence that is a web or mail address and nothing else."""
-    return bool(_BARE_LINK.fullmatch(sentence.strip()))
+    stripped = sentence.strip()
+    # no part of _BARE_LINK takes a space: most sentences are settled without the match
+    return " " not in stripped and bool(_BARE_LINK.fullmatch(stripped))
 
 
 def is_furniture_sentence(
