@@ -55,6 +55,8 @@ FEATURES = (
 )
 
 _WORD = re.compile(r"[^\W\d_][\w’'-]*")
+# ``_WORD`` for ASCII text, where its classes are these ranges (a quarter faster)
+_ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'-]*")
 # A final stop: one of these, then closing marks and white space up to the end.
 _STOPS = (".", "!", "?", "…")
 _CLOSERS = "\"'”’)]"
@@ -123,7 +125,7 @@ def features(
     headline or a teaser of it, not the article's text. ``after``: how many content
     paragraphs follow this sentence's (footers and sign-offs come last).
     """
-    found = _WORD.findall(sentence)
+    found = (_ASCII_WORD if sentence.isascii() else _WORD).findall(sentence)
     # one casefold() for all the words: it maps each character alone, and no word holds "\n"
     folded = "\n".join(found).casefold().split("\n") if found else []
     heading, in_title = _title_words(title or "")
