@@ -1,5 +1,6 @@
 """Sentences shaped like page furniture are not quotable; article sentences are."""
 
+import itertools
 import math
 import re
 
@@ -215,3 +216,48 @@ def test_hover_cards_and_bare_links_on_corpus_text():
     for line in corpus_lines():
         assert card_start(line) == _card_start_reference(line)
         assert is_bare_link(line) == bool(sf._BARE_LINK.fullmatch(line.strip()))
+
+
+def _decision_reference(sentence, whole, title, after):
+    model = sf.bundled_model()
+    values = _features_reference(sentence, whole, title, after)
+    return _chance_reference(model, values) >= model.threshold
+
+
+def test_sentences_settled_early_are_decided_as_the_full_score_decides_them():
+    lines = corpus_lines()
+    for line, title in zip(lines, ("", *lines), strict=False):
+        for whole, after in ((True, 0), (False, 3), (False, 40)):
+            assert is_furniture_sentence(line, whole, title, after) == _decision_reference(
+                line, whole, title, after
+            ), line
+
+
+@settings(max_examples=1500, deadline=None)
+@given(tricky_text(), st.booleans(), st.integers(0, 50))
+def test_random_sentences_are_decided_as_the_full_score_decides_them(sentence, whole, after):
+    assert is_furniture_sentence(sentence, whole, "The US said", after) == _decision_reference(
+        sentence, whole, "The US said", after
+    )
+
+
+_WEIGHT = st.floats(-30, 30, allow_nan=False)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.lists(st.tuples(_WEIGHT, st.floats(-2, 2), st.floats(0.01, 3)), min_size=20, max_size=20),
+    st.floats(-20, 20),
+    st.floats(0.0, 1.0),
+    st.lists(st.floats(0, 5), min_size=20, max_size=20),
+)
+def test_a_model_settles_early_only_what_no_late_feature_can_change(terms, intercept, cut, values):
+    weights, mean, scale = (tuple(column) for column in zip(*terms, strict=True))
+    model = sf.FurnitureModel(mean, scale, weights, intercept, cut)
+    if not model.surely_not(values):
+        return
+    for late in itertools.product((0.0, 1.0), repeat=len(sf.LATE_FEATURES)):
+        full = list(values)
+        for name, value in zip(sf.LATE_FEATURES, late, strict=True):
+            full[sf.FEATURES.index(name)] = value
+        assert model.chance(full) < model.threshold, late

@@ -23,7 +23,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 from operator import itemgetter
@@ -53,6 +53,14 @@ FEATURES = (
     "short_no_stop",
     "bracket_tag",
 )
+# The features that cost most to find, all 0 or 1: asked last, and only when the others
+# leave the model's decision open (``FurnitureModel.surely_not``).
+LATE_FEATURES = ("link", "separator", "label_colon", "date_only", "run_together", "second_person")
+_LATE_AT = tuple(FEATURES.index(name) for name in LATE_FEATURES)
+# A sentence is settled early only this far below the threshold (in the model's log-odds),
+# and only for a threshold this far from 0 and 1: far beyond any rounding of the sums.
+_MARGIN = 1e-6
+_SURE_THRESHOLDS = (0.001, 0.999)
 
 _WORD = re.compile(r"[^\W\d_][\w’'-]*")
 # ``_WORD`` for ASCII text, where its classes are these ranges (a quarter faster)
@@ -104,6 +112,39 @@ class FurnitureModel:
     weights: tuple[float, ...]
     intercept: float
     threshold: float
+    # (feature index, weight, mean, scale) of the features known early, and the log-odds
+    # an early sum must stay under to settle a sentence: the threshold's log-odds, less
+    # the most the late features can add (None: never settle early)
+    _early: tuple[tuple[int, float, float, float], ...] = field(
+        init=False, repr=False, compare=False
+    )
+    _early_cut: float | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        terms = list(
+            zip(range(len(self.weights)), self.weights, self.mean, self.scale, strict=True)
+        )
+        late_most = sum(
+            max(w * (0.0 - m) / s, w * (1.0 - m) / s) for i, w, m, s in terms if i in _LATE_AT
+        )
+        low, high = _SURE_THRESHOLDS
+        cut = None
+        if low < self.threshold < high:
+            cut = math.log(self.threshold / (1.0 - self.threshold)) - late_most - _MARGIN
+        object.__setattr__(self, "_early", tuple(t for t in terms if t[0] not in _LATE_AT))
+        object.__setattr__(self, "_early_cut", cut)
+
+    def surely_not(self, values: Sequence[float]) -> bool:
+        """Whether the chance stays under the threshold whatever the ``LATE_FEATURES`` are.
+
+        ``values``: the features in ``FEATURES`` order; those of ``LATE_FEATURES`` are not
+        read. Each late feature is 0 or 1, so the most it can add to the log-odds is
+        known; most sentences are far below the threshold without it.
+        """
+        if self._early_cut is None:
+            return False
+        z = self.intercept + sum([w * (values[i] - m) / s for i, w, m, s in self._early])
+        return z < self._early_cut
 
     def chance(self, values: Sequence[float]) -> float:
         """The modelled chance that a sentence with these features is furniture."""
@@ -125,6 +166,14 @@ def features(
     headline or a teaser of it, not the article's text. ``after``: how many content
     paragraphs follow this sentence's (footers and sign-offs come last).
     """
+    values, found, lowered = _early_features(sentence, whole_paragraph, title, after)
+    return _with_late(values, sentence, found, lowered)
+
+
+def _early_features(
+    sentence: str, whole_paragraph: bool, title: str | None, after: int
+) -> tuple[list[float], list[str], str]:
+    """The features but ``LATE_FEATURES`` (left 0.0), the words and the lower-cased sentence."""
     found = (_ASCII_WORD if sentence.isascii() else _WORD).findall(sentence)
     # one casefold() for all the words: it maps each character alone, and no word holds "\n"
     folded = "\n".join(found).casefold().split("\n") if found else []
@@ -133,28 +182,43 @@ def features(
     digits, glyphs = _digits_and_glyphs(sentence)
     lowered = sentence.lower()
     final = _ends_with_stop(sentence)
-    return (
+    values = [
         math.log1p(len(found)),
         digits / max(glyphs, 1),
         sum(map(str.isupper, map(itemgetter(0), found))) / n,
         sum(map(_function_words().__contains__, folded)) / n,
         float(final),
         float(_no_lower_word(found)),
-        float(_has_link(sentence, lowered)),
-        float(_has_separator(sentence)),
-        float(":" in sentence and bool(_LABEL.match(sentence))),
-        float(_date_only(sentence, found)),
+        0.0,  # link
+        0.0,  # separator
+        0.0,  # label_colon
+        0.0,  # date_only
         float(whole_paragraph),
-        float(bool(_RUN.search(sentence))),
+        0.0,  # run_together
         sentence.count(",") / n,
-        float(_may_hold(sentence, lowered, ("you",)) and bool(_YOU.search(sentence))),
+        0.0,  # second_person
         float(_may_hold(sentence, lowered, _COPYRIGHT_MARKS) and bool(_COPYRIGHT.search(sentence))),
         sum(map(in_title.__contains__, folded)) / n if heading else 0.0,
         float(bool(heading) and tuple(folded[: min(5, len(heading))]) == heading[:5]),
         1.0 / (1 + after),
         float(len(found) <= 8 and not final),
         float("[" in sentence and bool(_TAG.search(sentence))),
-    )
+    ]
+    return values, found, lowered
+
+
+def _with_late(
+    values: list[float], sentence: str, found: list[str], lowered: str
+) -> tuple[float, ...]:
+    """``values`` with ``LATE_FEATURES`` filled in, as a tuple."""
+    link, separator, label, date_only, run, you = _LATE_AT
+    values[link] = float(_has_link(sentence, lowered))
+    values[separator] = float(_has_separator(sentence))
+    values[label] = float(":" in sentence and bool(_LABEL.match(sentence)))
+    values[date_only] = float(_date_only(sentence, found))
+    values[run] = float(bool(_RUN.search(sentence)))
+    values[you] = float(_may_hold(sentence, lowered, ("you",)) and bool(_YOU.search(sentence)))
+    return tuple(values)
 
 
 def _digits_and_glyphs(sentence: str) -> tuple[int, int]:
@@ -247,9 +311,16 @@ def is_bare_link(sentence: str) -> bool:
 def is_furniture_sentence(
     sentence: str, whole_paragraph: bool, title: str | None, after: int
 ) -> bool:
-    """Whether the fitted model finds ``sentence`` page furniture (arguments: ``features``)."""
+    """Whether the fitted model finds ``sentence`` page furniture (arguments: ``features``).
+
+    Most sentences are settled by the features that are cheap to find
+    (``FurnitureModel.surely_not``); the rest are scored on all of them.
+    """
     model = bundled_model()
-    return model.chance(features(sentence, whole_paragraph, title, after)) >= model.threshold
+    values, found, lowered = _early_features(sentence, whole_paragraph, title, after)
+    if model.surely_not(values):
+        return False
+    return model.chance(_with_late(values, sentence, found, lowered)) >= model.threshold
 
 
 def _has_link(sentence: str, lowered: str) -> bool:
