@@ -143,7 +143,7 @@ def _credit_or_contact(text: str, lowered: str) -> bool:
     is a fraction of the regex's cost, and most sentences have none of them.
     ``lowered``: ``text.lower()``.
     """
-    return any(word in lowered for word in _CREDIT_WORDS) and bool(_CREDIT_OR_CONTACT.search(text))
+    return any(map(lowered.__contains__, _CREDIT_WORDS)) and bool(_CREDIT_OR_CONTACT.search(text))
 
 
 def _addresses(text: str, lowered: str) -> bool:
@@ -170,7 +170,7 @@ def is_furniture(text: str, count: int | None = None) -> bool:
     if count == 0:
         return True
     # every way of _MONEY_ONLY holds a currency sign: most text skips the match
-    if any(sign in text for sign in _CURRENCY) and _MONEY_ONLY.match(text.strip()):
+    if any(map(text.__contains__, _CURRENCY)) and _MONEY_ONLY.match(text.strip()):
         return True
     # every quotation _OUTSIDE_QUOTES takes out opens with one of these: most text has none
     outside = _OUTSIDE_QUOTES.sub(" ", text) if '"' in text or "“" in text else text

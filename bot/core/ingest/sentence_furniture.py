@@ -247,7 +247,7 @@ def _no_lower_word(found: Sequence[str]) -> bool:
 def _has_separator(sentence: str) -> bool:
     if _SEPARATOR_MARK.search(sentence):
         return True
-    return any(dash in sentence for dash in _DASHES) and bool(_SEPARATOR_PAIR.search(sentence))
+    return any(map(sentence.__contains__, _DASHES)) and bool(_SEPARATOR_PAIR.search(sentence))
 
 
 def _date_only(sentence: str, found: Sequence[str]) -> bool:
@@ -275,9 +275,9 @@ def _may_hold(sentence: str, lowered: str, marks: tuple[str, ...]) -> bool:
     "İ", "ı" and "ſ" for "i" and "s", which ``lower()`` does not turn into them, so a
     sentence holding one of those is always searched.
     """
-    if any(mark in lowered for mark in marks):
+    if any(map(lowered.__contains__, marks)):
         return True
-    return not sentence.isascii() and any(c in sentence for c in _FOLDS_TO_ASCII)
+    return not sentence.isascii() and any(map(sentence.__contains__, _FOLDS_TO_ASCII))
 
 
 def card_start(sentence: str) -> int | None:
@@ -324,7 +324,7 @@ def is_furniture_sentence(
 
 
 def _has_link(sentence: str, lowered: str) -> bool:
-    return any(mark in lowered for mark in _LINK_MARKS) and bool(_LINK.search(sentence))
+    return any(map(lowered.__contains__, _LINK_MARKS)) and bool(_LINK.search(sentence))
 
 
 @lru_cache(maxsize=64)
