@@ -1,5 +1,12 @@
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.core.ingest import clean
 from bot.core.ingest.clean import classify, ends_sentence, is_furniture, paragraphs
 from bot.core.models import BlockKind
+from tests.core.shortcut_texts import corpus_lines, tricky_text
 
 
 def kinds(text: str) -> dict[str, BlockKind]:
@@ -168,3 +175,65 @@ def test_a_promotion_does_not_make_its_neighbour_one():
     assert found["Your neighbours told us the bridge had been shaking for years."] is (
         BlockKind.CONTENT
     )
+
+
+# The fast paths (#19) against the plain code they replaced, written out here.
+_FINAL = re.compile(r"[.!?…][\"'”’»)\]]*\s*$|[\"”’»][.!?]\s*$|[。！？][」』）”’]*\s*$")
+
+
+def _is_furniture_reference(text: str) -> bool:
+    count = len(clean.words(text))
+    if count == 0:
+        return True
+    if clean._MONEY_ONLY.match(text.strip()):
+        return True
+    outside = clean._OUTSIDE_QUOTES.sub(" ", text)
+    if count <= clean.PROMO_MAX_WORDS and clean._CREDIT_OR_CONTACT.search(outside):
+        return True
+    if _FINAL.search(text):
+        if count > clean.PROMO_MAX_WORDS:
+            return False
+        if not (
+            clean._IMPERATIVE.match(text)
+            or clean._ADDRESS.search(outside)
+            or count <= clean.SHORT_SENTENCE_WORDS
+        ):
+            return False
+    elif count > 2 * clean.HEADING_MAX_WORDS:
+        return False
+    return bool(clean._FURNITURE.search(outside))
+
+
+def _same_as_reference(text: str) -> None:
+    assert clean.words(text) == clean._WORD.findall(text), text
+    assert ends_sentence(text) == bool(_FINAL.search(text)), text
+    lowered = text.lower()
+    assert clean._addresses(text, lowered) == bool(clean._ADDRESS.search(text)), text
+    assert is_furniture(text) == _is_furniture_reference(text), text
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(tricky_text(), st.text(alphabet=st.characters(max_codepoint=127), max_size=60)))
+def test_fast_paths_agree_with_the_plain_patterns_on_random_text(text):
+    _same_as_reference(text)
+
+
+def test_fast_paths_agree_with_the_plain_patterns_on_corpus_text():
+    for line in corpus_lines():
+        _same_as_reference(line)
+
+
+def test_every_white_space_character_ends_a_sentence_as_the_pattern_says():
+    for code in range(0x3100):
+        char = chr(code)
+        for text in (f"Done.{char}", f"Done{char}", f"“Done.”{char}", f"Done.{char}x"):
+            assert ends_sentence(text) == bool(_FINAL.search(text)), repr(text)
+
+
+def test_the_address_shortcut_sees_the_letters_re_ignorecase_folds():
+    # Every character the case-blind pattern takes for a letter of the words it looks for
+    # must be that letter once lower-cased, or be outside ASCII (searched as it is).
+    every = "".join(map(chr, range(0x110000)))
+    for letter in "yourwesv'":
+        for char in re.findall(re.escape(letter), every, re.IGNORECASE):
+            assert char.lower() == letter or not char.isascii(), (char, letter)

@@ -135,3 +135,23 @@ def test_a_saved_splitter_splits_without_importing_nltk_parameters():
     fresh = SentenceSplitter.from_saved(saved)
     fresh.spans(text)
     assert fresh._params is None
+
+
+_HEADS = ["Mr", "mr", "Dr", "Gov", "Jan", "J", "a", "Smith", "smith", "Bach", "said", "word", "WORD",
+          "etc", "vs", "St", "co", "No", "x", "It", "in"]  # fmt: skip
+_TAILS = ["The", "the", "He", "he", "It", "in", "Smith", "Bach", "Ma", "x", "A", "WORD", "co"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.sampled_from(_HEADS),
+    st.sampled_from([". ", ".  ", ".\n", ". \n", "? ", ".", ". . "]),
+    st.sampled_from(_TAILS),
+    st.sampled_from(["", ",", ".", "-x", "é", "1"]),
+)
+def test_a_plain_word_period_word_context_is_decided_as_its_tokens_decide_it(
+    trained, head, gap, tail, end
+):
+    _, fast = trained
+    context = head + gap + tail + end
+    assert fast._contains_sentbreak(context) == fast._tokens_sentbreak(context)

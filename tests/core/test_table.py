@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bot.core.answer.engine import Engine
+from bot.core.index import table as table_module
 from bot.core.index.table import CorpusTable, Packed, TableJoin
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.document import prepare_article
@@ -17,6 +18,7 @@ from bot.core.ingest.raw import RawArticle
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.models import Source
 from tests.conftest import NEWS, SPORT
+from tests.core.shortcut_texts import corpus_texts
 
 CHINA = """Beijing urges calm
 
@@ -280,3 +282,65 @@ def test_joining_no_tables_is_an_empty_table():
     assert empty.articles == empty.sentences == 0
     empty.check()
     assert_same_table(CorpusTable.merge(empty, empty), empty)
+
+
+def _table_reference(prepared) -> CorpusTable:
+    """``CorpusTable.of`` as first written: one sentence and one value at a time (#19)."""
+    strings: dict[str, int] = {}
+    vocabulary: dict[str, int] = {}
+
+    def string(text):
+        return -1 if text is None else strings.setdefault(text, len(strings))
+
+    sentence_columns = [n for n in table_module._SENTENCE]
+    rows = {name: [] for name in table_module._JOINED}
+    counts = {name: [] for name in table_module._OFFSETS}
+    for item in prepared:
+        counts["article_sentences"].append(len(item.sentences))
+        for sentence, found, doc, own, names, quoted, reports, content in zip(
+            item.sentences, item.attributions, item.docs, item.own_terms,
+            item.speaker_terms, item.quoted, item.reports, item.content, strict=True,
+        ):  # fmt: skip
+            own_len = 0
+            while own_len < len(doc) and doc[own_len] in own:
+                own_len += 1
+            values = (
+                sentence.start, sentence.end, sentence.paragraph, sentence.position,
+                string(sentence.heading), quoted, reports, content, own_len,
+            )  # fmt: skip
+            for name, value in zip(sentence_columns, values, strict=True):
+                rows[name].append(value)
+            rows["terms"].extend(vocabulary.setdefault(t, len(vocabulary)) for t in doc)
+            counts["sentence_terms"].append(len(doc))
+            counts["sentence_attrs"].append(len(found))
+            for attribution, terms in zip(found, names, strict=True):
+                rows["attr_speaker"].append(string(attribution.speaker))
+                rows["attr_cue"].append(string(attribution.cue))
+                rows["attr_resolved"].append(string(attribution.resolved_from))
+                rows["names"].extend(
+                    vocabulary.setdefault(t, len(vocabulary)) for t in sorted(terms)
+                )
+                counts["attr_names"].append(len(terms))
+    columns = {n: np.array(v, dtype=table_module._DTYPES[n]) for n, v in rows.items()}
+    columns.update({name: table_module._offsets(values) for name, values in counts.items()})
+    return CorpusTable(
+        tuple(item.article.source for item in prepared),
+        tuple(item.digest for item in prepared),
+        Packed.of(item.article.text for item in prepared),
+        Packed.of(strings),
+        tuple(vocabulary),
+        columns,
+    )
+
+
+def test_a_table_is_built_as_one_value_at_a_time_built_it():
+    texts = corpus_texts()
+    raws = [raw(f"{n:04d}.txt", text) for n, text in enumerate(texts)]
+    raws += list(ARTICLES.values())
+    splitter = SentenceSplitter.train(a.text for a in raws)
+    tokenizer = Tokenizer()
+    prepared = [prepare_article(a, splitter, tokenizer) for a in raws]
+    assert sum(len(p.sentences) for p in prepared) > 100
+    assert any(a.resolved_from for p in prepared for found in p.attributions for a in found)
+    assert any(s.heading for p in prepared for s in p.sentences)
+    assert_same_table(CorpusTable.of(prepared), _table_reference(prepared))

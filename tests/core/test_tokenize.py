@@ -1,3 +1,4 @@
+import re
 import unicodedata
 
 import pytest
@@ -6,6 +7,7 @@ from hypothesis import strategies as st
 
 from bot.core.index import tokenize
 from bot.core.index.tokenize import Tokenizer, load_aliases, normalise
+from tests.core.shortcut_texts import corpus_lines, tricky_text
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +75,63 @@ def test_the_word_caches_stay_bounded_however_many_new_words_are_asked(monkeypat
 def test_ascii_text_is_normalised_as_the_full_path_would(text):
     full = unicodedata.normalize("NFKC", text).translate(tokenize._TRANSLATE).casefold()
     assert normalise(text) == full
+
+
+# The tokenizer as first written, plain patterns, against its shortcuts (#19).
+_TOKEN = re.compile(
+    r"(?:[^\W\d_]\.){2,}|\d+(?:[.,]\d+)*|[^\W_]+(?:['-][^\W_]+)*'?",
+)
+
+
+_WORD_PIECES = [
+    "colour", "Honour's", "organise", "organisation", "is", "our", "isn't", "Tour-de", "u.s.",
+    "A.B", "3.5", "1,000", "can't", "co-op", "it'", "x-", "'", "-", ".", " ", "é", "İs",
+]  # fmt: skip
+
+
+def _reference_terms(tok: Tokenizer, text: str) -> list[str]:
+    def one(word: str) -> str:
+        canonical = tok.aliases.get(word)
+        if canonical is None and (word in tok.stopwords or not word):
+            return ""
+        word = canonical if canonical is not None else word
+        for pattern, replacement in tokenize._BRITISH:
+            word = pattern.sub(replacement, word)
+        return tok._stem(word)
+
+    terms = []
+    for raw in _TOKEN.findall(normalise(text)):
+        if raw[0].isdigit():
+            terms.append(raw.replace(",", ""))
+            continue
+        if "." in raw:
+            terms.append(one(raw.rstrip(".")))
+            continue
+        word = raw
+        for ending in tokenize._CONTRACTIONS:
+            if word.endswith(ending) and len(word) > len(ending):
+                word = word[: -len(ending)]
+                break
+        out = [one(word.replace("'", "").replace("-", ""))]
+        out.extend(one(part.replace("'", "")) for part in (word.split("-") if "-" in word else []))
+        if raw.endswith("n't"):
+            out.append("not")
+        terms.extend(term for term in out if term)
+    return terms
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.one_of(
+        tricky_text(),
+        st.text(alphabet=st.characters(max_codepoint=127), max_size=60),
+        st.lists(st.sampled_from(_WORD_PIECES), max_size=12).map("".join),
+    )
+)
+def test_the_terms_are_the_plain_patterns_terms_on_random_text(tok, text):
+    assert tok(text) == _reference_terms(tok, text)
+
+
+def test_the_terms_are_the_plain_patterns_terms_on_corpus_text(tok):
+    for line in corpus_lines():
+        assert tok(line) == _reference_terms(tok, line), line

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import takewhile
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,8 +47,21 @@ _OFFSETS = ("article_sentences", "sentence_terms", "sentence_attrs", "attr_names
 _FLAT = {"terms": np.int32, "names": np.int32}
 _DTYPES = {**_SENTENCE, **_ATTRIBUTION, **_FLAT}
 _JOINED = tuple(_DTYPES)  # columns that are concatenated as they are (after renumbering)
+# The sentence columns read straight off ``Sentence`` fields.
+_SENTENCE_FIELDS = (
+    ("sent_start", "start"), ("sent_end", "end"), ("sent_paragraph", "paragraph"),
+    ("sent_position", "position"),
+)  # fmt: skip
 _STRING_NUMBERS = ("sent_heading", "attr_speaker", "attr_cue", "attr_resolved")
 _SOURCE_FIELDS = ("id", "title", "publisher", "url", "published", "author")
+
+
+class _Numbers(dict[str, int]):
+    """Numbers for strings in the order they are first asked for (``numbers[text]``)."""
+
+    def __missing__(self, key: str) -> int:
+        number = self[key] = len(self)
+        return number
 
 
 class _MadeOnRead(Sequence[Any]):
@@ -210,41 +224,48 @@ class CorpusTable:
 
     @classmethod
     def of(cls, prepared: Sequence[PreparedArticle]) -> CorpusTable:
-        """The table of prepared articles, in the order given."""
-        strings: dict[str, int] = {}
-        vocabulary: dict[str, int] = {}
+        """The table of prepared articles, in the order given.
 
-        def string(text: str | None) -> int:
-            return -1 if text is None else strings.setdefault(text, len(strings))
-
+        Strings and terms are numbered in the order they are first met (a sentence's
+        heading, then its terms, then each attribution's speaker, cue, resolved-from and
+        name terms); the columns that number nothing are taken an article at a time.
+        """
+        strings = _Numbers()
+        vocabulary = _Numbers()
+        string, term = strings.__getitem__, vocabulary.__getitem__
         rows: dict[str, list[Any]] = {name: [] for name in _JOINED}
         counts: dict[str, list[int]] = {name: [] for name in _OFFSETS}
+        headings, own_lens, terms = rows["sent_heading"], rows["sent_own_len"], rows["terms"]
+        speakers, cues, resolved = rows["attr_speaker"], rows["attr_cue"], rows["attr_resolved"]
+        names, name_counts = rows["names"], counts["attr_names"]
+        term_counts, attr_counts = counts["sentence_terms"], counts["sentence_attrs"]
         for item in prepared:
-            counts["article_sentences"].append(len(item.sentences))
-            for sentence, found, doc, own, names, quoted, reports, content in zip(
-                item.sentences, item.attributions, item.docs, item.own_terms,
-                item.speaker_terms, item.quoted, item.reports, item.content, strict=True,
+            sentences = item.sentences
+            if not len(sentences) == len(item.quoted) == len(item.reports) == len(item.content):
+                raise ValueError(f"{item.article.source.id}: a value per sentence is missing")
+            counts["article_sentences"].append(len(sentences))
+            for name, field in _SENTENCE_FIELDS:
+                rows[name].extend([getattr(s, field) for s in sentences])
+            rows["sent_quoted"].extend(item.quoted)
+            rows["sent_reports"].extend(item.reports)
+            rows["sent_content"].extend(item.content)
+            for sentence, found, doc, own, speaker_terms in zip(
+                sentences, item.attributions, item.docs, item.own_terms, item.speaker_terms,
+                strict=True,
             ):  # fmt: skip
-                own_len = 0
-                while own_len < len(doc) and doc[own_len] in own:
-                    own_len += 1
-                values = (
-                    sentence.start, sentence.end, sentence.paragraph, sentence.position,
-                    string(sentence.heading), quoted, reports, content, own_len,
-                )  # fmt: skip
-                for name, value in zip(_SENTENCE, values, strict=True):
-                    rows[name].append(value)
-                rows["terms"].extend(vocabulary.setdefault(t, len(vocabulary)) for t in doc)
-                counts["sentence_terms"].append(len(doc))
-                counts["sentence_attrs"].append(len(found))
-                for attribution, terms in zip(found, names, strict=True):
-                    rows["attr_speaker"].append(string(attribution.speaker))
-                    rows["attr_cue"].append(string(attribution.cue))
-                    rows["attr_resolved"].append(string(attribution.resolved_from))
-                    rows["names"].extend(
-                        vocabulary.setdefault(t, len(vocabulary)) for t in sorted(terms)
-                    )
-                    counts["attr_names"].append(len(terms))
+                heading = sentence.heading
+                headings.append(-1 if heading is None else string(heading))
+                own_lens.append(len(list(takewhile(own.__contains__, doc))))
+                terms.extend(map(term, doc))
+                term_counts.append(len(doc))
+                attr_counts.append(len(found))
+                for attribution, named in zip(found, speaker_terms, strict=True):
+                    speakers.append(string(attribution.speaker))
+                    cues.append(string(attribution.cue))
+                    source = attribution.resolved_from
+                    resolved.append(-1 if source is None else string(source))
+                    names.extend(map(term, sorted(named)))
+                    name_counts.append(len(named))
         columns = {name: np.array(values, dtype=_DTYPES[name]) for name, values in rows.items()}
         columns.update({name: _offsets(values) for name, values in counts.items()})
         return cls(

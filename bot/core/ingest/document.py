@@ -96,6 +96,8 @@ def prepare_article(raw: RawArticle, splitter: SentenceSplitter, tok: Tokenizer)
 
 def _speech_once(tok: Tokenizer, terms: list[str]) -> list[str]:
     """Keep one speech term per sentence: "said ... in a statement" is not twice the speech."""
+    if terms.count(tok.speech_term) < 2:  # most sentences: nothing to drop
+        return terms
     seen = False
     out = []
     speech = tok.speech_term
@@ -117,7 +119,7 @@ def candidate_spans(paragraph: str, splitter: SentenceSplitter) -> list[tuple[in
     return [
         (start, end)
         for start, end in splitter.spans(paragraph)
-        if not (len(paragraph[start:end].split()) < 40 and is_furniture(paragraph[start:end]))
+        if not (len((piece := paragraph[start:end]).split()) < 40 and is_furniture(piece))
     ]
 
 

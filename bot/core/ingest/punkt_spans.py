@@ -124,7 +124,24 @@ class PunktSpans:
         return out
 
     def _contains_sentbreak(self, context: str) -> bool:
-        """Whether a token of ``context`` other than its last ends a sentence, after both passes."""
+        """Whether a token of ``context`` other than its last ends a sentence, after both passes.
+
+        Most contexts are a word of ASCII letters, a period, a space and another such word
+        ("Monday. The"): their tokens are that word with its period and the next word, so
+        the first token's passes are run without tokenizing (``_tokens_sentbreak`` does
+        the rest, as NLTK does all).
+        """
+        if context.isascii():
+            head, dot_space, tail = context.partition(". ")
+            if dot_space and head.isalpha() and tail.isalpha():
+                first = (
+                    (False, True, False) if head.lower() in self._abbrev else (True, False, False)
+                )
+                return self._second_pass(head + ".", first, tail, False)
+        return self._tokens_sentbreak(context)
+
+    def _tokens_sentbreak(self, context: str) -> bool:
+        """``_contains_sentbreak`` on ``context``'s tokens, whatever their shape."""
         if "\n" in context:
             tokens = [t for line in context.split("\n") for t in _WORD_TOKENIZER.findall(line)]
         else:
