@@ -170,6 +170,22 @@ def counted_reads(monkeypatch):
     return read
 
 
+def test_a_file_gone_before_it_is_hashed_is_neither_indexed_nor_an_error(
+    corpus, indexed, monkeypatch
+):
+    hash_files = index.hash_files
+
+    def deleting_first(folder, *args, **kwargs):  # a build hashes while Punkt learns
+        (folder / "bridge.txt").unlink()
+        return hash_files(folder, *args, **kwargs)
+
+    monkeypatch.setattr(index, "hash_files", deleting_first)
+    opened = index.open_engine(corpus, indexed.core_options(), rebuild=True)
+    assert "bridge.txt" not in opened.engine.digests()
+    assert "bridge.txt" not in opened.files.hashes
+    assert [error.path for error in opened.engine.errors] == []
+
+
 def test_files_untouched_since_the_last_start_are_not_read_again(
     corpus, indexed, monkeypatch, counted_reads
 ):
