@@ -39,6 +39,8 @@ PHASES = (
     ("bot.core.index.saved", "open_engine", "build"),
     ("bot.core.index.saved", "hash_files", "hash files"),
     ("bot.core.ingest.prepare", "train_splitter", "train punkt"),
+    ("bot.core.ingest.prepare", "start_training", "start punkt"),
+    ("bot.core.ingest.prepare", "Training.result", "wait for punkt"),
     ("bot.core.ingest.sentences", "SentenceSplitter.train", "punkt training"),
     ("bot.core.ingest.prepare", "prepare_files", "prepare (workers)"),
     ("bot.core.index.table", "CorpusTable.join", "join tables"),
@@ -106,7 +108,9 @@ def child(folder: Path, marks: Path, workers: int) -> None:
         *owners, name = path.split(".")
         owner: Any = module
         for part in owners:
-            owner = getattr(owner, part)
+            owner = getattr(owner, part, None)
+        if owner is None:
+            continue
         raw = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
         if raw is None:  # a step another commit does not have (or names otherwise)
             continue

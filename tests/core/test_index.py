@@ -170,6 +170,48 @@ def counted_reads(monkeypatch):
     return read
 
 
+def test_a_file_gone_before_it_is_hashed_is_neither_indexed_nor_an_error(
+    corpus, indexed, monkeypatch
+):
+    hash_files = index.hash_files
+
+    def deleting_first(folder, *args, **kwargs):  # a build hashes while Punkt learns
+        (folder / "bridge.txt").unlink()
+        return hash_files(folder, *args, **kwargs)
+
+    monkeypatch.setattr(index, "hash_files", deleting_first)
+    opened = index.open_engine(corpus, indexed.core_options(), rebuild=True)
+    assert "bridge.txt" not in opened.engine.digests()
+    assert "bridge.txt" not in opened.files.hashes
+    assert [error.path for error in opened.engine.errors] == []
+
+
+def test_a_build_that_fails_while_punkt_learns_in_its_child_leaves_no_process_behind(
+    corpus, monkeypatch
+):
+    import multiprocessing
+
+    from bot.core.ingest import prepare
+
+    start_training = prepare.start_training
+
+    def in_a_child(texts, articles, workers):
+        return start_training(texts, articles, workers=2, parallel_min=1)
+
+    monkeypatch.setattr(prepare, "start_training", in_a_child)
+    children = []
+
+    def failing():
+        children.extend(c.name for c in multiprocessing.active_children())
+        raise OSError("the folder went away")
+
+    options = make_settings().core_options().engine
+    with pytest.raises(OSError, match="went away"):
+        Engine.from_files(corpus, sorted(scan_folder(corpus)), options, meanwhile=failing)
+    assert children == ["punkt-training"]  # the hashing ran while Punkt learnt
+    assert multiprocessing.active_children() == []
+
+
 def test_files_untouched_since_the_last_start_are_not_read_again(
     corpus, indexed, monkeypatch, counted_reads
 ):

@@ -13,7 +13,7 @@ from bot.core.index import table as table_module
 from bot.core.index.table import CorpusTable, Packed, TableJoin
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.document import prepare_article
-from bot.core.ingest.prepare import prepare_table, train_splitter
+from bot.core.ingest.prepare import prepare_table, start_training, train_splitter
 from bot.core.ingest.raw import RawArticle
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.models import Source
@@ -253,6 +253,26 @@ def test_an_interrupted_wait_for_punkt_training_leaves_no_child_behind(monkeypat
     with pytest.raises(KeyboardInterrupt):
         train_splitter(iter(texts), articles=len(texts), workers=2, parallel_min=1)
     assert [c.name for c in multiprocessing.active_children()] == []
+
+
+def test_work_done_while_punkt_trains_in_a_child_changes_nothing_it_learns():
+    import multiprocessing
+
+    texts = [item.text for item in ARTICLES.values()] * 40  # parameters over a pipe's buffer
+    training = start_training(iter(texts), articles=len(texts), workers=2, parallel_min=1)
+    learning = [c.name for c in multiprocessing.active_children()]
+    assert learning == ["punkt-training"]  # under way before ``result`` is asked for
+    splitter = training.result()
+    assert splitter.saved_form() == SentenceSplitter.train(texts).saved_form()
+    assert multiprocessing.active_children() == []
+
+
+def test_a_cancelled_punkt_training_leaves_no_child_behind():
+    import multiprocessing
+
+    texts = [item.text for item in ARTICLES.values()] * 40
+    start_training(iter(texts), articles=len(texts), workers=2, parallel_min=1).cancel()
+    assert multiprocessing.active_children() == []
 
 
 def test_a_joined_table_is_final(prepare):

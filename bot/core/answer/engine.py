@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from operator import attrgetter
@@ -156,23 +156,34 @@ class Engine:
         ids: Sequence[str],
         options: EngineOptions,
         progress: Progress | None = None,
+        meanwhile: Callable[[], Sequence[str]] | None = None,
     ) -> Engine:
         """Index the article files ``ids`` of ``folder``: what ``from_articles`` of them makes.
 
         Punkt is trained on the first readable files (read here); the rest are read by
         the processes that prepare them, so this one never holds every text at once.
+        ``meanwhile``: work for this process while Punkt learns in its child (hashing the
+        folder's files, one core's worth at a million sentences), returning the ids to
+        index after all (``ids`` less any file gone by then).
         """
         from bot.core.ingest.files import read_quietly
-        from bot.core.ingest.prepare import prepare_files, train_splitter, workers_for
+        from bot.core.ingest.prepare import prepare_files, start_training, workers_for
 
         started = time.perf_counter()
         tokenizer = Tokenizer(aliases=load_aliases(options.ingest.aliases_file))
         max_bytes = options.ingest.max_article_bytes
         readable = (read_quietly(folder, key, max_bytes) for key in ids)
         workers = workers_for(options.ingest.workers)
-        splitter = train_splitter(
+        training = start_training(
             (item.text for item in readable if isinstance(item, RawArticle)), len(ids), workers
         )
+        if meanwhile is not None:
+            try:
+                ids = meanwhile()
+            except BaseException:
+                training.cancel()
+                raise
+        splitter = training.result()
         prepared = prepare_files(folder, ids, max_bytes, splitter, tokenizer, progress, workers)
         return cls._built(prepared, options, tokenizer, splitter, prepared.unread, started)
 

@@ -135,14 +135,21 @@ def open_engine(
             return Opened(engine, lambda: saved_files(bundle), "loaded", ArticleChanges((), (), ()))
         saved = _saved_files(folder, bundle)
     scanned = stamps_of(ids, raw_stamps)
-    files = hash_files(folder, saved, scanned)
     if loaded is None or saved is None:
-        engine = Engine.from_files(folder, sorted(files.hashes), options.engine, progress)
+        files = FolderFiles({}, {})
+
+        def hashed() -> list[str]:  # while Punkt learns: the files to index are those hashed
+            nonlocal files
+            files = hash_files(folder, None, scanned)
+            return sorted(files.hashes)
+
+        engine = Engine.from_files(folder, sorted(scanned), options.engine, progress, hashed)
         failed = None
         if use:
             settle(folder, files, scanned)
             failed = save_quietly(folder, options, engine, files)
         return Opened(engine, lambda: files, "built", ArticleChanges((), (), ()), failed)
+    files = hash_files(folder, saved, scanned)
     log.info("loaded index", extra={"file": str(index_file(folder, options))})
     return _brought_up_to_date(folder, options, loaded[0], saved, files, scanned, progress)
 

@@ -106,9 +106,24 @@ def train_splitter(
     every sentence, are the ones training here would give. A batch prepared here
     trains here: this process imports NLTK to split them anyway.
     """
+    return start_training(texts, articles, workers, parallel_min).result()
+
+
+def start_training(
+    texts: Iterable[str],
+    articles: int,
+    workers: int = 1,
+    parallel_min: int = PARALLEL_MIN_ARTICLES,
+) -> Training:
+    """``train_splitter``, started: ``result()`` gives the splitter.
+
+    Reads ``texts`` now. When Punkt learns in a child, this process is free until
+    ``result()`` (a build hashes the folder's files meanwhile, on the other core); when
+    it learns here, it does so in ``result()``, after whatever this process did between.
+    """
     chunks = training_chunks(texts)
     if workers < 2 or articles < parallel_min:
-        return SentenceSplitter.train(chunks)
+        return Training(chunks)
     import multiprocessing
 
     context = multiprocessing.get_context(_start_method())
@@ -118,24 +133,48 @@ def train_splitter(
     )
     child.start()
     sender.close()  # the child holds the sending end now: its exit ends ``recv``
-    try:
-        learnt, saved = receiver.recv()
-    except EOFError:
+    return Training(chunks, child, receiver)
+
+
+class Training:
+    """Punkt learning, here (at ``result()``) or in a child process (already under way).
+
+    Whoever starts one calls ``result()`` or, when giving up, ``cancel()``: a child
+    nobody reads from would block on its answer for as long as this process lives.
+    """
+
+    def __init__(self, chunks: list[str], child: Any = None, receiver: Any = None) -> None:
+        self._chunks, self._child, self._receiver = chunks, child, receiver
+
+    def result(self) -> SentenceSplitter:
+        """The trained splitter (waits for the child's answer)."""
+        if self._child is None:
+            return SentenceSplitter.train(self._chunks)
+        child, receiver = self._child, self._receiver
+        try:
+            learnt, saved = receiver.recv()
+        except EOFError:
+            child.join()
+            raise RuntimeError(f"Punkt training stopped (exit code {child.exitcode})") from None
+        except BaseException:
+            # Interrupted before the answer came (Ctrl-C, a signal's exception): nobody will
+            # read the pipe now, and a forked child holds a reader of its own, so it would
+            # block on its send for as long as this process lives.
+            self.cancel()
+            raise
+        finally:
+            receiver.close()
         child.join()
-        raise RuntimeError(f"Punkt training stopped (exit code {child.exitcode})") from None
-    except BaseException:
-        # Interrupted before the answer came (Ctrl-C, a signal's exception): nobody will
-        # read the pipe now, and a forked child holds a reader of its own, so it would
-        # block on its send for as long as this process lives.
-        child.terminate()
-        child.join()
-        raise
-    finally:
-        receiver.close()
-    child.join()
-    if not learnt:
-        raise RuntimeError(f"Punkt training failed: {saved}")
-    return SentenceSplitter.from_saved(saved)
+        if not learnt:
+            raise RuntimeError(f"Punkt training failed: {saved}")
+        return SentenceSplitter.from_saved(saved)
+
+    def cancel(self) -> None:
+        """Stop a child's training (nothing to do for training here)."""
+        if self._child is not None:
+            self._receiver.close()
+            self._child.terminate()
+            self._child.join()
 
 
 def _train_in_child(chunks: list[str], sender: Any, parent: int) -> None:
