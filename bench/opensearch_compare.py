@@ -43,6 +43,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
@@ -65,6 +66,9 @@ from bot.core.search.ingest import punkt_json, rebuild  # noqa: E402
 from bot.core.search.live import file_hashes, fingerprint  # noqa: E402
 from bot.core.search.searcher import ClusterEngine  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+
+if TYPE_CHECKING:
+    from tests.cluster.launcher import OpenSearchCluster
 
 PERCENT_KEYS = ("top1", "top3", "top3_set", "declines", "lucene_top1", "lucene_overlap10")
 BENCH_JAVA_OPTS = "-XX:TieredStopAtLevel=4 -Xms1g -Xmx1g"
@@ -341,6 +345,26 @@ def print_rows(rows: Sequence[dict]) -> None:
     )
 
 
+def cluster_for(hosts: str | None, prefix: str) -> tuple[list[str], OpenSearchCluster | None]:
+    """The URLs of the cluster to measure, and the one started here (to stop) if none was named.
+
+    ``hosts`` is an existing cluster's comma-separated URLs; without it, the tests' two-node
+    cluster is started in a new folder named by ``prefix``, with the benchmarks' JVM options.
+    """
+    if hosts:
+        return [h.strip() for h in hosts.split(",") if h.strip()], None
+    from tests.cluster.launcher import OpenSearchCluster, build_launcher
+
+    os.environ.setdefault("NEWSQUOTE_OPENSEARCH_JAVA_OPTS", BENCH_JAVA_OPTS)
+    cluster = OpenSearchCluster(build_launcher(), Path(tempfile.mkdtemp(prefix=prefix)))
+    cluster.start(timeout=180)
+    print(
+        f"cluster: 2 nodes at {', '.join(cluster.urls)} "
+        f"({os.environ['NEWSQUOTE_OPENSEARCH_JAVA_OPTS']})"
+    )
+    return cluster.urls, cluster
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", nargs="*", default=["seeds", "polnear", "squad"])
@@ -352,20 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args(argv)
 
-    cluster = None
-    if args.hosts:
-        hosts = [h.strip() for h in args.hosts.split(",") if h.strip()]
-    else:
-        from tests.cluster.launcher import OpenSearchCluster, build_launcher
-
-        os.environ.setdefault("NEWSQUOTE_OPENSEARCH_JAVA_OPTS", BENCH_JAVA_OPTS)
-        root = Path(tempfile.mkdtemp(prefix="newsquote-bench-cluster-"))
-        cluster = OpenSearchCluster(build_launcher(), root)
-        cluster.start(timeout=180)
-        hosts = cluster.urls
-        print(
-            f"cluster: 2 nodes at {', '.join(hosts)} ({os.environ['NEWSQUOTE_OPENSEARCH_JAVA_OPTS']})"
-        )
+    hosts, cluster = cluster_for(args.hosts, "newsquote-bench-cluster-")
     rows = []
     try:
         with tempfile.TemporaryDirectory(prefix="newsquote-compare-") as tmp_name:

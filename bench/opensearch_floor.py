@@ -71,7 +71,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import eval_common as ec  # noqa: E402
 import scale  # noqa: E402
 from opensearch_bulk import jvm_cpu_seconds, prepared  # noqa: E402
-from opensearch_compare import BENCH_JAVA_OPTS, percentile, settings_for  # noqa: E402
+from opensearch_compare import cluster_for, percentile, settings_for  # noqa: E402
 from opensearchpy import OpenSearch  # noqa: E402
 
 from bot.core.answer.chatter import without_chatter  # noqa: E402
@@ -422,17 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, help="and the summary tables here")
     args = parser.parse_args(argv)
 
-    cluster = None
-    if args.hosts:
-        hosts = [h.strip() for h in args.hosts.split(",") if h.strip()]
-    else:
-        from tests.cluster.launcher import OpenSearchCluster, build_launcher
-
-        os.environ.setdefault("NEWSQUOTE_OPENSEARCH_JAVA_OPTS", BENCH_JAVA_OPTS)
-        root = Path(tempfile.mkdtemp(prefix="newsquote-floor-cluster-"))
-        cluster = OpenSearchCluster(build_launcher(), root)
-        cluster.start(timeout=180)
-        hosts = cluster.urls
+    hosts, cluster = cluster_for(args.hosts, "newsquote-floor-cluster-")
     results = {}
     try:
         for n in args.scale:
