@@ -360,7 +360,8 @@ def test_a_table_is_built_as_one_value_at_a_time_built_it():
     splitter = SentenceSplitter.train(a.text for a in raws)
     tokenizer = Tokenizer()
     prepared = [prepare_article(a, splitter, tokenizer) for a in raws]
-    assert sum(len(p.sentences) for p in prepared) > 100
+    # the seeds alone hold 52 sentences (the BBC articles, when beside the project, add more)
+    assert sum(len(p.sentences) for p in prepared) > 40
     assert any(a.resolved_from for p in prepared for found in p.attributions for a in found)
     assert any(s.heading for p in prepared for s in p.sentences)
     assert_same_table(CorpusTable.of(prepared), _table_reference(prepared))
