@@ -85,16 +85,16 @@ def reference_reported_speech(sentence: str) -> tuple[bool, bool]:
 
 def _check(sentence: str) -> None:
     has_cue = any(w.lower() in att._CUES for w in att._WORD.findall(sentence))
-    assert att._may_have_cue(sentence) or not has_cue, sentence
+    assert att._CUE_GATE.may_hold(sentence) or not has_cue, sentence
     assert "ccord" in sentence.lower() or not att._ACCORDING.search(sentence), sentence
     assert att.find_mentions(sentence) == reference_find_mentions(sentence), sentence
     assert att.reported_speech(sentence) == reference_reported_speech(sentence), sentence
 
 
 def test_the_cue_test_needs_plain_cue_words():
-    # The proof in _may_have_cue holds for plain lower-case ASCII cue words; the module
+    # The proof in WordGate holds for plain lower-case ASCII cue words; the module
     # falls back to tokenizing every sentence otherwise, which this pins.
-    assert att._PLAIN_CUES
+    assert att._CUE_GATE.plain
 
 
 @settings(max_examples=600)
@@ -138,7 +138,7 @@ def test_skipping_on_corpus_paragraphs():
 
 
 def reference_learned_source(sentence: str) -> str | None:
-    """learned_source as it was: every feature passed as str, then the first S run."""
+    """The tagging as it was before the byte rows: every feature passed as str, then the first S run."""
     if not ls.worth_tagging(sentence):
         return None
     found = ls.tokens(sentence)

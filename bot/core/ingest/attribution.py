@@ -91,17 +91,23 @@ def lowered_words(sentence: str) -> tuple[str, ...]:
     return tuple(_PLAIN_WORD.findall(sentence.lower()))
 
 
-def plain_words(words: frozenset[str]) -> bool:
-    """Whether every word is plain lower-case ASCII letters, as ``lowered_words`` needs."""
-    return all(w.isascii() and w.isalpha() and w.islower() for w in words)
+class WordGate:
+    """A cheap, exact test that a sentence holds no token among ``words`` (see ``lowered_words``).
+
+    The proof holds for plain lower-case ASCII words only; for any other set the gate
+    is always open, and every sentence is tokenized as before.
+    """
+
+    def __init__(self, words: frozenset[str]) -> None:
+        self.words = words
+        self.plain = all(w.isascii() and w.isalpha() and w.islower() for w in words)
+
+    def may_hold(self, sentence: str) -> bool:
+        """Whether the sentence may hold one of the words; False proves it holds none."""
+        return not self.plain or not self.words.isdisjoint(lowered_words(sentence))
 
 
-_PLAIN_CUES = plain_words(_CUES)  # else every sentence is tokenized
-
-
-def _may_have_cue(sentence: str) -> bool:
-    """Whether a sentence may hold a cue token; False proves it holds none."""
-    return not _PLAIN_CUES or not _CUES.isdisjoint(lowered_words(sentence))
+_CUE_GATE = WordGate(_CUES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +173,7 @@ def find_mentions(sentence: str) -> list[_Mention]:
     transcript = _TRANSCRIPT.match(sentence)
     if transcript:
         found.append(_Mention(transcript.group("name"), ":", 0))
-    if _may_have_cue(sentence):
+    if _CUE_GATE.may_hold(sentence):
         found += _verb_mentions(sentence)
     # "according to" matches only where the lowered sentence has "ccord": no other
     # character matches c, o, r or d when case is ignored.
@@ -267,7 +273,7 @@ def reported_speech(sentence: str, quoted: float | None = None) -> tuple[bool, b
     """
     if (quoted_share(sentence) if quoted is None else quoted) > 0:
         return True, True
-    if not _may_have_cue(sentence):
+    if not _CUE_GATE.may_hold(sentence):
         return False, False
     words = [w.lower() for w, _ in _tokens(sentence)]
     if _CUES.isdisjoint(words):

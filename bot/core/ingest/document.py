@@ -66,9 +66,9 @@ def prepare_article(raw: RawArticle, splitter: SentenceSplitter, tok: Tokenizer)
     for sentence, text in zip(sentences, texts, strict=True):
         own = _speech_once(tok, tok(text))
         own_set = frozenset(own)
-        context = headings.get(sentence.heading or "")
+        heading = sentence.heading or ""
+        context = headings.get(heading)
         if context is None:
-            heading = sentence.heading or ""
             context = headings[heading] = list(dict.fromkeys(tok(heading))) if heading else []
         docs.append(tuple(own + [t for t in context if t not in own_set]))
         own_terms.append(own_set)

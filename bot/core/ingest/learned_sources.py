@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 
-from bot.core.ingest.attribution import lowered_words, plain_words
+from bot.core.ingest.attribution import WordGate
 from bot.core.lexicon import LEARNED_CUES
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ MODEL = "source_crf.crfsuite"
 _TOKEN = re.compile(r"\w[\w’'.-]*\w|\w|[^\w\s]")
 _OPEN, _CLOSE = '“"‘«', '”"’»'
 _MARK = re.compile(f"[{re.escape(_OPEN + _CLOSE)}]")
-_PLAIN_CUES = plain_words(LEARNED_CUES)  # see attribution.lowered_words
+_CUE_GATE = WordGate(LEARNED_CUES)
 
 
 def tokens(sentence: str) -> list[tuple[str, int, int]]:
@@ -246,22 +246,17 @@ def _model() -> _Model | None:
     return None if tagger is None else _Model(tagger)
 
 
-def learned_source(sentence: str) -> str | None:
-    """The first source span the model tags in ``sentence``, as written, or None."""
-    model = _model()
-    if model is None:
-        return None
-    return _source(model, sentence, _TOKEN.findall(sentence))
-
-
 def source_if_worth(sentence: str) -> str | None:
-    """``learned_source(sentence) if worth_tagging(sentence) else None``, reading the words once."""
+    """The first source span the model tags in a sentence ``worth_tagging``, as written, or None.
+
+    The worth test and the tagging read the sentence's words once.
+    """
     model = _model()
     if model is None:
         return None
     if _MARK.search(sentence) is None:
         # Most sentences fail this exact test without being tokenized.
-        if _PLAIN_CUES and LEARNED_CUES.isdisjoint(lowered_words(sentence)):
+        if not _CUE_GATE.may_hold(sentence):
             return None
         words = _TOKEN.findall(sentence)
         if not any(w.lower() in LEARNED_CUES for w in words):
