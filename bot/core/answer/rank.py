@@ -155,8 +155,8 @@ class Ranker:
             scores = corpus.index.scores_of(need.terms, docs)
             said = member(docs, speaking)
         else:
-            # Only sentences with a question term (or, weighed less, a relative) can rank.
-            docs, scores = self._matching(need)
+            # Only sentences with a question term can rank; relatives weigh them below.
+            docs, scores = corpus.index.matching(need.terms)
             said = np.zeros(docs.size, dtype=bool)
         top = float(scores.max()) if scores.size else 0.0
         base = scores / top if top > 0 else scores
@@ -174,7 +174,23 @@ class Ranker:
         if docs.size > RERANK:
             # Kept in id order: the lookups below then walk each postings list forwards.
             pool = pool.take(best_positions(base, RERANK))
+        if need.related and weights.related_weight and top > 0:
+            pool = self._with_relatives(pool, need, top)
         return pool
+
+    def _with_relatives(self, pool: _Pool, need: Need, top: float) -> _Pool:
+        """The candidates with their relatives' BM25 added, at ``related_weight`` of a word's own.
+
+        A relative re-weighs the sentences the question's own words found and never brings
+        in one of its own: a synonym or a first-sense hypernym ("award" for "give") is weaker
+        evidence than a word of the question, and a question has dozens of them, common
+        words among them, whose postings at a million sentences cost several times the
+        question's own (a binary search per candidate instead). ``top``: the best BM25 of
+        the question's own terms, so a relative is scaled as the words it stands for are.
+        """
+        extra = self.corpus.index.scores_of([r for r, _ in need.related], pool.docs)
+        base = pool.base + self.options.related_weight * extra / top
+        return _Pool(pool.docs, base, pool.said, pool.speaking, pool.note)
 
     def _speaking(
         self, parsed: ParsedQuestion, need: Need
@@ -231,20 +247,6 @@ class Ranker:
             speaker = [row[term] for term in need.speaker]
             keep &= pool.said | (self.corpus.reports[docs] & own[speaker, 0].all(axis=0))
         return pool.take(keep), own[:, :, keep]
-
-    def _matching(self, need: Need) -> tuple[np.ndarray, np.ndarray]:
-        """Sentences with a question term or a relative, and BM25 with relatives weighed less."""
-        index = self.corpus.index
-        docs, scores = index.matching(need.terms)
-        weight = self.options.related_weight
-        if not need.related or not weight:
-            return docs, scores
-        more, extra = index.matching([r for r, _ in need.related])
-        union = distinct(np.concatenate([docs, more]))
-        total = np.zeros(union.size)
-        total[np.searchsorted(union, docs)] += scores
-        total[np.searchsorted(union, more)] += weight * extra
-        return union, total
 
     def _uncovered(self, parsed: ParsedQuestion, pool: _Pool, cover: np.ndarray) -> str:
         """Why no candidate covers enough of the question."""
