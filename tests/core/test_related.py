@@ -53,11 +53,11 @@ def test_a_relative_counts_less_than_the_word_itself():
 
 
 # Two sentences share the question's own words; only the later one answers it, in other
-# words: a hypernym ("killed" for "murdered"), a synonym of a word's second sense ("aired"
-# for "broadcast"), a hypernym's narrower word ("wife" for "spouse").
+# words: a first-sense hypernym ("killed" for "murdered"), a synonym of a word's third
+# sense ("aired" for "broadcast").
 COUNCIL = """Mayor's killing
 
-The mayor of Dunford met his driver and his wife at the town hall on Monday.
+The mayor spoke on Monday.
 
 The town's final budget vote was held in the council chamber on Tuesday.
 
@@ -70,7 +70,10 @@ The final vote was broadcast by a local television network on Friday.
 
 
 def council_engine(related_weight: float) -> Engine:
-    options = make_settings(related_weight=related_weight).core_options().engine
+    # The order of the answers is tested, not whether a one-article corpus is worth answering
+    # (the fitted decline model's question, fitted on SQuAD).
+    settings = make_settings(related_weight=related_weight, fitted_decline=False)
+    options = settings.core_options().engine
     return Engine.from_articles([RawArticle(Source("council.txt", "Council"), COUNCIL)], options)
 
 
