@@ -368,11 +368,13 @@ def test_the_wire_json_is_the_clients_own_json() -> None:
         {"np": np.int32(7), "arr": np.arange(3), "f": np.float64(0.25), "d": Decimal("1.5")},
         {"big": 2**70},  # beyond 64 bits: orjson refuses, the standard library writes it
         {1: "a key that is not a string"},
+        {"path": "caf\udce9.txt"},  # a Latin-1 file name as the file system hands it over
     ]
     for value in values:
         text = wire.dumps(value)
         assert json.loads(text) == json.loads(plain.dumps(value)), value
-        assert wire.loads(text) == plain.loads(text)
+        assert wire.loads(text) == plain.loads(text) == json.loads(plain.dumps(value))
+        text.encode("utf-8")  # a request body can be made of it
     # Read back exactly up to 64 bits (unsigned too); the module says what happens beyond.
     for number in (2**64 - 1, -(2**63), 2**53 + 1):
         assert wire.loads(f'{{"n": {number}}}')["n"] == number
