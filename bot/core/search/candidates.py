@@ -41,6 +41,7 @@ class Hit:
     paragraph: int
     score: float
     sentences: int  # in its article
+    record: Mapping[str, Any] | None = None  # its paragraph's (``paragraphs``), if fetched
 
 
 def hits_of(response: Mapping[str, Any]) -> list[Hit]:
@@ -52,15 +53,17 @@ def hits_of(response: Mapping[str, Any]) -> list[Hit]:
             int(hit["fields"]["paragraph"][0]),
             float(hit.get("_score") or 0.0),
             int(hit["fields"]["sentences"][0]),
+            hit["_source"]["data"]["p"] if "_source" in hit else None,
         )
         for hit in response["hits"]["hits"]
     ]
 
 
 def _search(query: dict[str, Any], size: int) -> dict[str, Any]:
+    # The whole ``_source``, unfiltered: a filter makes the node parse each document's
+    # JSON and write it again; the paragraph record is most of it anyway.
     return {
         "size": size,
-        "stored_fields": "_none_",  # not even ids: the fetch phase reads doc values alone
         "docvalue_fields": _FIELDS,
         "sort": BY_SCORE,
         "track_total_hits": False,

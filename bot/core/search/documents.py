@@ -11,10 +11,11 @@ all of them at once:
   The first sentence of each paragraph also holds the paragraph's terms, in
   ``ptokens``: Lucene keeps BM25 statistics per field over the documents having it,
   so that field is the embedded paragraph BM25's corpus, at no document of its own.
-- ``a``, one per article, id ``a:<article key>``: metadata, the body (so a quote is
-  ``body[start:end]``), and the article's slice of the ``CorpusTable`` (offsets,
-  terms, attributions) with its own small vocabulary. A question fetches a few dozen
-  of these and ranks their sentences exactly as the embedded backend would.
+  Each carries its paragraph's record (``paragraphs``: the paragraph's table rows and
+  text, the article's size and counts), all a question's ranking reads of it.
+- ``a``, one per article, id ``a:<article key>``: metadata, the body, and the
+  article's slice of the ``CorpusTable`` (offsets, terms, attributions) with its own
+  small vocabulary: read for an answer's context and for listing, never by a question.
 - ``t``, one per index term, id ``t:<term>``: in how many sentences and paragraphs it
   occurs. Fetched by id for a question's terms, they give the whole corpus's IDF.
 - ``m``: ``meta``, small and read with every question: corpus totals (sentences,
@@ -47,7 +48,7 @@ from bot.core.index.table import CorpusTable
 
 # Bump when the documents or the mapping change shape: an index of another layout is
 # never written to; the next sync or ``index`` rebuilds into a new one and swaps the alias.
-LAYOUT = 2
+LAYOUT = 3
 META_ID = "meta"
 PUNKT_ID = "meta:punkt"
 ERRORS_ID = "meta:errors"
@@ -225,7 +226,11 @@ def article_docs(table: CorpusTable, number: int, file_sha256: str | None) -> Ar
         [words[t] for t in local_terms[term_offsets[n] : term_offsets[n + 1]]]
         for n in range(s1 - s0)
     ]
+    from bot.core.search.paragraphs import records  # it reads ``tables``, which reads this
+
     sentences = _sentence_docs(table, key, meta, (s0, s1), tokens, names_of)
+    for doc, record in zip(sentences, records(table, number), strict=True):
+        doc["data"] = {"p": record}
     article = {
         "_id": f"a:{key}",
         "kind": "a",

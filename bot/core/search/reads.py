@@ -143,6 +143,23 @@ class ClusterReads:
             tables.stored_article(hit["_source"], self.numbers) for hit in found["hits"]["hits"]
         ]
 
+    def any_paragraph(self, index: str) -> list[tuple[str, dict[str, Any]]]:
+        """One paragraph record (its article's key, the record), for a question nothing matched."""
+        self.requests += 1
+        found = guarded(
+            self.options,
+            "fetching a paragraph",
+            lambda: self.client.search(
+                index=index,
+                body={"size": 1, "query": {"term": {"kind": "s"}}},
+                preference=LOCAL,
+            ),
+        )
+        return [
+            (hit["_source"]["article"], hit["_source"]["data"]["p"])
+            for hit in found["hits"]["hits"]
+        ]
+
     def article_by_id(self, article_id: str) -> tables.StoredArticle | None:
         """The live index's article whose id is ``article_id``, or None."""
         found = guarded(

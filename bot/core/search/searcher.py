@@ -53,7 +53,7 @@ from bot.core.ingest.files import LoadError
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.lexicon import HONORIFICS, NAMING_VERBS
 from bot.core.models import Answer, Reply, Source
-from bot.core.search import candidates, tables, totals
+from bot.core.search import candidates, paragraphs, totals
 from bot.core.search import documents as docs
 from bot.core.search.client import (
     ClusterError,
@@ -63,7 +63,7 @@ from bot.core.search.client import (
     make_client,
 )
 from bot.core.search.ingest import Meta, read_meta
-from bot.core.search.local import QuestionStats, local_engine, numbered_within_articles
+from bot.core.search.local import QuestionStats, in_articles, paragraph_engine
 from bot.core.search.reads import ClusterReads
 from bot.core.search.update import scan_kind
 
@@ -231,21 +231,21 @@ class ClusterEngine:
         # (``related.relatives`` asks the BM25's ``contains``): their frequencies come too.
         table = related_table()
         wanted.update(other for term in list(wanted) for other in table.get(term, ()))
-        stats, keys = self._search(parsed, terms, speaker, sorted(wanted))
+        stats, hits = self._search(parsed, terms, speaker, sorted(wanted))
         if not stats.stats.articles:
             return self._empty.ask(question, top_k, offset)
-        articles = self.reads.articles(stats.index, keys)
-        if not articles:
-            articles = self.reads.any_article(stats.index)
-        table, local_terms = tables.join_with_terms(articles, self.reads.numbers)
-        engine = local_engine(
-            table, stats, self.engine_options, self.tokenizer, self.splitter, local_terms
+        records = {(hit.key, hit.paragraph): (hit.key, hit.record) for hit in hits if hit.record}
+        found = list(records.values()) or self.reads.any_paragraph(stats.index)
+        joined = paragraphs.join(
+            paragraphs.distinct_paragraphs(paragraphs.decode(key, record) for key, record in found),
+            self.reads.numbers,
         )
+        engine = paragraph_engine(joined, stats, self.engine_options, self.tokenizer, self.splitter)
         reply = engine.ask(question, top_k, offset)
         unknown = engine.index.unknown_terms | engine.paragraphs.unknown_terms
         if unknown:
             log.warning("terms asked about without corpus frequencies: %s", sorted(unknown))
-        return numbered_within_articles(reply, engine)
+        return in_articles(reply, engine, joined)
 
     def _search(
         self,
@@ -253,8 +253,8 @@ class ClusterEngine:
         terms: Sequence[str],
         speaker: Sequence[str],
         wanted: Sequence[str],
-    ) -> tuple[QuestionStats, list[str]]:
-        """The corpus statistics, and the keys of the articles worth fetching, best first.
+    ) -> tuple[QuestionStats, list[candidates.Hit]]:
+        """The corpus statistics, and every hit of the candidate searches.
 
         One ``msearch``: the meta document and the term documents not kept from earlier
         questions, by id, then the candidate searches.
@@ -290,17 +290,7 @@ class ClusterEngine:
             if response.get("_shards", {}).get("failed"):
                 log.warning("the %s search missed %s shard(s)", name, response["_shards"]["failed"])
             results[name] = candidates.hits_of(response)
-        sizes = {hit.key: hit.sentences for hits in results.values() for hit in hits}
-        order: list[str] = []
-        if "speaker" in results:
-            order += self._within_budget(candidates.by_first_hit(results["speaker"]), sizes, ())
-        if "sentences" in results:
-            weight = self.engine_options.rank.paragraph_weight
-            ranked = candidates.fact_articles(
-                results["sentences"], results.get("paragraphs", []), weight
-            )
-            order += self._within_budget(ranked, sizes, order)
-        return stats, order
+        return stats, [hit for hits in results.values() for hit in hits]
 
     def _within_budget(
         self, ranked: Sequence[str], sizes: Mapping[str, int], taken: Sequence[str]
