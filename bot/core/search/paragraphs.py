@@ -12,8 +12,9 @@ article-local weights). A question's sentence and paragraph hits then bring ever
 its ranking reads, in the one ``msearch`` that finds them.
 
 Paragraphs in BBC news hold about two sentences, so the records store the table's
-sentence data about twice over. The record is one base64 string of packed numbers
-(``pack``), decoded with one call, not one per column: a question decodes a few hundred.
+sentence data about twice over. The record's numbers are one base64 string, padded so
+that a question's few hundred records are decoded together, with one call, and each
+column gathered once for all of them (``unpack``).
 
 A term of the question that the candidate's article has only outside every paragraph
 fetched reads as absent from that article (count 0): the one place the ranking sees less
@@ -38,6 +39,10 @@ from bot.core.search.tables import LocalTerms, TermNumbers
 
 RECORD_VERSION = 1
 HEADER = 8  # int32s: sentences, attributions, terms, names, vocabulary, 3 spare
+# Each record's bytes are padded to a multiple of this: base64 without padding characters
+# (3 bytes) and whole float64s (8), so the records of a question are joined as text and
+# decoded with one call, every number at an aligned offset.
+ALIGN = 24
 # Packed after the header, in this order: float64 per sentence, int32 per sentence,
 # int32 per attribution, int32 flat, uint8 per sentence.
 FLOAT_SENTENCE = ("sent_quoted",)
@@ -117,6 +122,7 @@ def _record(
                 ).astype(np.int32)
     header = np.zeros(HEADER, dtype=np.int32)
     header[:5] = (p1 - p0, a1 - a0, t1 - t0, n1 - n0, used.size)
+    position = int(c["sent_position"][p0])
     packed = b"".join(
         [
             header.tobytes(),
@@ -129,6 +135,7 @@ def _record(
             *(c[name][p0:p1].astype(np.uint8).tobytes() for name in BOOL_SENTENCE),
         ]
     )
+    packed += bytes(-len(packed) % ALIGN)
     return {
         "v": RECORD_VERSION,
         "b": base64.b64encode(packed).decode("ascii"),
@@ -136,6 +143,8 @@ def _record(
         "s": [table.strings[i] for i in strings_used.tolist()],
         "t": body[start:end],
         "o": start,
+        "f": position,
+        "c": p1 - p0,
         "n": sentences,
         "src": dict(source),
     }
@@ -143,67 +152,100 @@ def _record(
 
 @dataclass(frozen=True, slots=True)
 class Paragraph:
-    """A decoded record: one paragraph of one article, its table rows and article counts."""
+    """A record as fetched: one paragraph of one article, its numbers still packed."""
 
     key: str  # the article's key
     source: Source
     text: str  # body[offset:offset + len(text)]
     offset: int
+    first: int  # its first sentence's number in the article
+    sentences: int
     article_sentences: int
     strings: list[str]
-    words: list[str]  # its terms (the flat arrays number into this)
-    arrays: dict[str, np.ndarray]
+    words: list[str]  # its terms (the packed flat arrays number into this)
+    packed: str  # base64 of ``ALIGN``-byte multiples: records decode joined, in one call
 
     @property
-    def first(self) -> int:
-        """Its first sentence's number in the article."""
-        return int(self.arrays["sent_position"][0])
-
-    @property
-    def sentences(self) -> int:
-        return int(self.arrays["sent_start"].size)
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Its columns (``unpack`` of this record alone)."""
+        return unpack([self])[0]
 
 
 def decode(key: str, record: Mapping[str, Any]) -> Paragraph:
-    """A sentence document's paragraph record; ValueError if this layout did not write it."""
+    """A sentence document's paragraph record; ValueError if this layout did not write it.
+
+    Only the JSON fields are read here; the numbers are unpacked with the other
+    paragraphs of the question (``join``).
+    """
     try:
         if record.get("v") != RECORD_VERSION:
             raise ValueError(f"paragraph record version {record.get('v')!r}")
-        raw = binascii.a2b_base64(record["b"])
-        header = np.frombuffer(raw, dtype=np.int32, count=HEADER)
-        s, a, t, n, v = (int(x) for x in header[:5])
-        arrays: dict[str, np.ndarray] = {}
-        at = HEADER * 4
-        arrays["sent_quoted"] = np.frombuffer(raw, dtype=np.float64, count=s, offset=at)
-        at += 8 * s
-        ints = np.frombuffer(raw, dtype=np.int32, offset=at, count=8 * s + 4 * a + t + n + v)
-        for i, name in enumerate(INT_SENTENCE):
-            arrays[name] = ints[i * s : (i + 1) * s]
-        base = 8 * s
-        for i, name in enumerate(INT_ATTRIBUTION):
-            arrays[name] = ints[base + i * a : base + (i + 1) * a]
-        base += 4 * a
-        arrays["terms"] = ints[base : base + t]
-        arrays["names"] = ints[base + t : base + t + n]
-        arrays["counts"] = ints[base + t + n :]
-        at += 4 * ints.size
-        flags = np.frombuffer(raw, dtype=np.uint8, offset=at, count=2 * s).astype(bool)
-        arrays["sent_reports"], arrays["sent_content"] = flags[:s], flags[s:]
-        words = list(record["w"])
-        if len(words) != v:
-            raise ValueError("paragraph record vocabulary does not fit its numbers")
+        packed = record["b"]
+        if not isinstance(packed, str) or len(packed) % (ALIGN // 3 * 4):
+            raise ValueError("paragraph record numbers are not whole")
         return Paragraph(
             key,
             Source(**record["src"]),
             str(record["t"]),
             int(record["o"]),
+            int(record["f"]),
+            int(record["c"]),
             int(record["n"]),
             list(record["s"]),
-            words,
-            arrays,
+            list(record["w"]),
+            packed,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"not a paragraph record of this layout: {exc}") from exc
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``starts[i] + arange(lengths[i])`` for every i, concatenated."""
+    total = int(lengths.sum())
+    before = np.cumsum(lengths) - lengths
+    return np.repeat(starts - before, lengths) + np.arange(total, dtype=np.int64)
+
+
+def unpack(paragraphs: Sequence[Paragraph]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Every column of ``paragraphs``, each concatenated in their order, and their sizes.
+
+    One base64 decode for all of them, then one gather per column. Sizes: per paragraph,
+    ``sentences``, ``attributions``, ``terms``, ``names``, ``words``. ValueError when a
+    record's numbers do not fit its header or vocabulary.
+    """
+    raw = binascii.a2b_base64("".join(p.packed for p in paragraphs))
+    ints = np.frombuffer(raw, dtype=np.int32)
+    floats = np.frombuffer(raw, dtype=np.float64)
+    nbytes = np.fromiter((len(p.packed) // 4 * 3 for p in paragraphs), np.int64, len(paragraphs))
+    at = np.cumsum(nbytes) - nbytes  # each record's first byte (a multiple of ALIGN)
+    header = (
+        ints[(at // 4)[:, None] + np.arange(HEADER)]
+        if len(paragraphs)
+        else np.zeros((0, HEADER), dtype=np.int32)
+    )
+    s, a, t, n, v = (header[:, i].astype(np.int64) for i in range(5))
+    if np.any(v != [len(p.words) for p in paragraphs]) or np.any(
+        4 * HEADER + 8 * s + 4 * (8 * s + 4 * a + t + n + v) + 2 * s > nbytes
+    ):
+        raise ValueError("a paragraph record's numbers do not fit its header")
+    columns: dict[str, np.ndarray] = {}
+    columns["sent_quoted"] = floats[_ranges((at + 4 * HEADER) // 8, s)]
+    base = (at + 4 * HEADER + 8 * s) // 4  # the int32 block
+    for i, name in enumerate(INT_SENTENCE):
+        columns[name] = ints[_ranges(base + i * s, s)]
+    base = base + 8 * s
+    for i, name in enumerate(INT_ATTRIBUTION):
+        columns[name] = ints[_ranges(base + i * a, a)]
+    base = base + 4 * a
+    columns["terms"] = ints[_ranges(base, t)]
+    columns["names"] = ints[_ranges(base + t, n)]
+    columns["counts"] = ints[_ranges(base + t + n, v)]
+    flags = np.frombuffer(raw, dtype=np.uint8)
+    at_flags = 4 * (base + t + n + v)
+    columns["sent_reports"] = flags[_ranges(at_flags, s)].astype(bool)
+    columns["sent_content"] = flags[_ranges(at_flags + s, s)].astype(bool)
+    sizes = {"sentences": s, "attributions": a, "terms": t, "names": n, "words": v}
+    return columns, sizes
 
 
 def distinct_paragraphs(found: Iterable[Paragraph]) -> list[Paragraph]:
@@ -241,6 +283,7 @@ def join(paragraphs: Sequence[Paragraph], numbers: TermNumbers) -> Joined:
     article_of: list[int] = []  # per paragraph
     pseudo: list[int] = []  # per paragraph: where its text starts in the article's text
     parts: list[str] = []
+    at = 0
     for item in paragraphs:
         if not keys or keys[-1] != item.key:
             if keys:
@@ -250,79 +293,67 @@ def join(paragraphs: Sequence[Paragraph], numbers: TermNumbers) -> Joined:
             sizes.append(item.article_sentences)
             per_article.append(0)
             parts, at = [], 0
-        at = sum(len(part) + 1 for part in parts)
         pseudo.append(at)
         parts.append(item.text)
+        at += len(item.text) + 1
         per_article[-1] += item.sentences
         article_of.append(len(keys) - 1)
     if keys:
         texts.append("\n".join(parts))
+    flat, counted = unpack(paragraphs)
+    if np.any(counted["sentences"] != [item.sentences for item in paragraphs]):
+        raise ValueError("a paragraph record's sentences do not fit its header")
     strings: dict[str, int] = {}
     string_ids = np.array(
         [strings.setdefault(text, len(strings)) for item in paragraphs for text in item.strings],
         dtype=np.int32,
     )
     string_base = _starts(len(item.strings) for item in paragraphs)
-    term_numbers = [numbers.of(item.words) for item in paragraphs]
-    term_ids = _joined(term_numbers)
+    term_ids = numbers.of([word for item in paragraphs for word in item.words])
     term_base = _starts(len(item.words) for item in paragraphs)
-    flat: dict[str, np.ndarray] = {}
-    for name in (
-        *FLOAT_SENTENCE,
-        *INT_SENTENCE,
-        *INT_ATTRIBUTION,
-        *BOOL_SENTENCE,
-        "terms",
-        "names",
+    for name, rows in (
+        ("sent_heading", "sentences"),
+        ("attr_speaker", "attributions"),
+        ("attr_cue", "attributions"),
+        ("attr_resolved", "attributions"),
     ):
-        pieces = [item.arrays[name] for item in paragraphs]
-        values = _joined(pieces)
-        if name in STRING_COLUMNS:
-            at_ = values + np.repeat(string_base, [piece.size for piece in pieces])
-            values = (
-                np.where(values >= 0, string_ids[np.maximum(at_, 0)], -1).astype(np.int32)
-                if string_ids.size
-                else values
-            )
-        elif name in ("terms", "names"):
-            values = term_ids[values + np.repeat(term_base, [piece.size for piece in pieces])]
+        values = flat[name]
+        if string_ids.size:
+            at_ = values + np.repeat(string_base, counted[rows])
+            values = np.where(values >= 0, string_ids[np.maximum(at_, 0)], -1)
         flat[name] = values
-    counts_of = [item.sentences for item in paragraphs]
-    offsets = np.repeat(np.array(pseudo, dtype=np.int64), counts_of)
-    reals = np.repeat(np.array([item.offset for item in paragraphs], dtype=np.int64), counts_of)
-    shift = reals - offsets
+    for name, rows in (("terms", "terms"), ("names", "names")):
+        flat[name] = term_ids[flat[name] + np.repeat(term_base, counted[rows])]
+    offsets = np.repeat(np.array(pseudo, dtype=np.int64), counted["sentences"])
+    reals = np.repeat(
+        np.array([item.offset for item in paragraphs], dtype=np.int64), counted["sentences"]
+    )
     flat["sent_start"] = flat["sent_start"] + offsets
     flat["sent_end"] = flat["sent_end"] + offsets
-    both = np.concatenate([flat["terms"], flat["names"]]).astype(np.int64)
-    present = np.zeros(int(max(both.max(initial=-1), term_ids.max(initial=-1))) + 1, dtype=bool)
-    present[both] = True
-    present[term_ids] = True  # counted terms too, though no sentence fetched has them
+    present = np.zeros(int(term_ids.max(initial=-1)) + 1, dtype=bool)
+    present[term_ids] = True  # every word of a record: its terms, names and counted terms
     used = np.flatnonzero(present)
     renumber = np.where(present, np.cumsum(present) - 1, -1)
-    for name in ("terms", "names"):
-        flat[name] = renumber[flat[name]]
     vocabulary = numbers.words(used)
     # Article counts: (article, local term) -> count, one code per pair.
-    owner = np.repeat(
-        np.array(article_of, dtype=np.int64), [len(item.words) for item in paragraphs]
+    owner = np.repeat(np.array(article_of, dtype=np.int64), counted["words"])
+    codes, first = np.unique(
+        owner * max(len(vocabulary), 1) + renumber[term_ids], return_index=True
     )
-    codes = owner * max(len(vocabulary), 1) + renumber[term_ids]
-    codes, first = np.unique(codes, return_index=True)
-    counts = _joined([item.arrays["counts"] for item in paragraphs])[first]
     columns: dict[str, np.ndarray] = {}
     for name in (*FLOAT_SENTENCE, *INT_SENTENCE[:6], *INT_ATTRIBUTION[:3], *BOOL_SENTENCE):
         columns[name] = flat[name].astype(_DTYPES.get(name, np.int32), copy=False)
-    columns["terms"] = flat["terms"].astype(np.int32)
-    columns["names"] = flat["names"].astype(np.int32)
+    columns["terms"] = renumber[flat["terms"]].astype(np.int32)
+    columns["names"] = renumber[flat["names"]].astype(np.int32)
     for name, lengths in (
         ("article_sentences", np.array(per_article, dtype=np.int64)),
         ("sentence_terms", flat["term_counts"]),
         ("sentence_attrs", flat["attr_counts"]),
         ("attr_names", flat["name_counts"]),
     ):
-        offsets_ = np.zeros(lengths.size + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets_[1:])
-        columns[name] = offsets_
+        bounds = np.zeros(lengths.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=bounds[1:])
+        columns[name] = bounds
     table = CorpusTable(
         tuple(sources), tuple(keys), Packed.of(texts), Packed.of(strings), vocabulary, columns
     )
@@ -330,10 +361,10 @@ def join(paragraphs: Sequence[Paragraph], numbers: TermNumbers) -> Joined:
     return Joined(
         table,
         LocalTerms(numbers, renumber, vocabulary),
-        shift,
+        reals - offsets,
         np.array(sizes, dtype=np.int64),
         codes,
-        counts.astype(np.int64),
+        flat["counts"][first].astype(np.int64),
     )
 
 
