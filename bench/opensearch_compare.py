@@ -33,6 +33,7 @@ as one JSON line (with ``backend`` and ``set`` keys).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -280,44 +281,59 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def compare(corpus: Corpus, questions: Sequence[str], top_k: int, label: str) -> dict:
+def compare(
+    corpus: Corpus,
+    questions: Sequence[str],
+    top_k: int,
+    label: str,
+    candidates: Sequence[int] = (),
+) -> list[dict]:
+    """One row per candidate count (``opensearch_candidates``; none given: the setting's)."""
+    from opensearch_floor import NodeCpu  # it imports this module
+
     # A first pass warms both (the cluster's caches, the JIT): the second is measured.
     warm = questions[: min(50, len(questions))]
     ask_all(corpus.embedded, warm, top_k)
-    ask_all(corpus.cluster, warm, top_k)
-    from opensearch_floor import NodeCpu  # it imports this module
-
     embedded = ask_all(corpus.embedded, questions, top_k)
-    load = os.getloadavg()[0]
-    cluster = ask_all(corpus.cluster, questions, top_k, NodeCpu(corpus.cluster.client))
     keep_replies(label, "embedded", embedded.replies)
-    keep_replies(label, "opensearch", cluster.replies)
-    agree = agreement(embedded, cluster)
     lucene = lucene_agreement(corpus, questions)
-    row = {
-        "set": label,
-        "questions": len(questions),
-        "sentences": corpus.sentences,
-        **{k: round(v, 4) for k, v in agree.items()},
-        **{k: round(v, 4) for k, v in lucene.items()},
-        "embedded_p50_ms": 1000 * statistics.median(embedded.seconds),
-        "embedded_p95_ms": 1000 * percentile(embedded.seconds, 0.95),
-        "opensearch_p50_ms": 1000 * statistics.median(cluster.seconds),
-        "opensearch_p95_ms": 1000 * percentile(cluster.seconds, 0.95),
-        "requests_max": max(cluster.requests, default=0),
-        "python_cpu_ms": round(cluster.python_cpu_ms, 2),
-        "node_cpu_ms": round(cluster.node_cpu_ms, 2),
-        "load": round(load, 2),
-        "code": CODE,
-        "prepare_s": corpus.prepare_seconds,
-        "write_s": corpus.write_seconds,
-        "write_sentences_per_s": corpus.sentences / corpus.write_seconds,
-        "resent": corpus.resent,
-        "offset_errors": ec.offset_errors(
-            cluster.replies, corpus.bodies or ec.read_bodies(corpus.folder)
-        ),
-    }
-    return row
+    rows = []
+    base = corpus.cluster.options
+    for size in candidates or [base.candidates]:
+        corpus.cluster.options = dataclasses.replace(base, candidates=size)
+        ask_all(corpus.cluster, warm, top_k)
+        load = os.getloadavg()[0]
+        cluster = ask_all(corpus.cluster, questions, top_k, NodeCpu(corpus.cluster.client))
+        keep_replies(label, "opensearch", cluster.replies)
+        agree = agreement(embedded, cluster)
+        rows.append(
+            {
+                "set": label,
+                "questions": len(questions),
+                "sentences": corpus.sentences,
+                "candidates": size,
+                **{k: round(v, 4) for k, v in agree.items()},
+                **{k: round(v, 4) for k, v in lucene.items()},
+                "embedded_p50_ms": 1000 * statistics.median(embedded.seconds),
+                "embedded_p95_ms": 1000 * percentile(embedded.seconds, 0.95),
+                "opensearch_p50_ms": 1000 * statistics.median(cluster.seconds),
+                "opensearch_p95_ms": 1000 * percentile(cluster.seconds, 0.95),
+                "requests_max": max(cluster.requests, default=0),
+                "python_cpu_ms": round(cluster.python_cpu_ms, 2),
+                "node_cpu_ms": round(cluster.node_cpu_ms, 2),
+                "load": round(load, 2),
+                "code": CODE,
+                "prepare_s": corpus.prepare_seconds,
+                "write_s": corpus.write_seconds,
+                "write_sentences_per_s": corpus.sentences / max(corpus.write_seconds, 1e-9),
+                "resent": corpus.resent,
+                "offset_errors": ec.offset_errors(
+                    cluster.replies, corpus.bodies or ec.read_bodies(corpus.folder)
+                ),
+            }
+        )
+    corpus.cluster.options = base
+    return rows
 
 
 def keep_replies(label: str, backend: str, replies: Sequence[dict]) -> None:
@@ -393,6 +409,7 @@ def scale_set(tmp: Path, n: int, questions: int) -> tuple[Path, list[str]]:
 def print_rows(rows: Sequence[dict]) -> None:
     headers = [
         ("set", "set"), ("questions", "questions"), ("sentences", "sentences"),
+        ("candidates", "candidates"),
         ("top1", "top-1 agree"), ("top3", "top-3 agree"), ("top3_set", "top-3 as set"),
         ("declines", "declines agree"), ("lucene_top1", "Lucene=Okapi top-1"),
         ("lucene_overlap10", "Lucene/Okapi top-10 overlap"), ("embedded_p50_ms", "embedded p50 ms"),
@@ -449,6 +466,9 @@ def main(argv: list[str] | None = None) -> int:
         "--reuse-index", action="store_true", help="with --cache: keep a full index of the layout"
     )
     parser.add_argument("--index-prefix", default="bench", help="aliases are PREFIX-SET")
+    parser.add_argument(
+        "--candidates", nargs="*", type=int, default=[], help="opensearch_candidates values to run"
+    )
     parser.add_argument("--code", help="a checkout whose bot/ is measured (default: this one)")
     args = parser.parse_args(argv)
 
@@ -483,9 +503,9 @@ def main(argv: list[str] | None = None) -> int:
                     corpus = build_cached(label, folder, settings, args.cache, args.reuse_index)
                 else:
                     corpus = build(label, folder, settings)
-                row = compare(corpus, questions, args.top_k, label)
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+                for row in compare(corpus, questions, args.top_k, label, args.candidates):
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
     finally:
         if cluster is not None:
             cluster.stop()

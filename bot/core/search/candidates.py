@@ -1,24 +1,22 @@
-"""Which articles a question needs: the searches that find candidates, and the choice among them.
+"""The searches that find a question's candidates, and their hits.
 
 The embedded ranking looks closely at the 100 sentences with the best *base* value: a
 sentence's BM25 over the best sentence's, plus (for fact questions) ``paragraph_weight``
-times its paragraph's BM25 over the best paragraph's; its answers can be any of them,
-once coverage, article-local weights and phrases are added. The articles to fetch are
-those holding such sentences, taken here in the order of the best estimate of that base
-value among their hits, with Lucene's sentence and paragraph scores standing in for
-BM25Okapi's, ties in article id order, as the embedded ranking breaks them.
+times its paragraph's BM25 over the best paragraph's. Lucene's sentence and paragraph
+searches stand in for those two BM25s: each hit brings its paragraph's record
+(``paragraphs``), and the ranking runs on the paragraphs of every hit. Equal scores
+come in article id order, as the embedded ranking breaks ties.
 
-An exact BM25Okapi estimate was tried too (each query term a named clause, so a hit
-says which terms it has; lengths from doc values; the corpus's statistics): its values
-matched the embedded ones, yet fewer answers agreed (100,000 BBC sentences, 40 articles:
-97.0% with coverage added, 95.3% without, against 98.0% with Lucene's scores), as the
-final ranking also rewards what Lucene's flatter IDF does; and the named clauses made
-each search slower. Measure before changing this (``bench/opensearch_compare.py``).
+An exact BM25Okapi estimate was tried for choosing what to fetch (each query term a
+named clause; lengths from doc values; the corpus's statistics): its values matched the
+embedded ones, yet fewer answers agreed (100,000 BBC sentences, 40 articles: 97.0%
+against 98.0% with Lucene's scores), and the named clauses made each search slower.
+Measure before changing this (``bench/opensearch_compare.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +27,7 @@ SAID_BOOST = 1000.0  # a sentence quoting the speaker outranks any that only nam
 # and its sentences are in article id order): wire copies of a sentence score the same, and
 # the copy quoted first must be the same one on both backends.
 BY_SCORE = [{"_score": "desc"}, {"article_id": "asc"}]
-_FIELDS = ["article", "article_id", "paragraph", "sentences"]
+_FIELDS = ["article", "article_id", "paragraph"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +38,6 @@ class Hit:
     article_id: str
     paragraph: int
     score: float
-    sentences: int  # in its article
     record: Mapping[str, Any] | None = None  # its paragraph's (``paragraphs``), if fetched
 
 
@@ -52,7 +49,6 @@ def hits_of(response: Mapping[str, Any]) -> list[Hit]:
             hit["fields"]["article_id"][0],
             int(hit["fields"]["paragraph"][0]),
             float(hit.get("_score") or 0.0),
-            int(hit["fields"]["sentences"][0]),
             hit["_source"]["data"]["p"] if "_source" in hit else None,
         )
         for hit in response["hits"]["hits"]
@@ -117,32 +113,3 @@ def speaker_search(terms: Sequence[str], speaker: Sequence[str], size: int) -> d
         }
     }
     return _search(query, size)
-
-
-def by_first_hit(hits: Iterable[Hit]) -> list[str]:
-    """Article keys in the order of their first hit (hits come in ``BY_SCORE`` order)."""
-    return list(dict.fromkeys(hit.key for hit in hits))
-
-
-def fact_articles(sentences: Sequence[Hit], paragraphs: Sequence[Hit], weight: float) -> list[str]:
-    """Article keys by the best estimated base value of the sentences found in them.
-
-    A sentence hit: its score over the best one's, plus ``weight`` times its paragraph's
-    over the best paragraph's when that paragraph was found. A paragraph hit's other
-    sentences: its value plus the best sentence found in it, if any.
-    """
-    top_s = max((hit.score for hit in sentences), default=0.0) or 1.0
-    top_p = max((hit.score for hit in paragraphs), default=0.0) or 1.0
-    context = {(hit.key, hit.paragraph): weight * hit.score / top_p for hit in paragraphs}
-    best: dict[str, float] = {}
-    best_in: dict[tuple[str, int], float] = {}
-    names = {hit.key: hit.article_id for hit in (*sentences, *paragraphs)}
-    for hit in sentences:
-        place = (hit.key, hit.paragraph)
-        value = hit.score / top_s + context.get(place, 0.0)
-        best[hit.key] = max(best.get(hit.key, 0.0), value)
-        best_in[place] = max(best_in.get(place, 0.0), hit.score / top_s)
-    for place, value in context.items():
-        key = place[0]
-        best[key] = max(best.get(key, 0.0), value + best_in.get(place, 0.0))
-    return sorted(best, key=lambda key: (-best[key], names[key]))

@@ -1,8 +1,8 @@
-"""The embedded ranking over the articles a question fetched, scored as over the whole corpus.
+"""The embedded ranking over the paragraphs a question fetched, scored as over the whole corpus.
 
-The fetched articles are one small ``CorpusTable``; their sentences and paragraphs are
-scored by ``ClusterBM25`` with the corpus statistics the question's first request
-brought, and answered by the very ``Engine`` code the embedded backend runs.
+The fetched paragraphs are one small ``CorpusTable``; their sentences and paragraphs are
+scored by ``ClusterBM25`` with the corpus statistics the question's request brought, and
+answered by the very ``Engine`` code the embedded backend runs.
 """
 
 from __future__ import annotations
@@ -42,26 +42,6 @@ class LocalEngine(Engine):
     paragraphs: ClusterBM25  # type: ignore[assignment]
 
 
-def local_engine(
-    table: CorpusTable,
-    stats: QuestionStats,
-    options: EngineOptions,
-    tokenizer: Tokenizer,
-    splitter: SentenceSplitter,
-    terms: Mapping[str, int] | None = None,
-) -> LocalEngine:
-    """The embedded ranking over ``table``, with the whole corpus's BM25 statistics.
-
-    ``terms``: the table's ``{term: vocabulary number}`` (``tables.LocalTerms``), shared by
-    both BM25s and the ranking; None builds it here.
-    """
-    columns = (
-        {term: column for column, term in enumerate(table.vocabulary)} if terms is None else terms
-    )
-    indexes = _bm25s(table, stats, options, columns)
-    return LocalEngine(table, options, tokenizer, splitter, (), indexes, terms=columns)
-
-
 def _bm25s(
     table: CorpusTable, stats: QuestionStats, options: EngineOptions, columns: Mapping[str, int]
 ) -> tuple[ClusterBM25, ClusterBM25]:
@@ -82,25 +62,6 @@ def _bm25s(
         whole.terms, whole.mean_idf_paragraphs, stats.paragraphs, columns,
     )  # fmt: skip
     return sentences, paragraphs
-
-
-def numbered_within_articles(reply: Reply, engine: Engine) -> Reply:
-    """The reply with each answer's sentences counted within its article.
-
-    A cluster has no corpus-wide sentence numbering that survives an update.
-    """
-    if not reply.answers:
-        return reply
-    offsets = engine.table.columns["article_sentences"]
-    answers = tuple(
-        dataclasses.replace(
-            answer,
-            sentences=tuple(s - int(offsets[answer.article]) for s in answer.sentences),
-            article=-1,
-        )
-        for answer in reply.answers
-    )
-    return dataclasses.replace(reply, answers=answers)
 
 
 class FetchedCorpus(IndexedCorpus):

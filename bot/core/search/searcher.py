@@ -1,6 +1,6 @@
 """Answering from the cluster: OpenSearch finds the candidates, the project's ranking decides.
 
-Per question, at most three requests, however many candidates there are:
+Per question, one request, however many candidates there are (two when nothing matched):
 
 1. One ``msearch``: the meta document and the documents of the question's terms not
    read by an earlier question, by id (the corpus's totals and each term's sentence and
@@ -11,25 +11,22 @@ Per question, at most three requests, however many candidates there are:
    paragraphs too, which the embedded ranking weighs heavily. The searches run
    ``dfs_query_then_fetch``, so both shards score with the same statistics. Sent again
    (twice at most) if a search or a shard failed (a node stopping mid-search): the copies on
-   the other node answer.
-2. ``mget`` of the articles those hits come from, best first, at most
-   ``opensearch_articles`` of them (fewer when the process has them cached, within
-   ``opensearch_cache_mb``: an article's key is its content hash, so a cached copy
-   never goes stale).
-3. Only when nothing matched at all: one article, so the ranking has a corpus to
+   the other node answer. Each hit brings its paragraph's record (``paragraphs``): the
+   paragraph's table rows and text, its article's size and term counts.
+2. Only when nothing matched at all: one paragraph, so the ranking has a corpus to
    decline from with the embedded backend's reason.
 
-The requests themselves (``preference=_local``, the retries, the article cache) are
-``reads.ClusterReads``. The fetched articles become a small ``CorpusTable``, scored by ``ClusterBM25`` with
-the whole corpus's statistics, and answered by the very ``Engine`` code the embedded
-backend runs: coverage, paragraph context, article-local weights, passages,
-duplicates and the reply are the same functions. Answers differ from the embedded
-backend's only where Lucene's candidates (its BM25 is not BM25Okapi: no epsilon rule,
-lossy length norms) leave out an article the embedded ranking would have used; the
-agreement is measured in ``bench/opensearch_compare.py``.
-
-Sentence numbers in answers (``sentence_ids``) count within the answer's article here:
-a cluster has no corpus-wide numbering that survives an update.
+The requests themselves (``preference=_local``, the retries) are ``reads.ClusterReads``.
+The hits' paragraphs become a small ``CorpusTable`` (each article holding only its
+fetched paragraphs), scored by ``ClusterBM25`` with the whole corpus's statistics, and
+answered by the very ``Engine`` code the embedded backend runs: coverage, paragraph
+context, article-local weights, passages, duplicates and the reply are the same
+functions, and none of them reads past a candidate's paragraph but for the article's
+size and term counts, which the records carry. Answers differ from the embedded
+backend's where Lucene's candidates (its BM25 is not BM25Okapi: no epsilon rule, lossy
+length norms) leave out a paragraph the embedded ranking would have used, and where a
+question's term occurs in a candidate's article only outside the paragraphs fetched
+(counted as absent there); the agreement is measured in ``bench/opensearch_compare.py``.
 """
 
 from __future__ import annotations
@@ -77,7 +74,7 @@ class ClusterEngine:
     """Answers questions from the cluster with the methods the doors call on ``Engine``.
 
     Safe to share between threads: every question reads the cluster afresh (the only
-    state kept is a cache of immutable articles and the last meta document, for counts).
+    state kept is the last meta document, for counts, and terms' corpus frequencies).
     """
 
     def __init__(
@@ -291,27 +288,6 @@ class ClusterEngine:
                 log.warning("the %s search missed %s shard(s)", name, response["_shards"]["failed"])
             results[name] = candidates.hits_of(response)
         return stats, [hit for hits in results.values() for hit in hits]
-
-    def _within_budget(
-        self, ranked: Sequence[str], sizes: Mapping[str, int], taken: Sequence[str]
-    ) -> list[str]:
-        """The best of ``ranked`` not ``taken`` yet, within the articles and sentences allowed.
-
-        The first always comes, however long: a question is never answered from nothing.
-        """
-        chosen: list[str] = []
-        sentences = 0
-        for key in ranked:
-            if key in taken:
-                continue
-            if chosen and (
-                len(chosen) >= self.options.articles
-                or sentences + sizes[key] > self.options.sentences
-            ):
-                break
-            chosen.append(key)
-            sentences += sizes[key]
-        return chosen
 
     def _statistics(
         self,

@@ -16,15 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from bot.core.index.packed import Packed
-from bot.core.index.table import CorpusTable
 from bot.core.models import Source
 from bot.core.search.documents import (
-    ATTRIBUTION_COLUMNS,
     BLOB_VERSION,
     LAYOUT,
-    SENTENCE_COLUMNS,
-    STRING_COLUMNS,
 )
 
 
@@ -161,79 +156,6 @@ def stored_article(source_doc: Mapping[str, Any], numbers: TermNumbers) -> Store
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"not an article document of layout {LAYOUT}: {exc}") from exc
-
-
-def join_articles(articles: Sequence[StoredArticle], numbers: TermNumbers) -> CorpusTable:
-    """One ``CorpusTable`` of ``articles``, in the order given, checked before it is used.
-
-    ``numbers``: the numbering the articles' ``term_numbers`` are in.
-    """
-    return join_with_terms(articles, numbers)[0]
-
-
-def join_with_terms(
-    articles: Sequence[StoredArticle], numbers: TermNumbers
-) -> tuple[CorpusTable, LocalTerms]:
-    """``join_articles``, and its vocabulary's ``{term: number}`` as a ``LocalTerms``.
-
-    Column by column, not article by article: each column is one concatenation, and the
-    articles' own string and term numbers become the join's through one lookup each
-    (local number plus the article's offset into the concatenated numberings), so a
-    question joining a hundred articles makes a few dozen array operations, not thousands.
-    """
-    strings: dict[str, int] = {}
-    string_ids = np.array(
-        [strings.setdefault(text, len(strings)) for item in articles for text in item.strings],
-        dtype=np.int32,
-    )  # each article's strings in the join's numbering, one article after another
-    string_base = _starts(len(item.strings) for item in articles)
-    term_ids = _joined([item.term_numbers for item in articles])
-    term_base = _starts(item.term_numbers.size for item in articles)
-    flat: dict[str, np.ndarray] = {}
-    for name in (*SENTENCE_COLUMNS, *ATTRIBUTION_COLUMNS, "terms", "names"):
-        parts = [item.arrays[name] for item in articles]
-        values = _joined(parts)
-        if name in STRING_COLUMNS:
-            at = values + np.repeat(string_base, [part.size for part in parts])
-            values = (
-                np.where(values >= 0, string_ids[np.maximum(at, 0)], -1).astype(np.int32)
-                if string_ids.size
-                else values  # no article names a string: every value is -1 ("none")
-            )
-        elif name in ("terms", "names"):
-            values = term_ids[values + np.repeat(term_base, [part.size for part in parts])]
-        flat[name] = values
-    counts = {
-        "article_sentences": _joined([np.array([item.sentences]) for item in articles]),
-        "sentence_terms": _joined([item.arrays["term_counts"] for item in articles]),
-        "sentence_attrs": _joined([item.arrays["attr_counts"] for item in articles]),
-        "attr_names": _joined([item.arrays["name_counts"] for item in articles]),
-    }
-    # The process-wide numbers of the terms these articles use, renumbered from 0 (a
-    # lookup table over the numbers: the numbering is at most the corpus vocabulary).
-    both = np.concatenate([flat["terms"], flat["names"]]).astype(np.int64)
-    present = np.zeros(int(both.max(initial=-1)) + 1, dtype=bool)
-    present[both] = True
-    used = np.flatnonzero(present)
-    renumber = np.where(present, np.cumsum(present) - 1, -1)
-    for name in ("terms", "names"):
-        flat[name] = renumber[flat[name]]
-    columns = {name: values.astype(_dtype_of(name), copy=False) for name, values in flat.items()}
-    for name, lengths in counts.items():
-        offsets = np.zeros(lengths.size + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        columns[name] = offsets
-    vocabulary = numbers.words(used)
-    table = CorpusTable(
-        tuple(item.source for item in articles),
-        tuple(item.digest for item in articles),
-        Packed.of(item.body for item in articles),
-        Packed.of(strings),
-        vocabulary,
-        columns,
-    )
-    table.check()
-    return table, LocalTerms(numbers, renumber, vocabulary)
 
 
 def _joined(parts: Sequence[np.ndarray]) -> np.ndarray:
