@@ -62,7 +62,6 @@ from bot.core.index.tokenize import Tokenizer, load_aliases  # noqa: E402
 from bot.core.ingest.files import read_files, scan_folder  # noqa: E402
 from bot.core.ingest.prepare import prepare_table, workers_for  # noqa: E402
 from bot.core.ingest.sentences import SentenceSplitter  # noqa: E402
-from bot.core.search.candidates import BY_SCORE  # noqa: E402
 from bot.core.search.client import make_client  # noqa: E402
 from bot.core.search.documents import field_term  # noqa: E402
 from bot.core.search.ingest import punkt_json, rebuild  # noqa: E402
@@ -75,6 +74,8 @@ if TYPE_CHECKING:
 
     from tests.cluster.launcher import OpenSearchCluster
 
+# Lucene's candidates with ties in article id order, as the embedded index breaks them.
+BY_SCORE = [{"_score": "desc"}, {"article_id": "asc"}]
 PERCENT_KEYS = ("top1", "top3", "top3_set", "declines", "lucene_top1", "lucene_overlap10")
 BENCH_JAVA_OPTS = "-XX:TieredStopAtLevel=4 -Xms1g -Xmx1g"
 

@@ -4,8 +4,8 @@ The embedded ranking looks closely at the 100 sentences with the best *base* val
 sentence's BM25 over the best sentence's, plus (for fact questions) ``paragraph_weight``
 times its paragraph's BM25 over the best paragraph's. Lucene's sentence and paragraph
 searches stand in for those two BM25s: each hit brings its paragraph's record
-(``paragraphs``), and the ranking runs on the paragraphs of every hit. Equal scores
-come in article id order, as the embedded ranking breaks ties.
+(``paragraphs``), and the ranking runs on the paragraphs of every hit, in article id
+order, as the embedded table keeps them (so ties break the same way).
 
 An exact BM25Okapi estimate was tried for choosing what to fetch (each query term a
 named clause; lengths from doc values; the corpus's statistics): its values matched the
@@ -23,11 +23,6 @@ from typing import Any
 from bot.core.search import documents as docs
 
 SAID_BOOST = 1000.0  # a sentence quoting the speaker outranks any that only names them
-# Equal scores in article id order, as the embedded ranking breaks ties (by sentence number,
-# and its sentences are in article id order): wire copies of a sentence score the same, and
-# the copy quoted first must be the same one on both backends.
-BY_SCORE = [{"_score": "desc"}, {"article_id": "asc"}]
-_FIELDS = ["article", "article_id", "paragraph"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,33 +33,33 @@ class Hit:
     article_id: str
     paragraph: int
     score: float
-    record: Mapping[str, Any] | None = None  # its paragraph's (``paragraphs``), if fetched
+    record: Mapping[str, Any]  # its paragraph's (``paragraphs``)
 
 
 def hits_of(response: Mapping[str, Any]) -> list[Hit]:
     """The hits of one search response."""
-    return [
-        Hit(
-            hit["fields"]["article"][0],
-            hit["fields"]["article_id"][0],
-            int(hit["fields"]["paragraph"][0]),
-            float(hit.get("_score") or 0.0),
-            hit["_source"]["data"]["p"] if "_source" in hit else None,
+    hits = []
+    for hit in response["hits"]["hits"]:
+        source = hit["_source"]
+        hits.append(
+            Hit(
+                source["article"],
+                source["article_id"],
+                int(source["paragraph"]),
+                float(hit.get("_score") or 0.0),
+                source["data"]["p"],
+            )
         )
-        for hit in response["hits"]["hits"]
-    ]
+    return hits
 
 
 def _search(query: dict[str, Any], size: int) -> dict[str, Any]:
-    # The whole ``_source``, unfiltered: a filter makes the node parse each document's
-    # JSON and write it again; the paragraph record is most of it anyway.
-    return {
-        "size": size,
-        "docvalue_fields": _FIELDS,
-        "sort": BY_SCORE,
-        "track_total_hits": False,
-        "query": query,
-    }
+    # The whole ``_source``, unfiltered (a filter makes the node parse each document's JSON
+    # and write it again; the paragraph record is most of it anyway), and no doc values.
+    # Sorted by score alone: a tie-break field keeps Lucene from skipping the blocks that
+    # cannot reach the top (a third of the nodes' CPU at 200 hits and 1M sentences). Ties
+    # need no order here: the ranking orders the paragraphs by article id itself.
+    return {"size": size, "track_total_hits": False, "query": query}
 
 
 def _terms(field: str, terms: Sequence[str]) -> dict[str, Any]:
@@ -72,9 +67,21 @@ def _terms(field: str, terms: Sequence[str]) -> dict[str, Any]:
     return {"match": {field: " ".join(docs.field_term(t) for t in terms)}}
 
 
-def sentence_search(terms: Sequence[str], size: int) -> dict[str, Any]:
-    """The best sentences by BM25 of the question's terms."""
-    return _search(_terms("tokens", terms), size)
+def sentence_search(
+    terms: Sequence[str], size: int, related: Sequence[str] = (), weight: float = 0.0
+) -> dict[str, Any]:
+    """The best sentences by BM25 of the question's terms, plus ``weight`` times their relatives'.
+
+    As the embedded ranking scores a fact question's sentences: those with a question
+    term or a WordNet relative of a key term (``related``, one per (relative, term) pair),
+    the relatives' BM25 weighed by ``related_weight``.
+    """
+    if not related or not weight:
+        return _search(_terms("tokens", terms), size)
+    relatives = {"match": {"tokens": {"query": _terms("tokens", related)["match"]["tokens"],
+                                      "boost": weight}}}  # fmt: skip
+    query = {"bool": {"should": [_terms("tokens", terms), relatives]}}
+    return _search(query, size)
 
 
 def paragraph_search(terms: Sequence[str], size: int) -> dict[str, Any]:
