@@ -1,16 +1,16 @@
-"""Fetched article documents back into a ``CorpusTable`` the embedded ranking can read.
+"""Term numbering shared by a process's questions, and a fetched article document decoded.
 
-Each article document carries its slice of the corpus table with a small vocabulary of
-its own (``documents._encode``); a question joins the few it fetched into one table.
+A question's paragraph records (``paragraphs``) number their terms through ``TermNumbers``
+and map them back through ``LocalTerms``. An article document (its body and its slice of
+the corpus table, ``documents._encode``) is read only for an answer's context.
 """
 
 from __future__ import annotations
 
 import binascii
 import functools
-import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,12 +24,12 @@ from bot.core.search.documents import (
 
 
 class TermNumbers:
-    """Index terms numbered once per process: joining fetched articles is then array work.
+    """Index terms numbered once per process: joining fetched paragraphs is then array work.
 
-    Each fetched article's small vocabulary is numbered here when it is decoded (and
-    cached with it), so a question's join concatenates numbers instead of building a
-    dictionary of twenty thousand terms. Grows with the distinct terms of the articles
-    seen, at most the corpus's vocabulary. Safe to share between threads.
+    Each fetched paragraph's small vocabulary is numbered here, so a question's join
+    concatenates numbers instead of building a dictionary of its terms. Grows with the
+    distinct terms of the paragraphs seen, at most the corpus's vocabulary. Safe to share
+    between threads.
     """
 
     def __init__(self) -> None:
@@ -106,11 +106,7 @@ class LocalTerms(Mapping[str, int]):
 
 @dataclass(frozen=True, slots=True)
 class StoredArticle:
-    """An article as fetched: metadata, digest, body and its table slice, decoded.
-
-    Its own vocabulary is kept only as numbers in a ``TermNumbers`` (the words are there
-    once for the process), so a cached article holds no copy of its terms.
-    """
+    """An article as fetched: metadata, digest, body and its table slice, decoded."""
 
     source: Source
     digest: str
@@ -122,20 +118,6 @@ class StoredArticle:
     @property
     def sentences(self) -> int:
         return int(self.arrays["sent_start"].size)
-
-    @property
-    def nbytes(self) -> int:
-        """About the memory it holds: the body, the arrays, the strings, the objects."""
-        arrays = sum(a.nbytes + _ARRAY_OVERHEAD for a in self.arrays.values())
-        strings = sum(map(sys.getsizeof, self.strings))
-        return (
-            sys.getsizeof(self.body) + arrays + self.term_numbers.nbytes + _ARRAY_OVERHEAD
-            + strings + _OBJECT_OVERHEAD
-        )  # fmt: skip
-
-
-_ARRAY_OVERHEAD = 112 + 33  # an ndarray's header and the bytes object under it
-_OBJECT_OVERHEAD = 2048  # the source's fields, the dicts and lists, the digest
 
 
 def stored_article(source_doc: Mapping[str, Any], numbers: TermNumbers) -> StoredArticle:
@@ -158,19 +140,8 @@ def stored_article(source_doc: Mapping[str, Any], numbers: TermNumbers) -> Store
         raise ValueError(f"not an article document of layout {LAYOUT}: {exc}") from exc
 
 
-def _joined(parts: Sequence[np.ndarray]) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-
-
-def _starts(sizes: Iterable[int]) -> np.ndarray:
-    """Where each of consecutive runs of ``sizes`` starts."""
-    lengths = np.fromiter(sizes, dtype=np.int64)
-    return np.cumsum(lengths) - lengths
-
-
 def _unpack(packed: Sequence[str]) -> np.ndarray:
-    # ``binascii`` directly: ``base64.b64decode`` adds two Python calls per array, and a
-    # question at 1M sentences decodes some 1,400 arrays.
+    # ``binascii`` directly: ``base64.b64decode`` adds two Python calls per array.
     dtype, text = packed
     return np.frombuffer(binascii.a2b_base64(text), dtype=_dtype(dtype))
 
@@ -178,14 +149,3 @@ def _unpack(packed: Sequence[str]) -> np.ndarray:
 @functools.cache
 def _dtype(name: str) -> np.dtype:
     return np.dtype(name)
-
-
-_DTYPES = {
-    "sent_quoted": np.float64,
-    "sent_reports": np.bool_,
-    "sent_content": np.bool_,
-}
-
-
-def _dtype_of(name: str) -> type[np.generic]:
-    return _DTYPES.get(name, np.int32)
