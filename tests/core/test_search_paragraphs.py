@@ -118,3 +118,37 @@ def test_a_record_round_trips_its_paragraph(seed_engine: Engine) -> None:
             assert start == int(c["sent_start"][s])
     with pytest.raises(ValueError):
         paragraphs.decode("k", {"v": 0})
+    record = json.loads(json.dumps(made.sentences[0]["data"]["p"]))
+    with pytest.raises(ValueError):  # numbers cut short: not whole 24-byte blocks
+        paragraphs.decode(made.key, {**record, "b": record["b"][:-4]})
+    with pytest.raises(ValueError):  # a vocabulary that does not fit the numbers
+        item = paragraphs.decode(made.key, {**record, "w": record["w"][:-1]})
+        paragraphs.join([item], tables.TermNumbers())
+
+
+def test_a_term_outside_the_fetched_paragraphs_counts_as_absent(seed_engine: Engine) -> None:
+    """The one signal a partial fetch reads less of: article counts of terms not fetched."""
+    table = seed_engine.table
+    made = docs.article_docs(table, 0, None)
+    first = paragraphs.decode(made.key, json.loads(json.dumps(made.sentences[0]["data"]["p"])))
+    joined = paragraphs.join([first], tables.TermNumbers())
+    whole, _, _ = totals.table_stats(table)
+    stats = QuestionStats("idx", whole, {}, {})
+    local = paragraph_engine(
+        joined, stats, seed_engine.options, seed_engine.tokenizer, SentenceSplitter.untrained()
+    )
+    s1 = int(table.columns["article_sentences"][1])
+    inside = set(first.words)
+    outside = sorted(
+        {table.vocabulary[t] for t in table.columns["terms"][: table.columns["sentence_terms"][s1]]}
+        - inside
+    )
+    assert outside
+    docs_ = np.array([0])
+    sizes, counts = local.corpus.article_frequencies([*sorted(inside)[:3], outside[0]], docs_)
+    embedded_sizes, embedded = seed_engine.corpus.article_frequencies(
+        [*sorted(inside)[:3], outside[0]], docs_
+    )
+    assert sizes.tolist() == embedded_sizes.tolist() == [s1]
+    assert counts[:3].tolist() == embedded[:3].tolist()
+    assert counts[3, 0] == 0 < embedded[3, 0]
