@@ -36,7 +36,7 @@ class QuestionStats:
 
 
 class LocalEngine(Engine):
-    """An ``Engine`` over fetched articles whose BM25s are ``ClusterBM25``s."""
+    """An ``Engine`` over fetched paragraphs whose BM25s are ``ClusterBM25``s."""
 
     index: ClusterBM25  # type: ignore[assignment]
     paragraphs: ClusterBM25  # type: ignore[assignment]
