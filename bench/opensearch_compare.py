@@ -33,6 +33,7 @@ as one JSON line (with ``backend`` and ``set`` keys).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -46,7 +47,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+# ``--code PATH``: the backend of another checkout (e.g. main) under the same benchmark.
+CODE = sys.argv[sys.argv.index("--code") + 1] if "--code" in sys.argv[:-1] else str(ROOT)
+sys.path[:0] = [CODE, str(ROOT), str(ROOT / "bench")]
 
 import eval_common as ec  # noqa: E402
 import numpy as np  # noqa: E402
@@ -59,7 +62,6 @@ from bot.core.index.tokenize import Tokenizer, load_aliases  # noqa: E402
 from bot.core.ingest.files import read_files, scan_folder  # noqa: E402
 from bot.core.ingest.prepare import prepare_table, workers_for  # noqa: E402
 from bot.core.ingest.sentences import SentenceSplitter  # noqa: E402
-from bot.core.search.candidates import BY_SCORE  # noqa: E402
 from bot.core.search.client import make_client  # noqa: E402
 from bot.core.search.documents import field_term  # noqa: E402
 from bot.core.search.ingest import punkt_json, rebuild  # noqa: E402
@@ -68,8 +70,12 @@ from bot.core.search.searcher import ClusterEngine  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
 if TYPE_CHECKING:
+    from opensearch_floor import NodeCpu
+
     from tests.cluster.launcher import OpenSearchCluster
 
+# Lucene's candidates with ties in article id order, as the embedded index breaks them.
+BY_SCORE = [{"_score": "desc"}, {"article_id": "asc"}]
 PERCENT_KEYS = ("top1", "top3", "top3_set", "declines", "lucene_top1", "lucene_overlap10")
 BENCH_JAVA_OPTS = "-XX:TieredStopAtLevel=4 -Xms1g -Xmx1g"
 
@@ -81,6 +87,8 @@ class Side:
     replies: list[dict] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     requests: list[int] = field(default_factory=list)
+    python_cpu_ms: float = 0.0  # per question, this process
+    node_cpu_ms: float = 0.0  # per question, both nodes (the cluster's side only)
 
 
 @dataclass
@@ -95,6 +103,7 @@ class Corpus:
     write_seconds: float
     sentences: int
     resent: int
+    bodies: dict[str, str] | None = None  # by article id, when not read from ``folder``
 
 
 def settings_for(hosts: Sequence[str], index: str) -> Settings:
@@ -141,8 +150,56 @@ def build(name: str, folder: Path, settings: Settings) -> Corpus:
     )  # fmt: skip
 
 
-def ask_all(engine: Engine | ClusterEngine, questions: Sequence[str], top_k: int) -> Side:
+def build_cached(name: str, n: int, settings: Settings, cache: Path, reuse: bool) -> Corpus:
+    """The ``n``-sentence BBC corpus from ``opensearch_bulk``'s pickled table (made once).
+
+    ``reuse``: keep the index under the alias when it holds this layout and this many
+    sentences (``write_s`` is then 0).
+    """
+    from opensearch_bulk import prepared
+
+    from bot.core.search.client import NoIndexError
+    from bot.core.search.ingest import punkt_of, read_meta
+
+    core = settings.core_options()
+    engine, options = core.engine, settings.cluster_options()
+    started = time.perf_counter()
+    table, hashes, meta = prepared(n, cache)
+    prepare_seconds = time.perf_counter() - started
+    tokenizer = Tokenizer(aliases=load_aliases(engine.ingest.aliases_file))
+    splitter = SentenceSplitter(punkt_of(meta["punkt"]))
+    embedded = Engine(table, engine, tokenizer, splitter)
+    client = make_client(options)
+    live = None
+    if reuse:
+        try:
+            live = read_meta(client, options)
+        except NoIndexError:
+            live = None
+    started = time.perf_counter()
+    resent = 0
+    if live is None or live.stats.sentences != table.sentences:
+        written = rebuild(
+            client, options, table, meta, hashes, engine.bm25.k1, engine.bm25.b, threads=2
+        )
+        live, resent = written.meta, written.bulk.resent
+    write_seconds = time.perf_counter() - started
+    cluster = ClusterEngine(client, options, engine, tokenizer, live)
+    bodies = {source.id: table.text(i) for i, source in enumerate(table.sources)}
+    return Corpus(
+        name, Path(cache), embedded, cluster, prepare_seconds, write_seconds, table.sentences,
+        resent, bodies,
+    )  # fmt: skip
+
+
+def ask_all(
+    engine: Engine | ClusterEngine,
+    questions: Sequence[str],
+    top_k: int,
+    nodes: NodeCpu | None = None,
+) -> Side:
     side = Side()
+    node0, cpu0 = (nodes.seconds() if nodes else 0.0), time.process_time()
     for question in questions:
         before = getattr(engine, "requests", 0)
         started = time.perf_counter()
@@ -154,6 +211,9 @@ def ask_all(engine: Engine | ClusterEngine, questions: Sequence[str], top_k: int
         side.seconds.append(time.perf_counter() - started)
         side.requests.append(getattr(engine, "requests", 0) - before)
         side.replies.append(reply)
+    n = max(len(questions), 1)
+    side.python_cpu_ms = 1000 * (time.process_time() - cpu0) / n
+    side.node_cpu_ms = 1000 * ((nodes.seconds() if nodes else 0.0) - node0) / n
     return side
 
 
@@ -222,35 +282,59 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def compare(corpus: Corpus, questions: Sequence[str], top_k: int, label: str) -> dict:
+def compare(
+    corpus: Corpus,
+    questions: Sequence[str],
+    top_k: int,
+    label: str,
+    candidates: Sequence[int] = (),
+) -> list[dict]:
+    """One row per candidate count (``opensearch_candidates``; none given: the setting's)."""
+    from opensearch_floor import NodeCpu  # it imports this module
+
     # A first pass warms both (the cluster's caches, the JIT): the second is measured.
     warm = questions[: min(50, len(questions))]
     ask_all(corpus.embedded, warm, top_k)
-    ask_all(corpus.cluster, warm, top_k)
     embedded = ask_all(corpus.embedded, questions, top_k)
-    cluster = ask_all(corpus.cluster, questions, top_k)
     keep_replies(label, "embedded", embedded.replies)
-    keep_replies(label, "opensearch", cluster.replies)
-    agree = agreement(embedded, cluster)
     lucene = lucene_agreement(corpus, questions)
-    row = {
-        "set": label,
-        "questions": len(questions),
-        "sentences": corpus.sentences,
-        **{k: round(v, 4) for k, v in agree.items()},
-        **{k: round(v, 4) for k, v in lucene.items()},
-        "embedded_p50_ms": 1000 * statistics.median(embedded.seconds),
-        "embedded_p95_ms": 1000 * percentile(embedded.seconds, 0.95),
-        "opensearch_p50_ms": 1000 * statistics.median(cluster.seconds),
-        "opensearch_p95_ms": 1000 * percentile(cluster.seconds, 0.95),
-        "requests_max": max(cluster.requests, default=0),
-        "prepare_s": corpus.prepare_seconds,
-        "write_s": corpus.write_seconds,
-        "write_sentences_per_s": corpus.sentences / corpus.write_seconds,
-        "resent": corpus.resent,
-        "offset_errors": ec.offset_errors(cluster.replies, ec.read_bodies(corpus.folder)),
-    }
-    return row
+    rows = []
+    base = corpus.cluster.options
+    for size in candidates or [base.candidates]:
+        corpus.cluster.options = dataclasses.replace(base, candidates=size)
+        ask_all(corpus.cluster, warm, top_k)
+        load = os.getloadavg()[0]
+        cluster = ask_all(corpus.cluster, questions, top_k, NodeCpu(corpus.cluster.client))
+        keep_replies(label, "opensearch", cluster.replies)
+        agree = agreement(embedded, cluster)
+        rows.append(
+            {
+                "set": label,
+                "questions": len(questions),
+                "sentences": corpus.sentences,
+                "candidates": size,
+                **{k: round(v, 4) for k, v in agree.items()},
+                **{k: round(v, 4) for k, v in lucene.items()},
+                "embedded_p50_ms": 1000 * statistics.median(embedded.seconds),
+                "embedded_p95_ms": 1000 * percentile(embedded.seconds, 0.95),
+                "opensearch_p50_ms": 1000 * statistics.median(cluster.seconds),
+                "opensearch_p95_ms": 1000 * percentile(cluster.seconds, 0.95),
+                "requests_max": max(cluster.requests, default=0),
+                "python_cpu_ms": round(cluster.python_cpu_ms, 2),
+                "node_cpu_ms": round(cluster.node_cpu_ms, 2),
+                "load": round(load, 2),
+                "code": CODE,
+                "prepare_s": corpus.prepare_seconds,
+                "write_s": corpus.write_seconds,
+                "write_sentences_per_s": corpus.sentences / max(corpus.write_seconds, 1e-9),
+                "resent": corpus.resent,
+                "offset_errors": ec.offset_errors(
+                    cluster.replies, corpus.bodies or ec.read_bodies(corpus.folder)
+                ),
+            }
+        )
+    corpus.cluster.options = base
+    return rows
 
 
 def keep_replies(label: str, backend: str, replies: Sequence[dict]) -> None:
@@ -326,11 +410,13 @@ def scale_set(tmp: Path, n: int, questions: int) -> tuple[Path, list[str]]:
 def print_rows(rows: Sequence[dict]) -> None:
     headers = [
         ("set", "set"), ("questions", "questions"), ("sentences", "sentences"),
+        ("candidates", "candidates"),
         ("top1", "top-1 agree"), ("top3", "top-3 agree"), ("top3_set", "top-3 as set"),
         ("declines", "declines agree"), ("lucene_top1", "Lucene=Okapi top-1"),
         ("lucene_overlap10", "Lucene/Okapi top-10 overlap"), ("embedded_p50_ms", "embedded p50 ms"),
         ("embedded_p95_ms", "p95 ms"), ("opensearch_p50_ms", "opensearch p50 ms"),
         ("opensearch_p95_ms", "p95 ms"), ("requests_max", "requests/question max"),
+        ("python_cpu_ms", "Python CPU ms/q"), ("node_cpu_ms", "node CPU ms/q"), ("load", "load"),
         ("prepare_s", "prepare s"), ("write_s", "bulk write s"),
         ("write_sentences_per_s", "bulk sentences/s"), ("resent", "resent docs"),
         ("offset_errors", "quote != body[start:end]"),
@@ -374,6 +460,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top-k", type=int, default=3)
     parser.add_argument("--hosts", help="an existing cluster's URLs, comma-separated")
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument(
+        "--cache", type=Path, help="--scale corpora from opensearch_bulk's pickled tables here"
+    )
+    parser.add_argument(
+        "--reuse-index", action="store_true", help="with --cache: keep a full index of the layout"
+    )
+    parser.add_argument("--index-prefix", default="bench", help="aliases are PREFIX-SET")
+    parser.add_argument(
+        "--candidates", nargs="*", type=int, default=[], help="opensearch_candidates values to run"
+    )
+    parser.add_argument("--code", help="a checkout whose bot/ is measured (default: this one)")
     args = parser.parse_args(argv)
 
     hosts, cluster = cluster_for(args.hosts, "newsquote-bench-cluster-")
@@ -392,16 +489,24 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     parser.error(f"unknown set {name!r}")
             for n in args.scale:
-                plans.append((f"bbc-{n}", scale_set(tmp, n, args.questions)))
+                if args.cache:
+                    import scale
+
+                    plans.append((f"bbc-{n}", (n, scale.questions([], args.questions)[0])))
+                else:
+                    plans.append((f"bbc-{n}", scale_set(tmp, n, args.questions)))
             for label, plan in plans:
                 if plan is None:
                     continue
                 folder, questions = plan
-                settings = settings_for(hosts, f"bench-{label}")
-                corpus = build(label, folder, settings)
-                row = compare(corpus, questions, args.top_k, label)
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+                settings = settings_for(hosts, f"{args.index_prefix}-{label}")
+                if isinstance(folder, int):
+                    corpus = build_cached(label, folder, settings, args.cache, args.reuse_index)
+                else:
+                    corpus = build(label, folder, settings)
+                for row in compare(corpus, questions, args.top_k, label, args.candidates):
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
     finally:
         if cluster is not None:
             cluster.stop()

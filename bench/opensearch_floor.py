@@ -101,9 +101,11 @@ class Recorder:
 
     def __init__(self, engine: ClusterEngine) -> None:
         self._client = engine.reads.client
-        self._articles = engine.reads.articles
         engine.reads.client = self  # type: ignore[assignment]
-        engine.reads.articles = self.articles  # type: ignore[method-assign]
+        # A backend that fetches articles after its search (before layout 3) is recorded too.
+        self._articles = getattr(engine.reads, "articles", None)
+        if self._articles is not None:
+            engine.reads.articles = self.articles  # type: ignore[method-assign]
         self.bodies: list[list[list[dict[str, Any]]]] = []
         self.keys: list[list[str]] = []
 
@@ -122,7 +124,7 @@ class Recorder:
     def articles(self, index: str, keys: Sequence[str]) -> Any:
         if self.keys:
             self.keys[-1].extend(keys)
-        return self._articles(index, keys)
+        return self._articles(index, keys)  # type: ignore[misc]
 
 
 def ready_index(client: OpenSearch, settings: Settings, n: int, cache: Path, reuse: bool) -> dict:

@@ -99,7 +99,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         payload = {
             "articles": [{**info.source.to_json(), "sentences": info.sentences} for info in listed],
-            "errors": [{"id": e.path, "reason": e.reason} for e in errors],
+            "errors": [{"id": e.shown_path, "reason": e.reason} for e in errors],
             "fetch_errors": [{"url": f.url, "reason": f.reason} for f in fetching],
         }
         print(json.dumps(payload, ensure_ascii=False, indent=2))
@@ -111,7 +111,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
         if errors:
             print(f"\n{len(errors)} file(s) could not be read:")
             for error in errors:
-                print(f"- {error.path}: {error.reason}")
+                print(f"- {error.shown_path}: {error.reason}")
         else:
             print("\nEvery file was read.")
     print_fetch_failures(fetching, args.errors)

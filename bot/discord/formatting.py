@@ -314,7 +314,7 @@ def reload_embed(reloaded: Reloaded) -> Embed:
 
 
 def _error_line(error: LoadError) -> str:
-    return f"{clip(error.path, 200)}: {clip(error.reason, 300)}"
+    return f"{clip(error.shown_path, 200)}: {clip(error.reason, 300)}"
 
 
 def _count(number: int, noun: str) -> str:

@@ -235,6 +235,26 @@ def test_removing_an_unknown_article_is_a_one_line_error(tmp_path):
     assert (corpus / "a.txt").exists()
 
 
+def test_a_file_name_in_another_encoding_is_listed_without_breaking_the_output(tmp_path):
+    """Where stdout is strict UTF-8 (a UTF-8 locale outside Python's UTF-8 mode)."""
+    corpus = tmp_path / "articles"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The council met on Monday.\n", encoding="utf-8")
+    with open(os.fsencode(corpus) + b"/caf\xe9.txt", "wb") as handle:
+        handle.write(b"Cafe\n\nThe owner said the cafe will reopen.\n")
+    strict = {"PYTHONIOENCODING": "utf-8:strict", "PYTHONUTF8": "0"}
+    text = run("sources", "--errors", "--corpus", str(corpus), env=strict)
+    assert text.returncode == 0, text.stderr
+    assert "- caf\ufffd.txt: file name is not UTF-8: rename the file to read it" in text.stdout
+    listed = run("sources", "--json", "--corpus", str(corpus), env=strict)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["errors"] == [
+        {"id": "caf\ufffd.txt", "reason": "file name is not UTF-8: rename the file to read it"}
+    ]
+    asked = run("ask", "--corpus", str(corpus), "when did the council meet?", env=strict)
+    assert asked.returncode == 0 and "The council met on Monday." in asked.stdout
+
+
 # ----------------------------------------------------- in-process: remove, add and links
 
 _BODY = "Title\n\nThe mayor said the harbour will reopen on Monday, number {n}.\n"

@@ -112,10 +112,9 @@ def test_the_model_inputs_are_the_same_from_the_fetched_articles_alone():
     """The OpenSearch backend ranks only the articles a question fetched, with the whole
     corpus's statistics: the decline inputs must not read anything of the articles at hand
     (their count, their vocabulary), or the two backends decline different questions."""
-    import numpy as np
 
-    from bot.core.search import totals
-    from bot.core.search.local import QuestionStats, local_engine
+    from bot.core.search import documents, paragraphs, tables, totals
+    from bot.core.search.local import QuestionStats, paragraph_engine
 
     extra = (
         "Orchestra tours the coast\n\nThe city orchestra begins a summer tour of coastal towns.\n"
@@ -135,8 +134,15 @@ def test_the_model_inputs_are_the_same_from_the_fetched_articles_alone():
         {t: int(sdf[i]) for i, t in enumerate(vocabulary)},
         {t: int(pdf[i]) for i, t in enumerate(vocabulary)},
     )
-    fetched = whole.table.take(np.array([0, 1]))  # not the orchestra's
-    local = local_engine(fetched, question_stats, options, whole.tokenizer, whole.splitter)
+    orchestra = next(i for i, s in enumerate(whole.table.sources) if s.id == "arts/tour.txt")
+    found = [
+        paragraphs.decode(made.key, doc["data"]["p"])
+        for made in (documents.article_docs(whole.table, i, None) for i in range(3))
+        if made.article["article_id"] != whole.table.sources[orchestra].id
+        for doc in made.sentences
+    ]  # not the orchestra's
+    joined = paragraphs.join(paragraphs.distinct_paragraphs(found), tables.TermNumbers())
+    local = paragraph_engine(joined, question_stats, options, whole.tokenizer, whole.splitter)
     for question in (
         "How many homes has the storm flooded?",
         "When will the council meet the fishing crews?",

@@ -338,6 +338,32 @@ def test_unreadable_files_are_remembered_and_dropped_once_fixed(corpus, indexed)
     assert fixed.engine.ask("what did the mayor say about the festival?").answers
 
 
+def test_a_file_name_in_another_encoding_is_that_files_warning_not_the_builds(
+    corpus, indexed, caplog
+):
+    """A Latin-1 name from an old archive: the id cannot be shown or sent, so it is skipped."""
+    latin1 = os.fsencode(corpus) + b"/caf\xe9.txt"
+    with open(latin1, "wb") as handle:
+        handle.write(FESTIVAL.encode("utf-8"))
+    with caplog.at_level(logging.WARNING, logger="bot"):
+        built = index.open_engine(corpus, indexed.core_options())
+    assert built.save_error is None
+    assert [(e.path, e.reason) for e in built.engine.errors] == [
+        (os.fsdecode(b"caf\xe9.txt"), "file name is not UTF-8: rename the file to read it")
+    ]
+    assert "rename the file" in caplog.text
+    assert built.engine.ask("what did China say?").answers
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot"):
+        loaded = index.open_engine(corpus, indexed.core_options())
+    assert loaded.status == "loaded" and "loaded index" in caplog.text
+    assert [e.path for e in loaded.engine.errors] == [os.fsdecode(b"caf\xe9.txt")]
+    os.rename(latin1, corpus / "café.txt")
+    renamed = index.open_engine(corpus, indexed.core_options())
+    assert renamed.engine.errors == ()
+    assert renamed.engine.ask("what did the mayor say about the festival?").answers
+
+
 @pytest.mark.parametrize(
     "damage",
     [

@@ -22,7 +22,6 @@ from bot.core.search import fresh, tables, totals, wire
 from bot.core.search.bulk import BulkWriter
 from bot.core.search.client import ClusterOptions, ClusterUnavailable, describe_failure, scrub
 from bot.core.search.ingest import punkt_json, punkt_of
-from bot.core.search.reads import ClusterReads
 from bot.core.search.scoring import ClusterBM25
 from bot.settings import Settings
 from tests.conftest import make_settings
@@ -51,15 +50,16 @@ def _column(table, name: str) -> np.ndarray:
 
 
 def test_articles_survive_the_round_trip_through_their_documents(seed_engine: Engine) -> None:
-    stored, numbers = _through_json(seed_engine)
-    joined = tables.join_articles(stored, numbers)
+    """What an answer's context reads of an article document: its body and sentence bounds."""
+    stored, _ = _through_json(seed_engine)
     table = seed_engine.table
-    assert joined.sources == table.sources and joined.digests == table.digests
-    assert [joined.text(i) for i in range(joined.articles)] == [
-        table.text(i) for i in range(table.articles)
-    ]
-    for name in table.columns:
-        assert np.array_equal(_column(joined, name), _column(table, name)), name
+    bounds = table.columns["article_sentences"]
+    for i, article in enumerate(stored):
+        assert article.source == table.sources[i] and article.digest == table.digests[i]
+        assert article.body == table.text(i)
+        rows = slice(int(bounds[i]), int(bounds[i + 1]))
+        for name in ("sent_start", "sent_end"):
+            assert np.array_equal(article.arrays[name], table.columns[name][rows]), name
     # A sentence is a slice of its body, so a quote is body[start:end] on this backend too.
     first = docs.article_docs(table, 0, None)
     body = first.article["data"]["body"]
@@ -68,14 +68,20 @@ def test_articles_survive_the_round_trip_through_their_documents(seed_engine: En
 
 
 def test_local_terms_map_a_joined_vocabulary_as_its_own_dict_would(seed_engine: Engine) -> None:
-    stored, numbers = _through_json(seed_engine)
+    from bot.core.search import paragraphs
+
+    numbers = tables.TermNumbers()
     numbers.of(["a-term-no-article-of-this-join-has"])  # numbered, but not in the join
-    table, terms = tables.join_with_terms(stored[1:3], numbers)
-    expected = {term: number for number, term in enumerate(table.vocabulary)}
+    made = docs.article_docs(seed_engine.table, 1, None)
+    found = [paragraphs.decode(made.key, d["data"]["p"]) for d in made.sentences[:3]]
+    joined = paragraphs.join(paragraphs.distinct_paragraphs(found), numbers)
+    terms = joined.terms
+    expected = {term: number for number, term in enumerate(joined.table.vocabulary)}
     assert dict(terms) == expected and len(terms) == len(expected)
     for term in [*expected, "a-term-no-article-of-this-join-has", "never-seen"]:
         assert terms.get(term) == expected.get(term) and (term in terms) == (term in expected)
-    left_out = set(tables.join_articles(stored, numbers).vocabulary) - set(expected)
+    left_out = set(seed_engine.table.vocabulary) - set(expected)
+    numbers.of(sorted(left_out))
     assert left_out and not any(term in terms for term in left_out)
     with pytest.raises(KeyError):
         terms["never-seen"]
@@ -89,7 +95,6 @@ def test_sentence_documents_carry_the_projects_own_terms(seed_engine: Engine) ->
         terms = [table.vocabulary[t] for t in table.terms_of(first + doc["sentence"])]
         assert doc["tokens"].split() == terms
         assert doc["_id"] == f"{made.key}:{doc['sentence']}"
-        assert doc["sentences"] == made.article["sentences"]
     assert made.key == seed_engine.table.digests[1][: docs.KEY_CHARS]
     # A paragraph's terms, in order, on its first sentence's document.
     firsts = [d for d in made.sentences if "ptokens" in d]
@@ -296,65 +301,6 @@ def test_term_frequencies_are_kept_until_meta_changes(seed_engine: Engine) -> No
     assert asked == ["unheard"] and fourth.sentences == {"court": 6, "unheard": 0}
 
 
-class _ArticleStore:
-    """A stand-in for the client's ``mget``: the seed articles' documents, fetches counted."""
-
-    def __init__(self, engine: Engine) -> None:
-        table = engine.table
-        self.docs = {}
-        for i in range(table.articles):
-            made = docs.article_docs(table, i, None)
-            self.docs[f"a:{made.key}"] = json.loads(wire.dumps(made.article))
-        self.fetched: list[str] = []
-
-    def mget(self, index: str, body: dict, preference: str) -> dict:
-        self.fetched += body["ids"]
-        return {
-            "docs": [
-                {"_id": i, "found": i in self.docs, "_source": self.docs.get(i)}
-                for i in body["ids"]
-            ]
-        }
-
-
-def test_fetched_articles_are_kept_within_the_memory_allowed(seed_engine: Engine) -> None:
-    store = _ArticleStore(seed_engine)
-    keys = [i.removeprefix("a:") for i in store.docs]
-    sizes = [tables.stored_article(d, tables.TermNumbers()).nbytes for d in store.docs.values()]
-    assert len(keys) == 2 and min(sizes) > 0.5 * max(sizes)  # two never fit in 1.5 of one
-    body = store.docs[f"a:{keys[0]}"]["data"]["body"]
-    assert sizes[0] > len(body)  # the body and the arrays at least
-
-    def reads_within(megabytes: float) -> ClusterReads:
-        store.fetched.clear()
-        options = ClusterOptions(hosts=("http://x:9200",), index="i", cache_mb=megabytes)
-        return ClusterReads(store, options)  # type: ignore[arg-type]
-
-    reads = reads_within(0)
-    first = reads.articles("i", keys)
-    assert [a.source.id for a in first] == sorted(a.source.id for a in first)  # id order
-    reads.articles("i", keys)
-    assert len(store.fetched) == 4 and reads.cached == (0, 0)  # nothing kept
-
-    reads = reads_within(1.5 * max(sizes) / 2**20)
-    reads.articles("i", keys)
-    count, size = reads.cached
-    assert count == 1 and size == sizes[1]  # the least recent dropped
-    reads.articles("i", keys[1:])
-    assert reads.requests == 1  # from the cache
-    again = reads.articles("i", keys[:1])
-    assert reads.requests == 2 and store.fetched[-1] == f"a:{keys[0]}"
-    assert again[0].body == body and reads.cached == (1, sizes[0])
-
-    reads = reads_within(64)
-    reads.articles("i", keys)
-    assert reads.cached == (2, sum(sizes))
-    assert [a.body for a in reads.articles("i", keys)] == [a.body for a in first]
-    assert reads.requests == 1
-    reads.articles("j", keys[:1])  # another index's copy is another entry
-    assert reads.requests == 2 and reads.cached[0] == 3
-
-
 def test_the_wire_json_is_the_clients_own_json() -> None:
     from datetime import UTC, date, datetime
     from decimal import Decimal
@@ -368,11 +314,13 @@ def test_the_wire_json_is_the_clients_own_json() -> None:
         {"np": np.int32(7), "arr": np.arange(3), "f": np.float64(0.25), "d": Decimal("1.5")},
         {"big": 2**70},  # beyond 64 bits: orjson refuses, the standard library writes it
         {1: "a key that is not a string"},
+        {"path": "caf\udce9.txt"},  # a Latin-1 file name as the file system hands it over
     ]
     for value in values:
         text = wire.dumps(value)
         assert json.loads(text) == json.loads(plain.dumps(value)), value
-        assert wire.loads(text) == plain.loads(text)
+        assert wire.loads(text) == plain.loads(text) == json.loads(plain.dumps(value))
+        text.encode("utf-8")  # a request body can be made of it
     # Read back exactly up to 64 bits (unsigned too); the module says what happens beyond.
     for number in (2**64 - 1, -(2**63), 2**53 + 1):
         assert wire.loads(f'{{"n": {number}}}')["n"] == number

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot.core.answer.engine import ArticleInfo
@@ -247,6 +249,18 @@ def test_reload_embed_lists_every_change_escaped_with_reasons():
     assert embed["footer"]["text"].startswith(
         "Now answering from 7 articles. The folder is watched"
     )
+
+
+def test_reload_embed_shows_a_name_that_is_not_utf8_as_text_discord_takes():
+    """The file system hands an undecodable name over with lone surrogates: no JSON encoder
+    sending to Discord (orjson, or the standard library's strict UTF-8) takes those."""
+    odd = LoadError("caf\udce9.txt", "file name is not UTF-8: rename the file to read it")
+    embed = reload_embed(Reloaded(CorpusChange(failed=(odd,)), (odd,), 2, watching=False))
+    assert (
+        "• caf\ufffd.txt: file name is not UTF-8: rename the file to read it"
+        in embed["description"].splitlines()
+    )
+    json.dumps(embed, ensure_ascii=False).encode("utf-8")
 
 
 def test_reload_embed_says_when_nothing_changed():

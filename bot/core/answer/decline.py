@@ -356,12 +356,4 @@ def _paragraph_terms(corpus: IndexedCorpus, doc: int) -> frozenset[int]:
 
 def _article_terms(corpus: IndexedCorpus, doc: int, wanted: Sequence[int]) -> frozenset[int]:
     """Which of the ``wanted`` terms any sentence of ``doc``'s article has (heading included)."""
-    bounds = corpus.table.columns["article_sentences"]
-    number = int(corpus.article[doc])
-    low, high = int(bounds[number]), int(bounds[number + 1])
-    vocabulary = corpus.table.vocabulary
-    return frozenset(
-        term
-        for term in wanted
-        if term >= 0 and corpus.index.any_between(vocabulary[term], low, high)
-    )
+    return corpus.article_has(doc, wanted)

@@ -97,6 +97,7 @@ class Engine:
         indexes: tuple[SparseBM25, SparseBM25] | None = None,
         *,
         terms: Mapping[str, int] | None = None,
+        corpus: IndexedCorpus | None = None,
     ) -> None:
         """An engine over the articles of ``table``.
 
@@ -111,7 +112,7 @@ class Engine:
         self.splitter = splitter
         self.errors = tuple(errors)
         self.table = table
-        self.corpus = IndexedCorpus(
+        self.corpus = corpus or IndexedCorpus(
             table, options.bm25, tokenizer.speech_term, indexes, terms=terms
         )
         self.index, self.paragraphs = self.corpus.index, self.corpus.paragraphs

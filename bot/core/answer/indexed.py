@@ -6,7 +6,7 @@ so ranking, passage choice and the reply can read it from many threads at once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -150,6 +150,34 @@ class IndexedCorpus:
                 number = self.term.get(terms[i], -1)
                 found[i, k] = number in self.table.terms_of(int(docs[k]), own=True)
         return found
+
+    def article_frequencies(
+        self, terms: Sequence[str], docs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per doc its article's sentence count, and per term in how many of them it occurs."""
+        offsets = self.table.columns["article_sentences"]
+        article = self.article[docs]
+        first, last = offsets[article], offsets[article + 1]
+        bounds = self.index.as_ids(np.concatenate([last, first]))
+        frequency = np.empty((len(terms), docs.size), dtype=np.int64)
+        for i, term in enumerate(terms):
+            # How many sentences of each candidate's article have the term: two binary
+            # searches in its postings per article, not a count over the whole corpus.
+            found = np.searchsorted(self.index.postings(term), bounds)
+            frequency[i] = found[: docs.size] - found[docs.size :]
+        return last - first, frequency
+
+    def article_has(self, doc: int, terms: Sequence[int]) -> frozenset[int]:
+        """Which of ``terms`` (vocabulary numbers) any sentence of ``doc``'s article has."""
+        bounds = self.table.columns["article_sentences"]
+        number = int(self.article[doc])
+        low, high = int(bounds[number]), int(bounds[number + 1])
+        vocabulary = self.table.vocabulary
+        return frozenset(
+            term
+            for term in terms
+            if term >= 0 and self.index.any_between(vocabulary[term], low, high)
+        )
 
     def numbered(self, terms: frozenset[str]) -> frozenset[Term]:
         """``terms`` as vocabulary numbers; words the corpus lacks stay words."""

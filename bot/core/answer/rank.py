@@ -408,18 +408,7 @@ class Ranker:
         ``own``: ``own_has`` of ``wanted`` for ``docs``. ``wanted`` comes sorted, so the
         sums are made in the same order in every process.
         """
-        index = self.corpus.index
-        offsets = self.corpus.table.columns["article_sentences"]
-        article = self.corpus.article[docs]
-        first, last = offsets[article], offsets[article + 1]
-        size = last - first
-        bounds = index.as_ids(np.concatenate([last, first]))
-        frequency = np.empty((len(wanted), docs.size), dtype=np.int64)
-        for i, term in enumerate(wanted):
-            # How many sentences of each candidate's article have the term: two binary
-            # searches in its postings per article, not a count over the whole corpus.
-            found = np.searchsorted(index.postings(term), bounds)
-            frequency[i] = found[: docs.size] - found[docs.size :]
+        size, frequency = self.corpus.article_frequencies(wanted, docs)
         weight = np.maximum(np.log((size + 1) / (frequency + 0.5)), 0.0)
         covered, total = np.where(own, weight, 0.0).sum(axis=0), weight.sum(axis=0)
         return np.divide(covered, total, out=np.zeros(docs.size), where=total > 0)

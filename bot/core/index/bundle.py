@@ -165,7 +165,9 @@ def _bytes(value: np.ndarray) -> memoryview:
 
 
 def _write(handle: IO[bytes], header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-    encoded = json.dumps(header, ensure_ascii=False).encode("utf-8")
+    # A lone surrogate (an undecodable file name's, in the unreadable files) can only stand
+    # in a JSON string, where its escape ``\\udcff`` reads back as the same character.
+    encoded = json.dumps(header, ensure_ascii=False).encode("utf-8", "backslashreplace")
     start = _aligned(_PREFIX.size + len(encoded))
     handle.write(_PREFIX.pack(MAGIC, len(encoded), zlib.crc32(encoded)))
     handle.write(encoded)

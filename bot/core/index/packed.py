@@ -13,6 +13,10 @@ from itertools import pairwise
 
 import numpy as np
 
+# A file name the file system could not decode holds lone surrogates (``surrogateescape``):
+# it packs back to its own bytes and unpacks to the same string. Other strings are UTF-8.
+_ERRORS = "surrogateescape"
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Packed:
@@ -23,7 +27,7 @@ class Packed:
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> Packed:
-        encoded = [text.encode("utf-8") for text in texts]
+        encoded = [text.encode("utf-8", _ERRORS) for text in texts]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(e) for e in encoded], out=offsets[1:])
         return cls(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets)
@@ -33,7 +37,7 @@ class Packed:
 
     def __getitem__(self, number: int) -> str:
         start, end = self.offsets[number], self.offsets[number + 1]
-        return self.data[start:end].tobytes().decode("utf-8")
+        return self.data[start:end].tobytes().decode("utf-8", _ERRORS)
 
     def tolist(self) -> list[str]:
         """Every string; one decode and slicing when the text is ASCII (index terms nearly are)."""
@@ -42,7 +46,7 @@ class Packed:
         if whole.isascii():
             text = whole.decode("ascii")
             return [text[a:b] for a, b in pairwise(ends)]
-        return [whole[a:b].decode("utf-8") for a, b in pairwise(ends)]
+        return [whole[a:b].decode("utf-8", _ERRORS) for a, b in pairwise(ends)]
 
     def take(self, numbers: np.ndarray) -> Packed:
         """The strings at ``numbers``, in that order, packed anew."""

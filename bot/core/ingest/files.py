@@ -71,6 +71,10 @@ def read_article(path: Path, source_id: str, max_bytes: int = MAX_ARTICLE_BYTES)
     its folder: a link to a file outside it is not read (``passwd.txt -> /etc/passwd``
     would otherwise be quoted to anyone who asks).
     """
+    if not source_id.isascii() and not _utf8_name(source_id):
+        # A name in another encoding (Latin-1 from an old archive) cannot be an id: ids are
+        # saved, printed and sent to Discord as UTF-8.
+        raise ArticleFormatError("file name is not UTF-8: rename the file to read it")
     root = Path(*path.parts[: len(path.parts) - len(source_id.split("/"))])
     if links_outside(path, root):
         raise ArticleFormatError("is a link to a file outside the corpus folder")
@@ -86,6 +90,15 @@ def read_article(path: Path, source_id: str, max_bytes: int = MAX_ARTICLE_BYTES)
     if not body.strip():
         raise ArticleFormatError("has no article text")
     return RawArticle(Source(id=source_id, **meta), body)
+
+
+def _utf8_name(source_id: str) -> bool:
+    """Whether ``source_id`` is text, not bytes a file system kept as lone surrogates."""
+    try:
+        source_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class MissingFolderError(CorpusError, FileNotFoundError):

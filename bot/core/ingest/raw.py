@@ -45,6 +45,14 @@ class LoadError:
     path: str
     reason: str
 
+    @property
+    def shown_path(self) -> str:
+        """``path`` as text to print or send: a name that is not UTF-8 shows "�" for its odd bytes.
+
+        ``path`` itself keeps them (as lone surrogates): it is the file's key.
+        """
+        return self.path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
 
 class ArticleFormatError(ValueError):
     """The file is not an article this reader can take."""

@@ -1,35 +1,28 @@
-"""Which articles a question needs: the searches that find candidates, and the choice among them.
+"""The searches that find a question's candidates, and their hits.
 
 The embedded ranking looks closely at the 100 sentences with the best *base* value: a
 sentence's BM25 over the best sentence's, plus (for fact questions) ``paragraph_weight``
-times its paragraph's BM25 over the best paragraph's; its answers can be any of them,
-once coverage, article-local weights and phrases are added. The articles to fetch are
-those holding such sentences, taken here in the order of the best estimate of that base
-value among their hits, with Lucene's sentence and paragraph scores standing in for
-BM25Okapi's, ties in article id order, as the embedded ranking breaks them.
+times its paragraph's BM25 over the best paragraph's. Lucene's sentence and paragraph
+searches stand in for those two BM25s: each hit brings its paragraph's record
+(``paragraphs``), and the ranking runs on the paragraphs of every hit, in article id
+order, as the embedded table keeps them (so ties break the same way).
 
-An exact BM25Okapi estimate was tried too (each query term a named clause, so a hit
-says which terms it has; lengths from doc values; the corpus's statistics): its values
-matched the embedded ones, yet fewer answers agreed (100,000 BBC sentences, 40 articles:
-97.0% with coverage added, 95.3% without, against 98.0% with Lucene's scores), as the
-final ranking also rewards what Lucene's flatter IDF does; and the named clauses made
-each search slower. Measure before changing this (``bench/opensearch_compare.py``).
+An exact BM25Okapi estimate was tried for choosing what to fetch (each query term a
+named clause; lengths from doc values; the corpus's statistics): its values matched the
+embedded ones, yet fewer answers agreed (100,000 BBC sentences, 40 articles: 97.0%
+against 98.0% with Lucene's scores), and the named clauses made each search slower.
+Measure before changing this (``bench/opensearch_compare.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.core.search import documents as docs
 
 SAID_BOOST = 1000.0  # a sentence quoting the speaker outranks any that only names them
-# Equal scores in article id order, as the embedded ranking breaks ties (by sentence number,
-# and its sentences are in article id order): wire copies of a sentence score the same, and
-# the copy quoted first must be the same one on both backends.
-BY_SCORE = [{"_score": "desc"}, {"article_id": "asc"}]
-_FIELDS = ["article", "article_id", "paragraph", "sentences"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,32 +33,33 @@ class Hit:
     article_id: str
     paragraph: int
     score: float
-    sentences: int  # in its article
+    record: Mapping[str, Any]  # its paragraph's (``paragraphs``)
 
 
 def hits_of(response: Mapping[str, Any]) -> list[Hit]:
     """The hits of one search response."""
-    return [
-        Hit(
-            hit["fields"]["article"][0],
-            hit["fields"]["article_id"][0],
-            int(hit["fields"]["paragraph"][0]),
-            float(hit.get("_score") or 0.0),
-            int(hit["fields"]["sentences"][0]),
+    hits = []
+    for hit in response["hits"]["hits"]:
+        source = hit["_source"]
+        hits.append(
+            Hit(
+                source["article"],
+                source["article_id"],
+                int(source["paragraph"]),
+                float(hit.get("_score") or 0.0),
+                source["data"]["p"],
+            )
         )
-        for hit in response["hits"]["hits"]
-    ]
+    return hits
 
 
 def _search(query: dict[str, Any], size: int) -> dict[str, Any]:
-    return {
-        "size": size,
-        "stored_fields": "_none_",  # not even ids: the fetch phase reads doc values alone
-        "docvalue_fields": _FIELDS,
-        "sort": BY_SCORE,
-        "track_total_hits": False,
-        "query": query,
-    }
+    # The whole ``_source``, unfiltered (a filter makes the node parse each document's JSON
+    # and write it again; the paragraph record is most of it anyway), and no doc values.
+    # Sorted by score alone: a tie-break field keeps Lucene from skipping the blocks that
+    # cannot reach the top (a third of the nodes' CPU at 200 hits and 1M sentences). Ties
+    # need no order here: the ranking orders the paragraphs by article id itself.
+    return {"size": size, "track_total_hits": False, "query": query}
 
 
 def _terms(field: str, terms: Sequence[str]) -> dict[str, Any]:
@@ -73,9 +67,21 @@ def _terms(field: str, terms: Sequence[str]) -> dict[str, Any]:
     return {"match": {field: " ".join(docs.field_term(t) for t in terms)}}
 
 
-def sentence_search(terms: Sequence[str], size: int) -> dict[str, Any]:
-    """The best sentences by BM25 of the question's terms."""
-    return _search(_terms("tokens", terms), size)
+def sentence_search(
+    terms: Sequence[str], size: int, related: Sequence[str] = (), weight: float = 0.0
+) -> dict[str, Any]:
+    """The best sentences by BM25 of the question's terms, plus ``weight`` times their relatives'.
+
+    As the embedded ranking scores a fact question's sentences: those with a question
+    term or a WordNet relative of a key term (``related``, one per (relative, term) pair),
+    the relatives' BM25 weighed by ``related_weight``.
+    """
+    if not related or not weight:
+        return _search(_terms("tokens", terms), size)
+    relatives = {"match": {"tokens": {"query": _terms("tokens", related)["match"]["tokens"],
+                                      "boost": weight}}}  # fmt: skip
+    query = {"bool": {"should": [_terms("tokens", terms), relatives]}}
+    return _search(query, size)
 
 
 def paragraph_search(terms: Sequence[str], size: int) -> dict[str, Any]:
@@ -114,32 +120,3 @@ def speaker_search(terms: Sequence[str], speaker: Sequence[str], size: int) -> d
         }
     }
     return _search(query, size)
-
-
-def by_first_hit(hits: Iterable[Hit]) -> list[str]:
-    """Article keys in the order of their first hit (hits come in ``BY_SCORE`` order)."""
-    return list(dict.fromkeys(hit.key for hit in hits))
-
-
-def fact_articles(sentences: Sequence[Hit], paragraphs: Sequence[Hit], weight: float) -> list[str]:
-    """Article keys by the best estimated base value of the sentences found in them.
-
-    A sentence hit: its score over the best one's, plus ``weight`` times its paragraph's
-    over the best paragraph's when that paragraph was found. A paragraph hit's other
-    sentences: its value plus the best sentence found in it, if any.
-    """
-    top_s = max((hit.score for hit in sentences), default=0.0) or 1.0
-    top_p = max((hit.score for hit in paragraphs), default=0.0) or 1.0
-    context = {(hit.key, hit.paragraph): weight * hit.score / top_p for hit in paragraphs}
-    best: dict[str, float] = {}
-    best_in: dict[tuple[str, int], float] = {}
-    names = {hit.key: hit.article_id for hit in (*sentences, *paragraphs)}
-    for hit in sentences:
-        place = (hit.key, hit.paragraph)
-        value = hit.score / top_s + context.get(place, 0.0)
-        best[hit.key] = max(best.get(hit.key, 0.0), value)
-        best_in[place] = max(best_in.get(place, 0.0), hit.score / top_s)
-    for place, value in context.items():
-        key = place[0]
-        best[key] = max(best.get(key, 0.0), value + best_in.get(place, 0.0))
-    return sorted(best, key=lambda key: (-best[key], names[key]))

@@ -11,10 +11,11 @@ all of them at once:
   The first sentence of each paragraph also holds the paragraph's terms, in
   ``ptokens``: Lucene keeps BM25 statistics per field over the documents having it,
   so that field is the embedded paragraph BM25's corpus, at no document of its own.
-- ``a``, one per article, id ``a:<article key>``: metadata, the body (so a quote is
-  ``body[start:end]``), and the article's slice of the ``CorpusTable`` (offsets,
-  terms, attributions) with its own small vocabulary. A question fetches a few dozen
-  of these and ranks their sentences exactly as the embedded backend would.
+  Each carries its paragraph's record (``paragraphs``: the paragraph's table rows and
+  text, the article's size and counts), all a question's ranking reads of it.
+- ``a``, one per article, id ``a:<article key>``: metadata, the body, its sentences'
+  bounds and its vocabulary: read for an answer's context, for listing and by updates,
+  never by a question.
 - ``t``, one per index term, id ``t:<term>``: in how many sentences and paragraphs it
   occurs. Fetched by id for a question's terms, they give the whole corpus's IDF.
 - ``m``: ``meta``, small and read with every question: corpus totals (sentences,
@@ -47,11 +48,11 @@ from bot.core.index.table import CorpusTable
 
 # Bump when the documents or the mapping change shape: an index of another layout is
 # never written to; the next sync or ``index`` rebuilds into a new one and swaps the alias.
-LAYOUT = 2
+LAYOUT = 3
 META_ID = "meta"
 PUNKT_ID = "meta:punkt"
 ERRORS_ID = "meta:errors"
-BLOB_VERSION = 1
+BLOB_VERSION = 2  # 2: an article document keeps only its sentences' bounds and vocabulary
 KEY_CHARS = 32
 SIMILARITY = "newsquote_bm25"
 # Names of different attributions of one sentence are this many positions apart, and a
@@ -217,7 +218,7 @@ def article_docs(table: CorpusTable, number: int, file_sha256: str | None) -> Ar
         "article": key,
         "article_id": source.id,
         "publisher": source.publisher,
-        "sentences": s1 - s0,  # so a search knows what fetching the article costs
+        "sentences": s1 - s0,  # the article's, on each of its documents (listing)
     }
     if published is not None:
         meta["published"] = published
@@ -225,7 +226,11 @@ def article_docs(table: CorpusTable, number: int, file_sha256: str | None) -> Ar
         [words[t] for t in local_terms[term_offsets[n] : term_offsets[n + 1]]]
         for n in range(s1 - s0)
     ]
+    from bot.core.search.paragraphs import records  # it reads ``tables``, which reads this
+
     sentences = _sentence_docs(table, key, meta, (s0, s1), tokens, names_of)
+    for doc, record in zip(sentences, records(table, number), strict=True):
+        doc["data"] = {"p": record}
     article = {
         "_id": f"a:{key}",
         "kind": "a",
@@ -235,7 +240,10 @@ def article_docs(table: CorpusTable, number: int, file_sha256: str | None) -> Ar
         "author": source.author,
         "digest": digest,
         "file_sha256": file_sha256,
-        "data": {"source": source.to_json(), "body": body, "table": blob},
+        # Of its table, what an answer's context reads (the sentences' bounds) and what an
+        # update reads (the terms whose frequencies fall when the article goes): a question
+        # reads the paragraph records instead.
+        "data": {"source": source.to_json(), "body": body, "table": _kept(blob)},
     }
     used = sorted({blob["vocabulary"][t] for t in set(local_terms)})
     return ArticleDocs(key, article, sentences, used)
@@ -330,6 +338,16 @@ def _encode(
         names_of.append([value for value in values if value])
         first_attr = last_attr
     return blob, words, arrays["terms"].tolist(), term_offsets, names_of
+
+
+def _kept(blob: dict[str, Any]) -> dict[str, Any]:
+    """The part of an article's table blob its document keeps."""
+    return {
+        "v": blob["v"],
+        "vocabulary": blob["vocabulary"],
+        "strings": [],
+        "arrays": {name: blob["arrays"][name] for name in ("sent_start", "sent_end")},
+    }
 
 
 def _pack(values: np.ndarray) -> list[str]:

@@ -30,10 +30,7 @@ class ClusterOptions:
     timeout: float = 10.0
     shards: int = 2  # a rebuild's new index: primaries spread the corpus,
     replicas: int = 1  # replicas survive a node's loss
-    candidates: int = 200  # sentences (and half as many paragraphs) taken by BM25 per question
-    articles: int = 100  # of their articles, fetched whole for the ranking, at most
-    sentences: int = 3000  # holding at most this many sentences in all
-    cache_mb: float = 256.0  # fetched articles kept decoded between questions, at most
+    candidates: int = 60  # sentences (and half as many paragraphs) taken by BM25 per question
 
     def __repr__(self) -> str:
         """The options a log may show: hosts without credentials, no password."""

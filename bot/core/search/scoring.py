@@ -1,11 +1,11 @@
-"""BM25Okapi over a few fetched articles, scored as if over the whole corpus in the cluster.
+"""BM25Okapi over a few fetched paragraphs, scored as if over the whole corpus in the cluster.
 
-A question's ranking runs on the articles its candidates come from (``searcher``), but
+A question's ranking runs on the paragraphs its candidates come from (``searcher``), but
 a sentence's BM25 must be the one the embedded index gives it over *every* sentence:
 N, the average length, each query term's document frequency and the mean IDF (for the
 epsilon rule and the floor) are the corpus's, fetched from the cluster; term
-frequencies and lengths are the fetched sentences' own, which are complete because
-whole articles are fetched. The arithmetic is ``SparseBM25``'s, operation for
+frequencies and lengths are the fetched sentences' and paragraphs' own, which are
+complete because whole paragraphs are fetched. The arithmetic is ``SparseBM25``'s, operation for
 operation, so a fetched sentence scores what it scores in the embedded index.
 
 ``ClusterBM25`` offers the methods the ranking calls on ``SparseBM25``: postings and
@@ -111,7 +111,9 @@ class ClusterBM25(TermColumns):
             # The searcher fetches every term a question can ask about; a miss means a code
             # path it does not know. Answer from what is here rather than fail the question.
             if term not in self.unknown_terms:
-                log.warning("no corpus frequency fetched for %r; using the fetched articles'", term)
+                log.warning(
+                    "no corpus frequency fetched for %r; using the fetched paragraphs'", term
+                )
                 self.unknown_terms.add(term)
             return int(self.postings(term).size)
         return found

@@ -1,6 +1,6 @@
 """Answering from the cluster: OpenSearch finds the candidates, the project's ranking decides.
 
-Per question, at most three requests, however many candidates there are:
+Per question, one request, however many candidates there are (two when nothing matched):
 
 1. One ``msearch``: the meta document and the documents of the question's terms not
    read by an earlier question, by id (the corpus's totals and each term's sentence and
@@ -11,25 +11,22 @@ Per question, at most three requests, however many candidates there are:
    paragraphs too, which the embedded ranking weighs heavily. The searches run
    ``dfs_query_then_fetch``, so both shards score with the same statistics. Sent again
    (twice at most) if a search or a shard failed (a node stopping mid-search): the copies on
-   the other node answer.
-2. ``mget`` of the articles those hits come from, best first, at most
-   ``opensearch_articles`` of them (fewer when the process has them cached, within
-   ``opensearch_cache_mb``: an article's key is its content hash, so a cached copy
-   never goes stale).
-3. Only when nothing matched at all: one article, so the ranking has a corpus to
+   the other node answer. Each hit brings its paragraph's record (``paragraphs``): the
+   paragraph's table rows and text, its article's size and term counts.
+2. Only when nothing matched at all: one paragraph, so the ranking has a corpus to
    decline from with the embedded backend's reason.
 
-The requests themselves (``preference=_local``, the retries, the article cache) are
-``reads.ClusterReads``. The fetched articles become a small ``CorpusTable``, scored by ``ClusterBM25`` with
-the whole corpus's statistics, and answered by the very ``Engine`` code the embedded
-backend runs: coverage, paragraph context, article-local weights, passages,
-duplicates and the reply are the same functions. Answers differ from the embedded
-backend's only where Lucene's candidates (its BM25 is not BM25Okapi: no epsilon rule,
-lossy length norms) leave out an article the embedded ranking would have used; the
-agreement is measured in ``bench/opensearch_compare.py``.
-
-Sentence numbers in answers (``sentence_ids``) count within the answer's article here:
-a cluster has no corpus-wide numbering that survives an update.
+The requests themselves (``preference=_local``, the retries) are ``reads.ClusterReads``.
+The hits' paragraphs become a small ``CorpusTable`` (each article holding only its
+fetched paragraphs), scored by ``ClusterBM25`` with the whole corpus's statistics, and
+answered by the very ``Engine`` code the embedded backend runs: coverage, paragraph
+context, article-local weights, passages, duplicates and the reply are the same
+functions, and none of them reads past a candidate's paragraph but for the article's
+size and term counts, which the records carry. Answers differ from the embedded
+backend's where Lucene's candidates (its BM25 is not BM25Okapi: no epsilon rule, lossy
+length norms) leave out a paragraph the embedded ranking would have used, and where a
+question's term occurs in a candidate's article only outside the paragraphs fetched
+(counted as absent there); the agreement is measured in ``bench/opensearch_compare.py``.
 """
 
 from __future__ import annotations
@@ -46,14 +43,14 @@ from opensearchpy import OpenSearch
 from bot.core.answer.chatter import without_chatter
 from bot.core.answer.engine import ArticleInfo, Engine, EngineOptions
 from bot.core.answer.question import ParsedQuestion, parse_question
-from bot.core.answer.related import related_table
+from bot.core.answer.related import related_table, relatives
 from bot.core.index.table import CorpusTable
 from bot.core.index.tokenize import Tokenizer, load_aliases
 from bot.core.ingest.files import LoadError
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.lexicon import HONORIFICS, NAMING_VERBS
 from bot.core.models import Answer, Reply, Source
-from bot.core.search import candidates, tables, totals
+from bot.core.search import candidates, paragraphs, totals
 from bot.core.search import documents as docs
 from bot.core.search.client import (
     ClusterError,
@@ -63,7 +60,7 @@ from bot.core.search.client import (
     make_client,
 )
 from bot.core.search.ingest import Meta, read_meta
-from bot.core.search.local import QuestionStats, local_engine, numbered_within_articles
+from bot.core.search.local import QuestionStats, in_articles, paragraph_engine
 from bot.core.search.reads import ClusterReads
 from bot.core.search.update import scan_kind
 
@@ -77,7 +74,7 @@ class ClusterEngine:
     """Answers questions from the cluster with the methods the doors call on ``Engine``.
 
     Safe to share between threads: every question reads the cluster afresh (the only
-    state kept is a cache of immutable articles and the last meta document, for counts).
+    state kept is the last meta document, for counts, and terms' corpus frequencies).
     """
 
     def __init__(
@@ -231,21 +228,21 @@ class ClusterEngine:
         # (``related.relatives`` asks the BM25's ``contains``): their frequencies come too.
         table = related_table()
         wanted.update(other for term in list(wanted) for other in table.get(term, ()))
-        stats, keys = self._search(parsed, terms, speaker, sorted(wanted))
+        stats, hits = self._search(parsed, terms, speaker, sorted(wanted))
         if not stats.stats.articles:
             return self._empty.ask(question, top_k, offset)
-        articles = self.reads.articles(stats.index, keys)
-        if not articles:
-            articles = self.reads.any_article(stats.index)
-        table, local_terms = tables.join_with_terms(articles, self.reads.numbers)
-        engine = local_engine(
-            table, stats, self.engine_options, self.tokenizer, self.splitter, local_terms
+        records = {(hit.key, hit.paragraph): (hit.key, hit.record) for hit in hits}
+        found = list(records.values()) or self.reads.any_paragraph(stats.index)
+        joined = paragraphs.join(
+            paragraphs.distinct_paragraphs(paragraphs.decode(key, record) for key, record in found),
+            self.reads.numbers,
         )
+        engine = paragraph_engine(joined, stats, self.engine_options, self.tokenizer, self.splitter)
         reply = engine.ask(question, top_k, offset)
         unknown = engine.index.unknown_terms | engine.paragraphs.unknown_terms
         if unknown:
             log.warning("terms asked about without corpus frequencies: %s", sorted(unknown))
-        return numbered_within_articles(reply, engine)
+        return in_articles(reply, engine, joined)
 
     def _search(
         self,
@@ -253,8 +250,8 @@ class ClusterEngine:
         terms: Sequence[str],
         speaker: Sequence[str],
         wanted: Sequence[str],
-    ) -> tuple[QuestionStats, list[str]]:
-        """The corpus statistics, and the keys of the articles worth fetching, best first.
+    ) -> tuple[QuestionStats, list[candidates.Hit]]:
+        """The corpus statistics, and every hit of the candidate searches.
 
         One ``msearch``: the meta document and the term documents not kept from earlier
         questions, by id, then the candidate searches.
@@ -271,7 +268,11 @@ class ClusterEngine:
             naming = (parsed.verb or "").lower() in NAMING_VERBS
             fact = bool(naming and parsed.topic and self.engine_options.ask.speech_fallback)
         if fact and terms:
-            searches.append(("sentences", candidates.sentence_search(terms, size)))
+            key = [t for t in terms if not self.tokenizer.is_speech(t)]
+            # Relatives the corpus lacks match nothing: the corpus is not asked first.
+            related = [other for other, _ in relatives(key, lambda _: True)]
+            weight = self.engine_options.rank.related_weight
+            searches.append(("sentences", candidates.sentence_search(terms, size, related, weight)))
             if not parsed.asks_for_speech or speaker:  # the fallback is a plain fact question
                 searches.append(("paragraphs", candidates.paragraph_search(terms, size // 2)))
         # Both shards score with the whole index's statistics.
@@ -290,38 +291,7 @@ class ClusterEngine:
             if response.get("_shards", {}).get("failed"):
                 log.warning("the %s search missed %s shard(s)", name, response["_shards"]["failed"])
             results[name] = candidates.hits_of(response)
-        sizes = {hit.key: hit.sentences for hits in results.values() for hit in hits}
-        order: list[str] = []
-        if "speaker" in results:
-            order += self._within_budget(candidates.by_first_hit(results["speaker"]), sizes, ())
-        if "sentences" in results:
-            weight = self.engine_options.rank.paragraph_weight
-            ranked = candidates.fact_articles(
-                results["sentences"], results.get("paragraphs", []), weight
-            )
-            order += self._within_budget(ranked, sizes, order)
-        return stats, order
-
-    def _within_budget(
-        self, ranked: Sequence[str], sizes: Mapping[str, int], taken: Sequence[str]
-    ) -> list[str]:
-        """The best of ``ranked`` not ``taken`` yet, within the articles and sentences allowed.
-
-        The first always comes, however long: a question is never answered from nothing.
-        """
-        chosen: list[str] = []
-        sentences = 0
-        for key in ranked:
-            if key in taken:
-                continue
-            if chosen and (
-                len(chosen) >= self.options.articles
-                or sentences + sizes[key] > self.options.sentences
-            ):
-                break
-            chosen.append(key)
-            sentences += sizes[key]
-        return chosen
+        return stats, [hit for hits in results.values() for hit in hits]
 
     def _statistics(
         self,

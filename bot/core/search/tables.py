@@ -1,40 +1,35 @@
-"""Fetched article documents back into a ``CorpusTable`` the embedded ranking can read.
+"""Term numbering shared by a process's questions, and a fetched article document decoded.
 
-Each article document carries its slice of the corpus table with a small vocabulary of
-its own (``documents._encode``); a question joins the few it fetched into one table.
+A question's paragraph records (``paragraphs``) number their terms through ``TermNumbers``
+and map them back through ``LocalTerms``. An article document (its body and its slice of
+the corpus table, ``documents._encode``) is read only for an answer's context.
 """
 
 from __future__ import annotations
 
 import binascii
 import functools
-import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from bot.core.index.packed import Packed
-from bot.core.index.table import CorpusTable
 from bot.core.models import Source
 from bot.core.search.documents import (
-    ATTRIBUTION_COLUMNS,
     BLOB_VERSION,
     LAYOUT,
-    SENTENCE_COLUMNS,
-    STRING_COLUMNS,
 )
 
 
 class TermNumbers:
-    """Index terms numbered once per process: joining fetched articles is then array work.
+    """Index terms numbered once per process: joining fetched paragraphs is then array work.
 
-    Each fetched article's small vocabulary is numbered here when it is decoded (and
-    cached with it), so a question's join concatenates numbers instead of building a
-    dictionary of twenty thousand terms. Grows with the distinct terms of the articles
-    seen, at most the corpus's vocabulary. Safe to share between threads.
+    Each fetched paragraph's small vocabulary is numbered here, so a question's join
+    concatenates numbers instead of building a dictionary of its terms. Grows with the
+    distinct terms of the paragraphs seen, at most the corpus's vocabulary. Safe to share
+    between threads.
     """
 
     def __init__(self) -> None:
@@ -111,11 +106,7 @@ class LocalTerms(Mapping[str, int]):
 
 @dataclass(frozen=True, slots=True)
 class StoredArticle:
-    """An article as fetched: metadata, digest, body and its table slice, decoded.
-
-    Its own vocabulary is kept only as numbers in a ``TermNumbers`` (the words are there
-    once for the process), so a cached article holds no copy of its terms.
-    """
+    """An article as fetched: metadata, digest, body and its table slice, decoded."""
 
     source: Source
     digest: str
@@ -127,20 +118,6 @@ class StoredArticle:
     @property
     def sentences(self) -> int:
         return int(self.arrays["sent_start"].size)
-
-    @property
-    def nbytes(self) -> int:
-        """About the memory it holds: the body, the arrays, the strings, the objects."""
-        arrays = sum(a.nbytes + _ARRAY_OVERHEAD for a in self.arrays.values())
-        strings = sum(map(sys.getsizeof, self.strings))
-        return (
-            sys.getsizeof(self.body) + arrays + self.term_numbers.nbytes + _ARRAY_OVERHEAD
-            + strings + _OBJECT_OVERHEAD
-        )  # fmt: skip
-
-
-_ARRAY_OVERHEAD = 112 + 33  # an ndarray's header and the bytes object under it
-_OBJECT_OVERHEAD = 2048  # the source's fields, the dicts and lists, the digest
 
 
 def stored_article(source_doc: Mapping[str, Any], numbers: TermNumbers) -> StoredArticle:
@@ -163,92 +140,8 @@ def stored_article(source_doc: Mapping[str, Any], numbers: TermNumbers) -> Store
         raise ValueError(f"not an article document of layout {LAYOUT}: {exc}") from exc
 
 
-def join_articles(articles: Sequence[StoredArticle], numbers: TermNumbers) -> CorpusTable:
-    """One ``CorpusTable`` of ``articles``, in the order given, checked before it is used.
-
-    ``numbers``: the numbering the articles' ``term_numbers`` are in.
-    """
-    return join_with_terms(articles, numbers)[0]
-
-
-def join_with_terms(
-    articles: Sequence[StoredArticle], numbers: TermNumbers
-) -> tuple[CorpusTable, LocalTerms]:
-    """``join_articles``, and its vocabulary's ``{term: number}`` as a ``LocalTerms``.
-
-    Column by column, not article by article: each column is one concatenation, and the
-    articles' own string and term numbers become the join's through one lookup each
-    (local number plus the article's offset into the concatenated numberings), so a
-    question joining a hundred articles makes a few dozen array operations, not thousands.
-    """
-    strings: dict[str, int] = {}
-    string_ids = np.array(
-        [strings.setdefault(text, len(strings)) for item in articles for text in item.strings],
-        dtype=np.int32,
-    )  # each article's strings in the join's numbering, one article after another
-    string_base = _starts(len(item.strings) for item in articles)
-    term_ids = _joined([item.term_numbers for item in articles])
-    term_base = _starts(item.term_numbers.size for item in articles)
-    flat: dict[str, np.ndarray] = {}
-    for name in (*SENTENCE_COLUMNS, *ATTRIBUTION_COLUMNS, "terms", "names"):
-        parts = [item.arrays[name] for item in articles]
-        values = _joined(parts)
-        if name in STRING_COLUMNS:
-            at = values + np.repeat(string_base, [part.size for part in parts])
-            values = (
-                np.where(values >= 0, string_ids[np.maximum(at, 0)], -1).astype(np.int32)
-                if string_ids.size
-                else values  # no article names a string: every value is -1 ("none")
-            )
-        elif name in ("terms", "names"):
-            values = term_ids[values + np.repeat(term_base, [part.size for part in parts])]
-        flat[name] = values
-    counts = {
-        "article_sentences": _joined([np.array([item.sentences]) for item in articles]),
-        "sentence_terms": _joined([item.arrays["term_counts"] for item in articles]),
-        "sentence_attrs": _joined([item.arrays["attr_counts"] for item in articles]),
-        "attr_names": _joined([item.arrays["name_counts"] for item in articles]),
-    }
-    # The process-wide numbers of the terms these articles use, renumbered from 0 (a
-    # lookup table over the numbers: the numbering is at most the corpus vocabulary).
-    both = np.concatenate([flat["terms"], flat["names"]]).astype(np.int64)
-    present = np.zeros(int(both.max(initial=-1)) + 1, dtype=bool)
-    present[both] = True
-    used = np.flatnonzero(present)
-    renumber = np.where(present, np.cumsum(present) - 1, -1)
-    for name in ("terms", "names"):
-        flat[name] = renumber[flat[name]]
-    columns = {name: values.astype(_dtype_of(name), copy=False) for name, values in flat.items()}
-    for name, lengths in counts.items():
-        offsets = np.zeros(lengths.size + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        columns[name] = offsets
-    vocabulary = numbers.words(used)
-    table = CorpusTable(
-        tuple(item.source for item in articles),
-        tuple(item.digest for item in articles),
-        Packed.of(item.body for item in articles),
-        Packed.of(strings),
-        vocabulary,
-        columns,
-    )
-    table.check()
-    return table, LocalTerms(numbers, renumber, vocabulary)
-
-
-def _joined(parts: Sequence[np.ndarray]) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-
-
-def _starts(sizes: Iterable[int]) -> np.ndarray:
-    """Where each of consecutive runs of ``sizes`` starts."""
-    lengths = np.fromiter(sizes, dtype=np.int64)
-    return np.cumsum(lengths) - lengths
-
-
 def _unpack(packed: Sequence[str]) -> np.ndarray:
-    # ``binascii`` directly: ``base64.b64decode`` adds two Python calls per array, and a
-    # question at 1M sentences decodes some 1,400 arrays.
+    # ``binascii`` directly: ``base64.b64decode`` adds two Python calls per array.
     dtype, text = packed
     return np.frombuffer(binascii.a2b_base64(text), dtype=_dtype(dtype))
 
@@ -256,14 +149,3 @@ def _unpack(packed: Sequence[str]) -> np.ndarray:
 @functools.cache
 def _dtype(name: str) -> np.dtype:
     return np.dtype(name)
-
-
-_DTYPES = {
-    "sent_quoted": np.float64,
-    "sent_reports": np.bool_,
-    "sent_content": np.bool_,
-}
-
-
-def _dtype_of(name: str) -> type[np.generic]:
-    return _DTYPES.get(name, np.int32)

@@ -31,7 +31,10 @@ def dumps(data: Any) -> str:
     try:
         return orjson.dumps(data, default=_PLAIN.default, option=_OPTIONS).decode()
     except TypeError:  # orjson.JSONEncodeError is one
-        return _PLAIN.dumps(data)
+        # A lone surrogate (a file name that is not UTF-8, among the unreadable files) can
+        # only stand in a JSON string, where its escape reads back as the same character;
+        # as a raw character the request body could not be encoded at all.
+        return _PLAIN.dumps(data).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def loads(text: str | bytes) -> Any:
