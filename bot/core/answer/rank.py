@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from bot.core.answer.answer_type import expected as expected_type
 from bot.core.answer.indexed import IndexedCorpus
 from bot.core.answer.need import Need
 from bot.core.answer.question import ParsedQuestion
-from bot.core.index.arrays import distinct, lookup, member
+from bot.core.index.arrays import distinct, lookup, member, ranges
 from bot.core.index.tokenize import Tokenizer
 from bot.core.lexicon import GENERIC_SPEECH_VERBS
 
@@ -78,9 +78,12 @@ class _Pool:
     said: np.ndarray
     speaking: np.ndarray | None  # every sentence quoting the speaker asked about
     note: str | None = None
+    top: float = 0.0  # the best BM25 of the question's terms: what ``base`` was scaled by
 
     def take(self, keep: np.ndarray) -> _Pool:
-        return _Pool(self.docs[keep], self.base[keep], self.said[keep], self.speaking, self.note)
+        return _Pool(
+            self.docs[keep], self.base[keep], self.said[keep], self.speaking, self.note, self.top
+        )
 
 
 class Ranker:
@@ -99,6 +102,10 @@ class Ranker:
         pool = self._candidates(parsed, need)
         if isinstance(pool, str):
             return Ranking(reason=pool)
+        if need.related:
+            need = replace(need, related=self._near(need.related, pool.docs))
+            if need.related and self.options.related_weight and pool.top > 0:
+                pool = self._with_relatives(pool, need)
         terms = sorted(need.key | need.speaker | need.topic | {r for r, _ in need.related})
         pool, own = self._about(pool, need, terms)
         row = {term: i for i, term in enumerate(terms)}
@@ -155,8 +162,8 @@ class Ranker:
             scores = corpus.index.scores_of(need.terms, docs)
             said = member(docs, speaking)
         else:
-            # Only sentences with a question term (or, weighed less, a relative) can rank.
-            docs, scores = self._matching(need)
+            # Only sentences with a question term can rank; relatives weigh them below.
+            docs, scores = corpus.index.matching(need.terms)
             said = np.zeros(docs.size, dtype=bool)
         top = float(scores.max()) if scores.size else 0.0
         base = scores / top if top > 0 else scores
@@ -170,11 +177,46 @@ class Ranker:
             top = float(context.max()) if context.size else 0.0
             if top > 0:
                 base = base + weights.paragraph_weight * context / top
-        pool = _Pool(docs, base, said, speaking, note)
+        pool = _Pool(docs, base, said, speaking, note, top)
         if docs.size > RERANK:
             # Kept in id order: the lookups below then walk each postings list forwards.
             pool = pool.take(best_positions(base, RERANK))
         return pool
+
+    def _near(
+        self, related: tuple[tuple[str, str], ...], docs: np.ndarray
+    ) -> tuple[tuple[str, str], ...]:
+        """The ``related`` pairs whose relative some candidate or a neighbour of one has.
+
+        A question has dozens of relatives (a first-sense hypernym's narrower words) and
+        most are in no candidate: read the candidates' terms once rather than every
+        relative's postings for every candidate, here and in ``_about``.
+        """
+        last = self.corpus.index.size - 1
+        window = distinct(
+            np.concatenate([docs, np.maximum(docs - 1, 0), np.minimum(docs + 1, last)])
+        )
+        c = self.corpus.table.columns
+        present = distinct(c["terms"][ranges(c["sentence_terms"], window)].astype(np.int64))
+        number = self.corpus.term
+        wanted = np.array([number.get(r, -1) for r, _ in related], dtype=np.int64)
+        return tuple(
+            pair for pair, hit in zip(related, member(wanted, present), strict=True) if hit
+        )
+
+    def _with_relatives(self, pool: _Pool, need: Need) -> _Pool:
+        """The candidates with their relatives' BM25 added, at ``related_weight`` of a word's own.
+
+        A relative re-weighs the sentences the question's own words found and never brings
+        in one of its own: a synonym or a first-sense hypernym ("award" for "give") is weaker
+        evidence than a word of the question, and a question has dozens of them, common
+        words among them, whose postings at a million sentences cost several times the
+        question's own (a binary search per candidate instead). Scaled by the best BM25 of
+        the question's own terms, as the words it stands for are.
+        """
+        extra = self.corpus.index.scores_of([r for r, _ in need.related], pool.docs)
+        base = pool.base + self.options.related_weight * extra / pool.top
+        return _Pool(pool.docs, base, pool.said, pool.speaking, pool.note, pool.top)
 
     def _speaking(
         self, parsed: ParsedQuestion, need: Need
@@ -231,20 +273,6 @@ class Ranker:
             speaker = [row[term] for term in need.speaker]
             keep &= pool.said | (self.corpus.reports[docs] & own[speaker, 0].all(axis=0))
         return pool.take(keep), own[:, :, keep]
-
-    def _matching(self, need: Need) -> tuple[np.ndarray, np.ndarray]:
-        """Sentences with a question term or a relative, and BM25 with relatives weighed less."""
-        index = self.corpus.index
-        docs, scores = index.matching(need.terms)
-        weight = self.options.related_weight
-        if not need.related or not weight:
-            return docs, scores
-        more, extra = index.matching([r for r, _ in need.related])
-        union = distinct(np.concatenate([docs, more]))
-        total = np.zeros(union.size)
-        total[np.searchsorted(union, docs)] += scores
-        total[np.searchsorted(union, more)] += weight * extra
-        return union, total
 
     def _uncovered(self, parsed: ParsedQuestion, pool: _Pool, cover: np.ndarray) -> str:
         """Why no candidate covers enough of the question."""

@@ -3,9 +3,11 @@
 "What did A agree with B?" is answered by "A reached an agreement with B", and
 "who negotiated ...?" by "... the talks brokered by ...". Stems join
 negotiated/negotiations but not agree/agreement. ``data/related_words.tsv``
-holds, per stem, the stems WordNet 3.0 relates to it (derivational links and
-first-sense synonyms), generated once by ``tools/make_related_words.py``; this
-module only reads it (no WordNet at run time).
+holds, per stem, the stems WordNet 3.0 relates to it (derivational links,
+pertainyms, noun and verb synonyms, and the hypernyms of a word's first sense:
+"challenged ... right" meets "claim", "given to" meets "awarded to"), generated
+once by ``tools/make_related_words.py``; this module only reads it (no WordNet at
+run time).
 
 A relative is weaker evidence than the word itself (it may be another sense:
 "die" relates to "dice"), so the ranker counts it at ``related_weight`` of an

@@ -70,3 +70,13 @@ def lookup(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 def member(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Which of ``values`` are in ``keys`` (increasing)."""
     return lookup(keys, values) >= 0
+
+
+def ranges(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The positions ``offsets[r]:offsets[r + 1]`` of every row in ``rows``, concatenated."""
+    starts = offsets[:-1][rows]
+    lengths = offsets[1:][rows] - starts
+    if not lengths.size:
+        return np.zeros(0, dtype=np.int64)
+    shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return shift + np.arange(int(lengths.sum()))

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bot.core.index.arrays import ranges
 from bot.core.index.packed import Packed
 from bot.core.models import Attribution, Source
 
@@ -282,12 +283,12 @@ class CorpusTable:
         if articles.size == self.articles and np.array_equal(articles, np.arange(self.articles)):
             return self  # all of them, in order: nothing to copy
         c = self.columns
-        sentences = _ranges(c["article_sentences"], articles)
-        attributions = _ranges(c["sentence_attrs"], sentences)
+        sentences = ranges(c["article_sentences"], articles)
+        attributions = ranges(c["sentence_attrs"], sentences)
         columns = {name: c[name][sentences] for name in _SENTENCE}
         columns.update({name: c[name][attributions] for name in _ATTRIBUTION})
-        columns["terms"] = c["terms"][_ranges(c["sentence_terms"], sentences)]
-        columns["names"] = c["names"][_ranges(c["attr_names"], attributions)]
+        columns["terms"] = c["terms"][ranges(c["sentence_terms"], sentences)]
+        columns["names"] = c["names"][ranges(c["attr_names"], attributions)]
         for name, rows in (
             ("article_sentences", articles), ("sentence_terms", sentences),
             ("sentence_attrs", sentences), ("attr_names", attributions),
@@ -545,16 +546,6 @@ def _offsets(counts: Iterable[int] | np.ndarray) -> np.ndarray:
     out = np.zeros(counts.size + 1, dtype=np.int64)
     np.cumsum(counts, out=out[1:])
     return out
-
-
-def _ranges(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """The positions ``offsets[r]:offsets[r + 1]`` of every row in ``rows``, concatenated."""
-    starts = offsets[:-1][rows]
-    lengths = offsets[1:][rows] - starts
-    if not lengths.size:
-        return np.zeros(0, dtype=np.int64)
-    shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
-    return shift + np.arange(int(lengths.sum()))
 
 
 def _check_offsets(offsets: np.ndarray, total: int, name: str) -> None:

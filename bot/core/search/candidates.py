@@ -67,21 +67,14 @@ def _terms(field: str, terms: Sequence[str]) -> dict[str, Any]:
     return {"match": {field: " ".join(docs.field_term(t) for t in terms)}}
 
 
-def sentence_search(
-    terms: Sequence[str], size: int, related: Sequence[str] = (), weight: float = 0.0
-) -> dict[str, Any]:
-    """The best sentences by BM25 of the question's terms, plus ``weight`` times their relatives'.
+def sentence_search(terms: Sequence[str], size: int) -> dict[str, Any]:
+    """The best sentences by BM25 of the question's terms.
 
-    As the embedded ranking scores a fact question's sentences: those with a question
-    term or a WordNet relative of a key term (``related``, one per (relative, term) pair),
-    the relatives' BM25 weighed by ``related_weight``.
+    As the embedded ranking finds a fact question's candidates: by the question's own
+    terms; WordNet relatives only re-weigh those (``Ranker._with_relatives``), so they are
+    not searched for here.
     """
-    if not related or not weight:
-        return _search(_terms("tokens", terms), size)
-    relatives = {"match": {"tokens": {"query": _terms("tokens", related)["match"]["tokens"],
-                                      "boost": weight}}}  # fmt: skip
-    query = {"bool": {"should": [_terms("tokens", terms), relatives]}}
-    return _search(query, size)
+    return _search(_terms("tokens", terms), size)
 
 
 def paragraph_search(terms: Sequence[str], size: int) -> dict[str, Any]:

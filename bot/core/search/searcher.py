@@ -43,7 +43,7 @@ from opensearchpy import OpenSearch
 from bot.core.answer.chatter import without_chatter
 from bot.core.answer.engine import ArticleInfo, Engine, EngineOptions
 from bot.core.answer.question import ParsedQuestion, parse_question
-from bot.core.answer.related import related_table, relatives
+from bot.core.answer.related import related_table
 from bot.core.index.table import CorpusTable
 from bot.core.index.tokenize import Tokenizer, load_aliases
 from bot.core.ingest.files import LoadError
@@ -268,11 +268,7 @@ class ClusterEngine:
             naming = (parsed.verb or "").lower() in NAMING_VERBS
             fact = bool(naming and parsed.topic and self.engine_options.ask.speech_fallback)
         if fact and terms:
-            key = [t for t in terms if not self.tokenizer.is_speech(t)]
-            # Relatives the corpus lacks match nothing: the corpus is not asked first.
-            related = [other for other, _ in relatives(key, lambda _: True)]
-            weight = self.engine_options.rank.related_weight
-            searches.append(("sentences", candidates.sentence_search(terms, size, related, weight)))
+            searches.append(("sentences", candidates.sentence_search(terms, size)))
             if not parsed.asks_for_speech or speaker:  # the fallback is a plain fact question
                 searches.append(("paragraphs", candidates.paragraph_search(terms, size // 2)))
         # Both shards score with the whole index's statistics.
