@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core.index.tokenize import Tokenizer
@@ -18,7 +19,7 @@ from bot.core.ingest.quote_runs import carry_through_quotes
 from bot.core.ingest.raw import RawArticle
 from bot.core.ingest.sentence_furniture import card_start, is_bare_link, is_furniture_sentence
 from bot.core.ingest.sentences import SentenceSplitter
-from bot.core.ingest.speakers import ArticleSpeakers
+from bot.core.ingest.speakers import ArticleSpeakers, sentence_mentions
 from bot.core.models import Article, Attribution, BlockKind, Sentence
 
 log = logging.getLogger(__name__)
@@ -52,14 +53,99 @@ def digest_of(raw: RawArticle) -> str:
 
 def prepare_article(raw: RawArticle, splitter: SentenceSplitter, tok: Tokenizer) -> PreparedArticle:
     """Clean, split, attribute and tokenize one article."""
+    (prepared,) = prepare_articles([raw], splitter, tok)
+    if isinstance(prepared, Exception):
+        raise prepared
+    return prepared
+
+
+def prepare_articles(
+    raws: Sequence[RawArticle], splitter: SentenceSplitter, tok: Tokenizer
+) -> list[PreparedArticle | Exception]:
+    """``prepare_article`` of each article, or what it raised: one odd article costs only itself.
+
+    The articles are cleaned and split one by one, their sentences' speaker mentions
+    found together (``sentence_mentions``: the learned tagger tags a batch in one
+    pass), then each article is attributed and tokenized on its own.
+    """
+    drafts: list[_Draft | Exception] = []
+    for raw in raws:
+        try:
+            drafts.append(_draft(raw, splitter))
+        except Exception as exc:
+            drafts.append(exc)
+    mentions = _mentions(drafts)
+    out: list[PreparedArticle | Exception] = []
+    for draft, found in zip(drafts, mentions, strict=True):
+        if isinstance(draft, Exception) or isinstance(found, Exception):
+            out.append(draft if isinstance(draft, Exception) else found)
+            continue
+        try:
+            out.append(_finish(draft, found, tok))
+        except Exception as exc:
+            out.append(exc)
+    return out
+
+
+_Mentions = list[list[tuple[str, str]]]
+
+
+def _mentions(drafts: Sequence[_Draft | Exception]) -> list[_Mentions | Exception]:
+    """Each draft's ``sentence_mentions``, found for all at once (or what finding them raised)."""
+    ready = [draft for draft in drafts if not isinstance(draft, Exception)]
+    try:
+        found = sentence_mentions([text for draft in ready for text in draft.texts])
+    except Exception:  # then article by article: only the one whose sentences raise fails
+        return [
+            draft if isinstance(draft, Exception) else _mentions_or_error(draft) for draft in drafts
+        ]
+    out: list[_Mentions | Exception] = []
+    at = 0
+    for draft in drafts:
+        if isinstance(draft, Exception):
+            out.append(draft)
+        else:
+            out.append(found[at : at + len(draft.texts)])
+            at += len(draft.texts)
+    return out
+
+
+def _mentions_or_error(draft: _Draft) -> _Mentions | Exception:
+    try:
+        return sentence_mentions(draft.texts)
+    except Exception as exc:
+        return exc
+
+
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    """An article cleaned and split: its sentences and their texts."""
+
+    raw: RawArticle
+    article: Article
+    sentences: tuple[Sentence, ...]
+    texts: list[str]
+
+
+def _draft(raw: RawArticle, splitter: SentenceSplitter) -> _Draft:
     article = Article(raw.source, raw.text, classify(raw.text, raw.headings))
     sentences = _sentences_of(article, splitter)
-    texts = [raw.text[s.start : s.end] for s in sentences]
+    return _Draft(raw, article, sentences, [raw.text[s.start : s.end] for s in sentences])
+
+
+def _finish(
+    draft: _Draft, mentions: Sequence[Sequence[tuple[str, str]]], tok: Tokenizer
+) -> PreparedArticle:
+    """Attribute and tokenize a drafted article, given its sentences' ``sentence_mentions``."""
+    raw, article, sentences, texts = draft.raw, draft.article, draft.sentences, draft.texts
     speakers = ArticleSpeakers(texts)
     attributions = carry_through_quotes(
         texts,
         [s.paragraph for s in sentences],
-        [tuple(speakers.attribute(text)) for text in texts],
+        [
+            tuple(speakers.attribute(text, found))
+            for text, found in zip(texts, mentions, strict=True)
+        ],
     )
     docs, own_terms = [], []
     headings: dict[str, list[str]] = {}  # a heading's distinct terms, for its sentences

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from bot.core.ingest.attribution import find_mentions, head_noun, is_named
-from bot.core.ingest.learned_sources import source_if_worth
+from bot.core.ingest.learned_sources import sources_if_worth
 from bot.core.lexicon import (
     ANAPHORIC_DETERMINERS,
     NAME_RUN_GLUE,
@@ -46,6 +46,23 @@ _LOWER_WORD = re.compile(r"(?<![\w’'-])[a-z][\w’'-]*")
 _NAME_RUN = re.compile(rf"[A-Z][\w’'-]*(?:[ \t]+(?:[A-Z][\w’'-]*|{alternation(NAME_RUN_GLUE)}))*")
 
 
+def sentence_mentions(sentences: Sequence[str]) -> list[list[tuple[str, str]]]:
+    """Each sentence's speaker phrases and cues, as written: the rules', else the tagger's.
+
+    What a sentence mentions depends on the sentence alone, so the sentences of many
+    articles can be read at once (the learned tagger tags them together); who each
+    mention is, ``ArticleSpeakers`` then works out article by article.
+    """
+    found = [[(m.text, m.cue) for m in find_mentions(sentence)] for sentence in sentences]
+    if USE_LEARNED:
+        unfound = [i for i, mentions in enumerate(found) if not mentions]
+        learned = sources_if_worth([sentences[i] for i in unfound])
+        for i, source in zip(unfound, learned, strict=True):
+            if source:
+                found[i] = [(source, LEARNED_CUE)]
+    return found
+
+
 class ArticleSpeakers:
     """Resolves the speakers of one article's sentences, in reading order."""
 
@@ -58,13 +75,16 @@ class ArticleSpeakers:
         self._sentences = sentences
         self._lower: frozenset[str] | None = None
 
-    def attribute(self, sentence: str) -> list[Attribution]:
-        """Attributions of the next sentence; call in reading order."""
+    def attribute(
+        self, sentence: str, mentions: Sequence[tuple[str, str]] | None = None
+    ) -> list[Attribution]:
+        """Attributions of the next sentence; call in reading order.
+
+        ``mentions``: the sentence's ``sentence_mentions``, when they are known.
+        """
         out: list[Attribution] = []
-        mentions = [(m.text, m.cue) for m in find_mentions(sentence)]
-        if not mentions and USE_LEARNED:
-            source = source_if_worth(sentence)
-            mentions = [(source, LEARNED_CUE)] if source else []
+        if mentions is None:
+            mentions = sentence_mentions([sentence])[0]
         for text, cue in mentions:
             if is_named(text) and not self._common_noun(text):
                 speaker = self.full_name(text)
