@@ -1,8 +1,8 @@
 """Articles prepared in a batch are what each one prepared alone is (#19).
 
-``prepare_articles`` finds the speaker mentions of a whole batch's sentences at once
-(the learned tagger tags them together); an article's result must not depend on the
-articles beside it, and one whose sentences make that step raise costs only itself.
+``prepare_articles`` has the learned tagger tag the sentences of a whole batch at once;
+an article's result must not depend on the articles beside it, and one whose sentences
+make that step raise costs only itself.
 """
 
 from __future__ import annotations
@@ -34,14 +34,14 @@ def test_an_article_whose_mentions_raise_costs_only_itself(monkeypatch):
     raws = [*_raws()[:8], RawArticle(Source("odd.txt"), "The mayor said the odd thing.\n")]
     splitter, tok = SentenceSplitter.train(r.text for r in raws), Tokenizer()
     alone = [document.prepare_article(raw, splitter, tok) for raw in raws[:-1]]
-    real = document.sentence_mentions
+    real = document.learned_mentions
 
-    def fragile(sentences):
-        if any("odd thing" in s for s in sentences):
+    def fragile(parts):  # the batch's tagging meets a bug in one article's sentences
+        if any("odd thing" in s for part in parts for s in part.sentences):
             raise IndexError("a bug this sentence meets")
-        return real(sentences)
+        return real(parts)
 
-    monkeypatch.setattr(document, "sentence_mentions", fragile)
+    monkeypatch.setattr(document, "learned_mentions", fragile)
     *prepared, odd = document.prepare_articles(raws, splitter, tok)
     assert prepared == alone
     assert isinstance(odd, IndexError)

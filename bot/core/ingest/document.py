@@ -19,7 +19,12 @@ from bot.core.ingest.quote_runs import carry_through_quotes
 from bot.core.ingest.raw import RawArticle
 from bot.core.ingest.sentence_furniture import card_start, is_bare_link, is_furniture_sentence
 from bot.core.ingest.sentences import SentenceSplitter
-from bot.core.ingest.speakers import ArticleSpeakers, sentence_mentions
+from bot.core.ingest.speakers import (
+    ArticleSpeakers,
+    RuleMentions,
+    learned_mentions,
+    rule_mentions,
+)
 from bot.core.models import Article, Attribution, BlockKind, Sentence
 
 log = logging.getLogger(__name__)
@@ -64,9 +69,10 @@ def prepare_articles(
 ) -> list[PreparedArticle | Exception]:
     """``prepare_article`` of each article, or what it raised: one odd article costs only itself.
 
-    The articles are cleaned and split one by one, their sentences' speaker mentions
-    found together (``sentence_mentions``: the learned tagger tags a batch in one
-    pass), then each article is attributed and tokenized on its own.
+    Each article is cleaned, split and read by the attribution rules on its own (while
+    its sentences' words are in the rules' caches); the learned tagger then tags the
+    sentences of the whole batch that it is to read in one pass (``learned_mentions``),
+    and each article is attributed and tokenized on its own.
     """
     drafts: list[_Draft | Exception] = []
     for raw in raws:
@@ -91,46 +97,45 @@ _Mentions = list[list[tuple[str, str]]]
 
 
 def _mentions(drafts: Sequence[_Draft | Exception]) -> list[_Mentions | Exception]:
-    """Each draft's ``sentence_mentions``, found for all at once (or what finding them raised)."""
+    """Each draft's sentence mentions, the tagger's found for all at once (or what that raised)."""
     ready = [draft for draft in drafts if not isinstance(draft, Exception)]
     try:
-        found = sentence_mentions([text for draft in ready for text in draft.texts])
+        found = iter(learned_mentions([draft.rules for draft in ready]))
     except Exception:  # then article by article: only the one whose sentences raise fails
         return [
             draft if isinstance(draft, Exception) else _mentions_or_error(draft) for draft in drafts
         ]
-    out: list[_Mentions | Exception] = []
-    at = 0
-    for draft in drafts:
-        if isinstance(draft, Exception):
-            out.append(draft)
-        else:
-            out.append(found[at : at + len(draft.texts)])
-            at += len(draft.texts)
-    return out
+    return [draft if isinstance(draft, Exception) else next(found) for draft in drafts]
 
 
 def _mentions_or_error(draft: _Draft) -> _Mentions | Exception:
     try:
-        return sentence_mentions(draft.texts)
+        return learned_mentions([draft.rules])[0]
     except Exception as exc:
         return exc
 
 
 @dataclass(frozen=True, slots=True)
 class _Draft:
-    """An article cleaned and split: its sentences and their texts."""
+    """An article cleaned, split and read by the rules: what the batch's tagging waits for."""
 
     raw: RawArticle
     article: Article
     sentences: tuple[Sentence, ...]
     texts: list[str]
+    rules: RuleMentions
+    quoted: tuple[float, ...]
+    speech: list[tuple[bool, bool]]  # reported_speech of each sentence
 
 
 def _draft(raw: RawArticle, splitter: SentenceSplitter) -> _Draft:
     article = Article(raw.source, raw.text, classify(raw.text, raw.headings))
     sentences = _sentences_of(article, splitter)
-    return _Draft(raw, article, sentences, [raw.text[s.start : s.end] for s in sentences])
+    texts = [raw.text[s.start : s.end] for s in sentences]
+    rules = rule_mentions(texts)
+    quoted = tuple(quoted_share(text) for text in texts)
+    speech = [reported_speech(t, q) for t, q in zip(texts, quoted, strict=True)]
+    return _Draft(raw, article, sentences, texts, rules, quoted, speech)
 
 
 def _finish(
@@ -170,13 +175,11 @@ def _finish(
         tuple(name_terms(a.speaker) | name_terms(a.resolved_from or "") for a in found)
         for found in attributions
     )
-    quoted = tuple(quoted_share(text) for text in texts)
-    speech = [reported_speech(t, q) for t, q in zip(texts, quoted, strict=True)]
-    reports = tuple(r for r, _ in speech)
-    content = tuple(c for _, c in speech)
+    reports = tuple(r for r, _ in draft.speech)
+    content = tuple(c for _, c in draft.speech)
     return PreparedArticle(
         digest_of(raw), article, sentences, attributions, tuple(docs), tuple(own_terms),
-        speaker_terms, quoted, reports, content,
+        speaker_terms, draft.quoted, reports, content,
     )  # fmt: skip
 
 

@@ -271,38 +271,47 @@ def source_if_worth(sentence: str) -> str | None:
 
 
 def sources_if_worth(sentences: Sequence[str]) -> list[str | None]:
-    """``source_if_worth`` of each sentence, the sentences worth it tagged together.
+    """``source_if_worth`` of each sentence, the sentences worth it tagged together."""
+    return sources_of(sentences, [words_worth_tagging(sentence) for sentence in sentences])
 
-    The worth test and the tagging read each sentence's words once. With the model's
-    weights read (``_Weights``), the whole batch is scored and decoded in a few array
-    operations, as crfsuite would score and decode each sentence.
+
+def words_worth_tagging(sentence: str) -> list[str] | None:
+    """The words the tagger reads in a sentence ``worth_tagging`` (None: not worth it, or none).
+
+    The worth test and the tagging read the sentence's words once. Ingest asks this
+    of an article's sentences while their words are fresh in the attribution rules'
+    caches, and tags a whole batch of articles later (``sources_of``).
+    """
+    if _model() is None:
+        return None
+    if _MARK.search(sentence) is None:
+        # Most sentences fail this exact test without being tokenized.
+        if not _CUE_GATE.may_hold(sentence):
+            return None
+        found = _TOKEN.findall(sentence)
+        if not any(w.lower() in LEARNED_CUES for w in found):
+            return None
+        return found
+    return _TOKEN.findall(sentence) or None
+
+
+def sources_of(sentences: Sequence[str], words: Sequence[list[str] | None]) -> list[str | None]:
+    """Per sentence, the first source span the model tags in it, as written, or None.
+
+    ``words``: each sentence's ``words_worth_tagging``. With the model's weights read
+    (``_Weights``), every sentence to tag is scored and decoded at once, in a few array
+    operations, as crfsuite would score and decode each one.
     """
     out: list[str | None] = [None] * len(sentences)
+    asked = [i for i, found in enumerate(words) if found]
     model = _model()
-    if model is None:
-        return out
-    asked: list[int] = []
-    words: list[list[str]] = []
-    for i, sentence in enumerate(sentences):
-        if _MARK.search(sentence) is None:
-            # Most sentences fail this exact test without being tokenized.
-            if not _CUE_GATE.may_hold(sentence):
-                continue
-            found = _TOKEN.findall(sentence)
-            if not any(w.lower() in LEARNED_CUES for w in found):
-                continue
-        else:
-            found = _TOKEN.findall(sentence)
-        if found:
-            asked.append(i)
-            words.append(found)
-    if not asked:
+    if not asked or model is None:
         return out
     weights = _weights()
     if weights is None:
-        runs = [_first_run(model.tagger.tag(model.rows(w)), "S") for w in words]  # type: ignore[attr-defined]
+        runs = [_first_run(model.tagger.tag(model.rows(words[i])), "S") for i in asked]  # type: ignore[attr-defined]
     else:
-        runs = weights.source_runs(words)
+        runs = weights.source_runs([words[i] for i in asked])  # type: ignore[misc]
     for i, run in zip(asked, runs, strict=True):
         if run is not None:
             sentence = sentences[i]
