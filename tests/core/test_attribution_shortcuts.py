@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import struct
+import sys
 from pathlib import Path
 
 import pytest
@@ -377,3 +378,21 @@ def test_a_model_file_read_otherwise_than_expected_is_refused(monkeypatch):
     monkeypatch.setattr(ls, "_weights", lambda: None)
     texts = [s for text in corpus_texts(20) for s in text.split(". ")]
     assert ls.sources_if_worth(texts) == [reference_learned_source(s) for s in texts]
+
+
+def test_batches_tagged_on_several_threads_get_what_one_thread_gets():
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [s for text in corpus_texts(60) for s in text.split(". ")]
+    parts = [texts[i::4] for i in range(4)]
+    alone = [[reference_learned_source(s) for s in part] for part in parts]
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns inside the table's filling
+    try:
+        for _ in range(3):
+            ls._weights.cache_clear()  # a fresh word table, filled by the threads at once
+            assert ls._weights() is not None  # made here, once: the threads share it
+            with ThreadPoolExecutor(4) as pool:
+                assert list(pool.map(ls.sources_if_worth, parts)) == alone
+    finally:
+        sys.setswitchinterval(switching)

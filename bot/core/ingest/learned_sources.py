@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import struct
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
@@ -404,6 +405,9 @@ class _Weights:
         self._table = np.array([edge] * 1024, dtype=np.intp)  # row 0: past either end
         self._rows = _WordRows(self._row)
         self._pending: list[tuple[int, ...]] = []
+        # A live corpus prepares changed files on a thread of its own; row numbers are
+        # handed out by the table's length, so two batches must not fill it at once.
+        self._lock = threading.Lock()
 
     def _id(self, name: str) -> int:
         return self._ids.get(name, self._unknown)
@@ -456,7 +460,8 @@ class _Weights:
 
         ``sentences``: each one's words (at least one), as ``features`` takes them.
         """
-        ids, starts = self.attribute_ids(sentences)
+        with self._lock:  # the word table grows as it is read: one batch at a time
+            ids, starts = self.attribute_ids(sentences)
         weights = self.state
         state = np.zeros((ids.shape[1], weights.shape[1]))
         for column in ids:  # one attribute of every token at a time, in crfsuite's order
