@@ -11,7 +11,10 @@ sentences of the BBC corpus when it is present.
 
 from __future__ import annotations
 
+import functools
 import json
+import struct
+import sys
 from pathlib import Path
 
 import pytest
@@ -266,3 +269,130 @@ def test_without_the_models_attribute_list_every_attribute_is_passed():
         words = ls._TOKEN.findall(text)
         assert model.rows(words) == [tuple(f.encode() for f in row) for row in ls.features(words)]
         assert model.tagger.tag(model.rows(words)) == tagger.tag(ls.features(words))
+
+
+# ------------------------------------------------------------- the tagger's weights as arrays
+
+
+@functools.cache
+def _label_numbers() -> dict[str, int]:
+    return {name: int(n) for name, n in ls._tagger().info().labels.items()}
+
+
+def _crfsuite_labels(words: list[str]) -> list[int]:
+    """crfsuite's labels for one sentence, as the label numbers the arrays use."""
+    return [_label_numbers()[label] for label in ls._tagger().tag(ls.features(words))]
+
+
+def _check_batch(texts: list[str]) -> None:
+    """Tagged together, a batch of sentences gets crfsuite's labels and sources, sentence by sentence."""
+    weights = ls._weights()
+    assert weights is not None  # the shipped model's file reads whole
+    words = [found for found in map(ls._TOKEN.findall, texts) if found]
+    if words:
+        labels, starts = weights.labels(words)
+        for i, one in enumerate(words):
+            assert labels[starts[i] : starts[i + 1]].tolist() == _crfsuite_labels(one), one
+        ids, _ = weights.attribute_ids(words)
+        model = ls._model()
+        for i, one in enumerate(words):
+            rows = model.rows(one)
+            for t in range(len(one)):
+                given = [int(a) for a in ids[:, starts[i] + t] if a != weights._unknown]
+                assert given == [weights._ids[name.decode()] for name in rows[t]], one
+    assert ls.sources_if_worth(texts) == [reference_learned_source(s) for s in texts]
+
+
+@settings(max_examples=150)
+@given(st.lists(sentences, max_size=12))
+def test_tagging_a_batch_of_sentences_as_arrays_changes_nothing(texts):
+    _check_batch(texts)
+
+
+def test_tagging_corpus_sentences_as_arrays_changes_nothing():
+    texts = [s for text in corpus_texts(120) for s in text.split(". ")]
+    for at in range(0, len(texts), 400):  # batches of every length mix, as ingest sends
+        _check_batch(texts[at : at + 400])
+
+
+def reference_viterbi(state: list[list[float]], trans: list[list[float]]) -> list[int]:
+    """crfsuite's crf1dc_viterbi written out: a later predecessor wins only when strictly better."""
+    labels_n = len(trans)
+    score = [list(state[0])]
+    back = [[0] * labels_n]
+    for t in range(1, len(state)):
+        row, links = [], []
+        for j in range(labels_n):
+            best, arg = -float("inf"), -1
+            for i in range(labels_n):
+                through = score[t - 1][i] + trans[i][j]
+                if best < through:
+                    best, arg = through, i
+            row.append(best + state[t][j])
+            links.append(arg)
+        score.append(row)
+        back.append(links)
+    last = 0
+    best = -float("inf")
+    for i in range(labels_n):
+        if best < score[-1][i]:
+            best, last = score[-1][i], i
+    path = [last]
+    for t in range(len(state) - 1, 0, -1):
+        path.append(back[t][path[-1]])
+    return path[::-1]
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.integers(1, 9), min_size=1, max_size=8),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([2, 3, 4]),
+)
+def test_decoding_many_sentences_at_once_is_crfsuites_viterbi(lengths, seed, labels_n):
+    # Small whole numbers as scores: ties everywhere, so the tie rule is what is tested.
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    state = rng.integers(-2, 3, size=(sum(lengths), labels_n)).astype(float)
+    trans = rng.integers(-2, 3, size=(labels_n, labels_n)).astype(float)
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    got = ls._viterbi(state, starts, trans)
+    for i in range(len(lengths)):
+        one = state[starts[i] : starts[i + 1]].tolist()
+        assert got[starts[i] : starts[i + 1]].tolist() == reference_viterbi(one, trans.tolist())
+
+
+def test_a_model_file_read_otherwise_than_expected_is_refused(monkeypatch):
+    from importlib import resources
+
+    data = resources.files("bot.core").joinpath("data", ls.MODEL).read_bytes()
+    info = ls._tagger().info()
+    ls._Weights(data, info.attributes, info.labels)  # the shipped file reads
+    for broken in (b"xCRF" + data[4:], data[:200]):
+        with pytest.raises((ValueError, struct.error)):
+            ls._Weights(broken, info.attributes, info.labels)
+    with pytest.raises(ValueError):
+        ls._Weights(data, dict(list(info.attributes.items())[:-1]), info.labels)
+    # Without the arrays, crfsuite tags each sentence: the same sources.
+    monkeypatch.setattr(ls, "_weights", lambda: None)
+    texts = [s for text in corpus_texts(20) for s in text.split(". ")]
+    assert ls.sources_if_worth(texts) == [reference_learned_source(s) for s in texts]
+
+
+def test_batches_tagged_on_several_threads_get_what_one_thread_gets():
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [s for text in corpus_texts(60) for s in text.split(". ")]
+    parts = [texts[i::4] for i in range(4)]
+    alone = [[reference_learned_source(s) for s in part] for part in parts]
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns inside the table's filling
+    try:
+        for _ in range(3):
+            ls._weights.cache_clear()  # a fresh word table, filled by the threads at once
+            assert ls._weights() is not None  # made here, once: the threads share it
+            with ThreadPoolExecutor(4) as pool:
+                assert list(pool.map(ls.sources_if_worth, parts)) == alone
+    finally:
+        sys.setswitchinterval(switching)

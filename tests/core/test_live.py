@@ -163,16 +163,16 @@ def test_a_failed_update_leaves_every_file_pending_for_the_next_poll(live, tmp_p
 
 
 def test_an_article_that_breaks_preparation_costs_only_that_article(live, tmp_path, monkeypatch):
-    from bot.core.ingest import prepare as ingest
+    from bot.core.ingest import document
 
-    real = ingest.prepare_article
+    real = document._draft  # cleaning and splitting one article, before its batch is tagged
 
-    def fragile(raw, splitter, tokenizer):
+    def fragile(raw, splitter):
         if raw.source.id == "odd.txt":
             raise IndexError("a bug this article meets")
-        return real(raw, splitter, tokenizer)
+        return real(raw, splitter)
 
-    monkeypatch.setattr(ingest, "prepare_article", fragile)
+    monkeypatch.setattr(document, "_draft", fragile)
     write(tmp_path, "odd.txt", "The mayor said the odd thing.\n")
     write(tmp_path, "festival.txt", "The mayor said the festival would return next summer.\n")
     live.rescan()

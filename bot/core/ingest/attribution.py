@@ -191,11 +191,11 @@ def _verb_mentions(sentence: str) -> list[_Mention]:
     """The speakers next to the sentence's reporting verbs, in order of the verbs."""
     tokens = _tokens(sentence)
     found: list[_Mention] = []
-    cues = [i for i, (word, _) in enumerate(tokens) if word.lower() in _CUES]
-    quoted = _inside_quotes(sentence) if cues else []  # most sentences have no cue
+    cues = [i for i, word in enumerate(_lowered_tokens(sentence)) if word in _CUES]
+    quoted = quoted_spans(sentence) if cues else []  # most sentences have no cue
     for i in cues:
         word, offset = tokens[i]
-        if _used_as_noun(tokens, i) or quoted[offset]:
+        if _used_as_noun(tokens, i) or any(start <= offset < end for start, end in quoted):
             continue
         if word.lower() in REPORTING_PARTICIPLES:
             speaker = _clause_subject(tokens) if i and tokens[i - 1][0] == "," else None
@@ -210,6 +210,12 @@ def _verb_mentions(sentence: str) -> list[_Mention]:
 def _tokens(sentence: str) -> tuple[tuple[str, int], ...]:
     """The sentence's words and offsets, read once for ``find_mentions`` and ``reported_speech``."""
     return tuple([(m.group(), m.start()) for m in _WORD.finditer(sentence)])
+
+
+@lru_cache(maxsize=2048)
+def _lowered_tokens(sentence: str) -> tuple[str, ...]:
+    """The words of ``_tokens``, each lower-cased: both ask each word whether it is a cue."""
+    return tuple([word.lower() for word, _ in _tokens(sentence)])
 
 
 def _inside_quotes(sentence: str) -> list[bool]:
@@ -275,13 +281,13 @@ def reported_speech(sentence: str, quoted: float | None = None) -> tuple[bool, b
         return True, True
     if not _CUE_GATE.may_hold(sentence):
         return False, False
-    words = [w.lower() for w, _ in _tokens(sentence)]
+    words = _lowered_tokens(sentence)
     if _CUES.isdisjoint(words):
         return False, False
     for i, word in enumerate(words):
         if word in _CUES:
             ahead = words[i + 1 : i + 1 + CONTENT_LOOKAHEAD_WORDS]
-            if ahead[:1] == [":"] or "that" in ahead:
+            if ahead[:1] == (":",) or "that" in ahead:
                 return True, True
     return True, False
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core.index.tokenize import Tokenizer
@@ -18,7 +19,12 @@ from bot.core.ingest.quote_runs import carry_through_quotes
 from bot.core.ingest.raw import RawArticle
 from bot.core.ingest.sentence_furniture import card_start, is_bare_link, is_furniture_sentence
 from bot.core.ingest.sentences import SentenceSplitter
-from bot.core.ingest.speakers import ArticleSpeakers
+from bot.core.ingest.speakers import (
+    ArticleSpeakers,
+    RuleMentions,
+    learned_mentions,
+    rule_mentions,
+)
 from bot.core.models import Article, Attribution, BlockKind, Sentence
 
 log = logging.getLogger(__name__)
@@ -52,14 +58,99 @@ def digest_of(raw: RawArticle) -> str:
 
 def prepare_article(raw: RawArticle, splitter: SentenceSplitter, tok: Tokenizer) -> PreparedArticle:
     """Clean, split, attribute and tokenize one article."""
+    (prepared,) = prepare_articles([raw], splitter, tok)
+    if isinstance(prepared, Exception):
+        raise prepared
+    return prepared
+
+
+def prepare_articles(
+    raws: Sequence[RawArticle], splitter: SentenceSplitter, tok: Tokenizer
+) -> list[PreparedArticle | Exception]:
+    """``prepare_article`` of each article, or what it raised: one odd article costs only itself.
+
+    Each article is cleaned, split and read by the attribution rules on its own (while
+    its sentences' words are in the rules' caches); the learned tagger then tags the
+    sentences of the whole batch that it is to read in one pass (``learned_mentions``),
+    and each article is attributed and tokenized on its own.
+    """
+    drafts: list[_Draft | Exception] = []
+    for raw in raws:
+        try:
+            drafts.append(_draft(raw, splitter))
+        except Exception as exc:
+            drafts.append(exc)
+    mentions = _mentions(drafts)
+    out: list[PreparedArticle | Exception] = []
+    for draft, found in zip(drafts, mentions, strict=True):
+        if isinstance(draft, Exception) or isinstance(found, Exception):
+            out.append(draft if isinstance(draft, Exception) else found)
+            continue
+        try:
+            out.append(_finish(draft, found, tok))
+        except Exception as exc:
+            out.append(exc)
+    return out
+
+
+_Mentions = list[list[tuple[str, str]]]
+
+
+def _mentions(drafts: Sequence[_Draft | Exception]) -> list[_Mentions | Exception]:
+    """Each draft's sentence mentions, the tagger's found for all at once (or what that raised)."""
+    ready = [draft for draft in drafts if not isinstance(draft, Exception)]
+    try:
+        found = iter(learned_mentions([draft.rules for draft in ready]))
+    except Exception:  # then article by article: only the one whose sentences raise fails
+        return [
+            draft if isinstance(draft, Exception) else _mentions_or_error(draft) for draft in drafts
+        ]
+    return [draft if isinstance(draft, Exception) else next(found) for draft in drafts]
+
+
+def _mentions_or_error(draft: _Draft) -> _Mentions | Exception:
+    try:
+        return learned_mentions([draft.rules])[0]
+    except Exception as exc:
+        return exc
+
+
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    """An article cleaned, split and read by the rules: what the batch's tagging waits for."""
+
+    raw: RawArticle
+    article: Article
+    sentences: tuple[Sentence, ...]
+    texts: list[str]
+    rules: RuleMentions
+    quoted: tuple[float, ...]
+    speech: list[tuple[bool, bool]]  # reported_speech of each sentence
+
+
+def _draft(raw: RawArticle, splitter: SentenceSplitter) -> _Draft:
     article = Article(raw.source, raw.text, classify(raw.text, raw.headings))
     sentences = _sentences_of(article, splitter)
     texts = [raw.text[s.start : s.end] for s in sentences]
+    rules = rule_mentions(texts)
+    quoted = tuple(quoted_share(text) for text in texts)
+    speech = [reported_speech(t, q) for t, q in zip(texts, quoted, strict=True)]
+    return _Draft(raw, article, sentences, texts, rules, quoted, speech)
+
+
+def _finish(
+    draft: _Draft, mentions: Sequence[Sequence[tuple[str, str]]], tok: Tokenizer
+) -> PreparedArticle:
+    """Attribute and tokenize a drafted article, given its sentences' ``sentence_mentions``."""
+    raw, article, sentences, texts = draft.raw, draft.article, draft.sentences, draft.texts
     speakers = ArticleSpeakers(texts)
     attributions = carry_through_quotes(
         texts,
         [s.paragraph for s in sentences],
-        [tuple(speakers.attribute(text)) for text in texts],
+        [
+            tuple(speakers.attribute(text, found))
+            for text, found in zip(texts, mentions, strict=True)
+        ],
     )
     docs, own_terms = [], []
     headings: dict[str, list[str]] = {}  # a heading's distinct terms, for its sentences
@@ -84,13 +175,11 @@ def prepare_article(raw: RawArticle, splitter: SentenceSplitter, tok: Tokenizer)
         tuple(name_terms(a.speaker) | name_terms(a.resolved_from or "") for a in found)
         for found in attributions
     )
-    quoted = tuple(quoted_share(text) for text in texts)
-    speech = [reported_speech(t, q) for t, q in zip(texts, quoted, strict=True)]
-    reports = tuple(r for r, _ in speech)
-    content = tuple(c for _, c in speech)
+    reports = tuple(r for r, _ in draft.speech)
+    content = tuple(c for _, c in draft.speech)
     return PreparedArticle(
         digest_of(raw), article, sentences, attributions, tuple(docs), tuple(own_terms),
-        speaker_terms, quoted, reports, content,
+        speaker_terms, draft.quoted, reports, content,
     )  # fmt: skip
 
 

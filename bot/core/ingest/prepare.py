@@ -36,7 +36,7 @@ from typing import Any
 
 from bot.core.index.table import CorpusTable, TableJoin
 from bot.core.index.tokenize import Tokenizer
-from bot.core.ingest.document import prepare_article
+from bot.core.ingest.document import prepare_articles
 from bot.core.ingest.files import read_quietly, tell
 from bot.core.ingest.options import Progress
 from bot.core.ingest.raw import LoadError, RawArticle
@@ -299,14 +299,14 @@ def _prepare(
     batch: Sequence[RawArticle], splitter: SentenceSplitter, tokenizer: Tokenizer
 ) -> Prepared:
     prepared, failed = [], []
-    for item in batch:
-        try:
-            prepared.append(prepare_article(item, splitter, tokenizer))
-        except Exception as exc:
-            log.warning("skipped %s: could not be prepared", item.source.id, exc_info=True)
-            first = (str(exc).splitlines() or [""])[0][:200]
-            reason = f"could not be prepared ({type(exc).__name__}: {first})"
-            failed.append(LoadError(item.source.id, reason))
+    for item, made in zip(batch, prepare_articles(batch, splitter, tokenizer), strict=True):
+        if not isinstance(made, Exception):
+            prepared.append(made)
+            continue
+        log.warning("skipped %s: could not be prepared", item.source.id, exc_info=made)
+        first = (str(made).splitlines() or [""])[0][:200]
+        reason = f"could not be prepared ({type(made).__name__}: {first})"
+        failed.append(LoadError(item.source.id, reason))
     return Prepared(CorpusTable.of(prepared), tuple(failed))
 
 

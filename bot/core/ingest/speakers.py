@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.core.ingest.attribution import find_mentions, head_noun, is_named
-from bot.core.ingest.learned_sources import source_if_worth
+from bot.core.ingest.learned_sources import sources_of, words_worth_tagging
 from bot.core.lexicon import (
     ANAPHORIC_DETERMINERS,
     NAME_RUN_GLUE,
@@ -46,6 +47,55 @@ _LOWER_WORD = re.compile(r"(?<![\w’'-])[a-z][\w’'-]*")
 _NAME_RUN = re.compile(rf"[A-Z][\w’'-]*(?:[ \t]+(?:[A-Z][\w’'-]*|{alternation(NAME_RUN_GLUE)}))*")
 
 
+_Mentions = list[list[tuple[str, str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMentions:
+    """The rules' mentions of some sentences, and the words of those the tagger is to read."""
+
+    sentences: Sequence[str]
+    found: _Mentions
+    to_tag: list[list[str] | None]  # per sentence: ``words_worth_tagging``, None when not asked
+
+
+def rule_mentions(sentences: Sequence[str]) -> RuleMentions:
+    """The first half of ``sentence_mentions``: the rules, and what to ask the tagger."""
+    found = [[(m.text, m.cue) for m in find_mentions(sentence)] for sentence in sentences]
+    asks = USE_LEARNED
+    to_tag = [
+        words_worth_tagging(sentence) if asks and not mentions else None
+        for sentence, mentions in zip(sentences, found, strict=True)
+    ]
+    return RuleMentions(sentences, found, to_tag)
+
+
+def learned_mentions(parts: Sequence[RuleMentions]) -> list[_Mentions]:
+    """The second half: each part's mentions, the tagger's added, all parts tagged at once."""
+    sentences = [sentence for part in parts for sentence in part.sentences]
+    sources = sources_of(sentences, [words for part in parts for words in part.to_tag])
+    out, at = [], 0
+    for part in parts:
+        found = [list(mentions) for mentions in part.found]
+        for i, source in enumerate(sources[at : at + len(found)]):
+            if source:
+                found[i] = [(source, LEARNED_CUE)]
+        out.append(found)
+        at += len(found)
+    return out
+
+
+def sentence_mentions(sentences: Sequence[str]) -> _Mentions:
+    """Each sentence's speaker phrases and cues, as written: the rules', else the tagger's.
+
+    What a sentence mentions depends on the sentence alone, so the sentences of many
+    articles can be read at once (``rule_mentions`` of each, then ``learned_mentions``
+    of all: the learned tagger tags them together); who each mention is,
+    ``ArticleSpeakers`` then works out article by article.
+    """
+    return learned_mentions([rule_mentions(sentences)])[0]
+
+
 class ArticleSpeakers:
     """Resolves the speakers of one article's sentences, in reading order."""
 
@@ -58,13 +108,16 @@ class ArticleSpeakers:
         self._sentences = sentences
         self._lower: frozenset[str] | None = None
 
-    def attribute(self, sentence: str) -> list[Attribution]:
-        """Attributions of the next sentence; call in reading order."""
+    def attribute(
+        self, sentence: str, mentions: Sequence[tuple[str, str]] | None = None
+    ) -> list[Attribution]:
+        """Attributions of the next sentence; call in reading order.
+
+        ``mentions``: the sentence's ``sentence_mentions``, when they are known.
+        """
         out: list[Attribution] = []
-        mentions = [(m.text, m.cue) for m in find_mentions(sentence)]
-        if not mentions and USE_LEARNED:
-            source = source_if_worth(sentence)
-            mentions = [(source, LEARNED_CUE)] if source else []
+        if mentions is None:
+            mentions = sentence_mentions([sentence])[0]
         for text, cue in mentions:
             if is_named(text) and not self._common_noun(text):
                 speaker = self.full_name(text)
