@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.core.index.arrays import distinct
+from bot.core.index.arrays import distinct, distinct_counts
 from bot.core.index.packed import Packed
 from bot.core.index.table import CorpusTable
 from bot.core.models import Source
@@ -57,97 +57,168 @@ STRING_COLUMNS = ("sent_heading", "attr_speaker", "attr_cue", "attr_resolved")
 
 def article_counts(table: CorpusTable, s0: int, s1: int) -> dict[int, int]:
     """In how many of sentences ``s0:s1`` (one article) each term occurs (heading terms too)."""
+    found, counts = _article_counts(table, s0, s1)
+    return dict(zip(found.tolist(), counts.tolist(), strict=True))
+
+
+def _article_counts(table: CorpusTable, s0: int, s1: int) -> tuple[np.ndarray, np.ndarray]:
+    """``article_counts`` as two arrays: the terms, increasing, and their counts."""
     offsets = table.columns["sentence_terms"]
     t0, t1 = int(offsets[s0]), int(offsets[s1])
     terms = table.columns["terms"][t0:t1].astype(np.int64)
     owner = np.repeat(np.arange(s1 - s0, dtype=np.int64), np.diff(offsets[s0 : s1 + 1]))
-    pairs = distinct(owner * max(len(table.vocabulary), 1) + terms)
-    found, counts = np.unique(pairs % max(len(table.vocabulary), 1), return_counts=True)
-    return dict(zip(found.tolist(), counts.tolist(), strict=True))
+    width = max(len(table.vocabulary), 1)
+    return distinct_counts(distinct(owner * width + terms) % width)
 
 
 def records(table: CorpusTable, number: int) -> list[dict[str, Any]]:
-    """Per sentence of article ``number``, its paragraph's record (one dict per paragraph)."""
+    """Per sentence of article ``number``, its paragraph's record (one dict per paragraph).
+
+    Built for the whole article at once: each column is computed over all its sentences
+    (paragraph-local numbering included) and turned to bytes once, and a paragraph's
+    numbers are slices of those bytes. A paragraph of BBC news holds about two
+    sentences, so numpy calls per paragraph cost far more than the work they do.
+    """
     c = table.columns
     s0, s1 = (int(x) for x in c["article_sentences"][number : number + 2])
-    counts = article_counts(table, s0, s1)
+    if s1 == s0:
+        return []
+    size = s1 - s0
+    blocks = c["sent_paragraph"][s0:s1]
+    # Paragraph p holds the article's sentences bounds[p]:bounds[p + 1].
+    firsts = np.flatnonzero(np.diff(blocks, prepend=blocks[0] - 1) != 0)
+    bounds = np.append(firsts, size)
+    paragraphs = firsts.size
+    lengths = np.diff(bounds)
+    para_of_sentence = np.repeat(np.arange(paragraphs, dtype=np.int64), lengths)
+
+    term_offsets = c["sentence_terms"][s0 : s1 + 1].astype(np.int64)
+    attr_offsets = c["sentence_attrs"][s0 : s1 + 1].astype(np.int64)
+    a0, a1 = int(attr_offsets[0]), int(attr_offsets[-1])
+    name_offsets = c["attr_names"][a0 : a1 + 1].astype(np.int64)
+    t0, n0 = int(term_offsets[0]), int(name_offsets[0])
+    term_counts = np.diff(term_offsets)
+    attr_counts = np.diff(attr_offsets)
+    name_counts = np.diff(name_offsets)
+    para_of_attr = np.repeat(para_of_sentence, attr_counts)
+    # Per paragraph, its first term, attribution and name (article-relative), and its end.
+    term_at = term_offsets[bounds] - t0
+    attr_at = attr_offsets[bounds] - a0
+    name_at = name_offsets[attr_at] - n0
+
+    # Words: each paragraph's distinct terms and names, increasing, numbered from 0.
+    width = max(len(table.vocabulary), 1)
+    terms = c["terms"][t0 : t0 + int(term_at[-1])].astype(np.int64)
+    names = c["names"][n0 : n0 + int(name_at[-1])].astype(np.int64)
+    term_codes = np.repeat(para_of_sentence, term_counts) * width + terms
+    name_codes = np.repeat(np.repeat(para_of_sentence, attr_counts), name_counts) * width + names
+    word_codes = distinct(np.concatenate([term_codes, name_codes]))
+    word_at = np.searchsorted(word_codes, np.arange(paragraphs + 1, dtype=np.int64) * width)
+    words = word_codes % width
+    local_terms = np.searchsorted(word_codes, term_codes) - np.repeat(
+        word_at[:-1], np.diff(term_at)
+    )
+    local_names = np.searchsorted(word_codes, name_codes) - np.repeat(
+        word_at[:-1], np.diff(name_at)
+    )
+    found, found_counts = _article_counts(table, s0, s1)
+    place = np.minimum(np.searchsorted(found, words), max(found.size - 1, 0))
+    word_counts = (
+        np.where(found[place] == words, found_counts[place], 0)
+        if found.size
+        else np.zeros(words.size, dtype=np.int64)
+    )
+
+    # Strings: each paragraph's distinct heading, speaker, cue and resolved strings.
+    heading = c["sent_heading"][s0:s1].astype(np.int64)
+    attr_columns = [c[name][a0:a1].astype(np.int64) for name in INT_ATTRIBUTION[:3]]
+    values = np.concatenate([heading, *attr_columns])
+    owners = np.concatenate([para_of_sentence, *(para_of_attr for _ in attr_columns)])
+    strings_width = max(len(table.strings), 1)
+    string_codes = distinct(owners[values >= 0] * strings_width + values[values >= 0])
+    string_at = np.searchsorted(
+        string_codes, np.arange(paragraphs + 1, dtype=np.int64) * strings_width
+    )
+    string_list = (string_codes % strings_width).tolist()
+
+    def local(column: np.ndarray, owner: np.ndarray) -> np.ndarray:
+        place = np.searchsorted(string_codes, owner * strings_width + column) - string_at[owner]
+        return np.where(column >= 0, place, column).astype(np.int32)
+
+    starts = c["sent_start"][s0:s1].astype(np.int64)
+    ends = c["sent_end"][s0:s1].astype(np.int64)
+    para_start = starts[firsts]
+    shift = np.repeat(para_start, lengths)
+    sentence_ints = {
+        "sent_start": (starts - shift).astype(np.int32),
+        "sent_end": (ends - shift).astype(np.int32),
+        "sent_paragraph": c["sent_paragraph"][s0:s1].astype(np.int32),
+        "sent_position": c["sent_position"][s0:s1].astype(np.int32),
+        "sent_heading": local(heading, para_of_sentence),
+        "sent_own_len": c["sent_own_len"][s0:s1].astype(np.int32),
+        "term_counts": term_counts.astype(np.int32),
+        "attr_counts": attr_counts.astype(np.int32),
+    }
+    attr_ints = {
+        name: local(column, para_of_attr)
+        for name, column in zip(INT_ATTRIBUTION[:3], attr_columns, strict=True)
+    }
+    attr_ints["name_counts"] = name_counts.astype(np.int32)
+    header = np.zeros((paragraphs, HEADER), dtype=np.int32)
+    header[:, 0] = lengths
+    header[:, 1] = np.diff(attr_at)
+    header[:, 2] = np.diff(term_at)
+    header[:, 3] = np.diff(name_at)
+    header[:, 4] = np.diff(word_at)
+
+    # Each column's bytes once; a paragraph's are slices of them (in the packed order).
+    per_sentence = [
+        (c["sent_quoted"][s0:s1].astype(np.float64).tobytes(), 8),
+        *((sentence_ints[name].tobytes(), 4) for name in INT_SENTENCE),
+    ]
+    per_attribution = [attr_ints[name].tobytes() for name in INT_ATTRIBUTION]
+    term_bytes = local_terms.astype(np.int32).tobytes()
+    name_bytes = local_names.astype(np.int32).tobytes()
+    count_bytes = word_counts.astype(np.int32).tobytes()
+    flag_bytes = [c[name][s0:s1].astype(np.uint8).tobytes() for name in BOOL_SENTENCE]
+    header_bytes = header.tobytes()
+
+    vocabulary, strings = table.vocabulary, table.strings
+    word_list = words.tolist()
     source = table.sources[number].to_json()
     body = table.text(number)
-    blocks = c["sent_paragraph"][s0:s1]
+    b = bounds.tolist()
+    ta, aa, na, wa, sa = (x.tolist() for x in (term_at, attr_at, name_at, word_at, string_at))
+    begin, end_ = para_start.tolist(), ends[bounds[1:] - 1].tolist()
+    positions = c["sent_position"][s0:s1][firsts].tolist()
     out: list[dict[str, Any]] = []
-    first = s0
-    while first < s1:
-        last = first
-        while last + 1 < s1 and blocks[last + 1 - s0] == blocks[first - s0]:
-            last += 1
-        record = _record(table, first, last + 1, counts, s1 - s0, body, source)
-        out.extend([record] * (last + 1 - first))
-        first = last + 1
+    for p in range(paragraphs):
+        p0, p1 = b[p], b[p + 1]
+        x0, x1 = aa[p], aa[p + 1]
+        parts = [header_bytes[32 * p : 32 * p + 32]]
+        parts.extend(data[width_ * p0 : width_ * p1] for data, width_ in per_sentence)
+        parts.extend(data[4 * x0 : 4 * x1] for data in per_attribution)
+        parts.append(term_bytes[4 * ta[p] : 4 * ta[p + 1]])
+        parts.append(name_bytes[4 * na[p] : 4 * na[p + 1]])
+        parts.append(count_bytes[4 * wa[p] : 4 * wa[p + 1]])
+        parts.extend(data[p0:p1] for data in flag_bytes)
+        packed = b"".join(parts)
+        packed += bytes(-len(packed) % ALIGN)
+        start = begin[p]
+        record = {
+            "v": RECORD_VERSION,
+            "b": base64.b64encode(packed).decode("ascii"),
+            "w": [vocabulary[i] for i in word_list[wa[p] : wa[p + 1]]],
+            "s": [strings[i] for i in string_list[sa[p] : sa[p + 1]]],
+            "t": body[start : end_[p]],
+            "o": start,
+            "f": positions[p],
+            "c": p1 - p0,
+            "n": size,
+            "src": dict(source),
+        }
+        out.extend([record] * (p1 - p0))
     return out
-
-
-def _record(
-    table: CorpusTable,
-    p0: int,
-    p1: int,
-    counts: Mapping[int, int],
-    sentences: int,
-    body: str,
-    source: Mapping[str, Any],
-) -> dict[str, Any]:
-    """The record of the paragraph of sentences ``p0:p1``."""
-    c = table.columns
-    t0, t1 = int(c["sentence_terms"][p0]), int(c["sentence_terms"][p1])
-    a0, a1 = int(c["sentence_attrs"][p0]), int(c["sentence_attrs"][p1])
-    n0, n1 = int(c["attr_names"][a0]), int(c["attr_names"][a1])
-    terms, names = c["terms"][t0:t1], c["names"][n0:n1]
-    used = distinct(np.concatenate([terms, names]).astype(np.int64))
-    start = int(c["sent_start"][p0])
-    end = int(c["sent_end"][p1 - 1])
-    ints = {name: c[name][p0:p1].astype(np.int32) for name in INT_SENTENCE[:6]}
-    ints["sent_start"] = ints["sent_start"] - start
-    ints["sent_end"] = ints["sent_end"] - start
-    ints["term_counts"] = np.diff(c["sentence_terms"][p0 : p1 + 1]).astype(np.int32)
-    ints["attr_counts"] = np.diff(c["sentence_attrs"][p0 : p1 + 1]).astype(np.int32)
-    attrs = {name: c[name][a0:a1].astype(np.int32) for name in INT_ATTRIBUTION[:3]}
-    attrs["name_counts"] = np.diff(c["attr_names"][a0 : a1 + 1]).astype(np.int32)
-    numbers = np.concatenate([ints["sent_heading"], *(attrs[n] for n in INT_ATTRIBUTION[:3])])
-    strings_used = distinct(numbers[numbers >= 0].astype(np.int64))
-    for column in (ints, attrs):
-        for name in STRING_COLUMNS:
-            if name in column:
-                values = column[name]
-                column[name] = np.where(
-                    values >= 0, np.searchsorted(strings_used, values), values
-                ).astype(np.int32)
-    header = np.zeros(HEADER, dtype=np.int32)
-    header[:5] = (p1 - p0, a1 - a0, t1 - t0, n1 - n0, used.size)
-    position = int(c["sent_position"][p0])
-    packed = b"".join(
-        [
-            header.tobytes(),
-            c["sent_quoted"][p0:p1].astype(np.float64).tobytes(),
-            *(ints[name].tobytes() for name in INT_SENTENCE),
-            *(attrs[name].tobytes() for name in INT_ATTRIBUTION),
-            np.searchsorted(used, terms).astype(np.int32).tobytes(),
-            np.searchsorted(used, names).astype(np.int32).tobytes(),
-            np.array([counts.get(t, 0) for t in used.tolist()], dtype=np.int32).tobytes(),
-            *(c[name][p0:p1].astype(np.uint8).tobytes() for name in BOOL_SENTENCE),
-        ]
-    )
-    packed += bytes(-len(packed) % ALIGN)
-    return {
-        "v": RECORD_VERSION,
-        "b": base64.b64encode(packed).decode("ascii"),
-        "w": [table.vocabulary[i] for i in used.tolist()],
-        "s": [table.strings[i] for i in strings_used.tolist()],
-        "t": body[start:end],
-        "o": start,
-        "f": position,
-        "c": p1 - p0,
-        "n": sentences,
-        "src": dict(source),
-    }
 
 
 @dataclass(frozen=True, slots=True)
