@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.core.index.arrays import distinct, distinct_counts
+from bot.core.index.arrays import distinct, distinct_counts, distinct_inverse
 from bot.core.index.packed import Packed
 from bot.core.index.table import CorpusTable
 from bot.core.models import Source
@@ -139,7 +139,6 @@ def records(table: CorpusTable, number: int) -> list[dict[str, Any]]:
     string_at = np.searchsorted(
         string_codes, np.arange(paragraphs + 1, dtype=np.int64) * strings_width
     )
-    string_list = (string_codes % strings_width).tolist()
 
     def local(column: np.ndarray, owner: np.ndarray) -> np.ndarray:
         place = np.searchsorted(string_codes, owner * strings_width + column) - string_at[owner]
@@ -171,53 +170,63 @@ def records(table: CorpusTable, number: int) -> list[dict[str, Any]]:
     header[:, 3] = np.diff(name_at)
     header[:, 4] = np.diff(word_at)
 
-    # Each column's bytes once; a paragraph's are slices of them (in the packed order).
-    per_sentence = [
-        (c["sent_quoted"][s0:s1].astype(np.float64).tobytes(), 8),
-        *((sentence_ints[name].tobytes(), 4) for name in INT_SENTENCE),
+    # Every paragraph's packed numbers in one gather: per paragraph, a run of bytes from
+    # each column in the packed order, then zeros to a multiple of ALIGN. As each is a
+    # multiple of 3 bytes, the base64 of them all is their base64s one after another.
+    element_at = bounds[:-1]
+    columns = [
+        (header, np.arange(paragraphs) * HEADER, np.full(paragraphs, HEADER)),
+        (c["sent_quoted"][s0:s1].astype(np.float64), element_at, lengths),
+        *((sentence_ints[name], element_at, lengths) for name in INT_SENTENCE),
+        *((attr_ints[name], attr_at[:-1], np.diff(attr_at)) for name in INT_ATTRIBUTION),
+        (local_terms.astype(np.int32), term_at[:-1], np.diff(term_at)),
+        (local_names.astype(np.int32), name_at[:-1], np.diff(name_at)),
+        (word_counts.astype(np.int32), word_at[:-1], np.diff(word_at)),
+        *((c[name][s0:s1].astype(np.uint8), element_at, lengths) for name in BOOL_SENTENCE),
     ]
-    per_attribution = [attr_ints[name].tobytes() for name in INT_ATTRIBUTION]
-    term_bytes = local_terms.astype(np.int32).tobytes()
-    name_bytes = local_names.astype(np.int32).tobytes()
-    count_bytes = word_counts.astype(np.int32).tobytes()
-    flag_bytes = [c[name][s0:s1].astype(np.uint8).tobytes() for name in BOOL_SENTENCE]
-    header_bytes = header.tobytes()
+    sources = [np.ascontiguousarray(values).view(np.uint8).ravel() for values, _, _ in columns]
+    base = np.cumsum([0, *(source.size for source in sources)])
+    starts = np.empty((paragraphs, len(columns) + 1), dtype=np.int64)
+    sizes = np.empty((paragraphs, len(columns) + 1), dtype=np.int64)
+    for k, (values, at, count) in enumerate(columns):
+        starts[:, k] = base[k] + at * values.dtype.itemsize
+        sizes[:, k] = count * values.dtype.itemsize
+    starts[:, -1] = base[-1]  # the zeros after every column
+    sizes[:, -1] = -sizes[:, :-1].sum(axis=1) % ALIGN
+    pool = np.concatenate([*sources, np.zeros(ALIGN, dtype=np.uint8)])
+    packed = pool[_ranges(starts.ravel(), sizes.ravel())].tobytes()
+    text = base64.b64encode(packed).decode("ascii")
+    cut = np.zeros(paragraphs + 1, dtype=np.int64)
+    np.cumsum(sizes.sum(axis=1) // 3 * 4, out=cut[1:])
 
-    vocabulary, strings = table.vocabulary, table.strings
-    word_list = words.tolist()
+    # Each word and string looked up once per article; a paragraph's lists are slices.
+    vocabulary = table.vocabulary
+    word_texts = [vocabulary[i] for i in words.tolist()]
+    kinds, which = distinct_inverse(string_codes % strings_width)
+    decoded = [table.strings[i] for i in kinds.tolist()]
+    string_texts = [decoded[i] for i in which.tolist()]
     source = table.sources[number].to_json()
     body = table.text(number)
-    b = bounds.tolist()
-    ta, aa, na, wa, sa = (x.tolist() for x in (term_at, attr_at, name_at, word_at, string_at))
-    begin, end_ = para_start.tolist(), ends[bounds[1:] - 1].tolist()
+    b, cuts = bounds.tolist(), cut.tolist()
+    wa, sa = word_at.tolist(), string_at.tolist()
+    begin, finish = para_start.tolist(), ends[bounds[1:] - 1].tolist()
     positions = c["sent_position"][s0:s1][firsts].tolist()
     out: list[dict[str, Any]] = []
     for p in range(paragraphs):
-        p0, p1 = b[p], b[p + 1]
-        x0, x1 = aa[p], aa[p + 1]
-        parts = [header_bytes[32 * p : 32 * p + 32]]
-        parts.extend(data[width_ * p0 : width_ * p1] for data, width_ in per_sentence)
-        parts.extend(data[4 * x0 : 4 * x1] for data in per_attribution)
-        parts.append(term_bytes[4 * ta[p] : 4 * ta[p + 1]])
-        parts.append(name_bytes[4 * na[p] : 4 * na[p + 1]])
-        parts.append(count_bytes[4 * wa[p] : 4 * wa[p + 1]])
-        parts.extend(data[p0:p1] for data in flag_bytes)
-        packed = b"".join(parts)
-        packed += bytes(-len(packed) % ALIGN)
-        start = begin[p]
+        start, many = begin[p], b[p + 1] - b[p]
         record = {
             "v": RECORD_VERSION,
-            "b": base64.b64encode(packed).decode("ascii"),
-            "w": [vocabulary[i] for i in word_list[wa[p] : wa[p + 1]]],
-            "s": [strings[i] for i in string_list[sa[p] : sa[p + 1]]],
-            "t": body[start : end_[p]],
+            "b": text[cuts[p] : cuts[p + 1]],
+            "w": word_texts[wa[p] : wa[p + 1]],
+            "s": string_texts[sa[p] : sa[p + 1]],
+            "t": body[start : finish[p]],
             "o": start,
             "f": positions[p],
-            "c": p1 - p0,
+            "c": many,
             "n": size,
             "src": dict(source),
         }
-        out.extend([record] * (p1 - p0))
+        out.extend([record] * many)
     return out
 
 
