@@ -6,9 +6,11 @@ Usage (from the repository root)::
 
 Reads ``opensearch_bulk.py``'s cached table (``--cache``; prepared there if missing) and
 times, over every article, CPU seconds (``process_time``) per 100k sentences of:
-``records`` (the paragraph records alone), ``article_docs`` (every document of an
-article, records included) and ``article_docs`` plus each document's JSON as the bulk
-sends it (``wire.dumps`` of its source). Best of ``--repeat``. ``--code PATH`` imports
+``records`` (the paragraph records alone, one article at a time; ``records_batched``:
+``records_of`` over ``ingest.RECORD_BATCH`` articles, where the code has it),
+``article_docs`` (every document of an article, one at a time, records included) and
+``corpus_json``: every document of a rebuild as ``ingest`` makes them, each encoded as
+the bulk sends it (``wire.dumps`` of its source). Best of ``--repeat``. ``--code PATH`` imports
 ``bot`` from another checkout (say, main's), for an A/B on the same table.
 """
 
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path[:0] = [str(args.code or ROOT), str(ROOT / "bench")]
     from opensearch_bulk import prepared
 
-    from bot.core.search import documents, paragraphs, wire
+    from bot.core.search import documents, ingest, paragraphs, totals, wire
 
     table, _, _ = prepared(args.scale, args.cache)
     per = 100_000 / table.sentences
@@ -47,21 +49,28 @@ def main(argv: list[str] | None = None) -> int:
         for number in range(table.articles):
             paragraphs.records(table, number)
 
+    batch = getattr(ingest, "RECORD_BATCH", None)
+
+    def build_batched() -> None:
+        for first in range(0, table.articles, batch):
+            paragraphs.records_of(table, first, min(first + batch, table.articles))
+
+    _, sdf, pdf = totals.table_stats(table)
+
     def build_docs() -> None:
         for number in range(table.articles):
             documents.article_docs(table, number, None)
 
     def build_and_encode() -> None:
-        for number in range(table.articles):
-            for doc in documents.article_docs(table, number, None).all():
-                wire.dumps({k: v for k, v in doc.items() if k not in keys})
+        for doc in ingest._corpus_actions(table, {}, sdf, pdf):
+            wire.dumps({k: v for k, v in doc.items() if k not in keys})
 
     row: dict[str, object] = {"code": str(args.code or ROOT), "sentences": table.sentences}
-    for name, step in (
-        ("records", build_records),
-        ("article_docs", build_docs),
-        ("docs_and_json", build_and_encode),
-    ):
+    steps = [("records", build_records)]
+    if batch is not None:
+        steps.append(("records_batched", build_batched))
+    steps += [("article_docs", build_docs), ("corpus_json", build_and_encode)]
+    for name, step in steps:
         best = float("inf")
         for _ in range(args.repeat):
             cpu = time.process_time()

@@ -33,7 +33,7 @@ def oracle(table: CorpusTable, number: int) -> list[dict[str, Any]]:
     """Per sentence, its paragraph's record, built one paragraph at a time (the old way)."""
     c = table.columns
     s0, s1 = (int(x) for x in c["article_sentences"][number : number + 2])
-    counts = P.article_counts(table, s0, s1)
+    counts = _article_counts(table, s0, s1)
     source = table.sources[number].to_json()
     body = table.text(number)
     blocks = c["sent_paragraph"][s0:s1]
@@ -47,6 +47,16 @@ def oracle(table: CorpusTable, number: int) -> list[dict[str, Any]]:
         out.extend([record] * (last + 1 - first))
         first = last + 1
     return out
+
+
+def _article_counts(table: CorpusTable, s0: int, s1: int) -> dict[int, int]:
+    offsets = table.columns["sentence_terms"]
+    t0, t1 = int(offsets[s0]), int(offsets[s1])
+    terms = table.columns["terms"][t0:t1].astype(np.int64)
+    owner = np.repeat(np.arange(s1 - s0, dtype=np.int64), np.diff(offsets[s0 : s1 + 1]))
+    pairs = distinct(owner * max(len(table.vocabulary), 1) + terms)
+    found, counts = np.unique(pairs % max(len(table.vocabulary), 1), return_counts=True)
+    return dict(zip(found.tolist(), counts.tolist(), strict=True))
 
 
 def _record(
@@ -111,20 +121,31 @@ def _record(
     }
 
 
-def differences(table: CorpusTable) -> list[str]:
-    """Where ``records`` and the oracle differ: per sentence, the JSON the bulk sends."""
+def differences(table: CorpusTable, batch: int = 3) -> list[str]:
+    """Where ``records`` and the oracle differ: per sentence, the JSON the bulk sends.
+
+    Built one article at a time (``records``) and ``batch`` articles at a time
+    (``records_of``), both must be the oracle's.
+    """
     out = []
+    batched = [
+        made
+        for first in range(0, table.articles, batch)
+        for made in P.records_of(table, first, min(first + batch, table.articles))
+    ]
+    assert len(batched) == table.articles
     for number in range(table.articles):
-        mine, theirs = P.records(table, number), oracle(table, number)
-        if len(mine) != len(theirs):
-            out.append(f"article {number}: {len(mine)} records, not {len(theirs)}")
-            continue
-        for n, (a, b) in enumerate(zip(mine, theirs, strict=True)):
-            if wire.dumps(a) != wire.dumps(b):
-                out.append(f"article {number} sentence {n}")
-        # One dict per paragraph, shared by its sentences, as before.
-        if _sharing(mine) != _sharing(theirs):
-            out.append(f"article {number}: records not shared per paragraph")
+        theirs = oracle(table, number)
+        for how, mine in (("alone", P.records(table, number)), ("batched", batched[number])):
+            if len(mine) != len(theirs):
+                out.append(f"article {number} {how}: {len(mine)} records, not {len(theirs)}")
+                continue
+            for n, (a, b) in enumerate(zip(mine, theirs, strict=True)):
+                if wire.dumps(a) != wire.dumps(b):
+                    out.append(f"article {number} {how} sentence {n}")
+            # One dict per paragraph, shared by its sentences, as before.
+            if _sharing(mine) != _sharing(theirs):
+                out.append(f"article {number} {how}: records not shared per paragraph")
     return out
 
 
@@ -153,6 +174,9 @@ def test_seed_records_are_the_paragraph_at_a_time_ones(seed_engine: Engine) -> N
 def test_corpus_records_are_the_paragraph_at_a_time_ones() -> None:
     table = _table(corpus_texts())
     assert table.articles >= 10
+    # Speakers, cues and names, and paragraphs of several sentences, are there to compare.
+    assert table.columns["attr_speaker"].size > 50 and table.columns["names"].size > 50
+    assert np.any(np.diff(table.columns["sent_paragraph"]) == 0)
     assert differences(table) == []
 
 
@@ -184,3 +208,8 @@ def test_the_comparison_sees_a_changed_record(
     assert differences(table)  # same values, but no longer one dict per paragraph
     monkeypatch.setattr(P, "records", lambda t, n: [{**r, "n": r["n"] + 1} for r in real(t, n)])
     assert differences(table)
+    monkeypatch.setattr(P, "records", real)
+    assert not differences(table)
+    batched = P.records_of
+    monkeypatch.setattr(P, "records_of", lambda t, a, b: batched(t, a, b)[::-1])
+    assert differences(table)  # the articles of a batch out of order

@@ -57,40 +57,64 @@ STRING_COLUMNS = ("sent_heading", "attr_speaker", "attr_cue", "attr_resolved")
 
 def article_counts(table: CorpusTable, s0: int, s1: int) -> dict[int, int]:
     """In how many of sentences ``s0:s1`` (one article) each term occurs (heading terms too)."""
-    found, counts = _article_counts(table, s0, s1)
-    return dict(zip(found.tolist(), counts.tolist(), strict=True))
-
-
-def _article_counts(table: CorpusTable, s0: int, s1: int) -> tuple[np.ndarray, np.ndarray]:
-    """``article_counts`` as two arrays: the terms, increasing, and their counts."""
     offsets = table.columns["sentence_terms"]
-    t0, t1 = int(offsets[s0]), int(offsets[s1])
-    terms = table.columns["terms"][t0:t1].astype(np.int64)
-    owner = np.repeat(np.arange(s1 - s0, dtype=np.int64), np.diff(offsets[s0 : s1 + 1]))
+    found, counts = _article_counts(table, np.array([s0, s1], dtype=np.int64), offsets[s0 : s1 + 1])
     width = max(len(table.vocabulary), 1)
-    return distinct_counts(distinct(owner * width + terms) % width)
+    return dict(zip((found % width).tolist(), counts.tolist(), strict=True))
+
+
+def _article_counts(
+    table: CorpusTable, article_bounds: np.ndarray, term_offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes ``article * vocabulary + term``, increasing, and in how many sentences each occurs.
+
+    ``article_bounds``: the articles' first sentences and the end (table numbers);
+    ``term_offsets``: ``sentence_terms`` over those sentences (one more than there are).
+    Articles are numbered from 0 in that order.
+    """
+    s0, s1 = int(article_bounds[0]), int(article_bounds[-1])
+    t0, t1 = int(term_offsets[0]), int(term_offsets[-1])
+    terms = table.columns["terms"][t0:t1].astype(np.int64)
+    width = max(len(table.vocabulary), 1)
+    sentence = np.repeat(np.arange(s1 - s0, dtype=np.int64), np.diff(term_offsets))
+    pairs = distinct(sentence * width + terms)  # each term once per sentence
+    owner = np.searchsorted(article_bounds - s0, pairs // width, side="right") - 1
+    return distinct_counts(owner * width + pairs % width)
 
 
 def records(table: CorpusTable, number: int) -> list[dict[str, Any]]:
-    """Per sentence of article ``number``, its paragraph's record (one dict per paragraph).
+    """Per sentence of article ``number``, its paragraph's record (one dict per paragraph)."""
+    return records_of(table, number, number + 1)[0]
 
-    Built for the whole article at once: each column is computed over all its sentences
-    (paragraph-local numbering included) and turned to bytes once, and a paragraph's
-    numbers are slices of those bytes. A paragraph of BBC news holds about two
-    sentences, so numpy calls per paragraph cost far more than the work they do.
+
+def records_of(table: CorpusTable, first: int, last: int) -> list[list[dict[str, Any]]]:
+    """``records`` of articles ``first:last``, built together.
+
+    Each column is computed once over all their sentences (paragraph-local numbering
+    included), every paragraph's packed numbers gathered in one pass and base64-encoded
+    with one call; a record's fields are slices. A paragraph of BBC news holds about two
+    sentences and an article about twenty: numpy calls per paragraph, or even per
+    article, cost far more than the work they do.
     """
     c = table.columns
-    s0, s1 = (int(x) for x in c["article_sentences"][number : number + 2])
+    article_bounds = c["article_sentences"][first : last + 1].astype(np.int64)
+    s0, s1 = int(article_bounds[0]), int(article_bounds[-1])
+    out: list[list[dict[str, Any]]] = [[] for _ in range(last - first)]
     if s1 == s0:
-        return []
-    size = s1 - s0
+        return out
+    article_sizes = np.diff(article_bounds)
+    article_of_sentence = np.repeat(np.arange(last - first, dtype=np.int64), article_sizes)
     blocks = c["sent_paragraph"][s0:s1]
-    # Paragraph p holds the article's sentences bounds[p]:bounds[p + 1].
-    firsts = np.flatnonzero(np.diff(blocks, prepend=blocks[0] - 1) != 0)
-    bounds = np.append(firsts, size)
+    # Paragraph p holds sentences bounds[p]:bounds[p + 1] (numbered from s0): a paragraph
+    # starts where the paragraph number changes or an article starts.
+    starting = np.diff(blocks, prepend=blocks[0] - 1) != 0
+    starting |= np.diff(article_of_sentence, prepend=-1) != 0
+    firsts = np.flatnonzero(starting)
+    bounds = np.append(firsts, s1 - s0)
     paragraphs = firsts.size
     lengths = np.diff(bounds)
     para_of_sentence = np.repeat(np.arange(paragraphs, dtype=np.int64), lengths)
+    article_of_para = article_of_sentence[firsts]
 
     term_offsets = c["sentence_terms"][s0 : s1 + 1].astype(np.int64)
     attr_offsets = c["sentence_attrs"][s0 : s1 + 1].astype(np.int64)
@@ -101,7 +125,7 @@ def records(table: CorpusTable, number: int) -> list[dict[str, Any]]:
     attr_counts = np.diff(attr_offsets)
     name_counts = np.diff(name_offsets)
     para_of_attr = np.repeat(para_of_sentence, attr_counts)
-    # Per paragraph, its first term, attribution and name (article-relative), and its end.
+    # Per paragraph, its first term, attribution and name (from t0, a0, n0), and the ends.
     term_at = term_offsets[bounds] - t0
     attr_at = attr_offsets[bounds] - a0
     name_at = name_offsets[attr_at] - n0
@@ -111,7 +135,7 @@ def records(table: CorpusTable, number: int) -> list[dict[str, Any]]:
     terms = c["terms"][t0 : t0 + int(term_at[-1])].astype(np.int64)
     names = c["names"][n0 : n0 + int(name_at[-1])].astype(np.int64)
     term_codes = np.repeat(para_of_sentence, term_counts) * width + terms
-    name_codes = np.repeat(np.repeat(para_of_sentence, attr_counts), name_counts) * width + names
+    name_codes = np.repeat(para_of_attr, name_counts) * width + names
     word_codes = distinct(np.concatenate([term_codes, name_codes]))
     word_at = np.searchsorted(word_codes, np.arange(paragraphs + 1, dtype=np.int64) * width)
     words = word_codes % width
@@ -121,10 +145,12 @@ def records(table: CorpusTable, number: int) -> list[dict[str, Any]]:
     local_names = np.searchsorted(word_codes, name_codes) - np.repeat(
         word_at[:-1], np.diff(name_at)
     )
-    found, found_counts = _article_counts(table, s0, s1)
-    place = np.minimum(np.searchsorted(found, words), max(found.size - 1, 0))
+    # In how many of its article's sentences each word occurs (a name only: 0).
+    found, found_counts = _article_counts(table, article_bounds, term_offsets)
+    wanted = np.repeat(article_of_para, np.diff(word_at)) * width + words
+    place = np.minimum(np.searchsorted(found, wanted), max(found.size - 1, 0))
     word_counts = (
-        np.where(found[place] == words, found_counts[place], 0)
+        np.where(found[place] == wanted, found_counts[place], 0)
         if found.size
         else np.zeros(words.size, dtype=np.int64)
     )
@@ -186,33 +212,37 @@ def records(table: CorpusTable, number: int) -> list[dict[str, Any]]:
     ]
     sources = [np.ascontiguousarray(values).view(np.uint8).ravel() for values, _, _ in columns]
     base = np.cumsum([0, *(source.size for source in sources)])
-    starts = np.empty((paragraphs, len(columns) + 1), dtype=np.int64)
+    starts_ = np.empty((paragraphs, len(columns) + 1), dtype=np.int64)
     sizes = np.empty((paragraphs, len(columns) + 1), dtype=np.int64)
     for k, (values, at, count) in enumerate(columns):
-        starts[:, k] = base[k] + at * values.dtype.itemsize
+        starts_[:, k] = base[k] + at * values.dtype.itemsize
         sizes[:, k] = count * values.dtype.itemsize
-    starts[:, -1] = base[-1]  # the zeros after every column
+    starts_[:, -1] = base[-1]  # the zeros after every column
     sizes[:, -1] = -sizes[:, :-1].sum(axis=1) % ALIGN
     pool = np.concatenate([*sources, np.zeros(ALIGN, dtype=np.uint8)])
-    packed = pool[_ranges(starts.ravel(), sizes.ravel())].tobytes()
+    packed = pool[_ranges(starts_.ravel(), sizes.ravel())].tobytes()
     text = base64.b64encode(packed).decode("ascii")
     cut = np.zeros(paragraphs + 1, dtype=np.int64)
     np.cumsum(sizes.sum(axis=1) // 3 * 4, out=cut[1:])
 
-    # Each word and string looked up once per article; a paragraph's lists are slices.
+    # Each word and string looked up once; a paragraph's lists are slices.
     vocabulary = table.vocabulary
     word_texts = [vocabulary[i] for i in words.tolist()]
     kinds, which = distinct_inverse(string_codes % strings_width)
     decoded = [table.strings[i] for i in kinds.tolist()]
     string_texts = [decoded[i] for i in which.tolist()]
-    source = table.sources[number].to_json()
-    body = table.text(number)
     b, cuts = bounds.tolist(), cut.tolist()
     wa, sa = word_at.tolist(), string_at.tolist()
     begin, finish = para_start.tolist(), ends[bounds[1:] - 1].tolist()
     positions = c["sent_position"][s0:s1][firsts].tolist()
-    out: list[dict[str, Any]] = []
+    owner_of = article_of_para.tolist()
+    sizes_of = article_sizes.tolist()
+    made: dict[int, tuple[dict[str, Any], str]] = {}
     for p in range(paragraphs):
+        article = owner_of[p]
+        if article not in made:
+            made[article] = (table.sources[first + article].to_json(), table.text(first + article))
+        source, body = made[article]
         start, many = begin[p], b[p + 1] - b[p]
         record = {
             "v": RECORD_VERSION,
@@ -223,10 +253,10 @@ def records(table: CorpusTable, number: int) -> list[dict[str, Any]]:
             "o": start,
             "f": positions[p],
             "c": many,
-            "n": size,
+            "n": sizes_of[article],
             "src": dict(source),
         }
-        out.extend([record] * many)
+        out[article].extend([record] * many)
     return out
 
 
