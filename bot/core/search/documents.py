@@ -199,8 +199,16 @@ class ArticleDocs:
         yield self.article
 
 
-def article_docs(table: CorpusTable, number: int, file_sha256: str | None) -> ArticleDocs:
+def article_docs(
+    table: CorpusTable,
+    number: int,
+    file_sha256: str | None,
+    records: list[dict[str, Any]] | None = None,
+) -> ArticleDocs:
     """The documents of article ``number`` of ``table``.
+
+    ``records``: its sentences' paragraph records, when built already with other
+    articles' (``paragraphs.records_of``, cheaper per article for many).
 
     A paragraph's terms go on its first sentence's document, in ``ptokens``: Lucene
     keeps statistics per field over the documents that have it, so BM25 on ``ptokens``
@@ -226,10 +234,12 @@ def article_docs(table: CorpusTable, number: int, file_sha256: str | None) -> Ar
         [words[t] for t in local_terms[term_offsets[n] : term_offsets[n + 1]]]
         for n in range(s1 - s0)
     ]
-    from bot.core.search.paragraphs import records  # it reads ``tables``, which reads this
+    if records is None:
+        from bot.core.search import paragraphs  # it reads ``tables``, which reads this
 
+        records = paragraphs.records(table, number)
     sentences = _sentence_docs(table, key, meta, (s0, s1), tokens, names_of)
-    for doc, record in zip(sentences, records(table, number), strict=True):
+    for doc, record in zip(sentences, records, strict=True):
         doc["data"] = {"p": record}
     article = {
         "_id": f"a:{key}",
