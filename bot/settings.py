@@ -154,9 +154,9 @@ class Settings(BaseSettings):
     opensearch_replicas: int = Field(default=1, ge=0, le=16)
     # Per question: sentences (and half as many paragraphs) taken from the cluster by BM25;
     # the project's ranking runs on their paragraphs (see bot/core/search/searcher.py).
-    # At 1M BBC sentences 60 agreed with the embedded top 3 on 97% of questions, 100 on
-    # 99% for about a quarter more of the nodes' time (bench/results/opensearch.md).
-    opensearch_candidates: int = Field(default=60, ge=10, le=10_000)
+    # With the widened WordNet relatives re-weighing the embedded candidates, 60 agreed with
+    # the embedded top 3 on 94% of 1M BBC questions, 100 on 97% (bench/results/opensearch.md).
+    opensearch_candidates: int = Field(default=100, ge=10, le=10_000)
 
     # Logging
     log_level: str = "WARNING"

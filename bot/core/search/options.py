@@ -30,7 +30,7 @@ class ClusterOptions:
     timeout: float = 10.0
     shards: int = 2  # a rebuild's new index: primaries spread the corpus,
     replicas: int = 1  # replicas survive a node's loss
-    candidates: int = 60  # sentences (and half as many paragraphs) taken by BM25 per question
+    candidates: int = 100  # sentences (and half as many paragraphs) taken by BM25 per question
 
     def __repr__(self) -> str:
         """The options a log may show: hosts without credentials, no password."""
