@@ -26,7 +26,7 @@ from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.models import Source
 from bot.core.search import paragraphs as P
 from bot.core.search import wire
-from tests.core.shortcut_texts import corpus_texts, tricky_text
+from tests.core.shortcut_texts import BBC, corpus_texts, tricky_text
 
 
 def oracle(table: CorpusTable, number: int) -> list[dict[str, Any]]:
@@ -173,10 +173,13 @@ def test_seed_records_are_the_paragraph_at_a_time_ones(seed_engine: Engine) -> N
 
 def test_corpus_records_are_the_paragraph_at_a_time_ones() -> None:
     table = _table(corpus_texts())
-    assert table.articles >= 10
-    # Speakers, cues and names, and paragraphs of several sentences, are there to compare.
-    assert table.columns["attr_speaker"].size > 50 and table.columns["names"].size > 50
+    # Speakers, cues and names, and paragraphs of several sentences, are there to compare
+    # (the seeds alone in a clone without the BBC articles beside it).
+    assert table.columns["attr_speaker"].size > 5 and table.columns["names"].size > 5
     assert np.any(np.diff(table.columns["sent_paragraph"]) == 0)
+    if BBC.is_file():
+        assert table.articles >= 10
+        assert table.columns["attr_speaker"].size > 50 and table.columns["names"].size > 50
     assert differences(table) == []
 
 
