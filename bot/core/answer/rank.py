@@ -81,9 +81,7 @@ class _Pool:
     top: float = 0.0  # the best BM25 of the question's terms: what ``base`` was scaled by
 
     def take(self, keep: np.ndarray) -> _Pool:
-        return _Pool(
-            self.docs[keep], self.base[keep], self.said[keep], self.speaking, self.note, self.top
-        )
+        return replace(self, docs=self.docs[keep], base=self.base[keep], said=self.said[keep])
 
 
 class Ranker:
@@ -215,8 +213,7 @@ class Ranker:
         the question's own terms, as the words it stands for are.
         """
         extra = self.corpus.index.scores_of([r for r, _ in need.related], pool.docs)
-        base = pool.base + self.options.related_weight * extra / pool.top
-        return _Pool(pool.docs, base, pool.said, pool.speaking, pool.note, pool.top)
+        return replace(pool, base=pool.base + self.options.related_weight * extra / pool.top)
 
     def _speaking(
         self, parsed: ParsedQuestion, need: Need

@@ -75,8 +75,12 @@ def member(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
 def ranges(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """The positions ``offsets[r]:offsets[r + 1]`` of every row in ``rows``, concatenated."""
     starts = offsets[:-1][rows]
-    lengths = offsets[1:][rows] - starts
+    return spans(starts, offsets[1:][rows] - starts)
+
+
+def spans(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``starts[i] + arange(lengths[i])`` for every i, concatenated."""
     if not lengths.size:
         return np.zeros(0, dtype=np.int64)
     shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
-    return shift + np.arange(int(lengths.sum()))
+    return shift + np.arange(int(lengths.sum()), dtype=np.int64)

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.core.index.arrays import distinct, distinct_counts, distinct_inverse
+from bot.core.index.arrays import distinct, distinct_counts, distinct_inverse, spans
 from bot.core.index.packed import Packed
 from bot.core.index.table import CorpusTable
 from bot.core.models import Source
@@ -220,7 +220,7 @@ def records_of(table: CorpusTable, first: int, last: int) -> list[list[dict[str,
     starts_[:, -1] = base[-1]  # the zeros after every column
     sizes[:, -1] = -sizes[:, :-1].sum(axis=1) % ALIGN
     pool = np.concatenate([*sources, np.zeros(ALIGN, dtype=np.uint8)])
-    packed = pool[_ranges(starts_.ravel(), sizes.ravel())].tobytes()
+    packed = pool[spans(starts_.ravel(), sizes.ravel())].tobytes()
     text = base64.b64encode(packed).decode("ascii")
     cut = np.zeros(paragraphs + 1, dtype=np.int64)
     np.cumsum(sizes.sum(axis=1) // 3 * 4, out=cut[1:])
@@ -309,13 +309,6 @@ def decode(key: str, record: Mapping[str, Any]) -> Paragraph:
         raise ValueError(f"not a paragraph record of this layout: {exc}") from exc
 
 
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """``starts[i] + arange(lengths[i])`` for every i, concatenated."""
-    total = int(lengths.sum())
-    before = np.cumsum(lengths) - lengths
-    return np.repeat(starts - before, lengths) + np.arange(total, dtype=np.int64)
-
-
 def unpack(paragraphs: Sequence[Paragraph]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Every column of ``paragraphs``, each concatenated in their order, and their sizes.
 
@@ -339,21 +332,21 @@ def unpack(paragraphs: Sequence[Paragraph]) -> tuple[dict[str, np.ndarray], dict
     ):
         raise ValueError("a paragraph record's numbers do not fit its header")
     columns: dict[str, np.ndarray] = {}
-    columns["sent_quoted"] = floats[_ranges((at + 4 * HEADER) // 8, s)]
+    columns["sent_quoted"] = floats[spans((at + 4 * HEADER) // 8, s)]
     base = (at + 4 * HEADER + 8 * s) // 4  # the int32 block
     for i, name in enumerate(INT_SENTENCE):
-        columns[name] = ints[_ranges(base + i * s, s)]
+        columns[name] = ints[spans(base + i * s, s)]
     base = base + 8 * s
     for i, name in enumerate(INT_ATTRIBUTION):
-        columns[name] = ints[_ranges(base + i * a, a)]
+        columns[name] = ints[spans(base + i * a, a)]
     base = base + 4 * a
-    columns["terms"] = ints[_ranges(base, t)]
-    columns["names"] = ints[_ranges(base + t, n)]
-    columns["counts"] = ints[_ranges(base + t + n, v)]
+    columns["terms"] = ints[spans(base, t)]
+    columns["names"] = ints[spans(base + t, n)]
+    columns["counts"] = ints[spans(base + t + n, v)]
     flags = np.frombuffer(raw, dtype=np.uint8)
     at_flags = 4 * (base + t + n + v)
-    columns["sent_reports"] = flags[_ranges(at_flags, s)].astype(bool)
-    columns["sent_content"] = flags[_ranges(at_flags + s, s)].astype(bool)
+    columns["sent_reports"] = flags[spans(at_flags, s)].astype(bool)
+    columns["sent_content"] = flags[spans(at_flags + s, s)].astype(bool)
     sizes = {"sentences": s, "attributions": a, "terms": t, "names": n, "words": v}
     return columns, sizes
 
