@@ -39,16 +39,6 @@ def _through_json(engine: Engine) -> list[tables.StoredArticle]:
     ], numbers
 
 
-def _column(table, name: str) -> np.ndarray:
-    """A column with term and string numbers replaced by what they stand for."""
-    values = table.columns[name]
-    if name in ("terms", "names"):
-        return np.array([table.vocabulary[int(i)] for i in values], dtype=object)
-    if name in docs.STRING_COLUMNS:
-        return np.array([table.string(int(i)) for i in values], dtype=object)
-    return values
-
-
 def test_articles_survive_the_round_trip_through_their_documents(seed_engine: Engine) -> None:
     """What an answer's context reads of an article document: its body and sentence bounds."""
     stored, _ = _through_json(seed_engine)

@@ -21,6 +21,7 @@ from bot.core.ingest.sentence_furniture import card_start, is_bare_link, is_furn
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.ingest.speakers import (
     ArticleSpeakers,
+    Mentions,
     RuleMentions,
     learned_mentions,
     rule_mentions,
@@ -93,10 +94,7 @@ def prepare_articles(
     return out
 
 
-_Mentions = list[list[tuple[str, str]]]
-
-
-def _mentions(drafts: Sequence[_Draft | Exception]) -> list[_Mentions | Exception]:
+def _mentions(drafts: Sequence[_Draft | Exception]) -> list[Mentions | Exception]:
     """Each draft's sentence mentions, the tagger's found for all at once (or what that raised)."""
     ready = [draft for draft in drafts if not isinstance(draft, Exception)]
     try:
@@ -108,7 +106,7 @@ def _mentions(drafts: Sequence[_Draft | Exception]) -> list[_Mentions | Exceptio
     return [draft if isinstance(draft, Exception) else next(found) for draft in drafts]
 
 
-def _mentions_or_error(draft: _Draft) -> _Mentions | Exception:
+def _mentions_or_error(draft: _Draft) -> Mentions | Exception:
     try:
         return learned_mentions([draft.rules])[0]
     except Exception as exc:

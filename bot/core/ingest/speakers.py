@@ -47,7 +47,7 @@ _LOWER_WORD = re.compile(r"(?<![\w’'-])[a-z][\w’'-]*")
 _NAME_RUN = re.compile(rf"[A-Z][\w’'-]*(?:[ \t]+(?:[A-Z][\w’'-]*|{alternation(NAME_RUN_GLUE)}))*")
 
 
-_Mentions = list[list[tuple[str, str]]]
+Mentions = list[list[tuple[str, str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ class RuleMentions:
     """The rules' mentions of some sentences, and the words of those the tagger is to read."""
 
     sentences: Sequence[str]
-    found: _Mentions
+    found: Mentions
     to_tag: list[list[str] | None]  # per sentence: ``words_worth_tagging``, None when not asked
 
 
@@ -70,7 +70,7 @@ def rule_mentions(sentences: Sequence[str]) -> RuleMentions:
     return RuleMentions(sentences, found, to_tag)
 
 
-def learned_mentions(parts: Sequence[RuleMentions]) -> list[_Mentions]:
+def learned_mentions(parts: Sequence[RuleMentions]) -> list[Mentions]:
     """The second half: each part's mentions, the tagger's added, all parts tagged at once."""
     sentences = [sentence for part in parts for sentence in part.sentences]
     sources = sources_of(sentences, [words for part in parts for words in part.to_tag])
@@ -85,7 +85,7 @@ def learned_mentions(parts: Sequence[RuleMentions]) -> list[_Mentions]:
     return out
 
 
-def sentence_mentions(sentences: Sequence[str]) -> _Mentions:
+def sentence_mentions(sentences: Sequence[str]) -> Mentions:
     """Each sentence's speaker phrases and cues, as written: the rules', else the tagger's.
 
     What a sentence mentions depends on the sentence alone, so the sentences of many

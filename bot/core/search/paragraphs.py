@@ -55,14 +55,6 @@ BOOL_SENTENCE = ("sent_reports", "sent_content")
 STRING_COLUMNS = ("sent_heading", "attr_speaker", "attr_cue", "attr_resolved")
 
 
-def article_counts(table: CorpusTable, s0: int, s1: int) -> dict[int, int]:
-    """In how many of sentences ``s0:s1`` (one article) each term occurs (heading terms too)."""
-    offsets = table.columns["sentence_terms"]
-    found, counts = _article_counts(table, np.array([s0, s1], dtype=np.int64), offsets[s0 : s1 + 1])
-    width = max(len(table.vocabulary), 1)
-    return dict(zip((found % width).tolist(), counts.tolist(), strict=True))
-
-
 def _article_counts(
     table: CorpusTable, article_bounds: np.ndarray, term_offsets: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
