@@ -99,9 +99,20 @@ def main() -> None:
     parser.add_argument("--base", required=True, help="the other tree (e.g. a worktree of main)")
     parser.add_argument("--corpus", help="articles folder; default: the BBC articles as files")
     parser.add_argument("--questions", type=int, default=500)
-    parser.add_argument("--work", default=None, help="where to keep the indexes")
+    parser.add_argument(
+        "--work", default=None, help="where to keep the indexes (kept); default: a temporary one"
+    )
     args = parser.parse_args()
-    work = Path(args.work or tempfile.mkdtemp(prefix="same-output-"))
+    if args.work:
+        raise SystemExit(compare(args, Path(args.work)))
+    # Each run writes two indexes and, by default, a corpus of some 40 MB: without --work
+    # they go to a folder removed afterwards, so repeated runs do not fill /tmp.
+    with tempfile.TemporaryDirectory(prefix="same-output-") as work:
+        raise SystemExit(compare(args, Path(work)))
+
+
+def compare(args: argparse.Namespace, work: Path) -> int:
+    """Index and ask with both trees in ``work``; 0 when everything is the same."""
     corpus = Path(args.corpus) if args.corpus else bbc_corpus(work / "bbc")
     asked = questions(corpus, args.questions)
     mine = run_tree(ROOT, corpus, work / "data-this", asked)
@@ -117,7 +128,7 @@ def main() -> None:
         same = False
         print(f"{len(differing)} of {len(asked)} replies differ; first:\n  {differing[:1]}")
     print(f"{len(asked)} questions; " + ("same index bytes, same replies" if same else "DIFFERENT"))
-    raise SystemExit(0 if same else 1)
+    return 0 if same else 1
 
 
 if __name__ == "__main__":
