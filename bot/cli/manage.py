@@ -227,6 +227,8 @@ def _to_add(path: Path, folder: Path) -> list[tuple[Path, Path]]:
         if not files:
             raise UserError(f"{path}: no article files in this folder")
         return files
+    if path.exists():  # a device, a pipe or a socket: reading it could block or never end
+        raise UserError(f"{path}: not a regular file or folder")
     raise UserError(f"{path}: no such file or folder")
 
 

@@ -374,6 +374,15 @@ def test_add_dir_skips_links_that_lead_outside_it(cli, corpus, tmp_path):
     assert (corpus / "incoming" / "copy.txt").read_text(encoding="utf-8").startswith("T\n")
 
 
+def test_add_names_a_pipe_for_what_it_is_and_never_reads_it(cli, corpus, tmp_path):
+    pipe = tmp_path / "news.txt"
+    os.mkfifo(pipe)  # opening it to read would wait for a writer forever
+    code, _, err = cli("add", "--corpus", str(corpus), str(pipe))
+    assert code == 2
+    assert err.strip() == f"error: {pipe}: not a regular file or folder"
+    assert not (corpus / "news.txt").exists()
+
+
 def test_add_never_writes_through_a_link_out_of_the_corpus(cli, corpus, tmp_path):
     outside = tmp_path / "outside"
     (corpus / "incoming").symlink_to(outside)
