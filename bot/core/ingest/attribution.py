@@ -218,21 +218,12 @@ def _lowered_tokens(sentence: str) -> tuple[str, ...]:
     return tuple([word.lower() for word, _ in _tokens(sentence)])
 
 
-def _inside_quotes(sentence: str) -> list[bool]:
-    """Per character, whether it lies inside “curly” quotation marks.
-
-    Words inside a quotation are the speaker's, not the reporter's: a verb
-    there ("the Chinese side expressed...", inside a Russian statement) does
-    not make whoever it names the speaker of the sentence.
-    """
-    flags = [False] * len(sentence)
-    for start, end in quoted_spans(sentence):
-        flags[start:end] = [True] * (end - start)
-    return flags
-
-
 def quoted_spans(text: str) -> list[tuple[int, int]]:
     """The outermost quotations in “curly” marks, as (start, end) character ranges.
+
+    Words inside a quotation are the speaker's, not the reporter's: a verb there ("the
+    Chinese side expressed...", inside a Russian statement) does not make whoever it
+    names the speaker of the sentence.
 
     A range holds its opening mark, not its closing one. A quotation still open
     at the end runs to the end: in news it closes in a later sentence.
