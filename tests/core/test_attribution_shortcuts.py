@@ -58,16 +58,18 @@ def reference_find_mentions(sentence: str) -> list:
     if transcript:
         found.append(att._Mention(transcript.group("name"), ":", 0))
     tokens = [(m.group(), m.start()) for m in att._WORD.finditer(sentence)]
+    words = [word for word, _ in tokens]
+    assert att._starts(sentence, words, len(words)) == [start for _, start in tokens]
     cues = [i for i, (word, _) in enumerate(tokens) if word.lower() in att._CUES]
     quoted = inside_quotes(sentence)
     for i in cues:
         word, offset = tokens[i]
-        if att._used_as_noun(tokens, i) or quoted[offset]:
+        if att._used_as_noun(words, i) or quoted[offset]:
             continue
         if word.lower() in att.REPORTING_PARTICIPLES:
-            speaker = att._clause_subject(tokens) if i and tokens[i - 1][0] == "," else None
+            speaker = att._clause_subject(words) if i and words[i - 1] == "," else None
         else:
-            speaker = att._subject_before(tokens, i) or att._subject_after_quote(tokens, i)
+            speaker = att._subject_before(words, i) or att._subject_after_quote(words, i)
         if speaker:
             found.append(att._Mention(speaker, word.lower(), offset))
     for match in att._ACCORDING.finditer(sentence):
