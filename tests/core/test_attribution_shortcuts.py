@@ -104,6 +104,14 @@ def _check(sentence: str) -> None:
     assert att.reported_speech(sentence) == reference_reported_speech(sentence), sentence
 
 
+@settings(max_examples=600)
+@given(st.one_of(sentences, st.text(alphabet=st.characters(max_codepoint=127), max_size=80)))
+def test_the_cue_test_reads_ascii_text_as_bytes_as_it_reads_the_lowered_runs(sentence):
+    for gate in (att._CUE_GATE, ls._CUE_GATE):
+        runs = att.lowered_words(sentence)
+        assert gate.may_hold(sentence) == (not gate.words.isdisjoint(runs)), sentence
+
+
 def test_the_cue_test_needs_plain_cue_words():
     # The proof in WordGate holds for plain lower-case ASCII cue words; the module
     # falls back to tokenizing every sentence otherwise, which this pins.

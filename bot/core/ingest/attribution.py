@@ -85,26 +85,44 @@ def lowered_words(sentence: str) -> tuple[str, ...]:
     not ``\w`` (the patterns are greedy), and no such character lowers to a ``\w``
     one; so the word stands as a whole ``\w+`` run of the lowered sentence, and a
     sentence whose runs hold none of a set of such words has no token among them.
-    Ingest asks it three times of each sentence of an article (``find_mentions``,
-    the tagger's gate, ``reported_speech``), so the last 2,048 sentences' runs are kept.
+    Ingest asks it three times of each sentence of an article that is not ASCII
+    (``find_mentions``, the tagger's gate, ``reported_speech``; ``WordGate`` reads
+    ASCII ones as bytes), so the last 2,048 sentences' runs are kept.
     """
     return tuple(_PLAIN_WORD.findall(sentence.lower()))
+
+
+# ``lowered_words`` of ASCII text as bytes, in one translation and a split: each capital
+# to its lower-case letter, each other byte that is not a word character (``\w`` in ASCII
+# text: letters, digits, "_") to a space.
+_ASCII_RUNS = bytes(
+    c + 32 if 65 <= c <= 90 else c if c < 128 and (chr(c).isalnum() or c == 95) else 32
+    for c in range(256)
+)
 
 
 class WordGate:
     """A cheap, exact test that a sentence holds no token among ``words`` (see ``lowered_words``).
 
     The proof holds for plain lower-case ASCII words only; for any other set the gate
-    is always open, and every sentence is tokenized as before.
+    is always open, and every sentence is tokenized as before. ASCII sentences (most)
+    are read as bytes (``_ASCII_RUNS``): the same runs at a third of the cost, and no
+    cache to keep.
     """
 
     def __init__(self, words: frozenset[str]) -> None:
         self.words = words
         self.plain = all(w.isascii() and w.isalpha() and w.islower() for w in words)
+        self._bytes = frozenset(w.encode("ascii") for w in words) if self.plain else frozenset()
 
     def may_hold(self, sentence: str) -> bool:
         """Whether the sentence may hold one of the words; False proves it holds none."""
-        return not self.plain or not self.words.isdisjoint(lowered_words(sentence))
+        if not self.plain:
+            return True
+        if sentence.isascii():
+            runs = sentence.encode("ascii").translate(_ASCII_RUNS).split()
+            return not self._bytes.isdisjoint(runs)
+        return not self.words.isdisjoint(lowered_words(sentence))
 
 
 _CUE_GATE = WordGate(_CUES)
