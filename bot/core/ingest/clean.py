@@ -374,10 +374,9 @@ def _promotions(
     for i, (start, end) in enumerate(spans):
         if kinds[i][0] is not BlockKind.CONTENT:
             continue
-        paragraph = text[start:end]
-        if counts[i] > PROMO_MAX_WORDS or not _addresses_reader(paragraph):
-            continue
-        if _near_furniture(before, i):
+        if counts[i] > PROMO_MAX_WORDS or not _near_furniture(before, i):
+            continue  # the cheap tests first: most paragraphs have no furniture beside them
+        if _addresses_reader(text[start:end]):
             kinds[i] = (BlockKind.BOILERPLATE, "promotion beside page furniture")
 
 
