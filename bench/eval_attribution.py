@@ -2,7 +2,7 @@
 
 Unlike the other harnesses this one scores an inner stage, not the ``ask --json``
 contract, so it imports the bot: each article of the split goes through
-``prepare_article`` (the ingest the bot runs: cleaning, Punkt, speakers) and the
+``prepare_articles`` (the ingest the bot runs: cleaning, Punkt, speakers) and the
 speakers it gives the sentences overlapping an attribution's content are compared
 with the annotated source.
 
@@ -27,7 +27,7 @@ import eval_polnear as ep
 
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest import speakers as speakers_module
-from bot.core.ingest.document import prepare_article
+from bot.core.ingest.document import prepare_articles
 from bot.core.ingest.raw import RawArticle
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.models import Source
@@ -39,7 +39,11 @@ def score(records: list[dict], casing: ep.Casing) -> tuple[int, int, int]:
     tok = Tokenizer()
     scored = predicted = right = 0
     for record in records:
-        prepared = prepare_article(RawArticle(Source(record["id"]), record["text"]), splitter, tok)
+        (prepared,) = prepare_articles(
+            [RawArticle(Source(record["id"]), record["text"])], splitter, tok
+        )
+        if isinstance(prepared, Exception):
+            raise prepared
         spans = [(s.start, s.end) for s in prepared.sentences]
         items = record["annotations"][0]["attributions"] if record["annotations"] else []
         for item in items:

@@ -43,6 +43,14 @@ sentences = st.lists(
 ).map(lambda parts: "".join(p + sep for p, sep in parts))
 
 
+def inside_quotes(sentence: str) -> list[bool]:
+    """Per character, whether it lies inside a “curly” quotation (``quoted_spans``' ranges)."""
+    flags = [False] * len(sentence)
+    for start, end in att.quoted_spans(sentence):
+        flags[start:end] = [True] * (end - start)
+    return flags
+
+
 def reference_find_mentions(sentence: str) -> list:
     """find_mentions as it was: tokenize every sentence, try "according to" on every one."""
     found = []
@@ -50,16 +58,18 @@ def reference_find_mentions(sentence: str) -> list:
     if transcript:
         found.append(att._Mention(transcript.group("name"), ":", 0))
     tokens = [(m.group(), m.start()) for m in att._WORD.finditer(sentence)]
+    words = [word for word, _ in tokens]
+    assert att._starts(sentence, words, len(words)) == [start for _, start in tokens]
     cues = [i for i, (word, _) in enumerate(tokens) if word.lower() in att._CUES]
-    quoted = att._inside_quotes(sentence)
+    quoted = inside_quotes(sentence)
     for i in cues:
         word, offset = tokens[i]
-        if att._used_as_noun(tokens, i) or quoted[offset]:
+        if att._used_as_noun(words, i) or quoted[offset]:
             continue
         if word.lower() in att.REPORTING_PARTICIPLES:
-            speaker = att._clause_subject(tokens) if i and tokens[i - 1][0] == "," else None
+            speaker = att._clause_subject(words) if i and words[i - 1] == "," else None
         else:
-            speaker = att._subject_before(tokens, i) or att._subject_after_quote(tokens, i)
+            speaker = att._subject_before(words, i) or att._subject_after_quote(words, i)
         if speaker:
             found.append(att._Mention(speaker, word.lower(), offset))
     for match in att._ACCORDING.finditer(sentence):
@@ -92,6 +102,14 @@ def _check(sentence: str) -> None:
     assert "ccord" in sentence.lower() or not att._ACCORDING.search(sentence), sentence
     assert att.find_mentions(sentence) == reference_find_mentions(sentence), sentence
     assert att.reported_speech(sentence) == reference_reported_speech(sentence), sentence
+
+
+@settings(max_examples=600)
+@given(st.one_of(sentences, st.text(alphabet=st.characters(max_codepoint=127), max_size=80)))
+def test_the_cue_test_reads_ascii_text_as_bytes_as_it_reads_the_lowered_runs(sentence):
+    for gate in (att._CUE_GATE, ls._CUE_GATE):
+        runs = att.lowered_words(sentence)
+        assert gate.may_hold(sentence) == (not gate.words.isdisjoint(runs)), sentence
 
 
 def test_the_cue_test_needs_plain_cue_words():
@@ -158,31 +176,29 @@ def reference_learned_source(sentence: str) -> str | None:
     return None if start is None or end is None else sentence[start:end]
 
 
+def sources(texts: list[str]) -> list[str | None]:
+    """The tagger's sources as ingest asks for them (``speakers.rule_mentions`` and ``learned_mentions``)."""
+    return ls.sources_of(texts, [ls.words_worth_tagging(text) for text in texts])
+
+
 def _check_learned(sentence: str) -> None:
-    model = ls._model()
-    words = ls._TOKEN.findall(sentence)
-    full = ls.features(words)
-    rows = model.rows(words)
-    assert rows == [tuple(f.encode() for f in row if f in model._bytes) for row in full]
-    assert ls.source_if_worth(sentence) == reference_learned_source(sentence), sentence
-    if not words:
-        return
-    # What crfsuite computes from the two is the same, to the last bit: the labels,
-    # the path's probability and every marginal.
-    tagger = ls._tagger()
-    labels = tagger.tag(full)
-    seen = [tagger.probability(labels)]
-    seen += [tagger.marginal(y, t) for t in range(len(words)) for y in "OSC"]
-    assert tagger.tag(rows) == labels, sentence
-    assert [tagger.probability(labels)] + [
-        tagger.marginal(y, t) for t in range(len(words)) for y in "OSC"
-    ] == seen, sentence
+    assert sources([sentence]) == [reference_learned_source(sentence)], sentence
 
 
-def test_the_tagger_is_passed_only_known_attributes():
-    model = ls._model()
-    assert model is not None and model._bytes is not None  # the shipped dump reads whole
-    assert 0 < len(model._bytes) < 10_000
+@settings(max_examples=300)
+@given(sentences)
+def test_tagging_sentences_one_at_a_time_changes_nothing(sentence):
+    _check_learned(sentence)
+
+
+def test_tagging_corpus_sentences_one_at_a_time_changes_nothing():
+    texts = corpus_texts(120)
+    tagged = 0
+    for text in texts:
+        for sentence in text.split(". "):
+            _check_learned(sentence)
+            tagged += sources([sentence])[0] is not None
+    assert tagged > 20  # the tagger did find sources: the comparison was not all None
 
 
 _word = st.one_of(
@@ -194,25 +210,14 @@ _word = st.one_of(
 
 @settings(max_examples=500)
 @given(_word)
-def test_a_words_tagged_attributes_are_its_known_features(word):
-    model = ls._model()
-    assert model._kept_word(word) == model._kept(ls._features_of_word(word))
-
-
-@settings(max_examples=300)
-@given(sentences)
-def test_tagging_known_attributes_as_bytes_changes_nothing(sentence):
-    _check_learned(sentence)
-
-
-def test_tagging_known_attributes_on_corpus_paragraphs():
-    texts = corpus_texts(120)
-    tagged = 0
-    for text in texts:
-        for sentence in text.split(". "):
-            _check_learned(sentence)
-            tagged += ls.source_if_worth(sentence) is not None
-    assert tagged > 20  # the tagger did find sources: the comparison was not all None
+def test_a_words_features_are_its_attribute_names_in_row_order(word):
+    ((outside, inside), near) = ls._features_of_word(word)
+    low = word.lower()
+    base = (f"w={low}", f"shape={ls._shape(word)}", f"cue={low in ls.LEARNED_CUES}")
+    own = (base[0], base[1], f"suf={low[-3:]}", base[2])
+    assert outside == (*own, "q=False") and inside == (*own, "q=True")
+    assert near == tuple(tuple(f"{d}{b}" for b in base) for d in ls._NEAR)
+    assert ls._names_of_word(word) == own + tuple(name for names in near for name in names)
 
 
 # ------------------------------------------------------------- an article's names
@@ -246,29 +251,8 @@ quoting = st.lists(st.one_of(_quote_piece, st.text(max_size=3)), max_size=20).ma
 @settings(max_examples=400)
 @given(quoting)
 def test_the_quoted_share_counts_the_characters_inside_quotations(sentence):
-    flags = att._inside_quotes(sentence)
+    flags = inside_quotes(sentence)
     assert att.quoted_share(sentence) == (sum(flags) / len(flags) if flags else 0.0)
-
-
-def test_without_the_models_attribute_list_every_attribute_is_passed():
-    tagger = ls._tagger()
-
-    class Unreadable:
-        def __getattr__(self, name):
-            return getattr(tagger, name)
-
-        def info(self):
-            raise OSError("no temporary directory")
-
-    model = ls._Model(Unreadable())
-    assert model._bytes is None
-    for text in [
-        "“We will stay,” the union leader said.",
-        "Officials said little, sources told AP",
-    ]:
-        words = ls._TOKEN.findall(text)
-        assert model.rows(words) == [tuple(f.encode() for f in row) for row in ls.features(words)]
-        assert model.tagger.tag(model.rows(words)) == tagger.tag(ls.features(words))
 
 
 # ------------------------------------------------------------- the tagger's weights as arrays
@@ -294,13 +278,12 @@ def _check_batch(texts: list[str]) -> None:
         for i, one in enumerate(words):
             assert labels[starts[i] : starts[i + 1]].tolist() == _crfsuite_labels(one), one
         ids, _ = weights.attribute_ids(words)
-        model = ls._model()
         for i, one in enumerate(words):
-            rows = model.rows(one)
+            rows = ls.features(one)
             for t in range(len(one)):
                 given = [int(a) for a in ids[:, starts[i] + t] if a != weights._unknown]
-                assert given == [weights._ids[name.decode()] for name in rows[t]], one
-    assert ls.sources_if_worth(texts) == [reference_learned_source(s) for s in texts]
+                assert given == [weights._ids[name] for name in rows[t] if name in weights._ids]
+    assert sources(texts) == [reference_learned_source(s) for s in texts]
 
 
 @settings(max_examples=150)
@@ -377,7 +360,7 @@ def test_a_model_file_read_otherwise_than_expected_is_refused(monkeypatch):
     # Without the arrays, crfsuite tags each sentence: the same sources.
     monkeypatch.setattr(ls, "_weights", lambda: None)
     texts = [s for text in corpus_texts(20) for s in text.split(". ")]
-    assert ls.sources_if_worth(texts) == [reference_learned_source(s) for s in texts]
+    assert sources(texts) == [reference_learned_source(s) for s in texts]
 
 
 def test_batches_tagged_on_several_threads_get_what_one_thread_gets():
@@ -393,6 +376,6 @@ def test_batches_tagged_on_several_threads_get_what_one_thread_gets():
             ls._weights.cache_clear()  # a fresh word table, filled by the threads at once
             assert ls._weights() is not None  # made here, once: the threads share it
             with ThreadPoolExecutor(4) as pool:
-                assert list(pool.map(ls.sources_if_worth, parts)) == alone
+                assert list(pool.map(sources, parts)) == alone
     finally:
         sys.setswitchinterval(switching)

@@ -210,6 +210,38 @@ def _same_as_reference(text: str) -> None:
     lowered = text.lower()
     assert clean._addresses(text, lowered) == bool(clean._ADDRESS.search(text)), text
     assert is_furniture(text) == _is_furniture_reference(text), text
+    for variant in (text, text.upper(), text.title()):
+        for pattern, lower in _FOLDED:
+            found = clean._search_folded(pattern, lower, variant, variant.lower())
+            assert found == bool(pattern.search(variant)), (variant, pattern.pattern[:40])
+
+
+_FOLDED = (
+    (clean._FURNITURE, clean._FURNITURE_LOWER),
+    (clean._CREDIT_OR_CONTACT, clean._CREDIT_OR_CONTACT_LOWER),
+)
+
+
+def test_the_lowered_patterns_are_the_case_blind_ones_in_lower_case():
+    for pattern, lower in _FOLDED:
+        assert lower.pattern == pattern.pattern
+        assert pattern.flags & re.IGNORECASE and not lower.flags & re.IGNORECASE
+        # no capital stands for itself in the pattern (only escapes such as \S and \W)
+        assert re.search(r"(?<!\\)[A-Z]", pattern.pattern) is None
+
+
+def test_furniture_phrases_in_any_case_are_found_as_the_case_blind_patterns_find_them():
+    phrases = [
+        "Sign up for our newsletter", "Copyright 2024 Acme", "Follow Jane Doe on Twitter",
+        "Reporting by Jane Doe", "Photo credit: AP", "Share this story with a friend",
+        "Email Jane at jane@example.com", "Read more about this", "We use cookies here",
+        "All rights reserved", "Comments are closed", "You've raised £200", "Back to top",
+        "© Acme", "Donations welcome", "Jane can be reached at 555",
+    ]  # fmt: skip
+    for phrase in phrases:
+        assert clean._FURNITURE.search(phrase) or clean._CREDIT_OR_CONTACT.search(phrase), phrase
+        for text in (phrase, f"The mayor said: {phrase}.", f"“{phrase}”, he said."):
+            _same_as_reference(text)
 
 
 @settings(max_examples=1500, deadline=None)

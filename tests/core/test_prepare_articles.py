@@ -7,8 +7,10 @@ make that step raise costs only itself.
 
 from __future__ import annotations
 
+import gc
+
 from bot.core.index.tokenize import Tokenizer
-from bot.core.ingest import document
+from bot.core.ingest import document, prepare
 from bot.core.ingest.raw import RawArticle
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.ingest.speakers import LEARNED_CUE
@@ -24,7 +26,7 @@ def test_a_batch_is_its_articles_prepared_one_by_one():
     raws = _raws()
     splitter, tok = SentenceSplitter.train(r.text for r in raws), Tokenizer()
     batch = document.prepare_articles(raws, splitter, tok)
-    assert batch == [document.prepare_article(raw, splitter, tok) for raw in raws]
+    assert batch == [document.prepare_articles([raw], splitter, tok)[0] for raw in raws]
     assert sum(len(p.sentences) for p in batch) > 30
     if BBC.is_file():  # beside the repository: enough text that the learned tagger finds cues
         assert sum(len(p.sentences) for p in batch) > 500
@@ -35,7 +37,7 @@ def test_a_batch_is_its_articles_prepared_one_by_one():
 def test_an_article_whose_mentions_raise_costs_only_itself(monkeypatch):
     raws = [*_raws()[:8], RawArticle(Source("odd.txt"), "The mayor said the odd thing.\n")]
     splitter, tok = SentenceSplitter.train(r.text for r in raws), Tokenizer()
-    alone = [document.prepare_article(raw, splitter, tok) for raw in raws[:-1]]
+    alone = [document.prepare_articles([raw], splitter, tok)[0] for raw in raws[:-1]]
     real = document.learned_mentions
 
     def fragile(parts):  # the batch's tagging meets a bug in one article's sentences
@@ -47,3 +49,34 @@ def test_an_article_whose_mentions_raise_costs_only_itself(monkeypatch):
     *prepared, odd = document.prepare_articles(raws, splitter, tok)
     assert prepared == alone
     assert isinstance(odd, IndexError)
+
+
+def test_a_batch_is_prepared_with_the_collector_paused_and_leaves_it_as_it_was(monkeypatch):
+    raws = _raws()[:3]
+    splitter, tok = SentenceSplitter.train(r.text for r in raws), Tokenizer()
+    seen = []
+    real = prepare.prepare_articles
+
+    def watched(*args):
+        seen.append(gc.isenabled())
+        return real(*args)
+
+    monkeypatch.setattr(prepare, "prepare_articles", watched)
+    assert gc.isenabled()
+    made = prepare._prepare(raws, splitter, tok)
+    assert seen == [False] and gc.isenabled()
+    assert made.table.sentences == sum(len(p.sentences) for p in real(raws, splitter, tok))
+    gc.disable()  # whoever turned it off keeps it off
+    try:
+        prepare._prepare(raws, splitter, tok)
+        assert seen == [False, False] and not gc.isenabled()
+    finally:
+        gc.enable()
+    # pauses overlap when threads prepare at once: it runs again when the last one ends
+    first, second = prepare.collector_paused(), prepare.collector_paused()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()

@@ -28,7 +28,7 @@ from bot.core.answer.question import parse_question
 from bot.core.errors import UserError
 from bot.core.index.tokenize import Tokenizer
 from bot.core.ingest.clean import classify
-from bot.core.ingest.document import prepare_article
+from bot.core.ingest.document import prepare_articles
 from bot.core.ingest.files import read_article, split_front_matter
 from bot.core.ingest.html import read_html
 from bot.core.ingest.raw import METADATA_FIELDS, ArticleFormatError, RawArticle
@@ -297,7 +297,8 @@ def tokenizer() -> Tokenizer:
 def test_every_sentence_of_any_article_is_a_slice_of_its_body_in_content(
     untrained: SentenceSplitter, tokenizer: Tokenizer, body: str
 ) -> None:
-    prepared = prepare_article(RawArticle(Source("a.txt"), body), untrained, tokenizer)
+    (prepared,) = prepare_articles([RawArticle(Source("a.txt"), body)], untrained, tokenizer)
+    assert not isinstance(prepared, Exception), prepared
     spans = [(s.start, s.end) for s in prepared.sentences]
     _check_spans(spans, len(body))
     content = [(b.start, b.end) for b in prepared.article.blocks if b.kind is BlockKind.CONTENT]

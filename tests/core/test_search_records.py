@@ -20,7 +20,7 @@ from bot.core.answer.engine import Engine
 from bot.core.index.arrays import distinct
 from bot.core.index.table import CorpusTable
 from bot.core.index.tokenize import Tokenizer
-from bot.core.ingest.document import prepare_article
+from bot.core.ingest.document import prepare_articles
 from bot.core.ingest.raw import RawArticle
 from bot.core.ingest.sentences import SentenceSplitter
 from bot.core.models import Source
@@ -162,7 +162,7 @@ def _table(texts: list[str]) -> CorpusTable:
     ]
     splitter = SentenceSplitter.train(r.text for r in raws)
     tokenizer = Tokenizer()
-    return CorpusTable.of([prepare_article(r, splitter, tokenizer) for r in raws])
+    return CorpusTable.of(prepare_articles(raws, splitter, tokenizer))
 
 
 def test_seed_records_are_the_paragraph_at_a_time_ones(seed_engine: Engine) -> None:

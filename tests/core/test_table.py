@@ -12,7 +12,7 @@ from bot.core.answer.engine import Engine
 from bot.core.index import table as table_module
 from bot.core.index.table import CorpusTable, Packed, TableJoin
 from bot.core.index.tokenize import Tokenizer
-from bot.core.ingest.document import prepare_article
+from bot.core.ingest.document import prepare_articles
 from bot.core.ingest.prepare import prepare_table, start_training, train_splitter
 from bot.core.ingest.raw import RawArticle
 from bot.core.ingest.sentences import SentenceSplitter
@@ -52,7 +52,7 @@ def prepare():
     tokenizer = Tokenizer()
 
     def table(*names: str) -> CorpusTable:
-        return CorpusTable.of([prepare_article(ARTICLES[n], splitter, tokenizer) for n in names])
+        return CorpusTable.of(prepare_articles([ARTICLES[n] for n in names], splitter, tokenizer))
 
     return table
 
@@ -165,10 +165,11 @@ def test_an_engine_after_changes_scores_as_a_fresh_build(settings):
         CorpusTable.merge(
             CorpusTable.of([]),
             CorpusTable.of(
-                [
-                    prepare_article(ARTICLES[n], first.splitter, first.tokenizer)
-                    for n in ("a-news.txt", "c-sport.txt")
-                ]
+                prepare_articles(
+                    [ARTICLES[n] for n in ("a-news.txt", "c-sport.txt")],
+                    first.splitter,
+                    first.tokenizer,
+                )
             ),
         ),
         settings.core_options().engine,
@@ -204,7 +205,7 @@ def test_articles_prepared_by_worker_processes_make_the_same_table(other_thread)
         )
     finally:
         stop.set()
-    serial = CorpusTable.of([prepare_article(item, splitter, tokenizer) for item in many])
+    serial = CorpusTable.of(prepare_articles(many, splitter, tokenizer))
     assert prepared.failed == ()
     assert_same_table(prepared.table, serial)
     assert seen[-1] == (240, 240, serial.sentences) and len(seen) == 3
@@ -359,7 +360,7 @@ def test_a_table_is_built_as_one_value_at_a_time_built_it():
     raws += list(ARTICLES.values())
     splitter = SentenceSplitter.train(a.text for a in raws)
     tokenizer = Tokenizer()
-    prepared = [prepare_article(a, splitter, tokenizer) for a in raws]
+    prepared = prepare_articles(raws, splitter, tokenizer)
     # the seeds alone hold 52 sentences (the BBC articles, when beside the project, add more)
     assert sum(len(p.sentences) for p in prepared) > 40
     assert any(a.resolved_from for p in prepared for found in p.attributions for a in found)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -27,6 +27,7 @@ import Stemmer
 
 from bot.core import lexicon
 from bot.core.ingest import yamltext
+from bot.core.memo import Memo
 
 SPEECH = "say"
 # Bump when a rule here (or in splitting, cleaning or attribution) changes what an article
@@ -119,24 +120,6 @@ def load_aliases(path: Path | None = None) -> dict[str, str]:
     return table
 
 
-class _WordTerms(dict[str, tuple[str, ...]]):
-    """A word's terms, worked out the first time the word is met; at most ``size`` words kept.
-
-    A dict whose misses fill it, so a known word costs a lookup and no Python call (a
-    sentence is a few dozen of them); full, it is emptied and fills again.
-    """
-
-    def __init__(self, terms_of: Callable[[str], tuple[str, ...]], size: int) -> None:
-        super().__init__()
-        self._terms_of, self._size = terms_of, size
-
-    def __missing__(self, word: str) -> tuple[str, ...]:
-        if len(self) >= self._size:
-            self.clear()
-        terms = self[word] = self._terms_of(word)
-        return terms
-
-
 @dataclass(frozen=True)
 class Tokenizer:
     """Turns text into index terms; the same instance serves the corpus and the questions."""
@@ -160,8 +143,9 @@ class Tokenizer:
         # gibberish), and an unbounded cache grew by ~120 bytes for each one, for as long
         # as the worker ran (the word cache evicted them; this one kept them all).
         object.__setattr__(self, "_stem", lru_cache(maxsize=WORD_CACHE_SIZE)(stem))
-        # A word's terms depend on the word alone: news repeats its words, so remember them.
-        object.__setattr__(self, "_words", _WordTerms(self._terms_of, WORD_CACHE_SIZE))
+        # A word's terms depend on the word alone: news repeats its words, so remember them
+        # (a known word costs a lookup and no Python call: a sentence is a few dozen).
+        object.__setattr__(self, "_words", Memo(self._terms_of, WORD_CACHE_SIZE))
 
     def __call__(self, text: str) -> list[str]:
         """Index terms of ``text`` in order (repeats kept: BM25 counts them)."""

@@ -59,6 +59,9 @@ _FURNITURE = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
+# ``_FURNITURE`` for lower-cased ASCII text (its letters are all lower case): without
+# ``re.I`` each alternative is ruled out by its first letter, a third of the cost.
+_FURNITURE_LOWER = re.compile(_FURNITURE.pattern, re.VERBOSE)
 # Credit and contact lines, furniture whether or not they are written as sentences.
 _CREDIT_OR_CONTACT = re.compile(
     r"""
@@ -71,6 +74,7 @@ _CREDIT_OR_CONTACT = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
+_CREDIT_OR_CONTACT_LOWER = re.compile(_CREDIT_OR_CONTACT.pattern, re.VERBOSE)
 _CREDIT_WORDS = (
     "subscriptions", "follow", "share", "reached", "email", "contributed", "reporting",
     "writing", "editing",
@@ -143,7 +147,24 @@ def _credit_or_contact(text: str, lowered: str) -> bool:
     is a fraction of the regex's cost, and most sentences have none of them.
     ``lowered``: ``text.lower()``.
     """
-    return any(map(lowered.__contains__, _CREDIT_WORDS)) and bool(_CREDIT_OR_CONTACT.search(text))
+    return any(map(lowered.__contains__, _CREDIT_WORDS)) and _search_folded(
+        _CREDIT_OR_CONTACT, _CREDIT_OR_CONTACT_LOWER, text, lowered
+    )
+
+
+def _search_folded(
+    pattern: re.Pattern[str], lower: re.Pattern[str], text: str, lowered: str
+) -> bool:
+    """``pattern.search(text)`` of a case-blind pattern; ``lower``: it without ``re.I``.
+
+    ASCII text lowers letter for letter and keeps its words and their boundaries where
+    they were, so its lower-cased form is searched with ``lower`` (when every letter
+    of the pattern is lower case, the same test); other text as it is, since ``re.I``
+    and ``lower()`` differ on a few letters ("İ", "ſ"). ``lowered``: ``text.lower()``.
+    """
+    if text.isascii():
+        return lower.search(lowered) is not None
+    return pattern.search(text) is not None
 
 
 def _addresses(text: str, lowered: str) -> bool:
@@ -172,21 +193,24 @@ def is_furniture(text: str, count: int | None = None) -> bool:
     # every way of _MONEY_ONLY holds a currency sign: most text skips the match
     if any(map(text.__contains__, _CURRENCY)) and _MONEY_ONLY.match(text.strip()):
         return True
+    if count > PROMO_MAX_WORDS and (count > 2 * HEADING_MAX_WORDS or ends_sentence(text)):
+        # What the tests below would say without the quotation marks taken out and the
+        # text lowered: a sentence this long is text, and so is a longer run of words
+        # without a final stop. Most paragraphs are settled here.
+        return False
     # every quotation _OUTSIDE_QUOTES takes out opens with one of these: most text has none
     outside = _OUTSIDE_QUOTES.sub(" ", text) if '"' in text or "“" in text else text
     lowered = outside.lower()
     if count <= PROMO_MAX_WORDS and _credit_or_contact(outside, lowered):
         return True
     if ends_sentence(text):
-        if count > PROMO_MAX_WORDS:
-            return False
         if not (
             count <= SHORT_SENTENCE_WORDS or _IMPERATIVE.match(text) or _addresses(outside, lowered)
         ):
             return False
     elif count > 2 * HEADING_MAX_WORDS:
         return False
-    return bool(_FURNITURE.search(outside))
+    return _search_folded(_FURNITURE, _FURNITURE_LOWER, outside, lowered)
 
 
 def _is_byline_or_dateline(text: str, count: int) -> bool:
@@ -350,10 +374,9 @@ def _promotions(
     for i, (start, end) in enumerate(spans):
         if kinds[i][0] is not BlockKind.CONTENT:
             continue
-        paragraph = text[start:end]
-        if counts[i] > PROMO_MAX_WORDS or not _addresses_reader(paragraph):
-            continue
-        if _near_furniture(before, i):
+        if counts[i] > PROMO_MAX_WORDS or not _near_furniture(before, i):
+            continue  # the cheap tests first: most paragraphs have no furniture beside them
+        if _addresses_reader(text[start:end]):
             kinds[i] = (BlockKind.BOILERPLATE, "promotion beside page furniture")
 
 

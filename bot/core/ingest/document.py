@@ -57,18 +57,10 @@ def digest_of(raw: RawArticle) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def prepare_article(raw: RawArticle, splitter: SentenceSplitter, tok: Tokenizer) -> PreparedArticle:
-    """Clean, split, attribute and tokenize one article."""
-    (prepared,) = prepare_articles([raw], splitter, tok)
-    if isinstance(prepared, Exception):
-        raise prepared
-    return prepared
-
-
 def prepare_articles(
     raws: Sequence[RawArticle], splitter: SentenceSplitter, tok: Tokenizer
 ) -> list[PreparedArticle | Exception]:
-    """``prepare_article`` of each article, or what it raised: one odd article costs only itself.
+    """Each article cleaned, split, attributed and tokenized, or what that raised (it alone).
 
     Each article is cleaned, split and read by the attribution rules on its own (while
     its sentences' words are in the rules' caches); the learned tagger then tags the

@@ -16,8 +16,8 @@ import logging
 import re
 import struct
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache
+from collections.abc import Mapping, Sequence
+from functools import cache, lru_cache
 from importlib import resources
 from itertools import chain
 
@@ -25,6 +25,7 @@ import numpy as np
 
 from bot.core.ingest.attribution import WordGate
 from bot.core.lexicon import LEARNED_CUES
+from bot.core.memo import Memo
 
 log = logging.getLogger(__name__)
 MODEL = "source_crf.crfsuite"
@@ -53,32 +54,53 @@ def _shape(word: str) -> str:
 
 _NEAR = (-2, -1, 1, 2)
 _CACHE_WORDS = 200_000
-# A word's features: its own, with the quote state appended (outside, inside), then the
-# ones it gives each neighbour at _NEAR. News repeats its words, so most tokens are
-# formatted once per process, not per use.
+# Per word, the attribute names it gives, in this order: its own (w, shape, suf, cue), then
+# what it gives the token two before it, one before, one after and two after (w, shape,
+# cue each). A token's row for crfsuite is its own four, its quote state, then what each
+# neighbour gives it (``features``).
+_OWN, _NEAR_AT = slice(0, 4), (slice(4, 7), slice(7, 10), slice(10, 13), slice(13, 16))
+_ROW_WIDTH = 16
 _Known = tuple[tuple[tuple[str, ...], tuple[str, ...]], tuple[tuple[str, ...], ...]]
-_WORD_FEATURES: dict[str, _Known] = {}
 # What stands in for a neighbour past either end of the sentence, read like a word's.
 _EDGE: _Known = (((), ()), tuple((f"{d}edge",) for d in _NEAR))
+_QUOTED = ("q=False", "q=True")  # a token's quote state: outside, inside a quotation
+_FIRST = "first"  # the sentence's first token
 
 
-def _word_features(word: str) -> _Known:
-    known = _WORD_FEATURES.get(word)
-    if known is None:
-        if len(_WORD_FEATURES) >= _CACHE_WORDS:
-            _WORD_FEATURES.clear()
-        known = _WORD_FEATURES[word] = _features_of_word(word)
-    return known
+@cache  # a few dozen (shape, cue) pairs
+def _shape_names(shape: str, cue: bool) -> tuple[tuple[str, str], ...]:
+    """A word's shape and cue attributes, its own and then as each neighbour at ``_NEAR``."""
+    return tuple((f"{d}shape={shape}", f"{d}cue={cue}") for d in ("", *_NEAR))
+
+
+def _names_of_word(word: str) -> tuple[str, ...]:
+    """The names of the ``_ROW_WIDTH`` attributes a word gives (the order of ``_OWN``, ``_NEAR_AT``).
+
+    The one place the features are named, for training and tagging alike; the shape
+    and cue names come formatted from ``_shape_names``.
+    """
+    low = word.lower()
+    (shape, cue), *near = _shape_names(_shape(word), low in LEARNED_CUES)
+    names = [f"w={low}", shape, f"suf={low[-3:]}", cue]
+    for d, (near_shape, near_cue) in zip(_NEAR, near, strict=True):
+        names += (f"{d}w={low}", near_shape, near_cue)
+    return tuple(names)
 
 
 def _features_of_word(word: str) -> _Known:
-    low = word.lower()
-    base = (f"w={low}", f"shape={_shape(word)}", f"cue={low in LEARNED_CUES}")
-    own = (base[0], base[1], f"suf={low[-3:]}", base[2])
-    return (
-        ((*own, "q=False"), (*own, "q=True")),
-        tuple(tuple(f"{d}{b}" for b in base) for d in _NEAR),
-    )
+    """A word's features: its own, with the quote state appended, and what it gives each neighbour.
+
+    Its own come twice, with ``q=False`` and with ``q=True`` (outside and inside a
+    quotation); then one tuple per neighbour at ``_NEAR``.
+    """
+    names = _names_of_word(word)
+    own = names[_OWN]
+    outside, inside = _QUOTED
+    return ((*own, outside), (*own, inside)), tuple(names[at] for at in _NEAR_AT)
+
+
+# News repeats its words, so most tokens are formatted once per process, not per use.
+_WORD_FEATURES: Memo[str, _Known] = Memo(_features_of_word, _CACHE_WORDS)
 
 
 def _quote_states(words: list[str]) -> list[bool]:
@@ -98,7 +120,7 @@ def _quote_states(words: list[str]) -> list[bool]:
 def features(words: list[str]) -> list[tuple[str, ...]]:
     """Per token, its crfsuite features: the word, its shape, neighbours, quote state."""
     quoted = _quote_states(words)
-    padded = [_EDGE, _EDGE, *map(_word_features, words), _EDGE, _EDGE]
+    padded = [_EDGE, _EDGE, *map(_WORD_FEATURES.__getitem__, words), _EDGE, _EDGE]
     out = [
         padded[i + 2][0][quoted[i]]
         + padded[i][1][0]
@@ -108,7 +130,7 @@ def features(words: list[str]) -> list[tuple[str, ...]]:
         for i in range(len(words))
     ]
     if out:
-        out[0] += ("first",)
+        out[0] += (_FIRST,)
     return out
 
 
@@ -117,111 +139,6 @@ def worth_tagging(sentence: str) -> bool:
     if any(mark in sentence for mark in _OPEN + _CLOSE):
         return True
     return any(w.lower() in LEARNED_CUES for w in _TOKEN.findall(sentence))
-
-
-class _Model:
-    """The shipped model, opened, with the attributes it knows.
-
-    crfsuite drops an attribute it does not know before it scores a token, keeping
-    the others in order, so leaving the unknown ones out of what is passed, and
-    passing the rest as UTF-8 bytes, tags the same while it converts fewer strings.
-    The parsed dump must list as many attributes as the model's header counts;
-    otherwise nothing is left out.
-    """
-
-    def __init__(self, tagger: object) -> None:
-        self.tagger = tagger
-        # Each known attribute's bytes; None: pass every attribute (the dump was not read whole).
-        self._bytes: dict[str, bytes] | None = None
-        try:  # pycrfsuite writes the dump to a temporary file and parses its text
-            info = tagger.info()  # type: ignore[attr-defined]
-        except (OSError, ValueError, AttributeError, AssertionError) as error:
-            log.info("the tagger is passed every attribute (model dump unread: %s)", error)
-        else:
-            if len(info.attributes) == int(info.header.get("num_attrs", -1)):
-                self._bytes = {a: a.encode() for a in info.attributes}
-        self._words = _KeptWords(self._kept_word)
-        self.edge = self._kept(_EDGE)
-        self.first = self._kept_one(("first",))
-        self._quote_marks = self._kept_one(("q=False",)), self._kept_one(("q=True",))
-        # Per (shape, cue): the own and per-neighbour attributes they give, as looked up.
-        self._shapes: dict[tuple[str, bool], tuple[tuple[bytes | None, ...], ...]] = {}
-
-    def _kept_one(self, names: tuple[str, ...]) -> tuple[bytes, ...]:
-        if self._bytes is None:
-            return tuple(n.encode() for n in names)
-        return tuple(filter(None, map(self._bytes.get, names)))  # no attribute is b""
-
-    def _kept(self, found: _Known) -> _KnownBytes:
-        (outside, inside), near = found
-        return (
-            (self._kept_one(outside), self._kept_one(inside)),
-            tuple(self._kept_one(names) for names in near),
-        )
-
-    def _kept_word(self, word: str) -> _KnownBytes:
-        """``_kept(_features_of_word(word))``, with only the attributes that name the word formatted.
-
-        Most words are new to the cache once; formatting their shape and cue attributes
-        again for each would be most of the cost of a first sight.
-        """
-        if self._bytes is None:
-            return self._kept(_features_of_word(word))
-        get = self._bytes.get
-        low = word.lower()
-        key = (_shape(word), low in LEARNED_CUES)
-        shaped = self._shapes.get(key)
-        if shaped is None:
-            shape, cue = f"shape={key[0]}", f"cue={key[1]}"
-            shaped = self._shapes[key] = (
-                (get(shape), get(cue)),
-                *((get(f"{d}{shape}"), get(f"{d}{cue}")) for d in _NEAR),
-            )
-        (shape_b, cue_b), *near = shaped
-        own = tuple(filter(None, (get(f"w={low}"), shape_b, get(f"suf={low[-3:]}"), cue_b)))
-        outside, inside = self._quote_marks
-        return (
-            (own + outside, own + inside),
-            tuple(
-                tuple(filter(None, (get(f"{d}w={low}"), near_shape, near_cue)))
-                for d, (near_shape, near_cue) in zip(_NEAR, near, strict=True)
-            ),
-        )
-
-    def rows(self, words: list[str]) -> list[tuple[bytes, ...]]:
-        """``features(words)`` as tagged: each row's known attributes, in order, as bytes."""
-        quoted = _quote_states(words)
-        edge = self.edge
-        padded = [edge, edge, *map(self._words.__getitem__, words), edge, edge]
-        out = [
-            at[0][q] + left2[1][0] + left1[1][1] + right1[1][2] + right2[1][3]
-            for left2, left1, at, right1, right2, q in zip(  # five-word windows, one a word
-                padded, padded[1:], padded[2:], padded[3:], padded[4:], quoted, strict=False
-            )
-        ]
-        if out:
-            out[0] += self.first
-        return out
-
-
-_KnownBytes = tuple[tuple[tuple[bytes, ...], tuple[bytes, ...]], tuple[tuple[bytes, ...], ...]]
-
-
-class _KeptWords(dict[str, _KnownBytes]):
-    """``_word_features(word)`` as tagged, per word: known attributes only, as bytes.
-
-    A dict whose misses fill it, so that looking a known word up costs no Python call.
-    """
-
-    def __init__(self, kept: Callable[[str], _KnownBytes]) -> None:
-        super().__init__()
-        self._keep = kept
-
-    def __missing__(self, word: str) -> _KnownBytes:
-        if len(self) >= _CACHE_WORDS:
-            self.clear()
-        kept = self[word] = self._keep(word)
-        return kept
 
 
 @lru_cache(maxsize=1)
@@ -246,12 +163,6 @@ def _tagger() -> object | None:
 
 
 @lru_cache(maxsize=1)
-def _model() -> _Model | None:
-    tagger = _tagger()
-    return None if tagger is None else _Model(tagger)
-
-
-@lru_cache(maxsize=1)
 def _weights() -> _Weights | None:
     """The opened model's weights as arrays, or None (then crfsuite tags each sentence)."""
     tagger = _tagger()
@@ -266,16 +177,6 @@ def _weights() -> _Weights | None:
         return None
 
 
-def source_if_worth(sentence: str) -> str | None:
-    """The first source span the model tags in a sentence ``worth_tagging``, as written, or None."""
-    return sources_if_worth([sentence])[0]
-
-
-def sources_if_worth(sentences: Sequence[str]) -> list[str | None]:
-    """``source_if_worth`` of each sentence, the sentences worth it tagged together."""
-    return sources_of(sentences, [words_worth_tagging(sentence) for sentence in sentences])
-
-
 def words_worth_tagging(sentence: str) -> list[str] | None:
     """The words the tagger reads in a sentence ``worth_tagging`` (None: not worth it, or none).
 
@@ -283,7 +184,7 @@ def words_worth_tagging(sentence: str) -> list[str] | None:
     of an article's sentences while their words are fresh in the attribution rules'
     caches, and tags a whole batch of articles later (``sources_of``).
     """
-    if _model() is None:
+    if _tagger() is None:
         return None
     if _MARK.search(sentence) is None:
         # Most sentences fail this exact test without being tokenized.
@@ -305,12 +206,12 @@ def sources_of(sentences: Sequence[str], words: Sequence[list[str] | None]) -> l
     """
     out: list[str | None] = [None] * len(sentences)
     asked = [i for i, found in enumerate(words) if found]
-    model = _model()
-    if not asked or model is None:
+    tagger = _tagger()
+    if not asked or tagger is None:
         return out
     weights = _weights()
-    if weights is None:
-        runs = [_first_run(model.tagger.tag(model.rows(words[i])), "S") for i in asked]  # type: ignore[attr-defined]
+    if weights is None:  # crfsuite drops the attributes it does not know
+        runs = [_first_run(tagger.tag(features(words[i])), "S") for i in asked]  # type: ignore[attr-defined]
     else:
         runs = weights.source_runs([words[i] for i in asked])  # type: ignore[misc]
     for i, run in zip(asked, runs, strict=True):
@@ -338,10 +239,6 @@ _HEADER = struct.Struct("<4sI4s9I")
 _CHUNK = struct.Struct("<4sII")
 _FEATURE = np.dtype([("type", "<u4"), ("src", "<u4"), ("dst", "<u4"), ("weight", "<f8")])
 _STATE, _TRANSITION = 0, 1
-# Per word, the attribute numbers it gives: its own (w, shape, suf, cue), then what it gives
-# the token two before it, one before, one after and two after (w, shape, cue each).
-_OWN, _NEAR_AT = slice(0, 4), (slice(4, 7), slice(7, 10), slice(10, 13), slice(13, 16))
-_ROW_WIDTH = 16
 # Per token, the attributes crfsuite is given: its own four and its quote state, three from
 # each of the four neighbours (two before first), and "first" (the sentence's first token).
 _COLUMNS = 18
@@ -396,14 +293,15 @@ class _Weights:
         self._ids = ids
         self._unknown = n_attrs
         get = self._id
-        self._quote = (get("q=False"), get("q=True"))
-        self._first = get("first")
-        self._shapes: dict[tuple[str, bool], tuple[int, ...]] = {}
+        self._quote = tuple(map(get, _QUOTED))
+        self._first = get(_FIRST)
         edge = [self._unknown] * _ROW_WIDTH
-        for d, at in zip(_NEAR, _NEAR_AT, strict=True):
-            edge[at.start] = get(f"{d}edge")
+        for at, (name,) in zip(_NEAR_AT, _EDGE[1], strict=True):
+            edge[at.start] = get(name)
         self._table = np.array([edge] * 1024, dtype=np.intp)  # row 0: past either end
-        self._rows = _WordRows(self._row)
+        # word -> its row in the table; a miss queues the word's row (emptied with the
+        # table, by ``attribute_ids``, never while a batch is being read)
+        self._rows: Memo[str, int] = Memo(self._row)
         self._pending: list[tuple[int, ...]] = []
         # A live corpus prepares changed files on a thread of its own; row numbers are
         # handed out by the table's length, so two batches must not fill it at once.
@@ -414,24 +312,8 @@ class _Weights:
 
     def _row(self, word: str) -> int:
         """A new word's attribute numbers, queued for the table; its row number."""
-        low = word.lower()
-        key = (_shape(word), low in LEARNED_CUES)
-        shaped = self._shapes.get(key)
-        if shaped is None:
-            shape, cue = f"shape={key[0]}", f"cue={key[1]}"
-            shaped = self._shapes[key] = tuple(
-                self._id(f"{d}{name}") for d in ("", *_NEAR) for name in (shape, cue)
-            )
-        get = self._ids.get
-        z = self._unknown
-        s0, c0, s1, c1, s2, c2, s3, c3, s4, c4 = shaped
-        self._pending.append(
-            (
-                get(f"w={low}", z), s0, get(f"suf={low[-3:]}", z), c0,
-                get(f"-2w={low}", z), s1, c1, get(f"-1w={low}", z), s2, c2,
-                get(f"1w={low}", z), s3, c3, get(f"2w={low}", z), s4, c4,
-            )
-        )  # fmt: skip
+        get, unknown = self._ids.get, self._unknown
+        self._pending.append(tuple([get(name, unknown) for name in _names_of_word(word)]))
         return len(self._rows) + 1  # row 0 is the edge; this word is not in the dict yet
 
     def _flush(self) -> np.ndarray:
@@ -503,18 +385,6 @@ class _Weights:
         ids[17] = self._unknown
         ids[17, starts[:-1]] = self._first
         return ids, starts
-
-
-class _WordRows(dict[str, int]):
-    """Word -> its row in ``_Weights``'s table; a miss queues the word's row."""
-
-    def __init__(self, row: Callable[[str], int]) -> None:
-        super().__init__()
-        self._row = row
-
-    def __missing__(self, word: str) -> int:
-        number = self[word] = self._row(word)
-        return number
 
 
 def _refs(data: bytes, offset: int, chunk: bytes, count: int, more: int = 0) -> list[np.ndarray]:

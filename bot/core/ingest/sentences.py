@@ -152,6 +152,8 @@ def _params_of(saved: Mapping[str, Any]) -> PunktParameters:
 
 def _keep_quoted_ellipses(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Re-join a split made after an ellipsis while a quotation is still open."""
+    if "…" not in text and "..." not in text and ". . ." not in text:
+        return spans  # no piece of the text can end in an ellipsis: most paragraphs
     merged: list[tuple[int, int]] = []
     open_quotes = counted = 0  # quotes opened minus closed in text[:counted], kept running
     for start, end in spans:

@@ -100,9 +100,7 @@ class ArticleSpeakers:
     """Resolves the speakers of one article's sentences, in reading order."""
 
     def __init__(self, sentences: Sequence[str]) -> None:
-        # Neither pattern reads across a line break, so one pass over the sentences
-        # joined by "\n" finds what a pass over each one does, in the same order.
-        self._runs = _RunIndex(_NAME_RUN.findall("\n".join(sentences)))
+        self._index: _RunIndex | None = None  # read the first time a short name is grown
         self._named: list[str] = []
         self._grown: dict[str, str] = {}
         self._sentences = sentences
@@ -130,6 +128,19 @@ class ArticleSpeakers:
             elif text.lower() not in SUBJECT_PRONOUNS:
                 out.append(Attribution(text, cue))
         return out
+
+    @property
+    def _runs(self) -> _RunIndex:
+        r"""The article's runs of capitalised words, found the first time they are asked for.
+
+        Most sentences name no one, and many names are full already: an article whose
+        speakers need no growing never reads them. Neither pattern reads across a line
+        break, so one pass over the sentences joined by "\n" finds what a pass over each
+        one does, in the same order.
+        """
+        if self._index is None:
+            self._index = _RunIndex(_NAME_RUN.findall("\n".join(self._sentences)))
+        return self._index
 
     def _common_noun(self, phrase: str) -> bool:
         """A one-word phrase the article also writes in lower case ("Residents said ...").
