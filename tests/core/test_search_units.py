@@ -17,8 +17,8 @@ from pydantic import SecretStr
 
 from bot.core.answer.engine import Engine
 from bot.core.index.bm25 import Parameters
+from bot.core.search import bulk, fresh, tables, totals, wire
 from bot.core.search import documents as docs
-from bot.core.search import fresh, tables, totals, wire
 from bot.core.search.bulk import BulkWriter
 from bot.core.search.client import ClusterOptions, ClusterUnavailable, describe_failure, scrub
 from bot.core.search.ingest import punkt_json, punkt_of
@@ -223,12 +223,20 @@ def test_a_fresh_load_has_no_replicas_and_keeps_the_mapping() -> None:
 def test_a_bulk_action_is_encoded_once_with_its_id_outside_the_source() -> None:
     client = OpenSearch(hosts=["http://127.0.0.1:9"])
     writer = BulkWriter(client, ClusterOptions(hosts=("http://127.0.0.1:9",), index="x"), "x-gen")
-    sent, sentence = writer._encoded({"_id": "k:3", "kind": "s", "tokens": "a b", "n": 3})
+    (head, source), sentence = writer._encoded({"_id": "k:3", "kind": "s", "tokens": "a b", "n": 3})
     assert sentence
-    assert sent == {"_id": "k:3", "_op_type": "index", "_source": sent["_source"]}
-    assert json.loads(sent["_source"]) == {"kind": "s", "tokens": "a b", "n": 3}
-    gone, sentence = writer._encoded({"_id": "a:k", "_op_type": "delete"})
-    assert not sentence and "_source" not in gone and gone["_op_type"] == "delete"
+    assert json.loads(head) == {"index": {"_id": "k:3"}}
+    assert json.loads(source) == {"kind": "s", "tokens": "a b", "n": 3}
+    (head, source), sentence = writer._encoded({"_id": "a:k", "_op_type": "delete"})
+    assert not sentence and source is None and json.loads(head) == {"delete": {"_id": "a:k"}}
+    (head, source), _ = writer._encoded({"_op_type": "update", "_id": 'a:"q"', "doc": {"f": 1}})
+    assert json.loads(head) == {"update": {"_id": 'a:"q"'}} and json.loads(source) == {
+        "doc": {"f": 1}
+    }
+    # The helper sends the lines as they are: its callback and the client's serializer
+    # pass text through.
+    assert bulk._ready((head, source)) == (head, source)
+    assert client.transport.serializer.dumps(head) is head
 
 
 class _Reads:

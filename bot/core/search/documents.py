@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -60,13 +60,9 @@ SIMILARITY = "newsquote_bm25"
 NAME_GAP = 100
 NAME_SLOP = NAME_GAP // 2
 
-# The table's columns by what their rows are (see ``bot.core.index.table``).
-SENTENCE_COLUMNS = (
-    "sent_start", "sent_end", "sent_paragraph", "sent_position", "sent_heading",
-    "sent_quoted", "sent_reports", "sent_content", "sent_own_len",
-)  # fmt: skip
-ATTRIBUTION_COLUMNS = ("attr_speaker", "attr_cue", "attr_resolved")
-STRING_COLUMNS = ("sent_heading", "attr_speaker", "attr_cue", "attr_resolved")
+# Of its table, what an article document keeps (beside its vocabulary): its sentences'
+# bounds, for an answer's context.
+KEPT_COLUMNS = ("sent_start", "sent_end")
 _WHITESPACE = re.compile(r"\s")
 
 
@@ -204,11 +200,13 @@ def article_docs(
     number: int,
     file_sha256: str | None,
     records: list[dict[str, Any]] | None = None,
+    field_words: Sequence[str] | None = None,
 ) -> ArticleDocs:
     """The documents of article ``number`` of ``table``.
 
     ``records``: its sentences' paragraph records, when built already with other
-    articles' (``paragraphs.records_of``, cheaper per article for many).
+    articles' (``paragraphs.records_of``, cheaper per article for many); ``field_words``:
+    ``field_terms(table.vocabulary)``, when made once for many articles.
 
     A paragraph's terms go on its first sentence's document, in ``ptokens``: Lucene
     keeps statistics per field over the documents that have it, so BM25 on ``ptokens``
@@ -219,7 +217,7 @@ def article_docs(
     digest = table.digests[number]
     key = article_key(digest)
     s0, s1 = (int(x) for x in c["article_sentences"][number : number + 2])
-    blob, words, local_terms, term_offsets, names_of = _encode(table, s0, s1)
+    blob, words, local_terms, term_offsets, names_of = _encode(table, s0, s1, field_words)
     body = table.text(number)
     published = iso_date(source.published)
     meta = {
@@ -253,7 +251,7 @@ def article_docs(
         # Of its table, what an answer's context reads (the sentences' bounds) and what an
         # update reads (the terms whose frequencies fall when the article goes): a question
         # reads the paragraph records instead.
-        "data": {"source": source.to_json(), "body": body, "table": _kept(blob)},
+        "data": {"source": source.to_json(), "body": body, "table": blob},
     }
     used = sorted({blob["vocabulary"][t] for t in set(local_terms)})
     return ArticleDocs(key, article, sentences, used)
@@ -297,13 +295,16 @@ def _sentence_docs(
 
 
 def _encode(
-    table: CorpusTable, s0: int, s1: int
+    table: CorpusTable, s0: int, s1: int, field_words: Sequence[str] | None = None
 ) -> tuple[dict[str, Any], list[str], list[int], list[int], list[list[str]]]:
-    """Sentences ``s0:s1`` (one article) as a self-contained blob with its own vocabulary.
+    """What the documents of sentences ``s0:s1`` (one article) are made of.
 
-    Also returns, for the sentence documents: the local vocabulary as field terms, the
-    flat local term numbers and their per-sentence offsets, and per sentence the
-    attributions' name terms joined into one value each.
+    The article document's part of the table: its local vocabulary (the distinct terms
+    and names, increasing) and its sentences' bounds. For the sentence documents: that
+    vocabulary as field terms, the flat local term numbers and their per-sentence
+    offsets, and per sentence the attributions' name terms joined into one value each.
+    ``field_words``: ``field_terms`` of the table's whole vocabulary, when made once for
+    many articles.
     """
     c = table.columns
     t0, t1 = int(c["sentence_terms"][s0]), int(c["sentence_terms"][s1])
@@ -311,34 +312,24 @@ def _encode(
     n0, n1 = int(c["attr_names"][a0]), int(c["attr_names"][a1])
     terms, names = c["terms"][t0:t1], c["names"][n0:n1]
     used = distinct(np.concatenate([terms, names]))
-    vocabulary = [table.vocabulary[i] for i in used.tolist()]
-    arrays: dict[str, np.ndarray] = {name: c[name][s0:s1] for name in SENTENCE_COLUMNS}
-    arrays.update({name: c[name][a0:a1] for name in ATTRIBUTION_COLUMNS})
-    arrays["terms"] = np.searchsorted(used, terms).astype(np.int32)
-    arrays["names"] = np.searchsorted(used, names).astype(np.int32)
-    arrays["term_counts"] = np.diff(c["sentence_terms"][s0 : s1 + 1]).astype(np.int32)
-    arrays["attr_counts"] = np.diff(c["sentence_attrs"][s0 : s1 + 1]).astype(np.int32)
-    arrays["name_counts"] = np.diff(c["attr_names"][a0 : a1 + 1]).astype(np.int32)
-    numbers = np.concatenate([arrays[name] for name in STRING_COLUMNS])
-    strings_used = distinct(numbers[numbers >= 0])
-    for name in STRING_COLUMNS:
-        values = arrays[name]
-        arrays[name] = np.where(values >= 0, np.searchsorted(strings_used, values), values).astype(
-            np.int32
-        )
-    strings = [table.strings[i] for i in strings_used.tolist()]
+    numbers = used.tolist()
+    vocabulary = [table.vocabulary[i] for i in numbers]
     blob = {
         "v": BLOB_VERSION,
         "vocabulary": vocabulary,
-        "strings": strings,
-        "arrays": {name: _pack(value) for name, value in arrays.items()},
+        "strings": [],
+        "arrays": {name: _pack(c[name][s0:s1]) for name in KEPT_COLUMNS},
     }
-    words = [field_term(word) for word in vocabulary]
-    term_offsets = [0, *np.cumsum(arrays["term_counts"]).tolist()]
+    if field_words is None:
+        words = [field_term(word) for word in vocabulary]
+    else:
+        words = [field_words[i] for i in numbers]
+    local_terms = np.searchsorted(used, terms).tolist()
+    term_offsets = (c["sentence_terms"][s0 : s1 + 1] - t0).tolist()
+    local_names = np.searchsorted(used, names).tolist()
+    name_ends = (c["attr_names"][a0 + 1 : a1 + 1] - n0).tolist()
+    attr_ends = (c["sentence_attrs"][s0 + 1 : s1 + 1] - a0).tolist()
     names_of: list[list[str]] = []
-    local_names = arrays["names"].tolist()
-    name_ends = np.cumsum(arrays["name_counts"]).tolist()
-    attr_ends = np.cumsum(arrays["attr_counts"]).tolist()
     first_attr = 0
     for last_attr in attr_ends:
         values = []
@@ -347,17 +338,12 @@ def _encode(
             values.append(" ".join(words[t] for t in local_names[start : name_ends[attribution]]))
         names_of.append([value for value in values if value])
         first_attr = last_attr
-    return blob, words, arrays["terms"].tolist(), term_offsets, names_of
+    return blob, words, local_terms, term_offsets, names_of
 
 
-def _kept(blob: dict[str, Any]) -> dict[str, Any]:
-    """The part of an article's table blob its document keeps."""
-    return {
-        "v": blob["v"],
-        "vocabulary": blob["vocabulary"],
-        "strings": [],
-        "arrays": {name: blob["arrays"][name] for name in ("sent_start", "sent_end")},
-    }
+def field_terms(vocabulary: Sequence[str]) -> list[str]:
+    """``field_term`` of every term of ``vocabulary``, in its order."""
+    return [field_term(word) for word in vocabulary]
 
 
 def _pack(values: np.ndarray) -> list[str]:
