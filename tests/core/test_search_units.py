@@ -29,19 +29,16 @@ from tests.conftest import make_settings
 
 def _through_json(engine: Engine) -> list[tables.StoredArticle]:
     """Every article of ``engine`` as the cluster stores and returns it."""
-    numbers = tables.TermNumbers()
     table = engine.table
     return [
-        tables.stored_article(
-            json.loads(json.dumps(docs.article_docs(table, i, "f" * 64).article)), numbers
-        )
+        tables.stored_article(json.loads(json.dumps(docs.article_docs(table, i, "f" * 64).article)))
         for i in range(table.articles)
-    ], numbers
+    ]
 
 
 def test_articles_survive_the_round_trip_through_their_documents(seed_engine: Engine) -> None:
     """What an answer's context reads of an article document: its body and sentence bounds."""
-    stored, _ = _through_json(seed_engine)
+    stored = _through_json(seed_engine)
     table = seed_engine.table
     bounds = table.columns["article_sentences"]
     for i, article in enumerate(stored):
@@ -333,8 +330,9 @@ def test_mapping_indexes_what_is_searched_and_only_that() -> None:
 
     The searches: ``kind``, ``article``, ``article_id`` as terms; ``tokens`` and ``ptokens``
     by BM25 (frequencies and norms, no positions); ``names`` by a span query (positions).
-    Docvalue fields, sums and histograms read ``sentence``, ``paragraph``, ``sentences``,
-    ``length``, ``sdf``, ``pdf``. ``_source`` is whole: a filtered one is stored twice.
+    Sums and histograms read the doc values of ``length``, ``sdf``, ``pdf``; ``sentence``,
+    ``paragraph``, ``start``, ``end`` and ``sentences`` are read from ``_source`` alone.
+    ``_source`` is whole: a filtered one is stored twice.
     """
     body = docs.index_body(2, 1, 1.2, 0.75)
     mapping = body["mappings"]
@@ -344,8 +342,21 @@ def test_mapping_indexes_what_is_searched_and_only_that() -> None:
         assert fields[name].get("index", True), name
     assert fields["tokens"]["index_options"] == fields["ptokens"]["index_options"] == "freqs"
     assert "index_options" not in fields["names"]  # positions, for span_near
-    for name in ("sentence", "paragraph", "sentences", "length", "sdf", "pdf"):
+    for name in ("length", "sdf", "pdf"):
         assert fields[name] == {"type": "integer", "index": False}, name
-    for name in ("start", "end"):
+    for name in ("sentence", "paragraph", "start", "end", "sentences"):
         assert fields[name] == {"type": "integer", "index": False, "doc_values": False}, name
     assert fields["kind"].get("doc_values", True) and fields["article_id"].get("doc_values", True)
+
+
+def test_a_sentence_document_has_only_the_fields_a_sentence_needs(seed_engine: Engine) -> None:
+    """Every field on every sentence costs indexing work: the article's metadata is in the record."""
+    made = docs.article_docs(seed_engine.table, 0, None)
+    for doc in made.sentences:
+        assert doc.keys() - {"ptokens", "names"} == {
+            "_id", "kind", "article", "sentence", "paragraph", "start", "end", "length", "tokens",
+            "data",
+        }  # fmt: skip
+        assert doc["data"]["p"]["src"]["id"] == seed_engine.table.sources[0].id
+    assert made.article["article_id"] == seed_engine.table.sources[0].id
+    assert made.article["sentences"] == len(made.sentences)

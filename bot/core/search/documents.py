@@ -7,7 +7,11 @@ all of them at once:
   index terms in ``tokens`` (whitespace-analysed, so Lucene's BM25 sees exactly the
   embedded index's terms), the attributions' speaker name terms in ``names`` (one
   value per attribution, far apart, so "all of these names in one attribution" is a
-  span query), offsets, paragraph, and the article's id, publisher and date.
+  span query), its number, paragraph and offsets, and its article's key. The article's
+  id and metadata are in the record below, not fields of their own: each field every
+  sentence document has is indexing work (terms, doc values, points) for every sentence,
+  so a sentence document indexes only what a search or a count reads: ``kind``,
+  ``article``, ``tokens``, ``ptokens``, ``names`` and ``length``.
   The first sentence of each paragraph also holds the paragraph's terms, in
   ``ptokens``: Lucene keeps BM25 statistics per field over the documents having it,
   so that field is the embedded paragraph BM25's corpus, at no document of its own.
@@ -48,7 +52,7 @@ from bot.core.index.table import CorpusTable
 
 # Bump when the documents or the mapping change shape: an index of another layout is
 # never written to; the next sync or ``index`` rebuilds into a new one and swaps the alias.
-LAYOUT = 3
+LAYOUT = 4  # 4: a sentence document indexes and doc-values only what is searched
 META_ID = "meta"
 PUNKT_ID = "meta:punkt"
 ERRORS_ID = "meta:errors"
@@ -120,10 +124,10 @@ def index_body(shards: int, replicas: int, k1: float, b: float) -> dict[str, Any
         "similarity": SIMILARITY,
         "index_options": "freqs",
     }
-    # Numbers only read back (docvalue fields, sums, histograms), never searched: no
-    # points to build. Offsets are never read from a sentence document (the article's
-    # table has them): kept in ``_source`` alone.
-    read_back = {"type": "integer", "index": False}
+    # Numbers only summed or counted (``length``, ``sdf``, ``pdf``), never searched: doc
+    # values, no points. Numbers only read from ``_source`` (a sentence's number,
+    # paragraph and offsets; an article's sentence count): neither.
+    summed = {"type": "integer", "index": False}
     source_only = {"type": "integer", "index": False, "doc_values": False}
     return {
         "settings": {
@@ -148,11 +152,11 @@ def index_body(shards: int, replicas: int, k1: float, b: float) -> dict[str, Any
                 "kind": {"type": "keyword"},
                 "article": {"type": "keyword"},
                 "article_id": {"type": "keyword"},
-                "sentence": read_back,
-                "paragraph": read_back,
+                "sentence": source_only,
+                "paragraph": source_only,
                 "start": source_only,
                 "end": source_only,
-                "length": read_back,
+                "length": summed,
                 "tokens": terms,
                 "ptokens": terms,
                 "names": {
@@ -167,10 +171,10 @@ def index_body(shards: int, replicas: int, k1: float, b: float) -> dict[str, Any
                 "published": {"type": "date", "format": "strict_date_optional_time"},
                 "digest": {"type": "keyword"},
                 "file_sha256": {"type": "keyword"},
-                "sentences": read_back,  # an article's, on each of its documents
+                "sentences": source_only,  # an article's
                 "term": {"type": "keyword"},
-                "sdf": read_back,
-                "pdf": read_back,
+                "sdf": summed,
+                "pdf": summed,
                 "data": {"type": "object", "enabled": False},
             },
         },
@@ -220,14 +224,6 @@ def article_docs(
     blob, words, local_terms, term_offsets, names_of = _encode(table, s0, s1, field_words)
     body = table.text(number)
     published = iso_date(source.published)
-    meta = {
-        "article": key,
-        "article_id": source.id,
-        "publisher": source.publisher,
-        "sentences": s1 - s0,  # the article's, on each of its documents (listing)
-    }
-    if published is not None:
-        meta["published"] = published
     tokens = [
         [words[t] for t in local_terms[term_offsets[n] : term_offsets[n + 1]]]
         for n in range(s1 - s0)
@@ -236,18 +232,22 @@ def article_docs(
         from bot.core.search import paragraphs  # it reads ``tables``, which reads this
 
         records = paragraphs.records(table, number)
-    sentences = _sentence_docs(table, key, meta, (s0, s1), tokens, names_of)
+    sentences = _sentence_docs(table, key, (s0, s1), tokens, names_of)
     for doc, record in zip(sentences, records, strict=True):
         doc["data"] = {"p": record}
     article = {
         "_id": f"a:{key}",
         "kind": "a",
-        **meta,
+        "article": key,
+        "article_id": source.id,
+        "publisher": source.publisher,
+        "sentences": s1 - s0,  # listing reads it
         "title": source.title,
         "url": source.url,
         "author": source.author,
         "digest": digest,
         "file_sha256": file_sha256,
+        **({} if published is None else {"published": published}),
         # Of its table, what an answer's context reads (the sentences' bounds) and what an
         # update reads (the terms whose frequencies fall when the article goes): a question
         # reads the paragraph records instead.
@@ -260,7 +260,6 @@ def article_docs(
 def _sentence_docs(
     table: CorpusTable,
     key: str,
-    meta: dict[str, Any],
     span: tuple[int, int],
     tokens: list[list[str]],
     names_of: list[list[str]],
@@ -278,7 +277,7 @@ def _sentence_docs(
         doc: dict[str, Any] = {
             "_id": f"{key}:{n}",
             "kind": "s",
-            **meta,
+            "article": key,
             "sentence": n,
             "paragraph": blocks[n],
             "start": starts[n],
