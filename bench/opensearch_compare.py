@@ -75,7 +75,6 @@ if TYPE_CHECKING:
     from tests.cluster.launcher import OpenSearchCluster
 
 # Lucene's candidates with ties in article id order, as the embedded index breaks them.
-BY_SCORE = [{"_score": "desc"}, {"article_id": "asc"}]
 PERCENT_KEYS = ("top1", "top3", "top3_set", "declines", "lucene_top1", "lucene_overlap10")
 BENCH_JAVA_OPTS = "-XX:TieredStopAtLevel=4 -Xms1g -Xmx1g"
 
@@ -253,19 +252,23 @@ def lucene_agreement(corpus: Corpus, questions: Sequence[str], k: int = 10) -> d
         mine = [(ids[a], int(r - starts[a])) for a, r in zip(articles, rows, strict=True)]
         if not terms:
             continue
+        # A sentence document has no article id to sort by (layout 4: its record has it), so
+        # twice ``k`` come back by score and ties go to the lower article id here.
         found = cluster.client.search(
             index=cluster.options.index,
             body={
-                "size": k,
-                "stored_fields": "_none_",
-                "docvalue_fields": ["article_id", "sentence"],
-                "sort": BY_SCORE,
+                "size": 2 * k,
+                "_source": ["sentence", "data.p.src.id"],
                 "track_total_hits": False,
                 "query": {"match": {"tokens": " ".join(field_term(t) for t in terms)}},
             },
             search_type="dfs_query_then_fetch",
         )["hits"]["hits"]
-        theirs = [(h["fields"]["article_id"][0], int(h["fields"]["sentence"][0])) for h in found]
+        ranked = sorted(found, key=lambda h: (-h["_score"], h["_source"]["data"]["p"]["src"]["id"]))
+        theirs = [
+            (h["_source"]["data"]["p"]["src"]["id"], int(h["_source"]["sentence"]))
+            for h in ranked[:k]
+        ]
         if not mine and not theirs:
             continue
         asked += 1

@@ -65,7 +65,7 @@ def _answer(engine: Engine, found: list[tuple[str, dict]], question: str) -> dic
     local = paragraph_engine(
         joined, stats, engine.options, engine.tokenizer, SentenceSplitter.untrained()
     )
-    return in_articles(local.ask(question, 3), local, joined).to_json()
+    return in_articles(local.ask(question, 3), joined).to_json()
 
 
 def _questions() -> list[str]:

@@ -17,8 +17,8 @@ from pydantic import SecretStr
 
 from bot.core.answer.engine import Engine
 from bot.core.index.bm25 import Parameters
+from bot.core.search import bulk, fresh, tables, totals, wire
 from bot.core.search import documents as docs
-from bot.core.search import fresh, tables, totals, wire
 from bot.core.search.bulk import BulkWriter
 from bot.core.search.client import ClusterOptions, ClusterUnavailable, describe_failure, scrub
 from bot.core.search.ingest import punkt_json, punkt_of
@@ -29,19 +29,16 @@ from tests.conftest import make_settings
 
 def _through_json(engine: Engine) -> list[tables.StoredArticle]:
     """Every article of ``engine`` as the cluster stores and returns it."""
-    numbers = tables.TermNumbers()
     table = engine.table
     return [
-        tables.stored_article(
-            json.loads(json.dumps(docs.article_docs(table, i, "f" * 64).article)), numbers
-        )
+        tables.stored_article(json.loads(json.dumps(docs.article_docs(table, i, "f" * 64).article)))
         for i in range(table.articles)
-    ], numbers
+    ]
 
 
 def test_articles_survive_the_round_trip_through_their_documents(seed_engine: Engine) -> None:
     """What an answer's context reads of an article document: its body and sentence bounds."""
-    stored, _ = _through_json(seed_engine)
+    stored = _through_json(seed_engine)
     table = seed_engine.table
     bounds = table.columns["article_sentences"]
     for i, article in enumerate(stored):
@@ -223,12 +220,20 @@ def test_a_fresh_load_has_no_replicas_and_keeps_the_mapping() -> None:
 def test_a_bulk_action_is_encoded_once_with_its_id_outside_the_source() -> None:
     client = OpenSearch(hosts=["http://127.0.0.1:9"])
     writer = BulkWriter(client, ClusterOptions(hosts=("http://127.0.0.1:9",), index="x"), "x-gen")
-    sent, sentence = writer._encoded({"_id": "k:3", "kind": "s", "tokens": "a b", "n": 3})
+    (head, source), sentence = writer._encoded({"_id": "k:3", "kind": "s", "tokens": "a b", "n": 3})
     assert sentence
-    assert sent == {"_id": "k:3", "_op_type": "index", "_source": sent["_source"]}
-    assert json.loads(sent["_source"]) == {"kind": "s", "tokens": "a b", "n": 3}
-    gone, sentence = writer._encoded({"_id": "a:k", "_op_type": "delete"})
-    assert not sentence and "_source" not in gone and gone["_op_type"] == "delete"
+    assert json.loads(head) == {"index": {"_id": "k:3"}}
+    assert json.loads(source) == {"kind": "s", "tokens": "a b", "n": 3}
+    (head, source), sentence = writer._encoded({"_id": "a:k", "_op_type": "delete"})
+    assert not sentence and source is None and json.loads(head) == {"delete": {"_id": "a:k"}}
+    (head, source), _ = writer._encoded({"_op_type": "update", "_id": 'a:"q"', "doc": {"f": 1}})
+    assert json.loads(head) == {"update": {"_id": 'a:"q"'}} and json.loads(source) == {
+        "doc": {"f": 1}
+    }
+    # The helper sends the lines as they are: its callback and the client's serializer
+    # pass text through.
+    assert bulk._ready((head, source)) == (head, source)
+    assert client.transport.serializer.dumps(head) is head
 
 
 class _Reads:
@@ -325,8 +330,9 @@ def test_mapping_indexes_what_is_searched_and_only_that() -> None:
 
     The searches: ``kind``, ``article``, ``article_id`` as terms; ``tokens`` and ``ptokens``
     by BM25 (frequencies and norms, no positions); ``names`` by a span query (positions).
-    Docvalue fields, sums and histograms read ``sentence``, ``paragraph``, ``sentences``,
-    ``length``, ``sdf``, ``pdf``. ``_source`` is whole: a filtered one is stored twice.
+    Sums and histograms read the doc values of ``length``, ``sdf``, ``pdf``; ``sentence``,
+    ``paragraph``, ``start``, ``end`` and ``sentences`` are read from ``_source`` alone.
+    ``_source`` is whole: a filtered one is stored twice.
     """
     body = docs.index_body(2, 1, 1.2, 0.75)
     mapping = body["mappings"]
@@ -336,8 +342,21 @@ def test_mapping_indexes_what_is_searched_and_only_that() -> None:
         assert fields[name].get("index", True), name
     assert fields["tokens"]["index_options"] == fields["ptokens"]["index_options"] == "freqs"
     assert "index_options" not in fields["names"]  # positions, for span_near
-    for name in ("sentence", "paragraph", "sentences", "length", "sdf", "pdf"):
+    for name in ("length", "sdf", "pdf"):
         assert fields[name] == {"type": "integer", "index": False}, name
-    for name in ("start", "end"):
+    for name in ("sentence", "paragraph", "start", "end", "sentences"):
         assert fields[name] == {"type": "integer", "index": False, "doc_values": False}, name
     assert fields["kind"].get("doc_values", True) and fields["article_id"].get("doc_values", True)
+
+
+def test_a_sentence_document_has_only_the_fields_a_sentence_needs(seed_engine: Engine) -> None:
+    """Every field on every sentence costs indexing work: the article's metadata is in the record."""
+    made = docs.article_docs(seed_engine.table, 0, None)
+    for doc in made.sentences:
+        assert doc.keys() - {"ptokens", "names"} == {
+            "_id", "kind", "article", "sentence", "paragraph", "start", "end", "length", "tokens",
+            "data",
+        }  # fmt: skip
+        assert doc["data"]["p"]["src"]["id"] == seed_engine.table.sources[0].id
+    assert made.article["article_id"] == seed_engine.table.sources[0].id
+    assert made.article["sentences"] == len(made.sentences)

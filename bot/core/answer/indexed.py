@@ -65,12 +65,15 @@ class IndexedCorpus:
         indexes: tuple[SparseBM25, SparseBM25] | None = None,
         *,
         terms: Mapping[str, int] | None = None,
+        sizes: np.ndarray | None = None,
     ) -> None:
         """Derive the arrays; ``indexes`` are this table's saved BM25s (None builds them).
 
         Both BM25s are built from the table's term numbers: nothing is tokenized again.
         ``terms``: ``{term: its vocabulary number}`` when the caller has it already (a
         cluster question's table, whose numbering is shared with the process).
+        ``sizes``: each article's sentence count when the table holds only some of its
+        sentences (a cluster question's fetched paragraphs): the position weight reads it.
         """
         self.table = table
         c = table.columns
@@ -90,7 +93,8 @@ class IndexedCorpus:
             c["sent_reports"],
             c["sent_content"],
         )
-        self.early = 1.0 - c["sent_position"] / np.maximum(per_article, 1)[self.article]
+        whole = per_article if sizes is None else sizes
+        self.early = 1.0 - c["sent_position"] / np.maximum(whole, 1)[self.article]
         self.term: Mapping[str, int] = (
             {term: number for number, term in enumerate(table.vocabulary)}
             if terms is None

@@ -9,8 +9,10 @@ mapping) stops the write at once with the cluster's reason. Documents carry thei
 ids, so one sent twice (a retry after a half-applied request, a re-run after a crash)
 is overwritten, never doubled.
 
-Each document is encoded to JSON once, when its batch is formed: a resend sends the same
-text again, and the helper passes a ready ``_source`` string through untouched. The
+Each document is encoded once, when its batch is formed, to its two lines of a bulk
+request (action and source, JSON text): the helper's ``expand_action_callback`` hands them
+on as they are and the client's serializer passes text through, so neither copies nor
+encodes an action again, and a resend sends the same text. The
 cluster's answer is cut to what is read (``filter_path``): per item its id, status and
 error, not the index, version, shard counts and sequence numbers of every document.
 A ``check`` called before each resend lets a caller stop a write that can no longer
@@ -58,8 +60,10 @@ FILTER_PATH = "errors,items.*._id,items.*.status,items.*.error"
 WriteProgress = Callable[[int, int], None]
 # Called before a resend; raises to give the write up.
 WriteCheck = Callable[[], None]
-# An action as sent (its source already JSON text), and whether it is a sentence's.
-Encoded = tuple[dict[str, Any], bool]
+# An action's bulk lines as sent (JSON text: the action, then the source unless a delete),
+# and whether it is a sentence's.
+Lines = tuple[str, str | None]
+Encoded = tuple[Lines, bool]
 
 
 class IngestError(ClusterError):
@@ -175,14 +179,17 @@ class BulkWriter:
         try:
             for ok, item in helpers.streaming_bulk(
                 self.client,
-                (action for action, _ in pending.values()),
+                (lines for lines, _ in pending.values()),
+                expand_action_callback=_ready,
                 chunk_size=CHUNK_DOCS,
                 max_chunk_bytes=CHUNK_BYTES,
                 max_retries=3,
                 initial_backoff=1,
                 max_backoff=8,
                 raise_on_error=False,
-                raise_on_exception=False,
+                # A failed request is raised (below: all of ``pending`` is sent again); the
+                # helper's own marking of its documents reads them as dicts, not ready lines.
+                raise_on_exception=True,
                 yield_ok=False,
                 request_timeout=max(BULK_TIMEOUT_SECONDS, self.options.timeout),
                 filter_path=FILTER_PATH,
@@ -205,7 +212,7 @@ class BulkWriter:
                     )
                 failed[key] = pending[key]
                 reasons.append(f"{status}: {_item_reason(info)}")
-        except TransportError as exc:  # streaming_bulk re-raises only a few of these
+        except TransportError as exc:  # a request failed (after the helper's 429 retries)
             if not is_retryable(exc):
                 raise describe_failure(exc, self.options, "writing documents") from exc
             failed = pending
@@ -213,12 +220,13 @@ class BulkWriter:
         return failed, reasons
 
     def _encoded(self, action: Mapping[str, Any]) -> Encoded:
-        """``action`` as the helper sends it (source as JSON text), and whether it is a sentence."""
+        """``action`` as its bulk lines (JSON text; no source for a delete), and if a sentence's."""
+        op = _op(action)
+        head = f'{{"{op}":{{"_id":{wire.dumps(str(action["_id"]))}}}}}'
+        if op == "delete":
+            return (head, None), False
         source = {key: value for key, value in action.items() if key not in _META_KEYS}
-        sent: dict[str, Any] = {"_op_type": _op(action), "_id": action["_id"]}
-        if sent["_op_type"] != "delete":
-            sent["_source"] = wire.dumps(source)
-        return sent, action.get("kind") == "s"
+        return (head, wire.dumps(source)), action.get("kind") == "s"
 
     def _count(self, written: Sequence[Encoded]) -> None:
         sentences = sum(1 for _, sentence in written if sentence)
@@ -235,6 +243,11 @@ _META_KEYS = frozenset({"_op_type", "_id", "_index"})
 
 def _op(action: Mapping[str, Any]) -> str:
     return str(action.get("_op_type", "index"))
+
+
+def _ready(lines: Lines) -> Lines:
+    """The helper's ``expand_action_callback`` for lines already encoded (``_encoded``)."""
+    return lines
 
 
 def _retryable_status(status: object, info: Mapping[str, Any]) -> bool:

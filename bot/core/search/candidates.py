@@ -27,12 +27,13 @@ SAID_BOOST = 1000.0  # a sentence quoting the speaker outranks any that only nam
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A sentence found by a search: its article, paragraph, and Lucene's score."""
+    """A sentence found by a search: its article and paragraph, and the paragraph's record.
+
+    Lucene's score is not kept: the ranking scores the paragraphs itself.
+    """
 
     key: str  # its article's key
-    article_id: str
     paragraph: int
-    score: float
     record: Mapping[str, Any]  # its paragraph's (``paragraphs``)
 
 
@@ -41,15 +42,7 @@ def hits_of(response: Mapping[str, Any]) -> list[Hit]:
     hits = []
     for hit in response["hits"]["hits"]:
         source = hit["_source"]
-        hits.append(
-            Hit(
-                source["article"],
-                source["article_id"],
-                int(source["paragraph"]),
-                float(hit.get("_score") or 0.0),
-                source["data"]["p"],
-            )
-        )
+        hits.append(Hit(source["article"], int(source["paragraph"]), source["data"]["p"]))
     return hits
 
 

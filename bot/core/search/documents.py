@@ -7,7 +7,11 @@ all of them at once:
   index terms in ``tokens`` (whitespace-analysed, so Lucene's BM25 sees exactly the
   embedded index's terms), the attributions' speaker name terms in ``names`` (one
   value per attribution, far apart, so "all of these names in one attribution" is a
-  span query), offsets, paragraph, and the article's id, publisher and date.
+  span query), its number, paragraph and offsets, and its article's key. The article's
+  id and metadata are in the record below, not fields of their own: each field every
+  sentence document has is indexing work (terms, doc values, points) for every sentence,
+  so a sentence document indexes only what a search or a count reads: ``kind``,
+  ``article``, ``tokens``, ``ptokens``, ``names`` and ``length``.
   The first sentence of each paragraph also holds the paragraph's terms, in
   ``ptokens``: Lucene keeps BM25 statistics per field over the documents having it,
   so that field is the embedded paragraph BM25's corpus, at no document of its own.
@@ -36,7 +40,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -48,7 +52,7 @@ from bot.core.index.table import CorpusTable
 
 # Bump when the documents or the mapping change shape: an index of another layout is
 # never written to; the next sync or ``index`` rebuilds into a new one and swaps the alias.
-LAYOUT = 3
+LAYOUT = 4  # 4: a sentence document indexes and doc-values only what is searched
 META_ID = "meta"
 PUNKT_ID = "meta:punkt"
 ERRORS_ID = "meta:errors"
@@ -60,13 +64,9 @@ SIMILARITY = "newsquote_bm25"
 NAME_GAP = 100
 NAME_SLOP = NAME_GAP // 2
 
-# The table's columns by what their rows are (see ``bot.core.index.table``).
-SENTENCE_COLUMNS = (
-    "sent_start", "sent_end", "sent_paragraph", "sent_position", "sent_heading",
-    "sent_quoted", "sent_reports", "sent_content", "sent_own_len",
-)  # fmt: skip
-ATTRIBUTION_COLUMNS = ("attr_speaker", "attr_cue", "attr_resolved")
-STRING_COLUMNS = ("sent_heading", "attr_speaker", "attr_cue", "attr_resolved")
+# Of its table, what an article document keeps (beside its vocabulary): its sentences'
+# bounds, for an answer's context.
+KEPT_COLUMNS = ("sent_start", "sent_end")
 _WHITESPACE = re.compile(r"\s")
 
 
@@ -124,10 +124,10 @@ def index_body(shards: int, replicas: int, k1: float, b: float) -> dict[str, Any
         "similarity": SIMILARITY,
         "index_options": "freqs",
     }
-    # Numbers only read back (docvalue fields, sums, histograms), never searched: no
-    # points to build. Offsets are never read from a sentence document (the article's
-    # table has them): kept in ``_source`` alone.
-    read_back = {"type": "integer", "index": False}
+    # Numbers only summed or counted (``length``, ``sdf``, ``pdf``), never searched: doc
+    # values, no points. Numbers only read from ``_source`` (a sentence's number,
+    # paragraph and offsets; an article's sentence count): neither.
+    summed = {"type": "integer", "index": False}
     source_only = {"type": "integer", "index": False, "doc_values": False}
     return {
         "settings": {
@@ -152,11 +152,11 @@ def index_body(shards: int, replicas: int, k1: float, b: float) -> dict[str, Any
                 "kind": {"type": "keyword"},
                 "article": {"type": "keyword"},
                 "article_id": {"type": "keyword"},
-                "sentence": read_back,
-                "paragraph": read_back,
+                "sentence": source_only,
+                "paragraph": source_only,
                 "start": source_only,
                 "end": source_only,
-                "length": read_back,
+                "length": summed,
                 "tokens": terms,
                 "ptokens": terms,
                 "names": {
@@ -171,10 +171,10 @@ def index_body(shards: int, replicas: int, k1: float, b: float) -> dict[str, Any
                 "published": {"type": "date", "format": "strict_date_optional_time"},
                 "digest": {"type": "keyword"},
                 "file_sha256": {"type": "keyword"},
-                "sentences": read_back,  # an article's, on each of its documents
+                "sentences": source_only,  # an article's
                 "term": {"type": "keyword"},
-                "sdf": read_back,
-                "pdf": read_back,
+                "sdf": summed,
+                "pdf": summed,
                 "data": {"type": "object", "enabled": False},
             },
         },
@@ -204,11 +204,13 @@ def article_docs(
     number: int,
     file_sha256: str | None,
     records: list[dict[str, Any]] | None = None,
+    field_words: Sequence[str] | None = None,
 ) -> ArticleDocs:
     """The documents of article ``number`` of ``table``.
 
     ``records``: its sentences' paragraph records, when built already with other
-    articles' (``paragraphs.records_of``, cheaper per article for many).
+    articles' (``paragraphs.records_of``, cheaper per article for many); ``field_words``:
+    ``field_terms(table.vocabulary)``, when made once for many articles.
 
     A paragraph's terms go on its first sentence's document, in ``ptokens``: Lucene
     keeps statistics per field over the documents that have it, so BM25 on ``ptokens``
@@ -219,17 +221,9 @@ def article_docs(
     digest = table.digests[number]
     key = article_key(digest)
     s0, s1 = (int(x) for x in c["article_sentences"][number : number + 2])
-    blob, words, local_terms, term_offsets, names_of = _encode(table, s0, s1)
+    blob, words, local_terms, term_offsets, names_of = _encode(table, s0, s1, field_words)
     body = table.text(number)
     published = iso_date(source.published)
-    meta = {
-        "article": key,
-        "article_id": source.id,
-        "publisher": source.publisher,
-        "sentences": s1 - s0,  # the article's, on each of its documents (listing)
-    }
-    if published is not None:
-        meta["published"] = published
     tokens = [
         [words[t] for t in local_terms[term_offsets[n] : term_offsets[n + 1]]]
         for n in range(s1 - s0)
@@ -238,22 +232,26 @@ def article_docs(
         from bot.core.search import paragraphs  # it reads ``tables``, which reads this
 
         records = paragraphs.records(table, number)
-    sentences = _sentence_docs(table, key, meta, (s0, s1), tokens, names_of)
+    sentences = _sentence_docs(table, key, (s0, s1), tokens, names_of)
     for doc, record in zip(sentences, records, strict=True):
         doc["data"] = {"p": record}
     article = {
         "_id": f"a:{key}",
         "kind": "a",
-        **meta,
+        "article": key,
+        "article_id": source.id,
+        "publisher": source.publisher,
+        "sentences": s1 - s0,  # listing reads it
         "title": source.title,
         "url": source.url,
         "author": source.author,
         "digest": digest,
         "file_sha256": file_sha256,
+        **({} if published is None else {"published": published}),
         # Of its table, what an answer's context reads (the sentences' bounds) and what an
         # update reads (the terms whose frequencies fall when the article goes): a question
         # reads the paragraph records instead.
-        "data": {"source": source.to_json(), "body": body, "table": _kept(blob)},
+        "data": {"source": source.to_json(), "body": body, "table": blob},
     }
     used = sorted({blob["vocabulary"][t] for t in set(local_terms)})
     return ArticleDocs(key, article, sentences, used)
@@ -262,7 +260,6 @@ def article_docs(
 def _sentence_docs(
     table: CorpusTable,
     key: str,
-    meta: dict[str, Any],
     span: tuple[int, int],
     tokens: list[list[str]],
     names_of: list[list[str]],
@@ -280,7 +277,7 @@ def _sentence_docs(
         doc: dict[str, Any] = {
             "_id": f"{key}:{n}",
             "kind": "s",
-            **meta,
+            "article": key,
             "sentence": n,
             "paragraph": blocks[n],
             "start": starts[n],
@@ -297,13 +294,16 @@ def _sentence_docs(
 
 
 def _encode(
-    table: CorpusTable, s0: int, s1: int
+    table: CorpusTable, s0: int, s1: int, field_words: Sequence[str] | None = None
 ) -> tuple[dict[str, Any], list[str], list[int], list[int], list[list[str]]]:
-    """Sentences ``s0:s1`` (one article) as a self-contained blob with its own vocabulary.
+    """What the documents of sentences ``s0:s1`` (one article) are made of.
 
-    Also returns, for the sentence documents: the local vocabulary as field terms, the
-    flat local term numbers and their per-sentence offsets, and per sentence the
-    attributions' name terms joined into one value each.
+    The article document's part of the table: its local vocabulary (the distinct terms
+    and names, increasing) and its sentences' bounds. For the sentence documents: that
+    vocabulary as field terms, the flat local term numbers and their per-sentence
+    offsets, and per sentence the attributions' name terms joined into one value each.
+    ``field_words``: ``field_terms`` of the table's whole vocabulary, when made once for
+    many articles.
     """
     c = table.columns
     t0, t1 = int(c["sentence_terms"][s0]), int(c["sentence_terms"][s1])
@@ -311,34 +311,24 @@ def _encode(
     n0, n1 = int(c["attr_names"][a0]), int(c["attr_names"][a1])
     terms, names = c["terms"][t0:t1], c["names"][n0:n1]
     used = distinct(np.concatenate([terms, names]))
-    vocabulary = [table.vocabulary[i] for i in used.tolist()]
-    arrays: dict[str, np.ndarray] = {name: c[name][s0:s1] for name in SENTENCE_COLUMNS}
-    arrays.update({name: c[name][a0:a1] for name in ATTRIBUTION_COLUMNS})
-    arrays["terms"] = np.searchsorted(used, terms).astype(np.int32)
-    arrays["names"] = np.searchsorted(used, names).astype(np.int32)
-    arrays["term_counts"] = np.diff(c["sentence_terms"][s0 : s1 + 1]).astype(np.int32)
-    arrays["attr_counts"] = np.diff(c["sentence_attrs"][s0 : s1 + 1]).astype(np.int32)
-    arrays["name_counts"] = np.diff(c["attr_names"][a0 : a1 + 1]).astype(np.int32)
-    numbers = np.concatenate([arrays[name] for name in STRING_COLUMNS])
-    strings_used = distinct(numbers[numbers >= 0])
-    for name in STRING_COLUMNS:
-        values = arrays[name]
-        arrays[name] = np.where(values >= 0, np.searchsorted(strings_used, values), values).astype(
-            np.int32
-        )
-    strings = [table.strings[i] for i in strings_used.tolist()]
+    numbers = used.tolist()
+    vocabulary = [table.vocabulary[i] for i in numbers]
     blob = {
         "v": BLOB_VERSION,
         "vocabulary": vocabulary,
-        "strings": strings,
-        "arrays": {name: _pack(value) for name, value in arrays.items()},
+        "strings": [],
+        "arrays": {name: _pack(c[name][s0:s1]) for name in KEPT_COLUMNS},
     }
-    words = [field_term(word) for word in vocabulary]
-    term_offsets = [0, *np.cumsum(arrays["term_counts"]).tolist()]
+    if field_words is None:
+        words = [field_term(word) for word in vocabulary]
+    else:
+        words = [field_words[i] for i in numbers]
+    local_terms = np.searchsorted(used, terms).tolist()
+    term_offsets = (c["sentence_terms"][s0 : s1 + 1] - t0).tolist()
+    local_names = np.searchsorted(used, names).tolist()
+    name_ends = (c["attr_names"][a0 + 1 : a1 + 1] - n0).tolist()
+    attr_ends = (c["sentence_attrs"][s0 + 1 : s1 + 1] - a0).tolist()
     names_of: list[list[str]] = []
-    local_names = arrays["names"].tolist()
-    name_ends = np.cumsum(arrays["name_counts"]).tolist()
-    attr_ends = np.cumsum(arrays["attr_counts"]).tolist()
     first_attr = 0
     for last_attr in attr_ends:
         values = []
@@ -347,17 +337,12 @@ def _encode(
             values.append(" ".join(words[t] for t in local_names[start : name_ends[attribution]]))
         names_of.append([value for value in values if value])
         first_attr = last_attr
-    return blob, words, arrays["terms"].tolist(), term_offsets, names_of
+    return blob, words, local_terms, term_offsets, names_of
 
 
-def _kept(blob: dict[str, Any]) -> dict[str, Any]:
-    """The part of an article's table blob its document keeps."""
-    return {
-        "v": blob["v"],
-        "vocabulary": blob["vocabulary"],
-        "strings": [],
-        "arrays": {name: blob["arrays"][name] for name in ("sent_start", "sent_end")},
-    }
+def field_terms(vocabulary: Sequence[str]) -> list[str]:
+    """``field_term`` of every term of ``vocabulary``, in its order."""
+    return [field_term(word) for word in vocabulary]
 
 
 def _pack(values: np.ndarray) -> list[str]:

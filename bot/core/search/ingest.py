@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -350,14 +350,33 @@ def _corpus_actions(
     sdf: np.ndarray,
     pdf: np.ndarray,
 ) -> Iterator[dict[str, Any]]:
-    for first in range(0, table.articles, RECORD_BATCH):
-        last = min(first + RECORD_BATCH, table.articles)
-        for number, made in enumerate(paragraphs.records_of(table, first, last), first):
-            sha = file_hashes.get(table.sources[number].id)
-            yield from docs.article_docs(table, number, sha, made).all()
+    for made in article_documents(table, file_hashes, range(table.articles)):
+        yield from made.all()
     for term, s, p in zip(table.vocabulary, sdf.tolist(), pdf.tolist(), strict=True):
         if s:
             yield docs.term_doc(term, s, p)
+
+
+def article_documents(
+    table: CorpusTable, file_hashes: Mapping[str, str], numbers: Iterable[int]
+) -> Iterator[docs.ArticleDocs]:
+    """The documents of articles ``numbers`` (increasing) of ``table``, in that order.
+
+    Their paragraph records are built ``RECORD_BATCH`` articles at a time (the articles
+    between two wanted ones within a batch are built too, and not used), the index
+    terms as field terms once for them all.
+    """
+    words = docs.field_terms(table.vocabulary)
+    wanted = list(numbers)
+    at = 0
+    while at < len(wanted):
+        first = wanted[at]
+        batch = [n for n in wanted[at : at + RECORD_BATCH] if n < first + RECORD_BATCH]
+        made = paragraphs.records_of(table, first, batch[-1] + 1)
+        for number in batch:
+            sha = file_hashes.get(table.sources[number].id)
+            yield docs.article_docs(table, number, sha, made[number - first], words)
+        at += len(batch)
 
 
 def _check_alias_name(client: OpenSearch, options: ClusterOptions) -> None:

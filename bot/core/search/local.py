@@ -76,11 +76,11 @@ class FetchedCorpus(IndexedCorpus):
     def __init__(self, joined: Joined, params: Parameters, speech_term: str,
                  indexes: tuple[ClusterBM25, ClusterBM25]) -> None:  # fmt: skip
         """The corpus of ``joined`` with its two BM25s."""
-        super().__init__(joined.table, params, speech_term, indexes, terms=joined.terms)  # type: ignore[arg-type]
+        super().__init__(
+            joined.table, params, speech_term, indexes, terms=joined.terms, sizes=joined.sizes
+        )  # type: ignore[arg-type]
         self._joined = joined
         self._width = max(len(joined.table.vocabulary), 1)
-        positions = joined.table.columns["sent_position"]
-        self.early = 1.0 - positions / np.maximum(joined.sizes, 1)[self.article]
 
     def _counts(self, codes: np.ndarray) -> np.ndarray:
         found = np.searchsorted(self._joined.codes, codes)
@@ -129,7 +129,7 @@ def paragraph_engine(
     )  # fmt: skip
 
 
-def in_articles(reply: Reply, engine: Engine, joined: Joined) -> Reply:
+def in_articles(reply: Reply, joined: Joined) -> Reply:
     """The reply with offsets in the real bodies and sentences numbered within articles."""
     if not reply.answers:
         return reply

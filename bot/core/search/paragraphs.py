@@ -343,10 +343,14 @@ def unpack(paragraphs: Sequence[Paragraph]) -> tuple[dict[str, np.ndarray], dict
     return columns, sizes
 
 
+def table_order(found: Iterable[Paragraph]) -> list[Paragraph]:
+    """Paragraphs (each once) in article id order and then text order, as the embedded table."""
+    return sorted(found, key=lambda p: (p.source.id, p.key, p.first))
+
+
 def distinct_paragraphs(found: Iterable[Paragraph]) -> list[Paragraph]:
-    """Each paragraph once, in article id order and then text order (as the embedded table)."""
-    unique = {(p.key, p.first): p for p in found}
-    return sorted(unique.values(), key=lambda p: (p.source.id, p.key, p.first))
+    """Each paragraph once, in ``table_order``."""
+    return table_order({(p.key, p.first): p for p in found}.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,7 +373,7 @@ class Joined:
 
 
 def join(paragraphs: Sequence[Paragraph], numbers: TermNumbers) -> Joined:
-    """The table of ``paragraphs`` (``distinct_paragraphs`` order), articles in that order."""
+    """The table of ``paragraphs`` (each once, ``table_order``), articles in that order."""
     sources: list[Source] = []
     keys: list[str] = []
     texts: list[str] = []

@@ -96,7 +96,7 @@ class ClusterReads:
             ),
         )
         hits = found["hits"]["hits"]
-        return tables.stored_article(hits[0]["_source"], self.numbers) if hits else None
+        return tables.stored_article(hits[0]["_source"]) if hits else None
 
 
 def _failed(response: Mapping[str, Any]) -> bool:

@@ -231,10 +231,11 @@ class ClusterEngine:
         stats, hits = self._search(parsed, terms, speaker, sorted(wanted))
         if not stats.stats.articles:
             return self._empty.ask(question, top_k, offset)
+        # Each paragraph once (its sentences and its paragraph search may all have hit it).
         records = {(hit.key, hit.paragraph): (hit.key, hit.record) for hit in hits}
         found = list(records.values()) or self.reads.any_paragraph(stats.index)
         joined = paragraphs.join(
-            paragraphs.distinct_paragraphs(paragraphs.decode(key, record) for key, record in found),
+            paragraphs.table_order([paragraphs.decode(key, record) for key, record in found]),
             self.reads.numbers,
         )
         engine = paragraph_engine(joined, stats, self.engine_options, self.tokenizer, self.splitter)
@@ -242,7 +243,7 @@ class ClusterEngine:
         unknown = engine.index.unknown_terms | engine.paragraphs.unknown_terms
         if unknown:
             log.warning("terms asked about without corpus frequencies: %s", sorted(unknown))
-        return in_articles(reply, engine, joined)
+        return in_articles(reply, joined)
 
     def _search(
         self,

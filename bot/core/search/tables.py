@@ -106,21 +106,19 @@ class LocalTerms(Mapping[str, int]):
 
 @dataclass(frozen=True, slots=True)
 class StoredArticle:
-    """An article as fetched: metadata, digest, body and its table slice, decoded."""
+    """An article as fetched for an answer's context: metadata, digest, body, sentence bounds."""
 
     source: Source
     digest: str
     body: str
-    strings: list[str]
-    arrays: dict[str, np.ndarray]
-    term_numbers: np.ndarray  # its vocabulary in a ``TermNumbers``
+    arrays: dict[str, np.ndarray]  # ``documents.KEPT_COLUMNS``
 
     @property
     def sentences(self) -> int:
         return int(self.arrays["sent_start"].size)
 
 
-def stored_article(source_doc: Mapping[str, Any], numbers: TermNumbers) -> StoredArticle:
+def stored_article(source_doc: Mapping[str, Any]) -> StoredArticle:
     """Decode an article document's ``_source``; ValueError if it is not one this layout wrote."""
     try:
         data = source_doc["data"]
@@ -132,9 +130,7 @@ def stored_article(source_doc: Mapping[str, Any], numbers: TermNumbers) -> Store
             Source(**data["source"]),
             str(source_doc["digest"]),
             str(data["body"]),
-            list(blob["strings"]),
             arrays,
-            numbers.of(blob["vocabulary"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"not an article document of layout {LAYOUT}: {exc}") from exc

@@ -24,7 +24,14 @@ from bot.core.search import documents as docs
 from bot.core.search import totals
 from bot.core.search.bulk import BulkWriter, WriteProgress
 from bot.core.search.client import ClusterOptions, guarded
-from bot.core.search.ingest import KIND_AGGS, Meta, Written, kinds_of, now_text
+from bot.core.search.ingest import (
+    KIND_AGGS,
+    Meta,
+    Written,
+    article_documents,
+    kinds_of,
+    now_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +128,7 @@ def apply(
     affected: set[str] = set()
     stale: list[IndexedArticle] = []
     actions: list[dict[str, Any]] = []
+    changed: list[int] = []
     for number, source in enumerate(upserts.sources):
         key = docs.article_key(upserts.digests[number])
         have = listing.get(source.id, [])
@@ -131,10 +139,11 @@ def apply(
                     {"_op_type": "update", "_id": f"a:{key}", "doc": {"file_sha256": sha}}
                 )
             continue
-        made = docs.article_docs(upserts, number, sha)
+        changed.append(number)
+        stale.extend(item for item in have if item.key != key)
+    for made in article_documents(upserts, file_hashes, changed):
         actions.extend(made.all())
         affected.update(made.vocabulary)
-        stale.extend(item for item in have if item.key != key)
     for source_id in removed:
         stale.extend(listing.get(source_id, []))
     writer.write(actions)
