@@ -78,7 +78,10 @@ class _Pool:
     said: np.ndarray
     speaking: np.ndarray | None  # every sentence quoting the speaker asked about
     note: str | None = None
-    top: float = 0.0  # the best BM25 of the question's terms: what ``base`` was scaled by
+    # The best sentence BM25 of the question's terms, what the sentence BM25 in ``base`` was
+    # scaled by (not the best paragraph's, which scales the paragraph part): the relatives'
+    # BM25 is scaled by it too (``Ranker._with_relatives``).
+    top: float = 0.0
 
     def take(self, keep: np.ndarray) -> _Pool:
         return replace(self, docs=self.docs[keep], base=self.base[keep], said=self.said[keep])
@@ -172,9 +175,9 @@ class Ranker:
             # Every paragraph holding a question term holds a candidate, so the best of
             # the candidates' paragraphs is the best paragraph.
             context = corpus.paragraphs.scores_at(need.terms, corpus.paragraph[docs])
-            top = float(context.max()) if context.size else 0.0
-            if top > 0:
-                base = base + weights.paragraph_weight * context / top
+            best = float(context.max()) if context.size else 0.0
+            if best > 0:
+                base = base + weights.paragraph_weight * context / best
         pool = _Pool(docs, base, said, speaking, note, top)
         if docs.size > RERANK:
             # Kept in id order: the lookups below then walk each postings list forwards.
