@@ -188,6 +188,11 @@ def test_index_then_ask_gives_the_embedded_backends_answers(
     assert (settings["number_of_shards"], settings["number_of_replicas"]) == ("2", "1")
     similarity = settings["similarity"][docs.SIMILARITY]
     assert (float(similarity["k1"]), float(similarity["b"])) == (1.0, 0.75)  # bm25_k1, bm25_b
+    # The replicas, restored after the load, copied the primaries' files: none indexed
+    # the documents a second time by replaying them from the translog.
+    copies = [r for r in client.indices.recovery(index=index)[index]["shards"] if not r["primary"]]
+    assert len(copies) == 2 and all(r["type"] == "PEER" for r in copies)
+    assert [r["translog"]["recovered"] for r in copies] == [0, 0]
 
     embedded = Engine.from_folder(SEEDS, make_settings().core_options().engine)
     cluster = _cluster_engine(cluster_settings(opensearch_urls, "t-answers"))
