@@ -17,8 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.cluster.launcher import ClusterError, OpenSearchCluster, build_launcher, missing_tools
-
-_timings: dict[str, float] = {}
+from tests.conftest import CLUSTER_TIMINGS as _timings  # printed at the end by tests/conftest.py
 
 
 def _in_ci() -> bool:
@@ -75,10 +74,3 @@ def opensearch_cluster(
 def opensearch_urls(opensearch_cluster: OpenSearchCluster) -> list[str]:
     """The cluster's HTTP base URLs, one per node."""
     return opensearch_cluster.urls
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print how long the cluster took to build, start and stop (kept under watch in CI)."""
-    if _timings:
-        parts = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in _timings.items())
-        terminalreporter.write_line(f"opensearch test cluster: {parts}")

@@ -29,7 +29,7 @@ from bot.core.errors import UserError
 from bot.core.ingest.files import read_files, scan_folder
 from bot.core.ingest.prepare import prepare_table
 from bot.core.ingest.sentences import SentenceSplitter
-from bot.core.search import bulk, totals
+from bot.core.search import bulk, fresh, ingest, totals
 from bot.core.search import documents as docs
 from bot.core.search.bulk import BulkWriter
 from bot.core.search.client import ClusterError, make_client
@@ -531,6 +531,11 @@ def test_a_node_dying_mid_bulk_and_mid_questions_loses_nothing(
     _synthetic_corpus(folder, articles=120, sentences=20)
     monkeypatch.setattr(bulk, "BULK_BATCH", 400)  # many batches: the kill lands mid-bulk
     monkeypatch.setattr(bulk, "RETRY_SECONDS", 120.0)  # a failure fails in bounded time
+    # The load that follows the lost one waits for replicas the dead node cannot hold: a
+    # minute by default, spent idle here (it times out either way and the load goes on).
+    monkeypatch.setattr(ingest, "REPLICA_WAIT_SECONDS", 5)
+    # A bulk waits this long for the lost primaries before the load learns they are gone.
+    monkeypatch.setattr(fresh, "LOAD_SHARD_WAIT", "3s")
 
     client = _client(opensearch_urls)
     manager = client.cat.cluster_manager(format="json")[0]["node"]
