@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     finally:
         if cluster is not None:
-            cluster.stop()
+            cluster.discard()
     return 0
 
 

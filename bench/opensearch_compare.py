@@ -512,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(json.dumps(row), flush=True)
     finally:
         if cluster is not None:
-            cluster.stop()
+            cluster.discard()
     print_rows(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")

@@ -432,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
             results[label] = measure(hosts, n, args)
     finally:
         if cluster is not None:
-            cluster.stop()
+            cluster.discard()
     for n, result in results.items():
         title, rows = summary_table(n, result)
         ec.print_table(title, HEADERS, rows)

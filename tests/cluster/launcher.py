@@ -359,3 +359,8 @@ class OpenSearchCluster:
                 node.process.send_signal(signal.SIGTERM)
         for node in self.nodes:
             node.stop(timeout)
+
+    def discard(self) -> None:
+        """Stop every node and delete ``root``: a benchmark's 1M index is gigabytes of it."""
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
